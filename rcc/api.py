@@ -1,0 +1,116 @@
+"""JSON API plumbing: one flask-smorest Api, token authentication, JSON errors.
+
+Capability packages create blueprints with ``api_blueprint`` and register them with
+``register_api_blueprint``. Handlers carry the same ``allow`` decorators as pages and
+read through the same tenant-scoped session, so the API can show nothing a page would not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from flask_login import current_user
+from flask_smorest import Api, Blueprint
+from marshmallow import Schema, fields
+from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+
+from rcc.models import AuditEvent, Organisation
+from rcc.permissions import allow, signed_in
+from rcc.roles import ADMINS
+from rcc.web import db
+
+API_PREFIX = "/api/v1"
+smorest = Api()
+
+
+def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
+    return Blueprint(name, import_name, url_prefix=API_PREFIX, description=description)
+
+
+def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
+    from rcc.app import csrf  # noqa: PLC0415 - the API authenticates by token, never by cookie
+
+    csrf.exempt(blueprint)
+    app.extensions["rcc_api"].register_blueprint(blueprint)
+
+
+def init_api(app: Flask) -> None:
+    spec = {
+        "info": {"description": "The Regional Care Cooperative platform's API. Every request needs a token, "
+                                "made by an admin on the API tokens page, sent as `Authorization: Bearer <token>`."},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    }
+    smorest.init_app(app, spec_kwargs=spec)
+    app.extensions["rcc_api"] = smorest
+    register_api_blueprint(app, core)
+
+
+def api_error_response(error: HTTPException) -> Any:
+    body: dict[str, Any] = {"code": error.code, "status": error.name}
+    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
+    if messages:
+        body["errors"] = messages
+    body["message"] = error.description if error.code != 404 else "Not found"
+    return jsonify(body), error.code
+
+
+# The core's own endpoints --------------------------------------------------------------
+
+core = api_blueprint("core_api", __name__, "Who you are, your region's organisations, your audit trail")
+
+
+class MeSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.Email(required=True)
+    roles = fields.List(fields.String(), required=True)
+    organisation_id = fields.Integer(required=True)
+
+
+class OrganisationSchema(Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={"enum": ["rcc", "council", "provider"]})
+    name = fields.String(required=True)
+    ons_code = fields.String(allow_none=True)
+    dfe_code = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    provider_sector = fields.String(allow_none=True)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer(required=True)
+    occurred_at = fields.DateTime(required=True)
+    user_id = fields.Integer(allow_none=True)
+    action = fields.String(required=True)
+    object_type = fields.String(required=True)
+    object_id = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+
+
+@core.route("/me")
+@core.response(200, MeSchema, example={"id": 7, "name": "Sam Patel", "email": "sam.patel@example.gov.uk",
+                                        "roles": ["council_placement_officer"], "organisation_id": 3})
+@signed_in
+def me() -> Any:
+    """The user the token acts as."""
+    return current_user
+
+
+@core.route("/organisations")
+@core.response(200, OrganisationSchema(many=True))
+@signed_in
+def organisations() -> Any:
+    """The RCC, its member councils and its providers."""
+    return db().scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
+
+
+@core.route("/audit-events")
+@core.response(200, AuditEventSchema(many=True))
+@allow(*ADMINS)
+def audit_events() -> Any:
+    """Your organisation's most recent 500 audit events, newest first."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)
+    return db().scalars(query).all()

@@ -1,0 +1,164 @@
+"""The app factory."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_login import LoginManager
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import NotFound as werkzeug_not_found
+
+from rcc import users
+from rcc.config import load_config
+from rcc.db import make_engine, session_factory
+from rcc.errors import NotFound
+from rcc.layout import init_layout
+from rcc.models import User
+from rcc.permissions import refuse_undeclared_routes
+from rcc.tenancy import system_access
+from rcc.web import db, init_request_handling
+
+# The capability packages; the core only registers them and never reads their contents.
+CAPABILITIES: tuple[str, ...] = ()
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False,
+                instance_path=os.environ.get("RCC_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
+    app.config.update(load_config(app.instance_path, overrides))
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"])
+    app.extensions["rcc_engine"] = engine
+    app.extensions["rcc_sessions"] = session_factory(engine)
+
+    _init_templates(app)
+    init_layout(app)
+    csrf.init_app(app)
+    _init_login(app)
+    init_request_handling(app)
+    _init_security_headers(app)
+
+    from rcc import api, views  # noqa: PLC0415 - blueprints need the extensions above
+
+    views.register(app)
+    api.init_api(app)
+    for name in CAPABILITIES:
+        importlib.import_module(name).register(app)
+    refuse_undeclared_routes(app)
+    _init_error_pages(app)
+    from rcc import cli  # noqa: PLC0415
+
+    cli.register(app)
+    return app
+
+
+def _init_templates(app: Flask) -> None:
+    app.jinja_loader = ChoiceLoader([
+        PackageLoader("rcc", "templates"),
+        PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+    ])
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see this page"
+    login_manager.session_protection = "strong"
+
+    @login_manager.user_loader
+    def _load_user(user_id: str) -> Any:
+        if request.path.startswith("/api/"):
+            return None  # the API takes tokens only, so a browser's cookie cannot act there
+        return _active_user(lambda s: s.get(User, int(user_id)))
+
+    @login_manager.request_loader
+    def _load_api_client(req: Any) -> Any:
+        header = req.headers.get("Authorization", "")
+        if not req.path.startswith("/api/") or not header.startswith("Bearer "):
+            return None
+        return _active_user(lambda s: users.user_for_api_token(s, header.removeprefix("Bearer ").strip()))
+
+    @login_manager.unauthorized_handler
+    def _unauthorized() -> Any:
+        if request.path.startswith("/api/"):
+            return jsonify(code=401, status="Unauthorized",
+                           message="Send an API token in the Authorization header: Bearer <token>"), 401
+        from flask import flash, redirect, url_for  # noqa: PLC0415
+
+        flash(login_manager.login_message)
+        return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
+
+
+
+def _active_user(find: Any) -> Any:
+    with system_access(db()) as session:
+        user = find(session)
+    return user if user is not None and user.is_active else None
+
+
+def _init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def _headers(response: Any) -> Any:
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _init_error_pages(app: Flask) -> None:
+    from rcc.api import api_error_response  # noqa: PLC0415
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(error: CSRFError) -> Any:
+        return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(NotFound)
+    def _not_found(error: NotFound) -> Any:
+        return _http_error(werkzeug_not_found())
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> Any:
+        if request.path.startswith("/api/"):
+            return api_error_response(error)
+        template = {403: "errors/403.html", 404: "errors/404.html", 413: "errors/413.html"}.get(
+            error.code or 500, "errors/generic.html")
+        return render_template(template, error=error), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception) -> Any:
+        app.logger.exception("Unexpected error")
+        if request.path.startswith("/api/"):
+            return jsonify(code=500, status="Internal Server Error",
+                           message="Something went wrong. Try again later."), 500
+        return render_template("errors/500.html"), 500

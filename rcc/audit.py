@@ -1,0 +1,64 @@
+"""The audit trail: one row per change or read of a record, in the change's own transaction.
+
+Services call ``record``; they never commit on their own, so the audit row and the
+change it describes are committed, or rolled back, together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from rcc.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, an API client, or the platform itself."""
+
+    user_id: int | None
+    organisation_id: int | None
+    rcc_id: int | None
+    request_id: str | None = None
+
+    @classmethod
+    def platform(cls, request_id: str | None = None) -> Actor:
+        return cls(None, None, None, request_id)
+
+
+def set_actor(session: Session, actor: Actor) -> None:
+    session.info["actor"] = actor
+
+
+def current_actor(session: Session) -> Actor:
+    return session.info.get("actor") or Actor.platform()
+
+
+def record(session: Session, action: str, target: Any, **detail: Any) -> AuditEvent:
+    """Add an audit row for ``action`` on ``target`` (a model instance) to the session."""
+    session.flush()  # so a new target has its id
+    actor = current_actor(session)
+    event = AuditEvent(
+        rcc_id=actor.rcc_id,
+        organisation_id=actor.organisation_id,
+        user_id=actor.user_id,
+        action=action,
+        object_type=type(target).__tablename__,
+        object_id=str(target.id) if target.id is not None else None,
+        request_id=actor.request_id,
+        detail={key: _plain(value) for key, value in detail.items()},
+    )
+    session.add(event)
+    return event
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return str(value)

@@ -1,0 +1,61 @@
+"""Configuration from the environment.
+
+DATABASE_URL   where the data lives; default: a SQLite file under instance/
+REDIS_URL      optional; long jobs run inline without it
+SECRET_KEY     required unless RCC_ENV=development (or testing)
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or wrong; the message names it."""
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    return f"sqlite:///{Path(instance_path) / 'rcc.db'}"
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    env = os.environ
+    overrides = overrides or {}
+    mode = overrides.get("RCC_ENV", env.get("RCC_ENV", "production"))
+    secret = overrides.get("SECRET_KEY", env.get("SECRET_KEY"))
+    if not secret:
+        if mode not in ("development", "testing"):
+            raise ConfigurationError(
+                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+                "string, or set RCC_ENV=development to run with a development key."
+            )
+        secret = "development-only-secret-key-not-for-production"
+    production = mode == "production"
+    config = {
+        "RCC_ENV": mode,
+        "SECRET_KEY": secret,
+        "DATABASE_URL": env.get("DATABASE_URL") or default_sqlite_url(instance_path),
+        # On PostgreSQL the app switches to this non-owner role so row-level security applies.
+        "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "rcc_app"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("RCC_IDLE_MINUTES", "30"))),
+        "SESSION_REFRESH_EACH_REQUEST": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+        "SERVICE_NAME": "Regional Care Cooperative",
+        "API_TITLE": "Regional Care Cooperative API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.1.0",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "TESTING": mode == "testing",
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,81 @@
+"""The database: one engine per app, one session per request, tenancy always on."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session as SQLModelSession
+from sqlmodel import SQLModel
+
+from rcc.tenancy import install_tenancy
+
+
+class Session(SQLModelSession):
+    """A session whose ``get`` always asks the database, so tenant filters apply.
+
+    The identity map would otherwise hand back an object loaded earlier under a
+    wider scope (for example during sign-in) without checking who is asking now.
+    """
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        if getattr(entity, "__tenant_policy__", None) is None:
+            return super().get(entity, ident, **kwargs)
+        return self.scalars(select(entity).where(entity.id == ident)).first()
+
+
+install_tenancy(Session, SQLModel._sa_registry)  # type: ignore[attr-defined]
+
+
+def make_engine(url: str, app_role: str | None = None) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if app_role:
+        event.listen(engine, "connect", _switch_role(app_role))
+    return engine
+
+
+def _psycopg_url(url: str) -> str:
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _switch_role(role: str) -> Any:
+    def switch(dbapi_connection: Any, _record: Any) -> None:
+        # The app works as a non-owner role so that PostgreSQL's row-level security applies to it.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f'SET ROLE "{role}"')
+        dbapi_connection.commit()
+
+    return switch
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, class_=Session, expire_on_commit=False)
+
+
+@contextlib.contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """Commit everything done inside, including its audit rows, or nothing at all."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

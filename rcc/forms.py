@@ -1,0 +1,42 @@
+"""Forms for signing in and for admins managing their people."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms.validators import DataRequired, Length, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class SignInForm(FlaskForm):
+    email = EmailField("Email address", validators=[DataRequired("Enter your email address")])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password")])
+
+
+class TwoFactorForm(FlaskForm):
+    code = StringField("Security code", validators=[
+        DataRequired("Enter the 6-digit code from your authenticator app"),
+        Regexp(r"^\s*\d{6}\s*$", message="The code must be 6 digits, like 123456"),
+    ])
+
+
+class ChoosePasswordForm(TwoFactorForm):
+    password = PasswordField("Choose a password", validators=[
+        DataRequired("Choose a password"),
+        Length(min=12, message="Password must be 12 characters or more"),
+    ])
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Full name", validators=[DataRequired("Enter the person's full name"), Length(max=120)])
+    email = EmailField("Email address", validators=[DataRequired("Enter their email address"), Length(max=254)])
+    roles = SelectMultipleField("Roles", option_widget=CheckboxInput(), widget=ListWidget(prefix_label=False),
+                                validators=[DataRequired("Select at least one role")])
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: CSRF protection and nothing else."""
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField("Token name", validators=[DataRequired("Enter a name for the token"), Length(max=100)])

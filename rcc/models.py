@@ -1,0 +1,129 @@
+"""Organisations, people, API tokens and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from rcc.roles import TWO_FACTOR_REQUIRED_KINDS, Role
+from rcc.tenancy import OWN_ORGANISATION, WHOLE_RCC, OrgKind, TenantPolicy
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Organisation(SQLModel, table=True):
+    """An RCC, one of its member councils, or a provider that works with it.
+
+    ``rcc_id`` is the RCC the organisation belongs to; an RCC's own row points at itself.
+    """
+
+    __tablename__ = "organisation"
+    __tenant_policy__: ClassVar[TenantPolicy] = WHOLE_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    kind: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    ons_code: str | None = Field(default=None, max_length=9)
+    dfe_code: str | None = Field(default=None, max_length=3)
+    region: str | None = Field(default=None, max_length=60)
+    provider_sector: str | None = Field(default=None, max_length=20)
+    ofsted_urn: str | None = Field(default=None, max_length=20)
+    created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        return {OrgKind.RCC: "Regional Care Cooperative", OrgKind.COUNCIL: "Member council",
+                OrgKind.PROVIDER: "Provider"}[OrgKind(self.kind)]
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user_account"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    email: str = Field(max_length=254, unique=True)
+    name: str = Field(max_length=120)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    password_hash: str | None = Field(default=None, max_length=200)
+    totp_secret: str | None = Field(default=None, max_length=64)
+    active: bool = True
+    failed_sign_ins: int = 0
+    locked_at: datetime | None = None
+    invite_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    invite_expires_at: datetime | None = None
+    last_sign_in_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    # Flask-Login's interface
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active and self.locked_at is None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def has_any_role(self, roles: frozenset[str] | tuple[str, ...]) -> bool:
+        return any(role in roles for role in self.roles)
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in self.roles]
+
+    @property
+    def organisation_kind(self) -> OrgKind:
+        return Role(self.roles[0]).organisation_kind
+
+    @property
+    def two_factor_required(self) -> bool:
+        return self.organisation_kind in TWO_FACTOR_REQUIRED_KINDS
+
+
+class ApiToken(SQLModel, table=True):
+    """A secret an API client presents; it acts as the user who made it."""
+
+    __tablename__ = "api_token"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who did what to which record, written in the change's own transaction."""
+
+    __tablename__ = "audit_event"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: datetime = Field(default_factory=utcnow, index=True)
+    rcc_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    action: str = Field(max_length=60)
+    object_type: str = Field(max_length=60)
+    object_id: str | None = Field(default=None, max_length=40)
+    request_id: str | None = Field(default=None, max_length=40)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,286 @@
+"""Pages of the core: signing in, each role's home page, and admins managing their people."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import pyotp
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rcc import users
+from rcc.db import transaction
+from rcc.errors import ServiceError
+from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
+from rcc.layout import add_nav_item, home_links_for_current_user
+from rcc.models import ApiToken, AuditEvent, Organisation, User
+from rcc.permissions import allow, public
+from rcc.roles import ADMINS, ROLES_BY_KIND
+from rcc.tenancy import OrgKind, system_access
+from rcc.web import db, form_errors, get_or_404
+
+auth = Blueprint("auth", __name__)
+home = Blueprint("home", __name__)
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def register(app: Flask) -> None:
+    for blueprint in (auth, home, admin):
+        app.register_blueprint(blueprint)
+    add_nav_item(app, "Home", "home.index", tuple(r for roles in ROLES_BY_KIND.values() for r in roles), order=0)
+    add_nav_item(app, "People", "admin.people", ADMINS, order=90)
+    add_nav_item(app, "Audit trail", "admin.audit_trail", ADMINS, order=91)
+
+
+# Signing in ----------------------------------------------------------------------------
+
+@auth.route("/sign-in", methods=["GET", "POST"])
+@public
+def sign_in() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignInForm()
+    if form.validate_on_submit():
+        with system_access(db()) as s, transaction(s):
+            result = users.check_password_sign_in(s, form.email.data, form.password.data)
+        if result.ok and result.user is not None:
+            return _after_password(result.user)
+        form.email.errors.append(result.problem)
+    return render_template("rcc/sign_in.html", form=form, errors=form_errors(form))
+
+
+def _after_password(user: User) -> Any:
+    next_page = _safe_next(request.args.get("next"))
+    session.clear()
+    session["pending_user_id"] = user.id
+    session["next"] = next_page
+    if user.totp_secret:
+        return redirect(url_for("auth.two_factor"))
+    if user.two_factor_required:
+        return redirect(url_for("auth.set_up_two_factor"))
+    return _complete_sign_in(user)
+
+
+def _pending_user() -> User:
+    user_id = session.get("pending_user_id")
+    if user_id is None:
+        abort(404)
+    with system_access(db()) as s:
+        user = s.get(User, user_id)
+    if user is None or not user.active:
+        abort(404)
+    return user
+
+
+@auth.route("/sign-in/security-code", methods=["GET", "POST"])
+@public
+def two_factor() -> Any:
+    if session.get("pending_user_id") is None:
+        return redirect(url_for("auth.sign_in"))
+    user = _pending_user()
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        with system_access(db()) as s, transaction(s):
+            problem = users.check_two_factor(s, user, form.code.data)
+        if problem is None:
+            return _complete_sign_in(user)
+        form.code.errors.append(problem)
+    return render_template("rcc/two_factor.html", form=form, errors=form_errors(form))
+
+
+@auth.route("/sign-in/set-up-authenticator", methods=["GET", "POST"])
+@public
+def set_up_two_factor() -> Any:
+    if session.get("pending_user_id") is None:
+        return redirect(url_for("auth.sign_in"))
+    user = _pending_user()
+    secret = session.setdefault("pending_totp_secret", pyotp.random_base32())
+    form = TwoFactorForm()
+    if form.validate_on_submit():
+        try:
+            with system_access(db()) as s, transaction(s):
+                users.set_up_two_factor(s, user, secret, form.code.data)
+            return _complete_sign_in(user)
+        except ServiceError as error:
+            form.code.errors.append(error.message)
+    return render_template("rcc/set_up_two_factor.html", form=form, errors=form_errors(form), secret=secret,
+                           uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
+
+
+def _complete_sign_in(user: User) -> Any:
+    next_page = session.get("next")
+    with system_access(db()) as s, transaction(s):
+        users.record_sign_in(s, user)
+    session.clear()  # a fresh session, so nothing from before sign-in carries over
+    login_user(user)
+    session["last_seen"] = time.time()
+    session.permanent = True
+    return redirect(next_page or url_for("home.index"))
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parsed = urlparse(target)
+    return target if not parsed.scheme and not parsed.netloc and target.startswith("/") else None
+
+
+@auth.route("/sign-out", methods=["POST"])
+@public
+def sign_out() -> Any:
+    logout_user()
+    session.clear()
+    flash("You have signed out")
+    return redirect(url_for("auth.sign_in"))
+
+
+@auth.route("/invite/<token>", methods=["GET", "POST"])
+@public
+def accept_invite(token: str) -> Any:
+    with system_access(db()) as s:
+        user = users.user_for_invite(s, token)
+    if user is None:
+        return render_template("rcc/invite_expired.html"), 404
+    secret = session.setdefault(f"invite_secret_{user.id}", pyotp.random_base32())
+    form = ChoosePasswordForm()
+    if form.validate_on_submit():
+        try:
+            with system_access(db()) as s, transaction(s):
+                users.accept_invite(s, user, form.password.data, secret, form.code.data)
+            session.pop(f"invite_secret_{user.id}", None)
+            flash("Your account is ready. Sign in with your email address, password and security code.")
+            return redirect(url_for("auth.sign_in"))
+        except ServiceError as error:
+            getattr(form, getattr(error, "field", "code")).errors.append(error.message)
+    return render_template("rcc/accept_invite.html", form=form, errors=form_errors(form), user=user,
+                           secret=secret, uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
+
+
+# Home ----------------------------------------------------------------------------------
+
+@home.route("/")
+@public
+def index() -> Any:
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.sign_in"))
+    return render_template("rcc/home.html", links=home_links_for_current_user())
+
+
+@home.route("/accessibility-statement")
+@public
+def accessibility() -> Any:
+    return render_template("rcc/accessibility.html")
+
+
+@home.route("/privacy")
+@public
+def privacy() -> Any:
+    return render_template("rcc/privacy.html")
+
+
+# Admin: people, audit trail, API tokens ------------------------------------------------
+
+@admin.route("/people")
+@allow(*ADMINS)
+def people() -> Any:
+    found = db().scalars(select(User).order_by(User.name)).all()
+    return render_template("rcc/admin/people.html", people=found)
+
+
+@admin.route("/people/invite", methods=["GET", "POST"])
+@allow(*ADMINS)
+def invite() -> Any:
+    organisation = db().get(Organisation, current_user.organisation_id)
+    form = InviteForm()
+    form.roles.choices = [(r.value, r.label) for r in ROLES_BY_KIND[OrgKind(organisation.kind)]]
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                user, token = users.invite_user(s, organisation, form.email.data, form.name.data, form.roles.data)
+            return render_template("rcc/admin/invite_sent.html", person=user,
+                                   link=url_for("auth.accept_invite", token=token, _external=True))
+        except ServiceError as error:
+            getattr(form, getattr(error, "field", "email")).errors.append(error.message)
+    return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))
+
+
+@admin.route("/people/<int:user_id>")
+@allow(*ADMINS)
+def person(user_id: int) -> Any:
+    return render_template("rcc/admin/person.html", person=get_or_404(User, user_id), form=ConfirmForm())
+
+
+PERSON_ACTIONS = {
+    "deactivate": ("deactivated", lambda s, person: users.deactivate_user(s, person, current_user)),
+    "reactivate": ("reactivated", users.reactivate_user),
+    "reset-authenticator": ("must set up a new authenticator app at their next sign-in", users.reset_two_factor),
+    "unlock": ("unlocked", users.unlock_user),
+}
+
+
+@admin.route("/people/<int:user_id>/<any(deactivate, reactivate, 'reset-authenticator', unlock):action>",
+             methods=["POST"])
+@allow(*ADMINS)
+def change_person(user_id: int, action: str) -> Any:
+    person_ = get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    outcome, change = PERSON_ACTIONS[action]
+    try:
+        with transaction(db()) as s:
+            change(s, person_)
+        flash(f"{person_.name} {outcome}" if " " in outcome else f"{person_.name} has been {outcome}")
+    except ServiceError as error:
+        flash(error.message)
+    return redirect(url_for("admin.person", user_id=user_id))
+
+
+@admin.route("/audit-trail")
+@allow(*ADMINS)
+def audit_trail() -> Any:
+    page = max(1, request.args.get("page", 1, type=int))
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(50).offset((page - 1) * 50)
+    events = db().scalars(query).all()
+    names = _names_of(db(), {e.user_id for e in events if e.user_id})
+    return render_template("rcc/admin/audit_trail.html", events=events, names=names, page=page)
+
+
+def _names_of(s: Session, user_ids: set[int]) -> dict[int, str]:
+    if not user_ids:
+        return {}
+    return dict(s.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples().all())
+
+
+@admin.route("/api-tokens", methods=["GET", "POST"])
+@allow(*ADMINS)
+def api_tokens() -> Any:
+    form = ApiTokenForm()
+    secret = None
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                _token, secret = users.create_api_token(s, current_user, form.name.data)
+            form = ApiTokenForm(formdata=None)
+        except ServiceError as error:
+            form.name.errors.append(error.message)
+    tokens = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
+    return render_template("rcc/admin/api_tokens.html", form=form, errors=form_errors(form), tokens=tokens,
+                           secret=secret, revoke_form=ConfirmForm())
+
+
+@admin.route("/api-tokens/<int:api_token_id>/revoke", methods=["POST"])
+@allow(*ADMINS)
+def revoke_api_token(api_token_id: int) -> Any:
+    token = get_or_404(ApiToken, api_token_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    with transaction(db()) as s:
+        users.revoke_api_token(s, token)
+    flash(f"API token ‘{token.name}’ revoked")
+    return redirect(url_for("admin.api_tokens"))
+
+

@@ -1,0 +1,90 @@
+"""Request plumbing shared by every blueprint: the request's database session and its scope."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, flash, g, request, session
+from flask_login import current_user, logout_user
+
+from rcc.audit import Actor, set_actor
+from rcc.db import Session
+from rcc.models import User
+from rcc.tenancy import TenantScope, set_scope
+
+Model = TypeVar("Model")
+PUBLIC_SCOPE = TenantScope("public")
+
+
+def db() -> Session:
+    """The current request's session, opened on first use and closed when the request ends."""
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["rcc_sessions"]()
+        set_scope(g.db_session, PUBLIC_SCOPE)
+        set_actor(g.db_session, Actor.platform(request_id()))
+    return g.db_session
+
+
+def request_id() -> str:
+    if "request_id" not in g:
+        supplied = request.headers.get("X-Request-Id", "")
+        g.request_id = supplied[:40] if supplied.isascii() and supplied else uuid.uuid4().hex
+    return g.request_id
+
+
+def scope_for(user: User) -> TenantScope:
+    return TenantScope.for_organisation(user.organisation_kind, user.organisation_id, user.rcc_id)
+
+
+def act_as(user: User) -> None:
+    """Narrow the request's session to what ``user`` may see, and attribute changes to them."""
+    set_scope(db(), scope_for(user))
+    set_actor(db(), Actor(user.id, user.organisation_id, user.rcc_id, request_id()))
+
+
+def get_or_404(model: type[Model], object_id: int) -> Model:
+    """The object if the signed-in organisation may see it; otherwise 404, never 403."""
+    found = db().get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def init_request_handling(app: Flask) -> None:
+    @app.before_request
+    def _scope_request() -> None:
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        if not user.is_authenticated:
+            return
+        if _idle_too_long():
+            logout_user()
+            session.clear()
+            flash("You were signed out because you had not used the service for a while. Sign in again.")
+            return
+        session["last_seen"] = time.time()
+        session.permanent = True
+        act_as(user)
+
+    @app.teardown_request
+    def _close_session(_error: BaseException | None) -> None:
+        opened = g.pop("db_session", None)
+        if opened is not None:
+            opened.close()
+
+
+def _idle_too_long() -> bool:
+    if request.path.startswith("/api/"):
+        return False  # API clients authenticate every request with a token
+    last_seen = session.get("last_seen")
+    limit = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    return last_seen is not None and time.time() - float(last_seen) > limit
+
+
+def form_errors(form: Any) -> list[dict[str, str]]:
+    """Errors for the GOV.UK error summary, each linking to its field."""
+    return [
+        {"text": messages[0], "href": f"#{getattr(form, name).id}"}
+        for name, messages in form.errors.items() if messages and hasattr(form, name)
+    ]

@@ -1,0 +1,137 @@
+"""Fixtures for every test: a migrated database (SQLite, or PostgreSQL when TEST_DATABASE_URL
+names a server), an app on it, a clean slate after each test, and signed-in clients."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import SQLModel
+
+from rcc.app import create_app
+from rcc.db import Session, make_engine, session_factory
+from rcc.metadata import load_all_models
+from rcc.migration_support import upgrade_database
+from rcc.models import User
+from rcc.tenancy import TenantScope, set_scope
+
+TEST_PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 at production cost takes ~0.1 s a hash; tests make hundreds of users."""
+    from argon2 import PasswordHasher
+
+    from rcc import users
+
+    production_hasher = users._hasher
+    users._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    users._hasher = production_hasher
+
+
+def _postgres_server_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    return url if url.startswith("postgres") else None
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A freshly migrated database for this test run, removed at the end."""
+    load_all_models()
+    server = _postgres_server_url()
+    if server is None:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{Path(folder) / 'test.db'}"
+            upgrade_database(url)
+            yield url
+        return
+    name = f"rcc_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(make_url(server).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    try:
+        upgrade_database(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_url: str) -> Iterator[Engine]:
+    """Connects as the database owner (no row-level security): for setting up and cleaning up."""
+    engine = make_engine(database_url, app_role=None)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture
+def app(database_url: str, owner_engine: Engine) -> Iterator[Flask]:
+    app = create_app({"RCC_ENV": "testing", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False,
+                      "SERVER_NAME": "localhost"})
+    yield app
+    app.extensions["rcc_engine"].dispose()
+    _empty_every_table(owner_engine)
+
+
+def _empty_every_table(engine: Engine) -> None:
+    tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} "
+                                    "RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+@pytest.fixture
+def setup_session(owner_engine: Engine) -> Iterator[Session]:
+    """A session for arranging test data, acting as the platform itself."""
+    with session_factory(owner_engine)() as session:
+        set_scope(session, TenantScope.system())
+        yield session
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def sign_in(client: FlaskClient, user: User, password: str = TEST_PASSWORD) -> FlaskClient:
+    """Sign in through the real pages, security code included."""
+    response = client.post("/sign-in", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if user.totp_secret:
+        response = client.post("/sign-in/security-code", data={"code": pyotp.TOTP(user.totp_secret).now()})
+        assert response.status_code == 302, response.get_data(as_text=True)
+    assert response.headers["Location"].endswith("/"), response.headers["Location"]
+    return client
+
+
+@pytest.fixture
+def signed_in_client(app: Flask):  # type: ignore[no-untyped-def]
+    """``signed_in_client(user)`` gives a fresh client signed in as ``user``."""
+
+    def make(user: User) -> FlaskClient:
+        return sign_in(app.test_client(), user)
+
+    return make
