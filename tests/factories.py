@@ -46,6 +46,6 @@ def make_region(session: Session, label: str, council_names: tuple[str, str]) ->
 def make_user(session: Session, organisation: Organisation, role: Role, handle: str) -> User:
     return users.create_user(
         session, organisation, f"{handle.lower().replace('_', '-')}@example.org",
-        f"Person {handle}", [role], password=TEST_PASSWORD,
+        f"Person MARK-{handle}", [role], password=TEST_PASSWORD,
         with_two_factor=role.organisation_kind != "provider",
     )

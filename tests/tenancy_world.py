@@ -1,0 +1,74 @@
+"""A world of two RCCs, each with two councils and a provider, and objects of every
+tenant-owned model in each; plus an independent oracle of who may see which row.
+
+The tenancy matrix (tests/test_tenancy_matrix.py) walks every route against it. Each
+capability adds to the world here:
+  * ``ID_ARGUMENTS``: every integer URL argument name and the model it identifies. A route
+    with an integer argument not listed here fails the matrix, so no route escapes it.
+  * ``BUILDER_MODULES``: modules with ``build(session, region, label)`` that create that
+    capability's objects for a region. Put ``MARK-`` + a unique suffix in a text field of
+    every object that a page would show, so the matrix can tell if it leaks.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import SQLModel
+
+from rcc.models import ApiToken, User
+from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
+from tests.factories import Region, make_region
+
+ID_ARGUMENTS: dict[str, type] = {
+    "user_id": User,
+    "api_token_id": ApiToken,
+}
+
+BUILDER_MODULES: tuple[str, ...] = ()
+
+REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
+
+
+@dataclass
+class World:
+    regions: dict[str, Region]
+
+    def rows(self, session: Session) -> list[Any]:
+        found: list[Any] = []
+        for model in tenant_models(SQLModel._sa_registry):  # type: ignore[attr-defined]
+            found.extend(session.scalars(select(model).order_by(model.id)))
+        return found
+
+
+def build_world(session: Session) -> World:
+    world = World({label: make_region(session, label, councils) for label, councils in REGION_COUNCILS.items()})
+    for label, region in world.regions.items():
+        for user in [*region.people.values(), *region.other_council_people.values()]:
+            from rcc import users
+
+            users.create_api_token(session, user, f"MARK-{label}-token-{user.id}")
+        for module in BUILDER_MODULES:
+            importlib.import_module(module).build(session, region, label)
+    session.commit()
+    return world
+
+
+def visible(row: Any, scope: TenantScope) -> bool:
+    """Written apart from rcc.tenancy on purpose: the test's own reading of the rules."""
+    policy: TenantPolicy = type(row).__tenant_policy__
+    if getattr(row, "rcc_id", None) != scope.rcc_id:
+        return False
+    groups = {OrgKind.RCC: policy.rcc_staff, OrgKind.COUNCIL: policy.any_council,
+              OrgKind.PROVIDER: policy.any_provider}
+    if groups.get(OrgKind(scope.kind), False):
+        return True
+    return any(getattr(row, column) == scope.organisation_id for column in policy.owner_columns)
+
+
+def markers_of(row: Any) -> list[str]:
+    return [value for value in vars(row).values() if isinstance(value, str) and "MARK-" in value]
