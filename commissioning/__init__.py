@@ -1,0 +1,1 @@
+"""Commissioning: referrals, sibling groups, the supply register, vacancies and placements."""

@@ -1,0 +1,214 @@
+"""Commissioning's tables: children and their referrals, sibling groups, the supply
+register of homes and vacancies, and placements.
+
+Money is whole pence in integer columns (``weekly_price``, ``weekly_cost``,
+``max_weekly_cost``): never floats. Pages show pounds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import ClassVar
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from commissioning.lifecycle import DRAFT
+from commissioning.vocabulary import (  # noqa: F401 - re-exported: the names other packages use
+    NEEDS,
+    NEEDS_AND_RISKS,
+    OFSTED_RATINGS,
+    PLACEMENT_TYPES,
+    RISK_FLAGS,
+    SEXES,
+    STALE_AFTER_DAYS,
+    URGENCIES,
+)
+from rcc.models import utcnow
+from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC, SUPPLY_REGISTER, TenantPolicy
+
+
+class Child(SQLModel, table=True):
+    """A child in a member council's care, pseudonymised: the council's own reference, no name."""
+
+    __tablename__ = "child"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (UniqueConstraint("council_id", "reference", name="uq_child_council_reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    reference: str = Field(max_length=40)
+    initials: str | None = Field(default=None, max_length=5)  # shown to the owning council only
+    birth_month: int
+    birth_year: int
+    sex: str = Field(max_length=1)
+    legal_status: str = Field(max_length=3)
+    category_of_need: str = Field(max_length=2)
+    uasc: bool = False
+    ehcp: bool = False
+    home_postcode: str = Field(max_length=8)
+    school_postcode: str | None = Field(default=None, max_length=8)
+    home_latitude: float | None = None
+    home_longitude: float | None = None
+    school_latitude: float | None = None
+    school_longitude: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+    def age_on(self, day: date) -> int:
+        """Whole years on ``day``, counting the birthday as the first of the birth month."""
+        return day.year - self.birth_year - (1 if day.month < self.birth_month else 0)
+
+
+class SiblingGroup(SQLModel, table=True):
+    """Brothers and sisters referred together; the plan keeps them together or says why not."""
+
+    __tablename__ = "sibling_group"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=80)
+    keep_together: bool = True
+    separation_reason: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Referral(SQLModel, table=True):
+    """A council's request for a home for one child."""
+
+    __tablename__ = "referral"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    child_id: int = Field(foreign_key="child.id", index=True)
+    sibling_group_id: int | None = Field(default=None, foreign_key="sibling_group.id", index=True)
+    placement_type: str = Field(max_length=30, index=True)
+    urgency: str = Field(max_length=20)
+    date_needed: date
+    needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    risk_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    dol_order_needed: bool = False
+    child_wishes: str = Field(default="", max_length=4000)
+    excluded_provider_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded_home_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    excluded_areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    max_weekly_cost: int | None = None  # pence
+    max_distance_miles: int | None = None
+    out_of_area_reason: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default=DRAFT, max_length=20, index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    submitted_at: datetime | None = None
+    status_changed_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def needs_and_risks(self) -> list[str]:
+        return [*self.needs, *self.risk_flags]
+
+
+class ReferralEvent(SQLModel, table=True):
+    """One step of a referral's life: who moved it, from what, to what, when and why."""
+
+    __tablename__ = "referral_event"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    at: datetime = Field(default_factory=utcnow)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class Home(SQLModel, table=True):
+    """A registered home (or, for a fostering agency, its carers taken together)."""
+
+    __tablename__ = "home"
+    __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+    __table_args__ = (UniqueConstraint("rcc_id", "ofsted_urn", name="uq_home_rcc_urn"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    ofsted_urn: str = Field(max_length=20)
+    name: str = Field(max_length=200)
+    placement_type: str = Field(max_length=30, index=True)
+    local_authority: str = Field(max_length=80)
+    postcode: str | None = Field(default=None, max_length=8)
+    latitude: float | None = None
+    longitude: float | None = None
+    location_precision: str = Field(default="postcode", max_length=20)
+    registered_places: int = 0
+    age_min: int = 0
+    age_max: int = 17
+    sexes: list[str] = Field(default_factory=lambda: ["F", "M"], sa_column=Column(JSON, nullable=False))
+    needs_met: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    max_sibling_group: int = 1
+    weekly_price: int | None = None  # pence
+    price_band: str | None = Field(default=None, max_length=40)
+    ofsted_rating: str = Field(default="not_yet_inspected", max_length=30)
+    rating_date: date | None = None
+    dol_capable: bool = False
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Vacancy(SQLModel, table=True):
+    """The free places a home has now; one row per home, kept current by its provider."""
+
+    __tablename__ = "vacancy"
+    __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    home_id: int = Field(foreign_key="home.id", unique=True)
+    places_free: int = 0
+    available_from: date
+    last_confirmed_at: datetime = Field(default_factory=utcnow)
+
+    def is_stale(self, now: datetime | None = None) -> bool:
+        return is_stale(self.last_confirmed_at, now)
+
+    @property
+    def stale(self) -> bool:
+        return self.is_stale()
+
+
+def is_stale(last_confirmed_at: datetime, now: datetime | None = None) -> bool:
+    """Not confirmed in the last ``STALE_AFTER_DAYS`` days."""
+    now = now or utcnow()
+    if last_confirmed_at.tzinfo is None:  # SQLite hands back naive UTC
+        last_confirmed_at = last_confirmed_at.replace(tzinfo=now.tzinfo)
+    return now - last_confirmed_at > timedelta(days=STALE_AFTER_DAYS)
+
+
+class Placement(SQLModel, table=True):
+    """A child living in a home: from its start, until it ends."""
+
+    __tablename__ = "placement"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    child_id: int = Field(foreign_key="child.id", index=True)
+    home_id: int = Field(foreign_key="home.id", index=True)
+    placement_type: str = Field(max_length=30)
+    start_date: date
+    end_date: date | None = None
+    end_reason: str | None = Field(default=None, max_length=6)
+    weekly_cost: int  # pence
+    funding: str = Field(max_length=10)
+    block_contract_id: int | None = None  # the contracts package's block contract; no FK on purpose
+    created_at: datetime = Field(default_factory=utcnow)

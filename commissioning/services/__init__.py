@@ -1,0 +1,1 @@
+"""Commissioning's business rules; no Flask in here."""
