@@ -28,6 +28,11 @@ class Actor:
         return cls(None, None, None, request_id)
 
 
+def on_behalf_of_account(session: Session, organisation_id: int, rcc_id: int) -> Actor:
+    """An unidentified person acting on an organisation's account, e.g. failing to sign in to it."""
+    return Actor(None, organisation_id, rcc_id, current_actor(session).request_id)
+
+
 def set_actor(session: Session, actor: Actor) -> None:
     session.info["actor"] = actor
 
@@ -36,10 +41,14 @@ def current_actor(session: Session) -> Actor:
     return session.info.get("actor") or Actor.platform()
 
 
-def record(session: Session, action: str, target: Any, **detail: Any) -> AuditEvent:
-    """Add an audit row for ``action`` on ``target`` (a model instance) to the session."""
+def record(session: Session, action: str, target: Any, actor: Actor | None = None, **detail: Any) -> AuditEvent:
+    """Add an audit row for ``action`` on ``target`` (a model instance) to the session.
+
+    ``actor`` overrides the session's actor, for events that belong to an organisation's
+    trail although no one from it acted (a stranger's failed sign-in to one of its accounts).
+    """
     session.flush()  # so a new target has its id
-    actor = current_actor(session)
+    actor = actor or current_actor(session)
     event = AuditEvent(
         rcc_id=actor.rcc_id,
         organisation_id=actor.organisation_id,

@@ -225,11 +225,12 @@ def _password_matches(user: User, password: str) -> bool:
 
 def record_failed_attempt(session: Session, user: User) -> str:
     user.failed_sign_ins += 1
+    account = audit.on_behalf_of_account(session, user.organisation_id, user.rcc_id)
     if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
         user.locked_at = utcnow()
-        audit.record(session, "user.locked", user)
+        audit.record(session, "user.locked", user, actor=account)
         return LOCKED
-    audit.record(session, "user.sign_in_failed", user)
+    audit.record(session, "user.sign_in_failed", user, actor=account)
     return WRONG_DETAILS
 
 

@@ -21,7 +21,7 @@ from rcc.models import ApiToken, AuditEvent, Organisation, User
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
 from rcc.tenancy import OrgKind, system_access
-from rcc.web import db, form_errors, get_or_404
+from rcc.web import act_as, db, form_errors, get_or_404
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
@@ -113,7 +113,8 @@ def set_up_two_factor() -> Any:
 
 def _complete_sign_in(user: User) -> Any:
     next_page = session.get("next")
-    with system_access(db()) as s, transaction(s):
+    act_as(user)
+    with transaction(db()) as s:
         users.record_sign_in(s, user)
     session.clear()  # a fresh session, so nothing from before sign-in carries over
     login_user(user)
@@ -252,7 +253,7 @@ def audit_trail() -> Any:
 def _names_of(s: Session, user_ids: set[int]) -> dict[int, str]:
     if not user_ids:
         return {}
-    return dict(s.execute(select(User.id, User.name).where(User.id.in_(user_ids))).tuples().all())
+    return dict(s.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
 
 
 @admin.route("/api-tokens", methods=["GET", "POST"])

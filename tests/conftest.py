@@ -84,12 +84,18 @@ def is_postgres(database_url: str) -> bool:
 
 
 @pytest.fixture
-def app(database_url: str, owner_engine: Engine) -> Iterator[Flask]:
+def clean_database(owner_engine: Engine) -> Iterator[None]:
+    """Every test that touches the database leaves it empty for the next."""
+    yield
+    _empty_every_table(owner_engine)
+
+
+@pytest.fixture
+def app(database_url: str, clean_database: None) -> Iterator[Flask]:
     app = create_app({"RCC_ENV": "testing", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False,
                       "SERVER_NAME": "localhost"})
     yield app
     app.extensions["rcc_engine"].dispose()
-    _empty_every_table(owner_engine)
 
 
 def _empty_every_table(engine: Engine) -> None:
@@ -104,7 +110,7 @@ def _empty_every_table(engine: Engine) -> None:
 
 
 @pytest.fixture
-def setup_session(owner_engine: Engine) -> Iterator[Session]:
+def setup_session(owner_engine: Engine, clean_database: None) -> Iterator[Session]:
     """A session for arranging test data, acting as the platform itself."""
     with session_factory(owner_engine)() as session:
         set_scope(session, TenantScope.system())
