@@ -7,7 +7,9 @@ Capability packages add their own steps (referrals, homes, tenders, costs) with
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,9 +103,16 @@ def _demo_people(session: Session, region: DemoRegion) -> list[User]:
     ]
     return [
         users.create_user(session, organisation, demo_email(name, organisation), name, [role],
-                          password=DEMO_PASSWORD, with_two_factor=role.organisation_kind != "provider")
+                          password=DEMO_PASSWORD, with_two_factor=role.organisation_kind != "provider",
+                          totp_secret=demo_totp_secret(demo_email(name, organisation)))
         for organisation, name, role in plan
     ]
+
+
+def demo_totp_secret(email: str) -> str:
+    """The same authenticator key every time the demo is built, so a phone set up once keeps working."""
+    digest = hashlib.sha256(f"{DEMO_SEED}:{email}".encode()).digest()
+    return base64.b32encode(digest[:20]).decode()
 
 
 def demo_email(name: str, organisation: Organisation) -> str:

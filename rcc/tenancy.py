@@ -101,7 +101,7 @@ PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("provider_id",))
 COUNCIL_PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_id", "provider_id"))
 
 
-def tenant_models(registry: Any) -> list[type]:
+def tenant_models(registry: Any) -> list[Any]:
     """Every mapped class that declares a policy, in a stable order."""
     found = [m.class_ for m in registry.mappers if getattr(m.class_, "__tenant_policy__", None)]
     return sorted(found, key=lambda cls: cls.__tablename__)

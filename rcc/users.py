@@ -18,7 +18,7 @@ from rcc import audit
 from rcc.errors import Conflict, FieldError
 from rcc.geography import LocalAuthority
 from rcc.models import ApiToken, Organisation, User, utcnow
-from rcc.roles import ROLES_BY_KIND, Role
+from rcc.roles import ROLES_BY_KIND
 from rcc.tenancy import OrgKind
 
 MAX_MEMBER_COUNCILS = 20
@@ -50,7 +50,7 @@ def add_member_council(session: Session, rcc: Organisation, council: LocalAuthor
     count = session.scalar(
         select(func.count()).select_from(Organisation)
         .where(Organisation.rcc_id == rcc.id, Organisation.kind == OrgKind.COUNCIL)
-    )
+    ) or 0
     if count >= MAX_MEMBER_COUNCILS:
         raise Conflict(
             f"{rcc.name} already has {MAX_MEMBER_COUNCILS} member councils, the most an RCC can have, "
@@ -106,7 +106,8 @@ def check_password(password: str) -> str:
 
 
 def create_user(session: Session, organisation: Organisation, email: str, name: str, roles: list[str],
-                password: str | None = None, with_two_factor: bool = False) -> User:
+                password: str | None = None, with_two_factor: bool = False,
+                totp_secret: str | None = None) -> User:
     address = normalise_email(email)
     if not name.strip():
         raise FieldError("name", "Enter the person's full name")
@@ -117,7 +118,7 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if password is not None:
         user.password_hash = _hasher.hash(check_password(password))
     if with_two_factor:
-        user.totp_secret = pyotp.random_base32()
+        user.totp_secret = totp_secret or pyotp.random_base32()
     session.add(user)
     audit.record(session, "user.created", user, roles=user.roles)
     return user

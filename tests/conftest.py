@@ -141,3 +141,6 @@ def signed_in_client(app: Flask):  # type: ignore[no-untyped-def]
         return sign_in(app.test_client(), user)
 
     return make
+
+
+from tests.browser_support import browser_page, chromium, live_server  # noqa: E402,F401 - shared fixtures

@@ -46,10 +46,9 @@ def test_creating_changing_and_reading_each_write_one_row(app, region, setup_ses
 def test_a_failed_change_leaves_neither_the_change_nor_its_audit_row(app, region, setup_session):
     rcc = region.rcc
     before = len(_events(setup_session))
-    with pytest.raises(FieldError):
-        with transaction(setup_session):
-            users.add_provider(setup_session, rcc, "Half Written Homes", "private")  # audited, then…
-            users.add_provider(setup_session, rcc, "", "private")  # …this one fails
+    with pytest.raises(FieldError), transaction(setup_session):
+        users.add_provider(setup_session, rcc, "Half Written Homes", "private")  # audited, then…
+        users.add_provider(setup_session, rcc, "", "private")  # …this one fails
     assert len(_events(setup_session)) == before
     from rcc.models import Organisation
 

@@ -6,7 +6,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from rcc.models import AuditEvent, User
+from rcc.models import AuditEvent
 from rcc.roles import Role
 from rcc.users import MAX_FAILED_SIGN_INS
 from tests.conftest import TEST_PASSWORD, sign_in

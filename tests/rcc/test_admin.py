@@ -1,0 +1,91 @@
+"""Admins invite people (a one-time link shown once), deactivate them and reset their 2FA."""
+
+import re
+
+import pyotp
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from rcc.models import User
+from rcc.roles import Role
+from tests.conftest import sign_in
+from tests.factories import make_region
+
+
+@pytest.fixture
+def region(setup_session):
+    return make_region(setup_session, "A", ("Coventry", "Warwickshire"))
+
+
+def test_invited_person_creates_an_account_with_the_link_once(app, region):
+    admin_client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
+    invite_form = BeautifulSoup(admin_client.get("/admin/people/invite").data, "html.parser")
+    offered_roles = {box["value"] for box in invite_form.select("input[name=roles]")}
+    assert offered_roles == {"council_placement_officer", "council_finance_lead", "council_admin"}
+
+    page = admin_client.post("/admin/people/invite", data={"name": "Jo Bloggs", "email": "jo@example.org",
+                                                           "roles": ["council_finance_lead"]})
+    link = BeautifulSoup(page.data, "html.parser").select_one("#invite-link").text.strip()
+    path = re.sub(r"^https?://[^/]+", "", link)
+
+    newcomer = app.test_client()
+    assert "Create your account" in newcomer.get(path).get_data(as_text=True)
+    with newcomer.session_transaction() as flask_session:
+        secret = next(v for k, v in flask_session.items() if k.startswith("invite_secret_"))
+    too_short = newcomer.post(path, data={"password": "short", "code": pyotp.TOTP(secret).now()})
+    assert "Password must be 12 characters or more" in too_short.get_data(as_text=True)
+    done = newcomer.post(path, data={"password": "a-good-long-password", "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302
+    assert newcomer.get(path).status_code == 404, "the link works once"
+
+    newcomer.post("/sign-in", data={"email": "jo@example.org", "password": "a-good-long-password"})
+    newcomer.post("/sign-in/security-code", data={"code": pyotp.TOTP(secret).now()})
+    assert "Council finance lead" in newcomer.get("/").get_data(as_text=True)
+
+
+def test_invite_form_errors_name_each_field(app, region):
+    client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
+    page = BeautifulSoup(client.post("/admin/people/invite", data={}).data, "html.parser")
+    summary = [a.text for a in page.select(".govuk-error-summary a")]
+    assert summary == ["Enter the person's full name", "Enter their email address", "Select at least one role"]
+
+
+def test_deactivated_person_is_signed_out_on_their_next_request(app, region, setup_session):
+    officer = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    officer_client = sign_in(app.test_client(), officer)
+    admin_client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
+    admin_client.post(f"/admin/people/{officer.id}/deactivate")
+    assert officer_client.get("/").status_code == 302
+
+
+def test_resetting_two_factor_makes_them_set_up_a_new_app(app, region, setup_session):
+    officer = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN]).post(
+        f"/admin/people/{officer.id}/reset-authenticator")
+    response = app.test_client().post("/sign-in", data={"email": officer.email, "password": "a-long-test-password-1"})
+    assert response.headers["Location"].endswith("/sign-in/set-up-authenticator")
+
+
+def test_admin_unlocks_a_locked_account(app, region, setup_session):
+    officer = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    for _ in range(10):
+        app.test_client().post("/sign-in", data={"email": officer.email, "password": "wrong-password!"})
+    admin_client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
+    assert "Locked" in admin_client.get(f"/admin/people/{officer.id}").get_data(as_text=True)
+    admin_client.post(f"/admin/people/{officer.id}/unlock")
+    user = setup_session.scalar(select(User).where(User.id == officer.id))
+    setup_session.refresh(user)
+    assert user.locked_at is None and user.failed_sign_ins == 0
+
+
+def test_admins_cannot_deactivate_themselves(app, region):
+    admin = region.people[Role.RCC_ADMIN]
+    client = sign_in(app.test_client(), admin)
+    client.post(f"/admin/people/{admin.id}/deactivate")
+    assert "cannot deactivate your own account" in client.get(f"/admin/people/{admin.id}").get_data(as_text=True)
+
+
+def test_non_admins_are_refused_the_admin_pages(app, region):
+    client = sign_in(app.test_client(), region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    assert client.get("/admin/people").status_code == 403

@@ -1,0 +1,37 @@
+"""The demo region: real councils, and every demo login reaches its role's home page."""
+
+from bs4 import BeautifulSoup
+from flask import current_app
+
+from rcc.demo import DEMO_PASSWORD, build_demo
+from rcc.geography import local_authority_named
+from rcc.roles import Role
+from tests.conftest import sign_in
+
+
+def test_demo_region_has_twenty_real_councils_and_every_role_signs_in(app, setup_session):
+    with app.app_context():
+        region = build_demo(setup_session, current_app)
+    setup_session.commit()
+    assert len(region.councils) == 20
+    for council in region.councils:
+        real = local_authority_named(council.name)
+        assert real is not None and (council.ons_code, council.dfe_code) == (real.ons_code, real.dfe_code)
+        assert real.region == "North West"
+    assert {Role(p.roles[0]) for p in region.people} == set(Role)
+
+    for person in region.people:
+        client = sign_in(app.test_client(), person, DEMO_PASSWORD)
+        page = BeautifulSoup(client.get("/").data, "html.parser")
+        assert page.h1.text.strip() == Role(person.roles[0]).label
+        assert person.name in page.header.text
+
+
+def test_demo_refuses_to_run_twice(app, setup_session):
+    import pytest
+
+    with app.app_context():
+        build_demo(setup_session, current_app)
+        setup_session.commit()
+        with pytest.raises(RuntimeError, match="already has an RCC"):
+            build_demo(setup_session, current_app)
