@@ -1,0 +1,123 @@
+"""The council decides: approve the home a provider accepted (recording the placement) or reject it.
+
+The council is the corporate parent and always has the final say. Approving records the
+placement through commissioning's ``record_placement``, which takes the place with one
+conditional UPDATE on the vacancy; the offer itself moves from "accepted" to "approved" only if
+it is still "accepted". Both happen in one transaction, so two approvals racing for the last
+place (or for the same offer) end with exactly one placement, and the other sees a Conflict.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commissioning.models import Home, Placement, Referral
+from commissioning.services.placements import end_placement, record_placement
+from commissioning.services.referrals import approve_proposal, return_to_matching
+from commissioning.ssda903 import placement_end_reasons
+from matching.models import APPROVED, PROVIDER_ACCEPTED, REJECTED, SENT, Offer
+from matching.services.capacity import lock_vacancy
+from matching.services.offers import MAX_DETAILS, move_offer
+from matching.services.snapshot import free_block_places
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.models import utcnow
+
+LATEST_START_DAYS = 366
+
+
+def check_approval(start_date: date | None, weekly_cost: int | None, today: date) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if start_date is None:
+        errors["start_date"] = "Enter the date the placement starts, like 27 3 2027"
+    elif start_date > today + timedelta(days=LATEST_START_DAYS):
+        errors["start_date"] = "The start date must be within the next year"
+    elif start_date < today - timedelta(days=LATEST_START_DAYS):
+        errors["start_date"] = "The start date must be within the last year"
+    if weekly_cost is None or weekly_cost <= 0:
+        errors["weekly_cost"] = "Enter the weekly cost in pounds, more than £0"
+    elif weekly_cost > 100_000_00:
+        errors["weekly_cost"] = "The weekly cost must be £100,000 or less"
+    return errors
+
+
+def approve_offer(session: Session, offer: Offer, start_date: date | None, weekly_cost: int | None,
+                  now: datetime | None = None) -> Placement:
+    """Approve the home for the child and record the placement; ``weekly_cost`` in pence."""
+    now = now or utcnow()
+    errors = check_approval(start_date, weekly_cost, now.date())
+    if errors:
+        raise FieldErrors(errors)
+    assert start_date is not None and weekly_cost is not None
+    if offer.status != PROVIDER_ACCEPTED:
+        raise Conflict("Only a home the provider has accepted can be approved; this offer is "
+                       f"'{offer.status.replace('_', ' ')}'")
+    referral = session.get(Referral, offer.referral_id)
+    home = session.get(Home, offer.home_id)
+    if referral is None or home is None:
+        raise NotFound()
+    lock_vacancy(session, home.id)
+    move_offer(session, offer, PROVIDER_ACCEPTED, APPROVED, decided_at=now,
+          decided_by_user_id=audit.current_actor(session).user_id)
+    approve_proposal(session, referral)
+    funding, contract_id = _funding(session, offer, now)
+    placement = record_placement(session, referral, home, start_date, weekly_cost, funding, contract_id)
+    session.flush()
+    offer.placement_id = placement.id
+    session.add(offer)
+    audit.record(session, "matching.offer.approved", offer, placement_id=placement.id, home_id=home.id,
+                 start_date=start_date, weekly_cost=weekly_cost, funding=funding)
+    return placement
+
+
+def _funding(session: Session, offer: Offer, now: datetime) -> tuple[str, int | None]:
+    """Block if the offer was for a block place that is still free, otherwise spot."""
+    if offer.funding == "block" and offer.block_contract_id is not None:
+        block = free_block_places(session, now.date()).get(offer.home_id)
+        if block is not None and block.contract_id == offer.block_contract_id:
+            return "block", block.contract_id
+    return "spot", None
+
+
+def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | None = None) -> Offer:
+    """The council rejects the home; the child goes back to matching with this home excluded."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": "Say why you are rejecting this home"})
+    if len(reason) > MAX_DETAILS:
+        raise FieldErrors({"reason": f"The reason must be {MAX_DETAILS:,} characters or fewer"})
+    if offer.status not in (SENT, PROVIDER_ACCEPTED):
+        raise Conflict(f"This offer is '{offer.status.replace('_', ' ')}' and can no longer be rejected")
+    move_offer(session, offer, offer.status, REJECTED, decided_at=now, decision_reason=reason,
+          decided_by_user_id=audit.current_actor(session).user_id)
+    referral = session.get(Referral, offer.referral_id)
+    if referral is None:
+        raise NotFound()
+    return_to_matching(session, referral, offer.home_id, f"Council rejected the home: {reason}")
+    audit.record(session, "matching.offer.rejected", offer, reason=reason, home_id=offer.home_id)
+    return offer
+
+
+def end_reasons() -> dict[str, str]:
+    """SSDA903 reasons for a placement ending (commissioning reads them from the reference data)."""
+    return placement_end_reasons()
+
+
+def finish_placement(session: Session, placement: Placement, end_date: date | None, reason_code: str) -> Placement:
+    """The council ends a placement; its place in the home becomes free again."""
+    if end_date is None:
+        raise FieldErrors({"end_date": "Enter the date the placement ended, like 27 3 2027"})
+    if end_date > utcnow().date():
+        raise FieldErrors({"end_date": "The end date cannot be in the future"})
+    return end_placement(session, placement, end_date, reason_code)
+
+
+def list_placements(session: Session, current_only: bool = False) -> list[Placement]:
+    query = select(Placement).order_by(Placement.start_date.desc(), Placement.id.desc())
+    if current_only:
+        query = query.where(Placement.end_date.is_(None))
+    return list(session.scalars(query))

@@ -1,0 +1,86 @@
+"""Words for the engine's explanations: score parts, why an alternative lost, the hard-rule funnel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# The engine's score parts (points, lower is better), in the order pages show them.
+SCORE_PARTS: dict[str, str] = {
+    "home_distance": "Miles from home",
+    "school_distance": "Miles from school",
+    "cost": "Weekly cost",
+    "rating": "Ofsted rating",
+    "block_place": "Block-contract place",
+    "sibling_split": "Siblings together",
+}
+
+ALTERNATIVE_REASONS: dict[str, str] = {
+    "worse": "Scored worse for this child",
+    "taken": "Its free places went to other children in this run",
+    "keeps_siblings_together": "The chosen home keeps the child with their brothers or sisters",
+    "sibling_limit": "It cannot take any more of this sibling group",
+    "better_overall": "Better for this child alone, but the region's children as a whole score better without it",
+}
+
+FUNNEL_RULES: dict[str, str] = {
+    "placement_type": "Offers the type of placement needed",
+    "age": "Takes children of this age",
+    "sex": "Takes children of this sex",
+    "needs": "Meets every need and risk",
+    "exclusions": "Not excluded by the council (home, provider, area or distance)",
+    "cost": "Within the maximum weekly cost",
+    "deprivation_of_liberty": "Can care for a child under a deprivation of liberty order",
+    "free_places": "Has a free place",
+    "whole_sibling_group": "Can take the whole sibling group together",
+}
+
+RATING_LABELS = {
+    "outstanding": "Outstanding", "good": "Good", "requires_improvement": "Requires improvement",
+    "inadequate": "Inadequate", "not_yet_inspected": "Not yet inspected",
+}
+
+
+@dataclass(frozen=True)
+class PartLine:
+    label: str
+    figure: str
+    points: int
+
+
+def part_lines(parts: dict[str, Any]) -> list[PartLine]:
+    """One line per score part: what it measures, the raw figure, and the points it added."""
+    points = parts.get("points", {})
+    together = parts.get("siblings_together")
+    figures = {
+        "home_distance": f"{parts['miles_from_home']:.1f} miles",
+        "school_distance": ("no school given" if parts.get("miles_from_school") is None
+                            else f"{parts['miles_from_school']:.1f} miles"),
+        "cost": f"£{parts['weekly_cost']:,.0f} a week",
+        "rating": RATING_LABELS.get(parts.get("ofsted_rating", ""), parts.get("ofsted_rating", "")),
+        "block_place": "Yes" if parts.get("block_place_used") else "No (spot purchase)",
+        "sibling_split": ("no siblings in this run" if together is None
+                          else "Yes" if together else "No, the group is split"),
+    }
+    return [PartLine(label, figures[key], int(points.get(key, 0))) for key, label in SCORE_PARTS.items()]
+
+
+def alternative_reason(reason: str) -> str:
+    return ALTERNATIVE_REASONS.get(reason, reason.replace("_", " "))
+
+
+def funnel_rule(rule: str) -> str:
+    return FUNNEL_RULES.get(rule, rule.replace("_", " "))
+
+
+def binding_rule(funnel: list[dict[str, Any]], all_taken: bool) -> str:
+    """The rule that left no home: the first step after which none remained (or 'free places taken')."""
+    if all_taken:
+        return "taken_in_run"
+    for step in funnel:
+        if step["remaining"] == 0:
+            return step["rule"]
+    return "taken_in_run"
+
+
+BINDING_RULE_LABELS = {**FUNNEL_RULES, "taken_in_run": "Suitable homes were all proposed for other children"}

@@ -1,0 +1,319 @@
+"""Offers: a child offered to a provider's home, answered by the provider before a deadline.
+
+The provider sees only an anonymised profile (``anonymised_profile``): age band, sex, needs and
+risks, the child's wishes, distance band, placement type, urgency and date needed — never a
+name, reference, initials, postcode or the council's notes. The profile is computed when the
+offer is made (by the RCC, who may read the referral) and kept on the offer, so the provider's
+pages never read the referral or the child at all.
+
+Deadlines to answer (``RESPONSE_HOURS``): 4 hours for an emergency, 24 hours when the child is
+needed within 7 days, 48 hours for a planned move. After the deadline the provider can no
+longer accept; the offer shows as expired and the RCC can withdraw it.
+
+A place is never given twice: accepting takes a lock on the home's vacancy row, counts the
+places already promised to other accepted offers, and moves the offer from "sent" to
+"accepted" with a conditional UPDATE. Of two acceptances racing for the last place, exactly
+one succeeds; the other gets a Conflict saying so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from commissioning.lifecycle import IN_MATCHING, SUBMITTED
+from commissioning.models import Child, Home, Referral, Vacancy
+from commissioning.services.referrals import mark_offered, return_to_matching, start_matching
+from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from matching.models import (
+    DECLINED,
+    HOLDING_STATUSES,
+    OFFER_STATUS_LABELS,
+    OFFER_STATUS_TAGS,
+    PROVIDER_ACCEPTED,
+    SENT,
+    WITHDRAWN,
+    Offer,
+)
+from matching.services.capacity import free_unheld_places, lock_vacancy
+from matching.services.snapshot import free_block_places
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.geography import Point, great_circle_miles
+from rcc.models import utcnow
+from rcc.tenancy import system_access
+
+RESPONSE_HOURS = {"emergency": 4, "within_7_days": 24, "planned": 48}
+MAX_DETAILS = 2000
+
+DECLINE_REASONS: dict[str, str] = {
+    "no_place": "No place free on the date needed",
+    "cannot_meet_needs": "Cannot meet the child's needs",
+    "risks_to_or_from_others": "Risks to or from the children already living here",
+    "group_mix": "The child would not fit with the current group",
+    "staffing": "Not enough staff with the right skills",
+    "location": "The home's location is not right for the child",
+    "other": "Another reason (say what)",
+}
+
+AGE_BANDS = ((0, 4), (5, 9), (10, 12), (13, 15), (16, 17))
+DISTANCE_BANDS = ((5, "Under 5 miles"), (10, "5–10 miles"), (20, "10–20 miles"), (50, "20–50 miles"))
+
+
+def age_band(age: int) -> str:
+    for low, high in AGE_BANDS:
+        if low <= age <= high:
+            return f"{low}–{high}"
+    return "18 or over" if age > 17 else "Under 1"
+
+
+def distance_band(miles: float) -> str:
+    for limit, label in DISTANCE_BANDS:
+        if miles < limit:
+            return label
+    return "50 miles or more"
+
+
+@dataclass(frozen=True)
+class AnonymisedProfile:
+    """All a provider learns about a child offered to them."""
+
+    age_band: str
+    sex: str
+    placement_type: str
+    urgency: str
+    date_needed: date
+    needs: tuple[str, ...]
+    risk_flags: tuple[str, ...]
+    deprivation_of_liberty_order: bool
+    wishes: str
+    distance_band: str
+
+
+def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, Any]:
+    """The anonymised profile as stored on the offer (plain JSON, labels not keys)."""
+    miles = _miles_between(child, home)
+    return {
+        "age_band": age_band(child.age_on(referral.date_needed)),
+        "sex": SEXES.get(child.sex, child.sex),
+        "placement_type": PLACEMENT_TYPES[referral.placement_type].label
+        if referral.placement_type in PLACEMENT_TYPES else referral.placement_type,
+        "urgency": URGENCIES.get(referral.urgency, referral.urgency),
+        "date_needed": referral.date_needed.isoformat(),
+        "needs": [NEEDS[k] for k in referral.needs if k in NEEDS],
+        "risk_flags": [RISK_FLAGS[k] for k in referral.risk_flags if k in RISK_FLAGS],
+        "deprivation_of_liberty_order": bool(referral.dol_order_needed),
+        "wishes": referral.child_wishes or "",
+        "distance_band": "Not known" if miles is None else distance_band(miles),
+    }
+
+
+def anonymised_profile(offer: Offer) -> AnonymisedProfile:
+    """The offer's child as a provider may see them. Reads only the offer, never the referral."""
+    p = offer.profile
+    return AnonymisedProfile(
+        age_band=str(p.get("age_band", "")), sex=str(p.get("sex", "")),
+        placement_type=str(p.get("placement_type", "")), urgency=str(p.get("urgency", "")),
+        date_needed=date.fromisoformat(p["date_needed"]), needs=tuple(p.get("needs", [])),
+        risk_flags=tuple(p.get("risk_flags", [])),
+        deprivation_of_liberty_order=bool(p.get("deprivation_of_liberty_order")),
+        wishes=str(p.get("wishes", "")), distance_band=str(p.get("distance_band", "")))
+
+
+def _miles_between(child: Child, home: Home) -> float | None:
+    if None in (child.home_latitude, child.home_longitude, home.latitude, home.longitude):
+        return None
+    return great_circle_miles(Point(child.home_latitude, child.home_longitude),  # type: ignore[arg-type]
+                              Point(home.latitude, home.longitude))  # type: ignore[arg-type]
+
+
+def response_deadline(urgency: str, now: datetime) -> datetime:
+    return now + timedelta(hours=RESPONSE_HOURS.get(urgency, RESPONSE_HOURS["planned"]))
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC datetimes; make them comparable with ``utcnow()``."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def is_expired(offer: Offer, now: datetime | None = None) -> bool:
+    return offer.status == SENT and aware(offer.respond_by) <= (now or utcnow())
+
+
+def shown_status(offer: Offer, now: datetime | None = None) -> str:
+    """The status people see: an unanswered offer past its deadline shows as expired."""
+    return "expired" if is_expired(offer, now) else offer.status
+
+
+def status_label(offer: Offer, now: datetime | None = None) -> str:
+    return OFFER_STATUS_LABELS[shown_status(offer, now)]
+
+
+def status_tag(offer: Offer, now: datetime | None = None) -> str:
+    return OFFER_STATUS_TAGS[shown_status(offer, now)]
+
+
+# Making an offer (the RCC) ------------------------------------------------------------------
+
+def make_offer(session: Session, referral: Referral, home: Home, proposal_id: int | None = None,
+               now: datetime | None = None) -> Offer:
+    """Offer the child to the home's provider, holding one of its free places until answered."""
+    now = now or utcnow()
+    if referral.status not in (SUBMITTED, IN_MATCHING):
+        raise Conflict("This child is no longer waiting for a home: the referral is "
+                       f"'{referral.status.replace('_', ' ')}'")
+    if _open_offer_for(session, referral.id) is not None:
+        raise Conflict("This child already has an offer waiting for an answer")
+    if free_unheld_places(session, home.id, now) < 1:
+        raise Conflict(f"{home.name} has no free place now that is not already offered to another child")
+    child = session.get(Child, referral.child_id)
+    if child is None:
+        raise NotFound()
+    funding, contract_id, weekly_cost = _price_for(session, home, now)
+    if referral.status == SUBMITTED:
+        start_matching(session, referral)
+    offer = Offer(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,
+                  home_id=home.id, referral_id=referral.id, proposal_id=proposal_id, status=SENT,
+                  profile=profile_document(referral, child, home), weekly_cost=weekly_cost, funding=funding,
+                  block_contract_id=contract_id, sent_at=now, respond_by=response_deadline(referral.urgency, now),
+                  sent_by_user_id=audit.current_actor(session).user_id)
+    session.add(offer)
+    mark_offered(session, referral)
+    audit.record(session, "matching.offer.sent", offer, home_id=home.id, referral_id=referral.id,
+                 respond_by=offer.respond_by.isoformat(), funding=funding)
+    return offer
+
+
+def _price_for(session: Session, home: Home, now: datetime) -> tuple[str, int | None, int]:
+    """Block place at the contract's price if one is free, else spot at the home's price (pence)."""
+    block = free_block_places(session, now.date()).get(home.id)
+    if block is not None:
+        return "block", block.contract_id, block.weekly_price
+    return "spot", None, home.weekly_price or 0
+
+
+def _open_offer_for(session: Session, referral_id: int) -> Offer | None:
+    return session.scalars(select(Offer).where(Offer.referral_id == referral_id,
+                                               Offer.status.in_(HOLDING_STATUSES))).first()
+
+
+# Answering an offer (the provider) ----------------------------------------------------------
+
+def accept_offer(session: Session, offer: Offer, now: datetime | None = None) -> Offer:
+    """The provider accepts: one of the home's places is promised to this child."""
+    now = now or utcnow()
+    _check_answerable(offer, now)
+    vacancy = lock_vacancy(session, offer.home_id)
+    promised = _accepted_elsewhere(session, offer)
+    if vacancy is None or vacancy.places_free - promised < 1:
+        raise Conflict("The home has no free place left: its last place has just been promised to another "
+                       "child. Decline this offer, or free a place on the home's vacancy first.")
+    move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
+          answered_by_user_id=audit.current_actor(session).user_id)
+    audit.record(session, "matching.offer.accepted", offer, home_id=offer.home_id)
+    return offer
+
+
+def decline_offer(session: Session, offer: Offer, reason_code: str, details: str,
+                  now: datetime | None = None) -> Offer:
+    """The provider declines, with a reason; the child goes back to matching without this home."""
+    now = now or utcnow()
+    details = (details or "").strip()
+    errors: dict[str, str] = {}
+    if reason_code not in DECLINE_REASONS:
+        errors["reason"] = "Select why you are declining the offer"
+    if reason_code == "other" and not details:
+        errors["details"] = "Say why you are declining the offer"
+    if len(details) > MAX_DETAILS:
+        errors["details"] = f"The details must be {MAX_DETAILS:,} characters or fewer"
+    if errors:
+        raise FieldErrors(errors)
+    _check_answerable(offer, now, declining=True)
+    move_offer(session, offer, SENT, DECLINED, answered_at=now, decline_reason=reason_code,
+          decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
+    reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
+    _return_child_to_matching(session, offer, offer.home_id, reason)
+    audit.record(session, "matching.offer.declined", offer, reason=reason_code, home_id=offer.home_id)
+    return offer
+
+
+def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | None = None) -> Offer:
+    """The RCC withdraws an offer that is still open; an expired one excludes its home next time."""
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise FieldErrors({"reason": "Say why you are withdrawing the offer"})
+    if len(reason) > MAX_DETAILS:
+        raise FieldErrors({"reason": f"The reason must be {MAX_DETAILS:,} characters or fewer"})
+    expired = is_expired(offer, now)
+    if offer.status not in HOLDING_STATUSES:
+        raise Conflict(f"This offer is '{status_label(offer, now).lower()}' and cannot be withdrawn")
+    move_offer(session, offer, offer.status, WITHDRAWN, decided_at=now, decision_reason=reason,
+          decided_by_user_id=audit.current_actor(session).user_id)
+    _return_child_to_matching(session, offer, offer.home_id if expired else None,
+                              f"Offer withdrawn by the RCC: {reason}")
+    audit.record(session, "matching.offer.withdrawn", offer, reason=reason, expired=expired)
+    return offer
+
+
+def _check_answerable(offer: Offer, now: datetime, declining: bool = False) -> None:
+    if offer.status != SENT:
+        raise Conflict(f"This offer has already been answered: it is '{status_label(offer, now).lower()}'")
+    if is_expired(offer, now) and not declining:
+        raise Conflict(f"The deadline to answer this offer passed at {aware(offer.respond_by):%H:%M on %d %B %Y}. "
+                       "Ask the RCC placement team if the child still needs a home.")
+
+
+def _accepted_elsewhere(session: Session, offer: Offer) -> int:
+    return session.scalar(select(func.count(Offer.id)).where(
+        Offer.home_id == offer.home_id, Offer.status == PROVIDER_ACCEPTED, Offer.id != offer.id)) or 0
+
+
+def move_offer(session: Session, offer: Offer, expected: str, new: str, **values: Any) -> None:
+    """Change the offer's status only if it is still ``expected``: whoever gets there second loses."""
+    changed = session.execute(update(Offer).where(Offer.id == offer.id, Offer.status == expected)
+                              .values(status=new, **values).execution_options(synchronize_session=False))
+    if changed.rowcount != 1:
+        session.refresh(offer)
+        raise Conflict(f"Someone else has just answered this offer: it is now '{status_label(offer).lower()}'")
+    session.refresh(offer)
+
+
+def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: int | None, reason: str) -> None:
+    # A provider may not read the referral; moving the child back is the platform's consequence of
+    # their answer, so it runs with system access, still recorded against the provider's user.
+    with system_access(session):
+        referral = session.get(Referral, offer.referral_id)
+        if referral is None:
+            raise NotFound()
+        return_to_matching(session, referral, excluded_home_id, reason[:2000])
+
+
+# Reading -------------------------------------------------------------------------------------
+
+def get_offer(session: Session, offer_id: int) -> Offer:
+    offer = session.get(Offer, offer_id)
+    if offer is None:
+        raise NotFound()
+    return offer
+
+
+def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit: int = 200) -> list[Offer]:
+    query = select(Offer).order_by(Offer.sent_at.desc(), Offer.id.desc()).limit(limit)
+    if statuses:
+        query = query.where(Offer.status.in_(statuses))
+    return list(session.scalars(query))
+
+
+def homes_by_id(session: Session, home_ids: set[int]) -> dict[int, Home]:
+    if not home_ids:
+        return {}
+    return {h.id: h for h in session.scalars(select(Home).where(Home.id.in_(home_ids)))}
+
+
+def vacancy_of(session: Session, home_id: int) -> Vacancy | None:
+    return session.scalars(select(Vacancy).where(Vacancy.home_id == home_id)).first()

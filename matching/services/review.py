@@ -1,0 +1,170 @@
+"""Reviewing a run: for each child, accept the proposed home, choose an alternative, or leave unmatched.
+
+Accepting (or choosing an alternative) sends the offer to the home's provider at once. Choosing
+an alternative and leaving a child unmatched both need a reason. Every decision is audited,
+and a proposal is decided once: the status moves only from "to review" with a conditional
+UPDATE, so two officers deciding the same child at the same moment cannot both succeed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from commissioning.models import Child, Home, Referral
+from matching.models import (
+    ACCEPTED,
+    ALTERNATIVE_CHOSEN,
+    LEFT_UNMATCHED,
+    PROPOSED,
+    UNDECIDED_STATUSES,
+    MatchingRun,
+    Offer,
+    Proposal,
+)
+from matching.services import explain
+from matching.services.keys import HOME, id_of
+from matching.services.offers import make_offer
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.models import Organisation, utcnow
+
+MAX_REASON = 2000
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One child's line in a run's result table."""
+
+    proposal: Proposal
+    referral: Referral
+    child: Child
+    council: Organisation | None
+    home: Home | None
+    offer: Offer | None
+
+
+@dataclass(frozen=True)
+class AlternativeLine:
+    home_id: int
+    home: Home | None
+    score: int
+    reason: str
+    taken_by: tuple[str, ...]
+    parts: list[explain.PartLine]
+
+
+def review_rows(session: Session, run: MatchingRun) -> list[ReviewRow]:
+    """Every child in the run with their referral, council, proposed home and latest offer: five queries."""
+    proposals = list(session.scalars(select(Proposal).where(Proposal.run_id == run.id)
+                                     .order_by(Proposal.status != PROPOSED, Proposal.id)))
+    referrals = _by_id(session, Referral, {p.referral_id for p in proposals})
+    children = _by_id(session, Child, {r.child_id for r in referrals.values()})
+    homes = _by_id(session, Home, {p.chosen_home_id or p.home_id for p in proposals} - {None})
+    councils = _by_id(session, Organisation, {p.council_id for p in proposals})
+    offers = {o.proposal_id: o for o in session.scalars(
+        select(Offer).where(Offer.proposal_id.in_([p.id for p in proposals])).order_by(Offer.id))}
+    rows = []
+    for proposal in proposals:
+        referral = referrals.get(proposal.referral_id)
+        if referral is None:
+            continue
+        rows.append(ReviewRow(proposal, referral, children[referral.child_id], councils.get(proposal.council_id),
+                              homes.get(proposal.chosen_home_id or proposal.home_id), offers.get(proposal.id)))
+    return rows
+
+
+def _by_id(session: Session, model: Any, ids: set[Any]) -> dict[int, Any]:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {row.id: row for row in session.scalars(select(model).where(model.id.in_(ids)))}
+
+
+def alternatives_of(session: Session, proposal: Proposal) -> list[AlternativeLine]:
+    home_ids = [id_of(a["home"], HOME) for a in proposal.alternatives]
+    homes = _by_id(session, Home, set(home_ids))
+    return [AlternativeLine(home_id, homes.get(home_id), a["score"], explain.alternative_reason(a["reason"]),
+                            tuple(a.get("taken_by", ())), explain.part_lines(a["parts"]))
+            for home_id, a in zip(home_ids, proposal.alternatives, strict=True)]
+
+
+def get_proposal(session: Session, proposal_id: int) -> Proposal:
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None:
+        raise NotFound()
+    return proposal
+
+
+# Deciding ------------------------------------------------------------------------------------
+
+def accept_proposal(session: Session, proposal: Proposal, now: datetime | None = None) -> Offer:
+    """Accept the proposed home and send the offer to its provider."""
+    if proposal.home_id is None:
+        raise Conflict("The engine found no home for this child, so there is nothing to accept")
+    return _decide_with_offer(session, proposal, proposal.home_id, ACCEPTED, None, now)
+
+
+def choose_alternative(session: Session, proposal: Proposal, home_id: int | None, reason: str,
+                       now: datetime | None = None) -> Offer:
+    """Offer one of the runner-up homes instead of the proposed one, saying why."""
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    allowed = {id_of(a["home"], HOME) for a in proposal.alternatives}
+    if home_id is None or home_id not in allowed:
+        errors["home_id"] = "Select one of the other homes listed"
+    _check_reason(reason, errors, "Say why you chose another home")
+    if errors:
+        raise FieldErrors(errors)
+    assert home_id is not None
+    return _decide_with_offer(session, proposal, home_id, ALTERNATIVE_CHOSEN, reason, now)
+
+
+def leave_unmatched(session: Session, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:
+    """Leave the child without a home from this run, saying why; they stay in matching for the next."""
+    reason = (reason or "").strip()
+    errors: dict[str, str] = {}
+    _check_reason(reason, errors, "Say why you are leaving this child unmatched")
+    if errors:
+        raise FieldErrors(errors)
+    _record_decision(session, proposal, LEFT_UNMATCHED, None, reason, now or utcnow())
+    audit.record(session, "matching.proposal.left_unmatched", proposal, reason=reason,
+                 referral_id=proposal.referral_id)
+    return proposal
+
+
+def _check_reason(reason: str, errors: dict[str, str], missing: str) -> None:
+    if not reason:
+        errors["reason"] = missing
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
+
+
+def _decide_with_offer(session: Session, proposal: Proposal, home_id: int, status: str, reason: str | None,
+                       now: datetime | None) -> Offer:
+    now = now or utcnow()
+    referral = session.get(Referral, proposal.referral_id)
+    home = session.get(Home, home_id)
+    if referral is None or home is None:
+        raise NotFound()
+    _record_decision(session, proposal, status, home_id, reason, now)
+    offer = make_offer(session, referral, home, proposal.id, now)
+    audit.record(session, f"matching.proposal.{status}", proposal, home_id=home_id, reason=reason,
+                 referral_id=referral.id, offer_id=offer.id)
+    return offer
+
+
+def _record_decision(session: Session, proposal: Proposal, status: str, home_id: int | None, reason: str | None,
+                     now: datetime) -> None:
+    changed = session.execute(
+        update(Proposal).where(Proposal.id == proposal.id, Proposal.status.in_(UNDECIDED_STATUSES))
+        .values(status=status, chosen_home_id=home_id, decision_reason=reason, decided_at=now,
+                decided_by_user_id=audit.current_actor(session).user_id)
+        .execution_options(synchronize_session=False))
+    session.refresh(proposal)
+    if changed.rowcount != 1:
+        raise Conflict("This child's proposal has already been decided")
