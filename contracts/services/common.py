@@ -1,0 +1,82 @@
+"""Small helpers every contracts service uses: who is asking, money and percentages as text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy.orm import Session
+
+from rcc.errors import NotFound
+from rcc.tenancy import OrgKind, TenantScope, current_scope
+
+HUNDREDTH = Decimal("0.01")
+
+
+def scope_of(session: Session) -> TenantScope:
+    scope = current_scope(session)
+    if scope is None:
+        raise NotFound()
+    return scope
+
+
+def is_rcc(session: Session) -> bool:
+    """RCC staff, or the platform itself (demo, imports)."""
+    scope = scope_of(session)
+    return scope.is_system or scope.kind == OrgKind.RCC
+
+
+def provider_id_of(session: Session) -> int:
+    """The provider the session acts for; anyone else is refused as if nothing were there."""
+    scope = scope_of(session)
+    if scope.kind != OrgKind.PROVIDER or scope.organisation_id is None:
+        raise NotFound()
+    return scope.organisation_id
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC; compare everything as aware UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def round_half_up(value: Decimal, places: Decimal = HUNDREDTH) -> Decimal:
+    return value.quantize(places, rounding=ROUND_HALF_UP)
+
+
+def pounds(pence: int | None) -> str:
+    """£1,234.56 for 123456 pence."""
+    if pence is None:
+        return ""
+    sign = "-" if pence < 0 else ""
+    whole, part = divmod(abs(pence), 100)
+    return f"{sign}£{whole:,}.{part:02d}"
+
+
+def parse_pounds(text: str | None) -> int | None:
+    """Pence from '1,234.56' or '£1234'; None if it is not an amount of money."""
+    cleaned = (text or "").strip().replace(",", "").removeprefix("£").strip()
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not amount.is_finite() or amount != amount.quantize(HUNDREDTH):
+        return None
+    return int(amount * 100)
+
+
+def parse_percentage(text: str | None) -> int | None:
+    """Basis points from '2.5' or '2.5%' (250); None if it is not a percentage with at most 2 decimals."""
+    cleaned = (text or "").strip().removesuffix("%").strip()
+    try:
+        value = Decimal(cleaned)
+    except InvalidOperation:
+        return None
+    if not value.is_finite() or value != value.quantize(HUNDREDTH):
+        return None
+    return int(value * 100)
+
+
+def percentage(basis_points: int) -> str:
+    """'2.5%' for 250."""
+    value = Decimal(basis_points) / 100
+    return f"{value.normalize():f}%"

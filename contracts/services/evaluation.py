@@ -1,0 +1,246 @@
+"""Evaluation: price and quality scores, moderation, ranking, award decisions and reports.
+
+Price score = lowest price on the lot ÷ this bid's price × the price weight.
+Quality score = Σ (moderated mark ÷ 5 × question weight %) × the quality weight ÷ 100.
+Both are rounded half-up to two decimal places, and the total is their sum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from contracts.models import Bid, EvaluatorScore, Lot, ModeratedScore, QualityQuestion, Tender
+from contracts.services import bids as bid_service
+from contracts.services import tenders
+from contracts.services.common import is_rcc, round_half_up
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.models import Organisation
+
+MAX_MARK = 5
+MARKS = {0: "Unacceptable", 1: "Poor", 2: "Weak", 3: "Satisfactory", 4: "Good", 5: "Excellent"}
+
+
+def price_score(lowest_price: int, bid_price: int, price_weight: int) -> Decimal:
+    return round_half_up(Decimal(lowest_price) / Decimal(bid_price) * price_weight)
+
+
+def quality_score(marks: dict[int, int], questions: list[QualityQuestion], quality_weight: int) -> Decimal:
+    """``marks`` maps question id to the moderated mark (0 to 5)."""
+    percent = sum((Decimal(marks[q.id]) / MAX_MARK * q.weight for q in questions), Decimal(0))
+    return round_half_up(percent * quality_weight / 100)
+
+
+@dataclass
+class RankedBid:
+    bid: Bid
+    provider_name: str
+    price_score: Decimal
+    quality_score: Decimal | None  # None until every question is moderated
+    total_score: Decimal | None
+    rank: int | None
+    missing_marks: int
+
+
+def _require_evaluating(tender: Tender, now: datetime, verb: str) -> None:
+    status = tenders.tender_status(tender, now)
+    if status != tenders.EVALUATING:
+        raise Conflict(f"You can {verb} only while the tender is being evaluated; it is "
+                       f"'{tenders.STATUS_LABELS[status].lower()}'")
+
+
+def _bid_and_question(session: Session, bid_id: int, question_id: int,
+                      now: datetime) -> tuple[Tender, Bid, QualityQuestion]:
+    if not is_rcc(session):
+        raise NotFound()
+    bid = bid_service.get_bid(session, bid_id, now)
+    question = session.get(QualityQuestion, question_id)
+    if question is None or question.lot_id != bid.lot_id:
+        raise NotFound()
+    return tenders.get_tender(session, bid.tender_id), bid, question
+
+
+def _check_mark(mark: int | None, field: str) -> int:
+    if mark is None or not 0 <= mark <= MAX_MARK:
+        raise FieldErrors({field: f"Enter a mark from 0 to {MAX_MARK}"})
+    return mark
+
+
+def record_score(session: Session, bid_id: int, question_id: int, evaluator_user_id: int, mark: int | None,
+                 comment: str, now: datetime) -> EvaluatorScore:
+    """One evaluator's own mark for one answer; marking again replaces it."""
+    tender, bid, question = _bid_and_question(session, bid_id, question_id, now)
+    _require_evaluating(tender, now, "enter marks")
+    mark = _check_mark(mark, "score")
+    if len(comment) > 2000:
+        raise FieldErrors({"comment": "Comment must be 2,000 characters or fewer"})
+    score = session.scalars(select(EvaluatorScore).where(
+        EvaluatorScore.bid_id == bid.id, EvaluatorScore.question_id == question.id,
+        EvaluatorScore.evaluator_user_id == evaluator_user_id)).first()
+    if score is None:
+        score = EvaluatorScore(rcc_id=bid.rcc_id, bid_id=bid.id, question_id=question.id,
+                               evaluator_user_id=evaluator_user_id, score=mark)
+        session.add(score)
+    score.score, score.comment, score.scored_at = mark, comment.strip(), now
+    audit.record(session, "evaluation.scored", score, bid_id=bid.id, question_id=question.id, score=mark)
+    return score
+
+
+def moderate(session: Session, bid_id: int, question_id: int, mark: int | None, reason: str,
+             user_id: int | None, now: datetime) -> ModeratedScore:
+    """The agreed mark for one answer, with the reason it was agreed."""
+    tender, bid, question = _bid_and_question(session, bid_id, question_id, now)
+    _require_evaluating(tender, now, "moderate marks")
+    mark = _check_mark(mark, "score")
+    if not reason.strip():
+        raise FieldErrors({"reason": "Enter the reason for the agreed mark"})
+    if len(reason) > 2000:
+        raise FieldErrors({"reason": "Reason must be 2,000 characters or fewer"})
+    if not session.scalars(select(EvaluatorScore.id).where(EvaluatorScore.bid_id == bid.id,
+                                                           EvaluatorScore.question_id == question.id)).first():
+        raise Conflict("At least one evaluator must mark this answer before it is moderated")
+    moderated = session.scalars(select(ModeratedScore).where(
+        ModeratedScore.bid_id == bid.id, ModeratedScore.question_id == question.id)).first()
+    if moderated is None:
+        moderated = ModeratedScore(rcc_id=bid.rcc_id, bid_id=bid.id, question_id=question.id, score=mark,
+                                   reason=reason.strip())
+        session.add(moderated)
+    moderated.score, moderated.reason = mark, reason.strip()
+    moderated.moderated_by_user_id, moderated.moderated_at = user_id, now
+    audit.record(session, "evaluation.moderated", moderated, bid_id=bid.id, question_id=question.id,
+                 score=mark, reason=moderated.reason)
+    return moderated
+
+
+def evaluator_scores(session: Session, lot: Lot) -> dict[tuple[int, int], list[EvaluatorScore]]:
+    """(bid id, question id) -> every evaluator's mark."""
+    found: dict[tuple[int, int], list[EvaluatorScore]] = {}
+    query = (select(EvaluatorScore).join(Bid, Bid.id == EvaluatorScore.bid_id)
+             .where(Bid.lot_id == lot.id).order_by(EvaluatorScore.id))
+    for score in session.scalars(query):
+        found.setdefault((score.bid_id, score.question_id), []).append(score)
+    return found
+
+
+def moderated_scores(session: Session, lot: Lot) -> dict[tuple[int, int], ModeratedScore]:
+    query = select(ModeratedScore).join(Bid, Bid.id == ModeratedScore.bid_id).where(Bid.lot_id == lot.id)
+    return {(m.bid_id, m.question_id): m for m in session.scalars(query)}
+
+
+def rank_lot(session: Session, lot: Lot, now: datetime) -> list[RankedBid]:
+    """Bids best first: highest total, then lowest price. Unmoderated bids come last, unranked."""
+    if not is_rcc(session):
+        raise NotFound()
+    bids = bid_service.bids_for_lot(session, lot, now)
+    if not bids:
+        return []
+    questions = tenders.questions_of(session, lot)
+    moderated = moderated_scores(session, lot)
+    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_({b.provider_id for b in bids}))).all())
+    lowest = min(b.weekly_price for b in bids)
+    ranked = []
+    for bid in bids:
+        marks = {q.id: moderated[(bid.id, q.id)].score for q in questions if (bid.id, q.id) in moderated}
+        missing = len(questions) - len(marks)
+        price = price_score(lowest, bid.weekly_price, lot.price_weight)
+        quality = quality_score(marks, questions, lot.quality_weight) if not missing else None
+        ranked.append(RankedBid(bid, names.get(bid.provider_id, ""), price, quality,
+                                price + quality if quality is not None else None, None, missing))
+    ranked.sort(key=lambda r: (r.total_score is None, -(r.total_score or 0), r.bid.weekly_price, r.bid.id))
+    for position, entry in enumerate(r for r in ranked if r.total_score is not None):
+        entry.rank = position + 1
+    return ranked
+
+
+def decide_lot_award(session: Session, lot: Lot, bid_id: int | None, justification: str, now: datetime) -> Lot:
+    """Choose the winning bid for a lot, with the reason. Every answer must be moderated first."""
+    tender = tenders.get_tender(session, lot.tender_id)
+    _require_evaluating(tender, now, "decide an award")
+    ranking = rank_lot(session, lot, now)
+    unmoderated = sum(r.missing_marks for r in ranking)
+    if unmoderated:
+        raise Conflict(f"Moderate every mark before deciding the award: {unmoderated} "
+                       f"{'answer is' if unmoderated == 1 else 'answers are'} not moderated yet on lot {lot.number}")
+    errors = {}
+    if bid_id is None or bid_id not in {r.bid.id for r in ranking}:
+        errors["bid_id"] = "Select the bid to award the lot to"
+    if not justification.strip():
+        errors["justification"] = "Enter the justification for the award decision"
+    elif len(justification) > 4000:
+        errors["justification"] = "Justification must be 4,000 characters or fewer"
+    if errors:
+        raise FieldErrors(errors)
+    lot.awarded_bid_id = bid_id
+    lot.award_justification = justification.strip()
+    lot.award_decided_at = now
+    top = ranking[0].bid.id
+    audit.record(session, "evaluation.award_decided", lot, bid_id=bid_id, justification=lot.award_justification,
+                 highest_ranked=bid_id == top)
+    return lot
+
+
+def award_tender(session: Session, tender: Tender, now: datetime) -> Tender:
+    """Award every lot as decided, record each bid's result, and start the standstill period."""
+    _require_evaluating(tender, now, "award the tender")
+    lots = tenders.lots_of(session, tender)
+    results: list[tuple[Lot, list[RankedBid]]] = []
+    problems = []
+    for lot in lots:
+        ranking = rank_lot(session, lot, now)
+        if not ranking:
+            continue
+        missing = sum(r.missing_marks for r in ranking)
+        if missing:
+            problems.append(f"lot {lot.number} has {missing} unmoderated {'mark' if missing == 1 else 'marks'}")
+        elif lot.awarded_bid_id is None:
+            problems.append(f"lot {lot.number} has no award decision")
+        results.append((lot, ranking))
+    if problems:
+        raise Conflict("The tender cannot be awarded yet: " + "; ".join(problems) + ".")
+    if not results:
+        raise Conflict("The tender cannot be awarded: no lot received a bid. Cancel it instead.")
+    for lot, ranking in results:
+        for entry in ranking:
+            entry.bid.price_score = int(entry.price_score * 100)
+            entry.bid.quality_score = int((entry.quality_score or 0) * 100)
+            entry.bid.total_score = int((entry.total_score or 0) * 100)
+            entry.bid.rank = entry.rank
+            entry.bid.successful = entry.bid.id == lot.awarded_bid_id
+    tender.awarded_at = now
+    tender.standstill_ends_at = now + timedelta(days=tenders.STANDSTILL_DAYS)
+    audit.record(session, "tender.awarded", tender,
+                 lots={lot.number: lot.awarded_bid_id for lot, _ in results})
+    return tender
+
+
+@dataclass
+class LotReport:
+    tender: Tender
+    lot: Lot
+    questions: list[QualityQuestion]
+    ranking: list[RankedBid]
+    moderated: dict[tuple[int, int], ModeratedScore]
+    marks: dict[tuple[int, int], list[EvaluatorScore]]
+    evaluators: dict[int, str]
+    lowest_price: int | None
+    awarded: RankedBid | None
+
+
+def lot_report(session: Session, lot: Lot, now: datetime) -> LotReport:
+    """Everything the evaluation report for a lot shows. RCC only, once bids are unsealed."""
+    tender = tenders.get_tender(session, lot.tender_id)
+    ranking = rank_lot(session, lot, now)
+    marks = evaluator_scores(session, lot)
+    from rcc.models import User  # noqa: PLC0415 - only the report needs people's names
+
+    evaluator_ids = {s.evaluator_user_id for scores in marks.values() for s in scores}
+    evaluators = dict(session.execute(select(User.id, User.name).where(User.id.in_(evaluator_ids))).all())
+    awarded = next((r for r in ranking if r.bid.id == lot.awarded_bid_id), None)
+    return LotReport(tender, lot, tenders.questions_of(session, lot), ranking, moderated_scores(session, lot), marks,
+                     evaluators, min((r.bid.weekly_price for r in ranking), default=None), awarded)
