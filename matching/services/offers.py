@@ -291,6 +291,7 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
         if referral is None:
             raise NotFound()
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
+        session.flush()  # while the platform's scope still lets the row be written
 
 
 # Reading -------------------------------------------------------------------------------------
