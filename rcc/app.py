@@ -24,7 +24,7 @@ from rcc.tenancy import system_access
 from rcc.web import db, init_request_handling
 
 # The capability packages; the core only registers them and never reads their contents.
-CAPABILITIES: tuple[str, ...] = ()
+CAPABILITIES: tuple[str, ...] = ("commissioning",)
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacancy
 from rcc.models import ApiToken, User
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
@@ -27,9 +28,14 @@ from tests.factories import Region, make_region
 ID_ARGUMENTS: dict[str, type] = {
     "user_id": User,
     "api_token_id": ApiToken,
+    "referral_id": Referral,
+    "sibling_group_id": SiblingGroup,
+    "placement_id": Placement,
+    "home_id": Home,
+    "vacancy_id": Vacancy,
 }
 
-BUILDER_MODULES: tuple[str, ...] = ()
+BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world",)
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

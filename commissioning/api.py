@@ -1,0 +1,289 @@
+"""Commissioning's JSON API: referrals, sibling groups, homes and vacancies.
+
+Same services, validation and tenancy as the pages; service errors become 409 (a
+conflict) or 422 (field errors, named).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_login import current_user
+from flask_smorest import abort
+from sqlalchemy import select
+
+from commissioning import schemas
+from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
+from commissioning.services import referrals as referral_service
+from commissioning.services import sibling_groups, supply
+from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
+from commissioning.services.supply import HomeDetails, HomeFilters
+from rcc.api import api_blueprint
+from rcc.db import transaction
+from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
+from rcc.models import Organisation
+from rcc.permissions import allow
+from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
+from rcc.tenancy import OrgKind
+from rcc.web import db
+
+bp = api_blueprint("commissioning_api", __name__, "Referrals, sibling groups, homes and vacancies")
+
+COUNCIL_WRITERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
+REFERRAL_READERS = (*COUNCIL_STAFF, *RCC_STAFF)
+SUPPLY_READERS = (*COUNCIL_STAFF, *RCC_STAFF, *PROVIDER_STAFF)
+PER_PAGE = 100
+
+REFERRAL_EXAMPLE = {
+    "child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F", "legal_status": "C2",
+              "category_of_need": "N1", "home_postcode": "M1 1AE"},
+    "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
+    "needs": ["education"], "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
+}
+
+
+def _fail(error: ServiceError) -> Any:
+    if isinstance(error, NotFound):
+        abort(404)
+    if isinstance(error, FieldErrors):
+        abort(422, message="The request has problems", errors={"json": error.errors})
+    if isinstance(error, FieldError):
+        abort(422, message=error.message, errors={"json": {error.field: error.message}})
+    abort(409 if isinstance(error, Conflict) else 400, message=error.message)
+
+
+def _get(model: type, object_id: int) -> Any:
+    found = db().get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _organisation() -> Organisation:
+    return _get(Organisation, current_user.organisation_id)
+
+
+def _referral_out(referral: Referral, child: Child) -> dict[str, Any]:
+    child_fields = ["reference", "birth_month", "birth_year", "sex", "legal_status", "category_of_need", "uasc",
+                    "ehcp", "home_postcode", "school_postcode"]
+    if current_user.organisation_kind == OrgKind.COUNCIL:
+        child_fields.append("initials")
+    out = {name: getattr(referral, name) for name in schemas.ReferralOutSchema().fields if hasattr(referral, name)}
+    out["child"] = {name: getattr(child, name) for name in child_fields}
+    return out
+
+
+# Referrals -----------------------------------------------------------------------------
+
+@bp.route("/referrals")
+@bp.arguments(schemas.ReferralQuerySchema, location="query")
+@bp.response(200, schemas.ReferralOutSchema(many=True))
+@allow(*REFERRAL_READERS)
+def list_referrals(query: dict) -> Any:
+    """Referrals you may see (your council's, or every member's for the RCC), 100 a page."""
+    filters = ReferralFilters(status=query.get("status"), urgency=query.get("urgency"),
+                              placement_type=query.get("placement_type"))
+    page = referral_service.list_referrals(db(), filters, query["page"], PER_PAGE)
+    return [_referral_out(r, c) for r, c in page.rows]
+
+
+@bp.route("/referrals", methods=["POST"])
+@bp.arguments(schemas.ReferralInSchema, example=REFERRAL_EXAMPLE)
+@bp.response(201, schemas.ReferralOutSchema)
+@allow(*COUNCIL_WRITERS)
+def create_referral(body: dict) -> Any:
+    """Create a draft referral for a child of your council."""
+    child = ChildDetails(**body.pop("child"))
+    details = ReferralDetails(**body)
+    try:
+        with transaction(db()) as s:
+            referral = referral_service.create_referral(s, _organisation(), child, details)
+            record = s.get(Child, referral.child_id)
+    except ServiceError as error:
+        return _fail(error)
+    return _referral_out(referral, record)
+
+
+@bp.route("/referrals/<int:referral_id>")
+@bp.response(200, schemas.ReferralOutSchema)
+@allow(*REFERRAL_READERS)
+def get_referral(referral_id: int) -> Any:
+    """One referral (reading it is audited)."""
+    referral = _get(Referral, referral_id)
+    child = _get(Child, referral.child_id)
+    with transaction(db()) as s:
+        referral_service.record_viewed(s, referral)
+    return _referral_out(referral, child)
+
+
+@bp.route("/referrals/<int:referral_id>/submit", methods=["POST"])
+@bp.response(200, schemas.ReferralOutSchema)
+@allow(*COUNCIL_WRITERS)
+def submit_referral(referral_id: int) -> Any:
+    """Submit a draft referral to the RCC."""
+    referral = _get(Referral, referral_id)
+    try:
+        with transaction(db()) as s:
+            referral_service.submit_referral(s, referral)
+    except ServiceError as error:
+        return _fail(error)
+    return _referral_out(referral, _get(Child, referral.child_id))
+
+
+@bp.route("/referrals/<int:referral_id>/withdraw", methods=["POST"])
+@bp.arguments(schemas.ReasonSchema, example={"reason": "The child is returning home"})
+@bp.response(200, schemas.ReferralOutSchema)
+@allow(*COUNCIL_WRITERS)
+def withdraw_referral(body: dict, referral_id: int) -> Any:
+    """Withdraw an open referral, with the reason."""
+    referral = _get(Referral, referral_id)
+    try:
+        with transaction(db()) as s:
+            referral_service.withdraw_referral(s, referral, body["reason"])
+    except ServiceError as error:
+        return _fail(error)
+    return _referral_out(referral, _get(Child, referral.child_id))
+
+
+# Sibling groups --------------------------------------------------------------------------
+
+def _group_out(group: SiblingGroup) -> dict[str, Any]:
+    return {"id": group.id, "council_id": group.council_id, "name": group.name,
+            "keep_together": group.keep_together, "separation_reason": group.separation_reason,
+            "referral_ids": [r.id for r in sibling_groups.members(db(), group)]}
+
+
+@bp.route("/sibling-groups")
+@bp.response(200, schemas.SiblingGroupOutSchema(many=True))
+@allow(*REFERRAL_READERS)
+def list_sibling_groups() -> Any:
+    """Sibling groups you may see."""
+    groups = list(db().scalars(select(SiblingGroup).order_by(SiblingGroup.id)))
+    counts: dict[int, list[int]] = {}
+    for referral_id, group_id in db().execute(select(Referral.id, Referral.sibling_group_id)
+                                               .where(Referral.sibling_group_id.is_not(None))):
+        counts.setdefault(group_id, []).append(referral_id)
+    return [{"id": g.id, "council_id": g.council_id, "name": g.name, "keep_together": g.keep_together,
+             "separation_reason": g.separation_reason, "referral_ids": counts.get(g.id, [])} for g in groups]
+
+
+@bp.route("/sibling-groups", methods=["POST"])
+@bp.arguments(schemas.SiblingGroupInSchema, example={"name": "Family A", "keep_together": True})
+@bp.response(201, schemas.SiblingGroupOutSchema)
+@allow(*COUNCIL_WRITERS)
+def create_sibling_group(body: dict) -> Any:
+    """Create a sibling group; add children by giving sibling_group_id when creating referrals."""
+    try:
+        with transaction(db()) as s:
+            group = sibling_groups.create_sibling_group(s, _organisation(), body["name"], body["keep_together"],
+                                                        body.get("separation_reason"))
+    except ServiceError as error:
+        return _fail(error)
+    return _group_out(group)
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>")
+@bp.response(200, schemas.SiblingGroupOutSchema)
+@allow(*REFERRAL_READERS)
+def get_sibling_group(sibling_group_id: int) -> Any:
+    """One sibling group and its referrals."""
+    return _group_out(_get(SiblingGroup, sibling_group_id))
+
+
+# Homes and vacancies ---------------------------------------------------------------------
+
+@bp.route("/homes")
+@bp.arguments(schemas.HomeQuerySchema, location="query")
+@bp.response(200, schemas.HomeSchema(many=True))
+@allow(*SUPPLY_READERS)
+def list_homes(query: dict) -> Any:
+    """Homes in the supply register (providers see their own), 100 a page."""
+    filters = HomeFilters(placement_type=query.get("placement_type"), local_authority=query.get("local_authority"),
+                          with_vacancies=query["with_vacancies"])
+    return [home for home, _, _ in supply.list_homes(db(), filters, query["page"], PER_PAGE).rows]
+
+
+@bp.route("/homes", methods=["POST"])
+@bp.arguments(schemas.HomeSchema, example={
+    "ofsted_urn": "SC123456", "name": "Oak House", "placement_type": "childrens_home",
+    "local_authority": "Manchester", "registered_places": 4, "age_min": 11, "age_max": 17})
+@bp.response(201, schemas.HomeSchema)
+@allow(*PROVIDER_STAFF)
+def create_home(body: dict) -> Any:
+    """Add a home to your organisation."""
+    try:
+        with transaction(db()) as s:
+            return supply.create_home(s, _organisation(), HomeDetails(**body))
+    except ServiceError as error:
+        return _fail(error)
+
+
+@bp.route("/homes/<int:home_id>")
+@bp.response(200, schemas.HomeSchema)
+@allow(*SUPPLY_READERS)
+def get_home(home_id: int) -> Any:
+    """One home."""
+    return _get(Home, home_id)
+
+
+@bp.route("/homes/<int:home_id>", methods=["PUT"])
+@bp.arguments(schemas.HomeChangeSchema(partial=True))
+@bp.response(200, schemas.HomeSchema)
+@allow(*PROVIDER_STAFF)
+def update_home(body: dict, home_id: int) -> Any:
+    """Change one of your homes: fields you leave out keep their values."""
+    home = _get(Home, home_id)
+    if home.provider_id != current_user.organisation_id:
+        abort(404)
+    details = supply.home_details_of(home)
+    for name, value in body.items():
+        setattr(details, name, value)
+    try:
+        with transaction(db()) as s:
+            return supply.update_home(s, home, details)
+    except ServiceError as error:
+        return _fail(error)
+
+
+def _vacancy_out(vacancy: Vacancy) -> dict[str, Any]:
+    return {**{name: getattr(vacancy, name) for name in ("id", "home_id", "provider_id", "places_free",
+                                                          "available_from", "last_confirmed_at")},
+            "stale": vacancy.stale}
+
+
+@bp.route("/vacancies")
+@bp.response(200, schemas.VacancyOutSchema(many=True))
+@allow(*SUPPLY_READERS)
+def list_vacancies() -> Any:
+    """Every vacancy you may see, with its stale flag (not confirmed for 7 days)."""
+    return [_vacancy_out(v) for v in db().scalars(select(Vacancy).order_by(Vacancy.id))]
+
+
+@bp.route("/homes/<int:home_id>/vacancy", methods=["PUT"])
+@bp.arguments(schemas.VacancyInSchema, example={"places_free": 1, "available_from": "2027-03-27"})
+@bp.response(200, schemas.VacancyOutSchema)
+@allow(*PROVIDER_STAFF)
+def set_vacancy(body: dict, home_id: int) -> Any:
+    """Set (and confirm) one of your homes' free places."""
+    home = _get(Home, home_id)
+    if home.provider_id != current_user.organisation_id:
+        abort(404)
+    try:
+        with transaction(db()) as s:
+            vacancy = supply.set_vacancy(s, home, body["places_free"], body["available_from"])
+    except ServiceError as error:
+        return _fail(error)
+    return _vacancy_out(vacancy)
+
+
+@bp.route("/vacancies/<int:vacancy_id>/confirm", methods=["POST"])
+@bp.response(200, schemas.VacancyOutSchema)
+@allow(*PROVIDER_STAFF)
+def confirm_vacancy(vacancy_id: int) -> Any:
+    """Confirm one of your vacancies is still right."""
+    vacancy = _get(Vacancy, vacancy_id)
+    if vacancy.provider_id != current_user.organisation_id:
+        abort(404)
+    with transaction(db()) as s:
+        supply.confirm_vacancy(s, vacancy)
+    return _vacancy_out(vacancy)

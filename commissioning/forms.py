@@ -1,0 +1,220 @@
+"""Forms for commissioning's pages. They check what the browser sent is well-formed; the
+services check the rules (and their FieldErrors are put back on these fields by name)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
+from commissioning.vocabulary import (
+    FUNDING,
+    NEEDS,
+    NEEDS_AND_RISKS,
+    OFSTED_RATINGS,
+    PLACEMENT_TYPES,
+    RISK_FLAGS,
+    SEXES,
+    URGENCIES,
+)
+
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class MultiCheckbox(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        pass  # services name any unknown key; a stale browser tab should not get a bare "Not a valid choice"
+
+
+def parse_date(text: str | None) -> date | None:
+    """Accepts 27/3/2027, 27 3 2027 or 2027-03-27; raises ValueError otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+        year, month, day = map(int, text.split("-"))
+        return date(year, month, day)
+    parts = re.split(r"[\s/.-]+", text)
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        day, month, year = map(int, parts)
+        return date(year if year > 99 else 2000 + year, month, day)
+    raise ValueError(text)
+
+
+def parse_pounds(text: str | None) -> int | None:
+    """Pounds (like 4,500 or 4500.50) to pence; raises ValueError if it is not an amount."""
+    text = (text or "").replace(",", "").replace("£", "").strip()
+    if not text:
+        return None
+    try:
+        pounds = Decimal(text)
+    except InvalidOperation as error:
+        raise ValueError(text) from error
+    if pounds != pounds.quantize(Decimal("0.01")) or pounds < 0:
+        raise ValueError(text)
+    return int(pounds * 100)
+
+
+def pounds_text(pence: int | None) -> str:
+    if pence is None:
+        return ""
+    return f"{pence / 100:.2f}".removesuffix(".00")
+
+
+def _date_field(message: str) -> Any:
+    def check(form: Any, field: Any) -> None:
+        try:
+            parse_date(field.data)
+        except ValueError as error:
+            raise ValidationError(message) from error
+    return check
+
+
+def _pounds_field(form: Any, field: Any) -> None:
+    try:
+        parse_pounds(field.data)
+    except ValueError as error:
+        raise ValidationError(f"{field.label.text} must be an amount in pounds, like 4500 or 4500.50") from error
+
+
+def _whole_number(message: str) -> Any:
+    def check(form: Any, field: Any) -> None:
+        if (field.data or "").strip() and not field.data.strip().isdigit():
+            raise ValidationError(message)
+    return check
+
+
+class ReferralForm(FlaskForm):
+    reference = StringField("Your reference for the child", validators=[
+        DataRequired("Enter your council's reference for the child"), Length(max=40)])
+    initials = StringField("Initials (optional)", validators=[Optional(), Length(max=5)])
+    birth_month = StringField("Month of birth", validators=[
+        DataRequired("Enter the month of birth"), _whole_number("Month of birth must be a number from 1 to 12")])
+    birth_year = StringField("Year of birth", validators=[
+        DataRequired("Enter the year of birth"), _whole_number("Year of birth must be a number, like 2012")])
+    sex = RadioField("Sex", validate_choice=False, choices=list(SEXES.items()), validators=[DataRequired("Select the child's sex")])
+    legal_status = SelectField("Legal status", validate_choice=False, validators=[DataRequired("Select the child's legal status")])
+    category_of_need = SelectField("Category of need", validate_choice=False, validators=[DataRequired("Select the category of need")])
+    uasc = BooleanField("Unaccompanied asylum-seeking child")
+    ehcp = BooleanField("Has an education, health and care plan (EHCP)")
+    home_postcode = StringField("Home postcode", validators=[DataRequired("Enter the child's home postcode")])
+    school_postcode = StringField("School postcode (optional)", validators=[Optional()])
+    placement_type = RadioField("Type of placement needed", validate_choice=False, choices=[(k, v.label) for k, v in PLACEMENT_TYPES.items()],
+                                validators=[DataRequired("Select the type of placement the child needs")])
+    urgency = RadioField("How urgent", validate_choice=False, choices=list(URGENCIES.items()),
+                         validators=[DataRequired("Select how urgently the placement is needed")])
+    date_needed = StringField("Date needed", validators=[
+        DataRequired("Enter the date the placement is needed"),
+        _date_field("Date needed must be a real date, like 27/3/2027")])
+    needs = MultiCheckbox("Needs", choices=list(NEEDS.items()))
+    risk_flags = MultiCheckbox("Risks", choices=list(RISK_FLAGS.items()))
+    dol_order_needed = BooleanField("A deprivation of liberty order is needed")
+    child_wishes = TextAreaField("What the child wants, in their own words", validators=[Length(max=4000)])
+    excluded_provider_ids = MultiCheckbox("Providers to exclude", coerce=int)
+    excluded_areas = MultiCheckbox("Areas to exclude")
+    max_weekly_cost = StringField("Maximum weekly cost in pounds (optional)", validators=[_pounds_field])
+    max_distance_miles = StringField("Furthest distance from home in miles (optional)", validators=[
+        _whole_number("Distance must be a whole number of miles, like 20")])
+    out_of_area_reason = TextAreaField("Reason for a placement outside your area (if relevant)",
+                                       validators=[Length(max=2000)])
+    sibling_group_id = SelectField("Sibling group", validate_choice=False, coerce=str)
+
+    def fill_choices(self, providers: list[tuple[int, str]], areas: list[str],
+                     groups: list[tuple[int, str]]) -> None:
+        self.legal_status.choices = [("", "Select legal status")] + [
+            (code, f"{code} – {text[:70]}") for code, text in legal_statuses().items()]
+        self.category_of_need.choices = [("", "Select category of need")] + [
+            (code, f"{code} – {text}") for code, text in categories_of_need().items()]
+        self.excluded_provider_ids.choices = providers
+        self.excluded_areas.choices = [(a, a) for a in areas]
+        self.sibling_group_id.choices = [("", "Not in a sibling group")] + [(str(i), n) for i, n in groups]
+
+
+class SiblingGroupForm(FlaskForm):
+    name = StringField("Name for the group", validators=[DataRequired("Enter a name for the sibling group"),
+                                                          Length(max=80)])
+    keep_together = RadioField("Is the plan to keep the brothers and sisters together?", validate_choice=False, choices=YES_NO,
+                               validators=[DataRequired("Say whether the plan is to keep them together")])
+    separation_reason = TextAreaField("Why the plan is to place them apart", validators=[Length(max=2000)])
+
+
+class AddToGroupForm(FlaskForm):
+    referral_id = SelectField("Child", validate_choice=False, coerce=str, validators=[DataRequired("Select a child to add")])
+
+
+class RemoveFromGroupForm(FlaskForm):
+    referral_id = StringField("Child", validators=[DataRequired("Select a child to remove")])
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason", validators=[DataRequired("Enter the reason"), Length(max=2000)])
+
+
+class UploadForm(FlaskForm):
+    file = FileField("CSV file")
+    submit_now = BooleanField("Submit the referrals to the RCC now (otherwise they are saved as drafts)")
+
+
+class ImportOfstedForm(FlaskForm):
+    file = FileField("Ofsted provider list (optional: leave empty to use the list shipped with the service)")
+
+
+class HomeForm(FlaskForm):
+    ofsted_urn = StringField("Ofsted URN", validators=[DataRequired("Enter the home's Ofsted URN")])
+    name = StringField("Name of the home", validators=[DataRequired("Enter the home's name"), Length(max=200)])
+    placement_type = RadioField("Type of placement", validate_choice=False, choices=[(k, v.label) for k, v in PLACEMENT_TYPES.items()],
+                                validators=[DataRequired("Select the type of placement the home offers")])
+    local_authority = SelectField("Local authority area", validate_choice=False, validators=[
+        DataRequired("Select the local authority the home is in")])
+    postcode = StringField("Postcode (optional)", validators=[Optional()])
+    registered_places = StringField("Registered places", validators=[
+        DataRequired("Enter the number of registered places"), _whole_number("Registered places must be a number")])
+    age_min = StringField("Youngest age", validators=[DataRequired("Enter the youngest age"),
+                                                      _whole_number("Youngest age must be a number")])
+    age_max = StringField("Oldest age", validators=[DataRequired("Enter the oldest age"),
+                                                    _whole_number("Oldest age must be a number")])
+    sexes = MultiCheckbox("Can care for", choices=[("F", "Girls"), ("M", "Boys")])
+    needs_met = MultiCheckbox("Needs and risks the home can meet", choices=list(NEEDS_AND_RISKS.items()))
+    max_sibling_group = StringField("Largest sibling group it can take", validators=[
+        DataRequired("Enter the largest sibling group the home can take"),
+        _whole_number("Largest sibling group must be a number")])
+    weekly_price = StringField("Weekly price in pounds (optional)", validators=[_pounds_field])
+    price_band = StringField("Price band (optional)", validators=[Optional(), Length(max=40)])
+    ofsted_rating = SelectField("Latest Ofsted rating", validate_choice=False, choices=list(OFSTED_RATINGS.items()))
+    rating_date = StringField("Date of rating (optional)", validators=[
+        Optional(), _date_field("Date of rating must be a real date, like 14/2/2025")])
+    dol_capable = BooleanField("Can care for a child under a deprivation of liberty order")
+    active = BooleanField("Taking referrals (active)", default=True)
+
+
+class VacancyForm(FlaskForm):
+    places_free = StringField("Free places", validators=[
+        DataRequired("Enter the number of free places"), _whole_number("Free places must be a number, like 1")])
+    available_from = StringField("Free from", validators=[
+        DataRequired("Enter the date the places are free from"),
+        _date_field("Free from must be a real date, like 27/3/2027")])
+
+
+class EndPlacementForm(FlaskForm):
+    end_date = StringField("Date the placement ended", validators=[
+        DataRequired("Enter the date the placement ended"),
+        _date_field("The end date must be a real date, like 27/3/2027")])
+    reason_code = SelectField("Why it ended", validate_choice=False, validators=[DataRequired("Select why the placement ended")])
+
+    def fill_choices(self) -> None:
+        self.reason_code.choices = [("", "Select a reason")] + [
+            (code, f"{code} – {text}") for code, text in placement_end_reasons().items()]
+
+
+FUNDING_CHOICES = list(FUNDING.items())

@@ -1,0 +1,95 @@
+"""Placements: a child starts living in a home (taking one of its free places) and later leaves.
+
+A place is never given twice: ``record_placement`` takes it with one conditional UPDATE
+(``places_free > 0``), which the database applies atomically whichever request gets there first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from commissioning.lifecycle import PLACED, PROPOSAL_APPROVED
+from commissioning.models import Home, Placement, Referral, Vacancy
+from commissioning.services import referrals
+from commissioning.ssda903 import placement_end_reasons
+from commissioning.vocabulary import FUNDING
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors
+
+
+def record_placement(session: Session, referral: Referral, home: Home, start_date: date, weekly_cost: int,
+                     funding: str, block_contract_id: int | None = None) -> Placement:
+    """Start a placement for an approved referral: take a free place and mark the referral placed.
+
+    ``weekly_cost`` is in pence. Raises Conflict if the home has no free place.
+    """
+    errors: dict[str, str] = {}
+    if funding not in FUNDING:
+        errors["funding"] = "Select block contract or spot purchase"
+    if funding == "block" and block_contract_id is None:
+        errors["block_contract_id"] = "Select the block contract the place is bought under"
+    if not isinstance(weekly_cost, int) or weekly_cost <= 0:
+        errors["weekly_cost"] = "Enter the weekly cost in pounds, more than £0"
+    if start_date is None:
+        errors["start_date"] = "Enter the date the placement starts"
+    if errors:
+        raise FieldErrors(errors)
+    if referral.status != PROPOSAL_APPROVED:
+        raise Conflict("A placement can only start once the council has approved the proposed home; "
+                       f"this referral is '{referral.status.replace('_', ' ')}'")
+    taken = session.execute(
+        update(Vacancy).where(Vacancy.home_id == home.id, Vacancy.places_free > 0)
+        .values(places_free=Vacancy.places_free - 1).execution_options(synchronize_session=False))
+    if taken.rowcount != 1:
+        raise Conflict(f"{home.name} has no free place now; someone may have just taken the last one")
+    _refresh_vacancy(session, home.id)
+    placement = Placement(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,
+                          referral_id=referral.id, child_id=referral.child_id, home_id=home.id,
+                          placement_type=home.placement_type, start_date=start_date, weekly_cost=weekly_cost,
+                          funding=funding, block_contract_id=block_contract_id)
+    session.add(placement)
+    referrals.mark_placed(session, referral)
+    audit.record(session, "placement.started", placement, home_id=home.id, weekly_cost=weekly_cost,
+                 funding=funding)
+    return placement
+
+
+def end_placement(session: Session, placement: Placement, end_date: date, reason_code: str) -> Placement:
+    """End a placement, free its place in the home, and close the referral."""
+    errors: dict[str, str] = {}
+    if placement.end_date is not None:
+        raise Conflict("This placement has already ended")
+    if end_date is None:
+        errors["end_date"] = "Enter the date the placement ended"
+    elif end_date < placement.start_date:
+        errors["end_date"] = "The end date must be on or after the start date"
+    if reason_code not in placement_end_reasons():
+        errors["reason_code"] = "Select why the placement ended"
+    if errors:
+        raise FieldErrors(errors)
+    placement.end_date = end_date
+    placement.end_reason = reason_code
+    session.add(placement)
+    session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
+                    .values(places_free=Vacancy.places_free + 1).execution_options(synchronize_session=False))
+    _refresh_vacancy(session, placement.home_id)
+    referral = session.get(Referral, placement.referral_id)
+    if referral is not None and referral.status == PLACED:
+        referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
+    audit.record(session, "placement.ended", placement, end_date=end_date, reason=reason_code)
+    return placement
+
+
+def _refresh_vacancy(session: Session, home_id: int) -> None:
+    vacancy = session.scalars(select(Vacancy).where(Vacancy.home_id == home_id)).first()
+    if vacancy is not None:
+        session.refresh(vacancy)
+
+
+def placements_for_referral(session: Session, referral: Referral) -> list[Placement]:
+    return list(session.scalars(select(Placement).where(Placement.referral_id == referral.id)
+                                .order_by(Placement.start_date)))
+

@@ -1,0 +1,460 @@
+"""Referrals: a council asks for a home for a child, and the referral moves through its lifecycle.
+
+Every change of status goes through ``_move``, which checks the move against
+``commissioning.lifecycle.TRANSITIONS``, writes a ``ReferralEvent`` (who, when, why)
+and an audit row, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from commissioning import lifecycle
+from commissioning.lifecycle import (
+    DRAFT,
+    ENDED,
+    IN_MATCHING,
+    OFFERED,
+    OPEN_STATUSES,
+    PLACED,
+    PROPOSAL_APPROVED,
+    SUBMITTED,
+    WITHDRAWN,
+)
+from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGroup
+from commissioning.ssda903 import categories_of_need, legal_statuses
+from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from rcc import audit
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
+from rcc.models import Organisation, utcnow
+from rcc.tenancy import OrgKind
+
+EDITABLE_STATUSES = (DRAFT, SUBMITTED)
+MAX_WISHES = 4000
+MAX_REASON = 2000
+
+
+@dataclass
+class ChildDetails:
+    """What a council tells us about the child (pseudonymised: no name)."""
+
+    reference: str = ""
+    initials: str | None = None
+    birth_month: int | None = None
+    birth_year: int | None = None
+    sex: str = ""
+    legal_status: str = ""
+    category_of_need: str = ""
+    uasc: bool = False
+    ehcp: bool = False
+    home_postcode: str = ""
+    school_postcode: str | None = None
+
+
+@dataclass
+class ReferralDetails:
+    """What the council asks for. ``max_weekly_cost`` is in pence."""
+
+    placement_type: str = ""
+    urgency: str = ""
+    date_needed: date | None = None
+    needs: list[str] = field(default_factory=list)
+    risk_flags: list[str] = field(default_factory=list)
+    dol_order_needed: bool = False
+    child_wishes: str = ""
+    excluded_provider_ids: list[int] = field(default_factory=list)
+    excluded_home_ids: list[int] = field(default_factory=list)
+    excluded_areas: list[str] = field(default_factory=list)
+    max_weekly_cost: int | None = None
+    max_distance_miles: int | None = None
+    out_of_area_reason: str | None = None
+    sibling_group_id: int | None = None
+
+
+# Checking what was sent ------------------------------------------------------------------
+
+def check_child(child: ChildDetails, today: date) -> dict[str, str]:
+    """Field name -> problem, for everything wrong with ``child``."""
+    errors: dict[str, str] = {}
+    reference = (child.reference or "").strip()
+    if not reference:
+        errors["reference"] = "Enter your council's reference for the child"
+    elif len(reference) > 40:
+        errors["reference"] = "Your reference must be 40 characters or fewer"
+    if child.initials and (len(child.initials.strip()) > 5 or not child.initials.strip().replace(" ", "").isalpha()):
+        errors["initials"] = "Initials must be up to 5 letters, like JS"
+    if child.birth_month is None or not 1 <= child.birth_month <= 12:
+        errors["birth_month"] = "Enter the month of birth as a number from 1 to 12"
+    if child.birth_year is None:
+        errors["birth_year"] = "Enter the year of birth, like 2012"
+    elif not today.year - 18 <= child.birth_year <= today.year:
+        errors["birth_year"] = f"Year of birth must be between {today.year - 18} and {today.year}"
+    elif child.birth_month and 1 <= child.birth_month <= 12:
+        if (child.birth_year, child.birth_month) > (today.year, today.month):
+            errors["birth_year"] = "Date of birth must be in the past"
+        elif _age(child.birth_year, child.birth_month, today) >= 18:
+            errors["birth_year"] = "The child must be under 18"
+    if child.sex not in SEXES:
+        errors["sex"] = "Select the child's sex"
+    if child.legal_status not in legal_statuses():
+        errors["legal_status"] = "Select the child's legal status (an SSDA903 code, like C2)"
+    if child.category_of_need not in categories_of_need():
+        errors["category_of_need"] = "Select the category of need (N1 to N8)"
+    if not (child.home_postcode or "").strip():
+        errors["home_postcode"] = "Enter the child's home postcode"
+    else:
+        _check_postcode(child.home_postcode, "home_postcode", errors)
+    if child.school_postcode and child.school_postcode.strip():
+        _check_postcode(child.school_postcode, "school_postcode", errors)
+    return errors
+
+
+def _check_postcode(text: str, field_name: str, errors: dict[str, str]) -> None:
+    try:
+        locate_postcode(text)
+    except PostcodeNotFound as problem:
+        errors[field_name] = str(problem)
+
+
+def _age(birth_year: int, birth_month: int, on: date) -> int:
+    return on.year - birth_year - (1 if on.month < birth_month else 0)
+
+
+def check_referral(session: Session, council: Organisation, child: ChildDetails, details: ReferralDetails,
+                   today: date) -> dict[str, str]:
+    """Field name -> problem, for everything wrong with the child's details and the request."""
+    errors = check_child(child, today)
+    if details.placement_type not in PLACEMENT_TYPES:
+        errors["placement_type"] = "Select the type of placement the child needs"
+    if details.urgency not in URGENCIES:
+        errors["urgency"] = "Select how urgently the placement is needed"
+    if details.date_needed is None:
+        errors["date_needed"] = "Enter the date the placement is needed, like 27 3 2027"
+    elif details.date_needed.year > today.year + 2:
+        errors["date_needed"] = "Date needed must be within the next 2 years"
+    unknown_needs = set(details.needs) - set(NEEDS)
+    if unknown_needs:
+        errors["needs"] = f"Needs must be from the National Placements Standard list; not {sorted(unknown_needs)}"
+    unknown_risks = set(details.risk_flags) - set(RISK_FLAGS)
+    if unknown_risks:
+        errors["risk_flags"] = f"Risk flags must be from the list; not {sorted(unknown_risks)}"
+    if len(details.child_wishes or "") > MAX_WISHES:
+        errors["child_wishes"] = f"The child's wishes must be {MAX_WISHES:,} characters or fewer"
+    if details.max_weekly_cost is not None and details.max_weekly_cost <= 0:
+        errors["max_weekly_cost"] = "Maximum weekly cost must be more than £0"
+    if details.max_distance_miles is not None and not 1 <= details.max_distance_miles <= 1000:
+        errors["max_distance_miles"] = "Distance must be between 1 and 1,000 miles"
+    unknown_areas = [a for a in details.excluded_areas if local_authority_named(a) is None]
+    if unknown_areas:
+        errors["excluded_areas"] = f"These are not English local authorities: {', '.join(unknown_areas)}"
+    if len(details.out_of_area_reason or "") > MAX_REASON:
+        errors["out_of_area_reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
+    own_area = local_authority_named(council.name)
+    excludes_own_area = own_area is not None and own_area.name in {
+        la.name for a in details.excluded_areas if (la := local_authority_named(a))}
+    if excludes_own_area and not (details.out_of_area_reason or "").strip():
+        errors["out_of_area_reason"] = "Say why the child should live outside your council's area"
+    if (details.placement_type == "supported_accommodation" and "birth_year" not in errors
+            and "birth_month" not in errors and details.date_needed and child.birth_year and child.birth_month
+            and _age(child.birth_year, child.birth_month, details.date_needed) < 16):
+        errors["placement_type"] = "Supported accommodation is only for young people aged 16 or 17"
+    errors.update(_check_exclusions(session, council, details))
+    if details.sibling_group_id is not None:
+        group = session.get(SiblingGroup, details.sibling_group_id)
+        if group is None or group.council_id != council.id:
+            errors["sibling_group_id"] = "Select one of your council's sibling groups"
+    return errors
+
+
+def _check_exclusions(session: Session, council: Organisation, details: ReferralDetails) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if details.excluded_provider_ids:
+        known = set(session.scalars(select(Organisation.id).where(
+            Organisation.id.in_(details.excluded_provider_ids), Organisation.kind == OrgKind.PROVIDER,
+            Organisation.rcc_id == council.rcc_id)))
+        if set(details.excluded_provider_ids) - known:
+            errors["excluded_provider_ids"] = "Select providers from your region's list"
+    if details.excluded_home_ids:
+        known = set(session.scalars(select(Home.id).where(Home.id.in_(details.excluded_home_ids))))
+        if set(details.excluded_home_ids) - known:
+            errors["excluded_home_ids"] = "Select homes from your region's supply register"
+    return errors
+
+
+# Creating and changing -------------------------------------------------------------------
+
+def create_referral(session: Session, council: Organisation, child: ChildDetails, details: ReferralDetails,
+                    today: date | None = None) -> Referral:
+    """A draft referral for the child, recording the child if the council has not before."""
+    today = today or date.today()
+    errors = check_referral(session, council, child, details, today)
+    existing = _child_by_reference(session, council, child.reference) if "reference" not in errors else None
+    if existing is not None and _has_open_referral(session, existing.id):
+        errors["reference"] = (f"Child {existing.reference} already has an open referral; "
+                               "change or withdraw that one instead")
+    if errors:
+        raise FieldErrors(errors)
+    record = existing or Child(rcc_id=council.rcc_id, council_id=council.id, reference="", birth_month=1,
+                               birth_year=today.year, sex="", legal_status="", category_of_need="",
+                               home_postcode="")
+    _apply_child(record, child)
+    session.add(record)
+    session.flush()
+    referral = Referral(rcc_id=council.rcc_id, council_id=council.id, child_id=record.id,
+                        placement_type="", urgency="", date_needed=today,
+                        created_by_user_id=audit.current_actor(session).user_id)
+    _apply_details(referral, details)
+    session.add(referral)
+    session.flush()
+    _add_event(session, referral, None, DRAFT, None)
+    audit.record(session, "referral.created", referral, child_id=record.id)
+    return referral
+
+
+def update_referral(session: Session, referral: Referral, child: ChildDetails, details: ReferralDetails,
+                    today: date | None = None) -> Referral:
+    """Change a referral's details while it is a draft or newly submitted."""
+    if referral.status not in EDITABLE_STATUSES:
+        raise Conflict(f"A referral that is '{lifecycle.label(referral.status)}' cannot be changed; "
+                       "only draft and submitted referrals can")
+    today = today or date.today()
+    council = _council_of(session, referral)
+    errors = check_referral(session, council, child, details, today)
+    record = session.get(Child, referral.child_id)
+    if record is None:
+        raise NotFound()
+    if "reference" not in errors and child.reference.strip() != record.reference:
+        other = _child_by_reference(session, council, child.reference)
+        if other is not None:
+            errors["reference"] = f"Another child already has the reference {other.reference}"
+    if errors:
+        raise FieldErrors(errors)
+    _apply_child(record, child)
+    _apply_details(referral, details)
+    audit.record(session, "referral.updated", referral)
+    return referral
+
+
+def _apply_child(record: Child, child: ChildDetails) -> None:
+    record.reference = child.reference.strip()
+    record.initials = (child.initials or "").strip().upper() or None
+    record.birth_month = int(child.birth_month or 1)
+    record.birth_year = int(child.birth_year or 0)
+    record.sex = child.sex
+    record.legal_status = child.legal_status
+    record.category_of_need = child.category_of_need
+    record.uasc = bool(child.uasc)
+    record.ehcp = bool(child.ehcp)
+    record.home_postcode = normalise_postcode(child.home_postcode)
+    home = locate_postcode(child.home_postcode)
+    record.home_latitude, record.home_longitude = home.latitude, home.longitude
+    if child.school_postcode and child.school_postcode.strip():
+        record.school_postcode = normalise_postcode(child.school_postcode)
+        school = locate_postcode(child.school_postcode)
+        record.school_latitude, record.school_longitude = school.latitude, school.longitude
+    else:
+        record.school_postcode = record.school_latitude = record.school_longitude = None
+
+
+def _apply_details(referral: Referral, details: ReferralDetails) -> None:
+    referral.placement_type = details.placement_type
+    referral.urgency = details.urgency
+    referral.date_needed = details.date_needed or referral.date_needed
+    referral.needs = [key for key in NEEDS if key in details.needs]
+    referral.risk_flags = [key for key in RISK_FLAGS if key in details.risk_flags]
+    referral.dol_order_needed = bool(details.dol_order_needed)
+    referral.child_wishes = (details.child_wishes or "").strip()
+    referral.excluded_provider_ids = sorted(set(details.excluded_provider_ids))
+    referral.excluded_home_ids = sorted(set(details.excluded_home_ids))
+    referral.excluded_areas = sorted({la.name for a in details.excluded_areas if (la := local_authority_named(a))})
+    referral.max_weekly_cost = details.max_weekly_cost
+    referral.max_distance_miles = details.max_distance_miles
+    referral.out_of_area_reason = (details.out_of_area_reason or "").strip() or None
+    referral.sibling_group_id = details.sibling_group_id
+
+
+def _child_by_reference(session: Session, council: Organisation, reference: str) -> Child | None:
+    return session.scalars(select(Child).where(
+        Child.council_id == council.id, func.lower(Child.reference) == reference.strip().lower())).first()
+
+
+def _has_open_referral(session: Session, child_id: int) -> bool:
+    return session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.child_id == child_id, Referral.status.in_(OPEN_STATUSES))) > 0
+
+
+def _council_of(session: Session, referral: Referral) -> Organisation:
+    council = session.get(Organisation, referral.council_id)
+    if council is None:
+        raise NotFound()
+    return council
+
+
+def details_of(referral: Referral) -> ReferralDetails:
+    return ReferralDetails(
+        placement_type=referral.placement_type, urgency=referral.urgency, date_needed=referral.date_needed,
+        needs=list(referral.needs), risk_flags=list(referral.risk_flags),
+        dol_order_needed=referral.dol_order_needed, child_wishes=referral.child_wishes,
+        excluded_provider_ids=list(referral.excluded_provider_ids),
+        excluded_home_ids=list(referral.excluded_home_ids), excluded_areas=list(referral.excluded_areas),
+        max_weekly_cost=referral.max_weekly_cost, max_distance_miles=referral.max_distance_miles,
+        out_of_area_reason=referral.out_of_area_reason, sibling_group_id=referral.sibling_group_id)
+
+
+def child_details_of(child: Child) -> ChildDetails:
+    return ChildDetails(
+        reference=child.reference, initials=child.initials, birth_month=child.birth_month,
+        birth_year=child.birth_year, sex=child.sex, legal_status=child.legal_status,
+        category_of_need=child.category_of_need, uasc=child.uasc, ehcp=child.ehcp,
+        home_postcode=child.home_postcode, school_postcode=child.school_postcode)
+
+
+# The lifecycle ---------------------------------------------------------------------------
+
+def _move(session: Session, referral: Referral, to_status: str, reason: str | None = None,
+          **detail: Any) -> Referral:
+    from_status = referral.status
+    lifecycle.check_transition(from_status, to_status)
+    now = utcnow()
+    referral.status = to_status
+    referral.status_changed_at = now
+    if to_status == SUBMITTED and referral.submitted_at is None:
+        referral.submitted_at = now
+    session.add(referral)
+    _add_event(session, referral, from_status, to_status, reason)
+    audit.record(session, f"referral.{to_status}", referral, from_status=from_status, reason=reason, **detail)
+    return referral
+
+
+def _add_event(session: Session, referral: Referral, from_status: str | None, to_status: str,
+               reason: str | None) -> None:
+    session.add(ReferralEvent(rcc_id=referral.rcc_id, council_id=referral.council_id, referral_id=referral.id,
+                              from_status=from_status, to_status=to_status,
+                              user_id=audit.current_actor(session).user_id, reason=reason))
+
+
+def submit_referral(session: Session, referral: Referral, today: date | None = None) -> Referral:
+    """draft -> submitted: the council hands the referral to the RCC."""
+    if referral.status == DRAFT and referral.date_needed < (today or date.today()):
+        raise FieldErrors({"date_needed": "The date needed is in the past; change it before you submit"})
+    return _move(session, referral, SUBMITTED)
+
+
+def start_matching(session: Session, referral: Referral) -> Referral:
+    """submitted -> in_matching: the RCC starts looking for a home."""
+    return _move(session, referral, IN_MATCHING)
+
+
+def mark_offered(session: Session, referral: Referral) -> Referral:
+    """in_matching -> offered: a provider has been offered the child."""
+    return _move(session, referral, OFFERED)
+
+
+def return_to_matching(session: Session, referral: Referral, excluded_home_id: int | None,
+                       reason: str) -> Referral:
+    """offered -> in_matching, after a provider declines or the council rejects the home.
+
+    The home is added to the referral's exclusions so the next run does not propose it again.
+    """
+    if not (reason or "").strip():
+        raise FieldErrors({"reason": "Say why the offer did not go ahead"})
+    _move(session, referral, IN_MATCHING, reason.strip(), excluded_home_id=excluded_home_id)
+    if excluded_home_id is not None and excluded_home_id not in referral.excluded_home_ids:
+        referral.excluded_home_ids = sorted([*referral.excluded_home_ids, excluded_home_id])
+    return referral
+
+
+def approve_proposal(session: Session, referral: Referral) -> Referral:
+    """offered -> proposal_approved: the council accepts the home the provider agreed to."""
+    return _move(session, referral, PROPOSAL_APPROVED)
+
+
+def withdraw_referral(session: Session, referral: Referral, reason: str) -> Referral:
+    """Any open state -> withdrawn, with the reason."""
+    if not (reason or "").strip():
+        raise FieldErrors({"reason": "Say why you are withdrawing the referral"})
+    if len(reason) > MAX_REASON:
+        raise FieldErrors({"reason": f"The reason must be {MAX_REASON:,} characters or fewer"})
+    return _move(session, referral, WITHDRAWN, reason.strip())
+
+
+def mark_placed(session: Session, referral: Referral) -> Referral:
+    """proposal_approved -> placed (``services.placements.record_placement`` calls this)."""
+    return _move(session, referral, PLACED)
+
+
+def mark_ended(session: Session, referral: Referral, reason: str | None = None) -> Referral:
+    """placed -> ended (``services.placements.end_placement`` calls this)."""
+    return _move(session, referral, ENDED, reason)
+
+
+# Reading ---------------------------------------------------------------------------------
+
+def open_referrals_for_matching(session: Session) -> list[Referral]:
+    """Referrals the RCC can match now (submitted or in matching), most urgent and oldest first."""
+    urgency_order = {key: index for index, key in enumerate(URGENCIES)}
+    found = session.scalars(select(Referral).where(Referral.status.in_((SUBMITTED, IN_MATCHING)))
+                            .order_by(Referral.date_needed, Referral.id)).all()
+    return sorted(found, key=lambda r: (urgency_order.get(r.urgency, 9), r.date_needed, r.id))
+
+
+def children_by_id(session: Session, referrals: list[Referral]) -> dict[int, Child]:
+    """The children of ``referrals`` in one query."""
+    ids = {r.child_id for r in referrals}
+    return {c.id: c for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+
+
+def sibling_groups_by_id(session: Session, referrals: list[Referral]) -> dict[int, SiblingGroup]:
+    ids = {r.sibling_group_id for r in referrals if r.sibling_group_id is not None}
+    if not ids:
+        return {}
+    return {g.id: g for g in session.scalars(select(SiblingGroup).where(SiblingGroup.id.in_(ids)))}
+
+
+def history(session: Session, referral: Referral) -> list[ReferralEvent]:
+    return list(session.scalars(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
+                                .order_by(ReferralEvent.at, ReferralEvent.id)))
+
+
+def record_viewed(session: Session, referral: Referral) -> None:
+    """Reading a child's referral is audited."""
+    audit.record(session, "referral.viewed", referral)
+
+
+@dataclass(frozen=True)
+class ReferralFilters:
+    status: str | None = None
+    urgency: str | None = None
+    placement_type: str | None = None
+    council_id: int | None = None
+
+
+@dataclass
+class ReferralPage:
+    rows: list[tuple[Referral, Child]]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def list_referrals(session: Session, filters: ReferralFilters, page: int = 1, per_page: int = 50) -> ReferralPage:
+    """One page of the referrals the session may see, with their children, in one query."""
+    conditions = [column == value for column, value in (
+        (Referral.status, filters.status), (Referral.urgency, filters.urgency),
+        (Referral.placement_type, filters.placement_type), (Referral.council_id, filters.council_id)) if value]
+    total = session.scalar(select(func.count(Referral.id)).where(*conditions)) or 0
+    query = select(Referral, Child).join(Child, Child.id == Referral.child_id).where(*conditions)
+    page = max(1, page)
+    rows = session.execute(query.order_by(Referral.date_needed, Referral.id)
+                           .offset((page - 1) * per_page).limit(per_page)).all()
+    return ReferralPage([(r, c) for r, c in rows], total, page, per_page)

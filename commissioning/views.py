@@ -1,0 +1,702 @@
+"""Commissioning's pages: parse the form, call a service, render. Rules live in services/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from commissioning import charts, lifecycle
+from commissioning.forms import (
+    AddToGroupForm,
+    EndPlacementForm,
+    HomeForm,
+    ImportOfstedForm,
+    ReasonForm,
+    ReferralForm,
+    RemoveFromGroupForm,
+    SiblingGroupForm,
+    UploadForm,
+    VacancyForm,
+    parse_date,
+    parse_pounds,
+    pounds_text,
+)
+from commissioning.models import Child, Home, Placement, Referral, SiblingGroup, Vacancy
+from commissioning.services import dashboard, imports, placements, sibling_groups, supply
+from commissioning.services import referrals as referral_service
+from commissioning.services.csv_files import CsvFileError, CsvRowErrors, write_csv
+from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
+from commissioning.services.supply import HomeDetails, HomeFilters
+from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
+from commissioning.vocabulary import (
+    FUNDING,
+    NEEDS_AND_RISKS,
+    OFSTED_RATINGS,
+    PLACEMENT_TYPES,
+    SEXES,
+    URGENCIES,
+)
+from rcc.db import transaction
+from rcc.errors import Conflict, FieldErrors, ServiceError
+from rcc.geography import local_authorities
+from rcc.models import Organisation, User
+from rcc.permissions import allow
+from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
+from rcc.tenancy import OrgKind
+from rcc.web import db, form_errors, get_or_404
+
+bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/commissioning-static")
+
+COUNCIL_WRITERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
+REFERRAL_READERS = (*COUNCIL_STAFF, *RCC_STAFF)
+SUPPLY_READERS = (*COUNCIL_STAFF, *RCC_STAFF, *PROVIDER_STAFF)
+IMPORTERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN)
+PER_PAGE = 50
+
+
+@bp.app_context_processor
+def _vocabulary() -> dict[str, Any]:
+    return {"PLACEMENT_TYPES": PLACEMENT_TYPES, "URGENCIES": URGENCIES, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
+            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES,
+            "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
+            "pounds": _pounds}
+
+
+@bp.app_template_filter("need_labels")
+def _need_labels(keys: list[str]) -> str:
+    return ", ".join(NEEDS_AND_RISKS.get(key, key) for key in keys)
+
+
+@bp.app_template_filter("pair")
+def _pair(value: str) -> tuple[str, str]:
+    return (value, value)
+
+
+@bp.app_template_filter("provider_choice")
+def _provider_choice(provider: Organisation) -> tuple[int | None, str]:
+    return (provider.id, provider.name)
+
+
+@bp.app_template_filter("sex_label")
+def _sex_label(key: str) -> str:
+    return {"F": "girls", "M": "boys"}.get(key, key)
+
+
+def _pounds(pence: int | None) -> str:
+    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
+
+
+def _organisation() -> Organisation:
+    organisation = db().get(Organisation, current_user.organisation_id)
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
+def _is_council() -> bool:
+    return bool(current_user.organisation_kind == OrgKind.COUNCIL)
+
+
+def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | None = None) -> None:
+    """Attach a service's field errors to the form fields of the same name."""
+    fields = error.errors if isinstance(error, FieldErrors) else {getattr(error, "field", ""): error.message}
+    for name, message in fields.items():
+        if hasattr(form, name):
+            getattr(form, name).errors = [*getattr(form, name).errors, message]
+        elif extra is not None:
+            extra.append({"text": message, "href": "#main-content"})
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and int(page) > 0 else 1
+
+
+# Referrals -----------------------------------------------------------------------------
+
+@bp.route("/referrals")
+@allow(*REFERRAL_READERS)
+def referrals() -> Any:
+    args = request.args
+    council_id = args.get("council_id", "")
+    filters = ReferralFilters(
+        status=args.get("status") if args.get("status") in lifecycle.STATUS_LABELS else None,
+        urgency=args.get("urgency") if args.get("urgency") in URGENCIES else None,
+        placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
+        council_id=int(council_id) if council_id.isdigit() else None)
+    page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
+    councils = dict(db().execute(select(Organisation.id, Organisation.name)
+                                 .where(Organisation.kind == OrgKind.COUNCIL).order_by(Organisation.name)).all())
+    return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
+                           show_initials=_is_council(), query=_query_without_page())
+
+
+def _query_without_page() -> str:
+    from urllib.parse import urlencode  # noqa: PLC0415
+
+    return urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "page" and v])
+
+
+@bp.route("/referrals/export.csv")
+@allow(*REFERRAL_READERS)
+def export_referrals() -> Any:
+    page = referral_service.list_referrals(db(), ReferralFilters(), 1, 100_000)
+    council_view = _is_council()
+    header = ["referral_id", "reference", *(["initials"] if council_view else []), "status", "placement_type",
+              "urgency", "date_needed", "needs", "risk_flags", "child_wishes"]
+    rows = ([r.id, c.reference, *([c.initials or ""] if council_view else []), r.status, r.placement_type,
+             r.urgency, r.date_needed.isoformat(), ";".join(r.needs), ";".join(r.risk_flags), r.child_wishes]
+            for r, c in page.rows)
+    return Response(write_csv(header, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=referrals.csv"})
+
+
+def _referral_form_choices(form: ReferralForm) -> None:
+    session = db()
+    council_id = current_user.organisation_id
+    groups = session.execute(select(SiblingGroup.id, SiblingGroup.name)
+                             .where(SiblingGroup.council_id == council_id).order_by(SiblingGroup.name)).all()
+    form.fill_choices([(p.id, p.name) for p in supply.providers(session)],
+                      [la.name for la in local_authorities()], [(i, n) for i, n in groups])
+
+
+def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
+    def number(text: str | None) -> int | None:
+        text = (text or "").strip()
+        return int(text) if text.isdigit() else None
+
+    child = ChildDetails(
+        reference=form.reference.data or "", initials=form.initials.data or None,
+        birth_month=number(form.birth_month.data), birth_year=number(form.birth_year.data),
+        sex=form.sex.data or "", legal_status=form.legal_status.data or "",
+        category_of_need=form.category_of_need.data or "", uasc=form.uasc.data, ehcp=form.ehcp.data,
+        home_postcode=form.home_postcode.data or "", school_postcode=form.school_postcode.data or None)
+    group = form.sibling_group_id.data or ""
+    details = ReferralDetails(
+        placement_type=form.placement_type.data or "", urgency=form.urgency.data or "",
+        date_needed=parse_date(form.date_needed.data), needs=form.needs.data or [],
+        risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
+        child_wishes=form.child_wishes.data or "", excluded_provider_ids=form.excluded_provider_ids.data or [],
+        excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
+        max_distance_miles=number(form.max_distance_miles.data),
+        out_of_area_reason=form.out_of_area_reason.data or None,
+        sibling_group_id=int(group) if group.isdigit() else None)
+    return child, details
+
+
+@bp.route("/referrals/new", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def new_referral() -> Any:
+    form = ReferralForm()
+    _referral_form_choices(form)
+    if request.method == "GET" and request.args.get("sibling_group_id", "").isdigit():
+        form.sibling_group_id.data = request.args["sibling_group_id"]
+    extra: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        child, details = _details_from(form)
+        try:
+            with transaction(db()) as s:
+                referral = referral_service.create_referral(s, _organisation(), child, details)
+            flash("Referral saved as a draft. Check the answers, then submit it to the RCC.")
+            return redirect(url_for("commissioning.referral", referral_id=referral.id))
+        except ServiceError as error:
+            _put_errors(form, error, extra)
+    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
+                           referral=None)
+
+
+@bp.route("/referrals/<int:referral_id>")
+@allow(*REFERRAL_READERS)
+def referral(referral_id: int) -> Any:
+    found = get_or_404(Referral, referral_id)
+    child = get_or_404(Child, found.child_id)
+    session = db()
+    with transaction(session):
+        referral_service.record_viewed(session, found)
+    group = session.get(SiblingGroup, found.sibling_group_id) if found.sibling_group_id else None
+    events = referral_service.history(session, found)
+    people = dict(session.execute(select(User.id, User.name).where(
+        User.id.in_([e.user_id for e in events if e.user_id]))).all()) if events else {}
+    excluded_providers = dict(session.execute(select(Organisation.id, Organisation.name).where(
+        Organisation.id.in_(found.excluded_provider_ids))).all()) if found.excluded_provider_ids else {}
+    excluded_homes = supply.homes_by_id(session, found.excluded_home_ids)
+    placement_rows = placements.placements_for_referral(session, found)
+    return render_template(
+        "commissioning/referral.html", referral=found, child=child, group=group, events=events, people=people,
+        excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
+        show_initials=_is_council(), legal_statuses=legal_statuses(), categories=categories_of_need(),
+        council=session.get(Organisation, found.council_id),
+        can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))),
+        can_match=current_user.has_any_role((str(Role.RCC_PLACEMENT_OFFICER),)))
+
+
+@bp.route("/referrals/<int:referral_id>/edit", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def edit_referral(referral_id: int) -> Any:
+    found = get_or_404(Referral, referral_id)
+    child = get_or_404(Child, found.child_id)
+    form = ReferralForm()
+    _referral_form_choices(form)
+    if request.method == "GET":
+        _fill_referral_form(form, found, child)
+    extra: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        child_details, details = _details_from(form)
+        try:
+            with transaction(db()) as s:
+                referral_service.update_referral(s, found, child_details, details)
+            flash("Referral updated")
+            return redirect(url_for("commissioning.referral", referral_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error, extra)
+    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
+                           referral=found)
+
+
+def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> None:
+    c = referral_service.child_details_of(child)
+    d = referral_service.details_of(found)
+    form.reference.data, form.initials.data = c.reference, c.initials
+    form.birth_month.data, form.birth_year.data = str(c.birth_month), str(c.birth_year)
+    form.sex.data, form.legal_status.data, form.category_of_need.data = c.sex, c.legal_status, c.category_of_need
+    form.uasc.data, form.ehcp.data = c.uasc, c.ehcp
+    form.home_postcode.data, form.school_postcode.data = c.home_postcode, c.school_postcode
+    form.placement_type.data, form.urgency.data = d.placement_type, d.urgency
+    form.date_needed.data = d.date_needed.strftime("%d/%m/%Y") if d.date_needed else ""
+    form.needs.data, form.risk_flags.data = d.needs, d.risk_flags
+    form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
+    form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
+    form.max_weekly_cost.data = pounds_text(d.max_weekly_cost)
+    form.max_distance_miles.data = str(d.max_distance_miles or "")
+    form.out_of_area_reason.data = d.out_of_area_reason
+    form.sibling_group_id.data = str(d.sibling_group_id or "")
+
+
+def _transition(referral_id: int, action: Any, done: str) -> Any:
+    found = get_or_404(Referral, referral_id)
+    try:
+        with transaction(db()) as s:
+            action(s, found)
+        flash(done)
+    except ServiceError as error:
+        flash(error.message)
+    return redirect(url_for("commissioning.referral", referral_id=referral_id))
+
+
+@bp.route("/referrals/<int:referral_id>/submit", methods=["POST"])
+@allow(*COUNCIL_WRITERS)
+def submit_referral(referral_id: int) -> Any:
+    return _transition(referral_id, referral_service.submit_referral, "Referral submitted to the RCC")
+
+
+@bp.route("/referrals/<int:referral_id>/start-matching", methods=["POST"])
+@allow(Role.RCC_PLACEMENT_OFFICER)
+def start_matching(referral_id: int) -> Any:
+    return _transition(referral_id, referral_service.start_matching, "Referral is now in matching")
+
+
+@bp.route("/referrals/<int:referral_id>/withdraw", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def withdraw_referral(referral_id: int) -> Any:
+    found = get_or_404(Referral, referral_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                referral_service.withdraw_referral(s, found, form.reason.data)
+            flash("Referral withdrawn")
+            return redirect(url_for("commissioning.referral", referral_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+            if isinstance(error, Conflict):
+                form.reason.errors = [error.message]
+    return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form), referral=found)
+
+
+@bp.route("/referrals/upload", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def upload_referrals() -> Any:
+    form = UploadForm()
+    problems = []
+    errors: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        data = upload.read() if upload else b""
+        try:
+            with transaction(db()) as s:
+                result = imports.upload_referrals(s, _organisation(), data, bool(form.submit_now.data))
+            flash(f"{result.referrals_created} referrals "
+                  f"{'submitted' if result.submitted else 'saved as drafts'}"
+                  f"{f', with {result.sibling_groups_created} new sibling groups' if result.sibling_groups_created else ''}.")
+            return redirect(url_for("commissioning.referrals"))
+        except CsvRowErrors as error:
+            problems = error.problems
+            errors = [{"text": error.message, "href": "#problems"}]
+        except CsvFileError as error:
+            errors = [{"text": error.message, "href": "#file"}]
+            form.file.errors = [error.message]
+    return render_template("commissioning/upload.html", form=form, errors=errors, problems=problems,
+                           columns=imports.REFERRAL_COLUMNS)
+
+
+@bp.route("/referrals/template.csv")
+@allow(*COUNCIL_STAFF)
+def referral_template() -> Any:
+    return Response(imports.referral_template_csv(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=referrals-template.csv"})
+
+
+# Sibling groups ------------------------------------------------------------------------
+
+@bp.route("/sibling-groups")
+@allow(*REFERRAL_READERS)
+def sibling_groups_list() -> Any:
+    session = db()
+    groups = list(session.scalars(select(SiblingGroup).order_by(SiblingGroup.name)))
+    counts = sibling_groups.member_counts(session)
+    councils = dict(session.execute(select(Organisation.id, Organisation.name)
+                                    .where(Organisation.kind == OrgKind.COUNCIL)).all())
+    return render_template("commissioning/sibling_groups.html", groups=groups, counts=counts, councils=councils,
+                           can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))))
+
+
+@bp.route("/sibling-groups/new", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def new_sibling_group() -> Any:
+    form = SiblingGroupForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                group = sibling_groups.create_sibling_group(s, _organisation(), form.name.data,
+                                                            form.keep_together.data == "yes",
+                                                            form.separation_reason.data)
+            flash("Sibling group created. Now add a referral for each child.")
+            return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form), group=None)
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>")
+@allow(*REFERRAL_READERS)
+def sibling_group(sibling_group_id: int) -> Any:
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    session = db()
+    members = sibling_groups.members(session, group)
+    children = referral_service.children_by_id(session, members)
+    add_form = AddToGroupForm()
+    candidates = session.execute(
+        select(Referral, Child).join(Child, Child.id == Referral.child_id).where(
+            Referral.council_id == group.council_id, Referral.sibling_group_id.is_(None),
+            Referral.status.in_(sibling_groups.CHANGEABLE_STATUSES)).order_by(Child.reference)).all()
+    add_form.referral_id.choices = [("", "Select a child")] + [(str(r.id), c.reference) for r, c in candidates]
+    return render_template("commissioning/sibling_group.html", group=group, members=members, children=children,
+                           add_form=add_form, show_initials=_is_council(),
+                           council=session.get(Organisation, group.council_id),
+                           can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))))
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>/edit", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def edit_sibling_group(sibling_group_id: int) -> Any:
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    form = SiblingGroupForm()
+    if request.method == "GET":
+        form.name.data = group.name
+        form.keep_together.data = "yes" if group.keep_together else "no"
+        form.separation_reason.data = group.separation_reason
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                sibling_groups.update_sibling_group(s, group, form.name.data, form.keep_together.data == "yes",
+                                                    form.separation_reason.data)
+            flash("Sibling group updated")
+            return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+            if isinstance(error, Conflict):
+                form.name.errors = [*form.name.errors, error.message]
+    return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form), group=group)
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>/add", methods=["POST"])
+@allow(*COUNCIL_WRITERS)
+def add_to_sibling_group(sibling_group_id: int) -> Any:
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    form = AddToGroupForm()
+    form.referral_id.choices = []
+    chosen = (form.referral_id.data or "").strip()
+    if not chosen.isdigit():
+        flash("Select a child to add")
+    else:
+        found = get_or_404(Referral, int(chosen))
+        try:
+            with transaction(db()) as s:
+                sibling_groups.add_to_group(s, group, found)
+            flash("Child added to the group")
+        except ServiceError as error:
+            flash(error.message)
+    return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>/remove", methods=["POST"])
+@allow(*COUNCIL_WRITERS)
+def remove_from_sibling_group(sibling_group_id: int) -> Any:
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    form = RemoveFromGroupForm()
+    chosen = (form.referral_id.data or "").strip()
+    if chosen.isdigit():
+        found = get_or_404(Referral, int(chosen))
+        try:
+            with transaction(db()) as s:
+                sibling_groups.remove_from_group(s, group, found)
+            flash("Child removed from the group")
+        except ServiceError as error:
+            flash(error.message)
+    return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+
+
+@bp.route("/sibling-groups/<int:sibling_group_id>/submit", methods=["POST"])
+@allow(*COUNCIL_WRITERS)
+def submit_sibling_group(sibling_group_id: int) -> Any:
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    session = db()
+    drafts = [r for r in sibling_groups.members(session, group) if r.status == lifecycle.DRAFT]
+    if not drafts:
+        flash("There are no draft referrals in this group to submit")
+    else:
+        try:
+            with transaction(session) as s:
+                for draft in drafts:
+                    referral_service.submit_referral(s, draft)
+            flash(f"{len(drafts)} referrals submitted to the RCC")
+        except ServiceError as error:
+            flash(f"Nothing was submitted: {error.message}")
+    return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+
+
+# Placements ----------------------------------------------------------------------------
+
+@bp.route("/placements/<int:placement_id>")
+@allow(*REFERRAL_READERS)
+def placement(placement_id: int) -> Any:
+    found = get_or_404(Placement, placement_id)
+    session = db()
+    return render_template("commissioning/placement.html", placement=found,
+                           child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
+                           reasons=placement_end_reasons(), form=_end_form(),
+                           can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))), errors=[])
+
+
+def _end_form() -> EndPlacementForm:
+    form = EndPlacementForm()
+    form.fill_choices()
+    return form
+
+
+@bp.route("/placements/<int:placement_id>/end", methods=["POST"])
+@allow(*COUNCIL_WRITERS)
+def end_placement(placement_id: int) -> Any:
+    found = get_or_404(Placement, placement_id)
+    form = _end_form()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                placements.end_placement(s, found, parse_date(form.end_date.data), form.reason_code.data)
+            flash("Placement ended and the place is free again")
+            return redirect(url_for("commissioning.placement", placement_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+            if isinstance(error, Conflict):
+                form.end_date.errors = [error.message]
+    session = db()
+    return render_template("commissioning/placement.html", placement=found,
+                           child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
+                           reasons=placement_end_reasons(), form=form, can_write=True, errors=form_errors(form))
+
+
+# Supply register -----------------------------------------------------------------------
+
+@bp.route("/supply")
+@allow(*COUNCIL_STAFF, *RCC_STAFF)
+def supply_register() -> Any:
+    args = request.args
+    provider_id = args.get("provider_id", "")
+    filters = HomeFilters(
+        placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
+        local_authority=args.get("local_authority") or None,
+        provider_id=int(provider_id) if provider_id.isdigit() else None,
+        with_vacancies=args.get("with_vacancies") == "yes", stale_only=args.get("stale") == "yes",
+        search=(args.get("q") or "").strip()[:80] or None)
+    page = supply.list_homes(db(), filters, _page(), PER_PAGE)
+    return render_template("commissioning/supply.html", page=page, filters=filters,
+                           providers=supply.providers(db()), areas=[la.name for la in local_authorities()],
+                           query=_query_without_page(), stale=supply.stale)
+
+
+@bp.route("/your-homes")
+@allow(*PROVIDER_STAFF)
+def your_homes() -> Any:
+    page = supply.list_homes(db(), HomeFilters(provider_id=current_user.organisation_id), _page(), PER_PAGE)
+    return render_template("commissioning/your_homes.html", page=page, stale=supply.stale,
+                           query=_query_without_page())
+
+
+@bp.route("/supply/homes/<int:home_id>")
+@allow(*SUPPLY_READERS)
+def home(home_id: int) -> Any:
+    found = get_or_404(Home, home_id)
+    session = db()
+    vacancy = supply.vacancy_of(session, found)
+    return render_template("commissioning/home.html", home=found, vacancy=vacancy,
+                           provider=session.get(Organisation, found.provider_id), stale=supply.stale(vacancy),
+                           is_owner=found.provider_id == current_user.organisation_id)
+
+
+def _home_form_choices(form: HomeForm) -> None:
+    form.local_authority.choices = [("", "Select a local authority")] + [
+        (la.name, la.name) for la in local_authorities()]
+
+
+def _home_details(form: HomeForm) -> HomeDetails:
+    def number(text: str | None) -> int | None:
+        text = (text or "").strip()
+        return int(text) if text.isdigit() else None
+
+    return HomeDetails(
+        ofsted_urn=form.ofsted_urn.data or "", name=form.name.data or "",
+        placement_type=form.placement_type.data or "", local_authority=form.local_authority.data or "",
+        postcode=form.postcode.data or None, registered_places=number(form.registered_places.data),
+        age_min=number(form.age_min.data), age_max=number(form.age_max.data), sexes=form.sexes.data or [],
+        needs_met=form.needs_met.data or [], max_sibling_group=number(form.max_sibling_group.data),
+        weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
+        ofsted_rating=form.ofsted_rating.data or "", rating_date=parse_date(form.rating_date.data),
+        dol_capable=form.dol_capable.data, active=form.active.data)
+
+
+@bp.route("/supply/homes/new", methods=["GET", "POST"])
+@allow(*PROVIDER_STAFF)
+def new_home() -> Any:
+    form = HomeForm()
+    _home_form_choices(form)
+    if request.method == "GET":
+        form.sexes.data = ["F", "M"]
+        form.max_sibling_group.data = "1"
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                created = supply.create_home(s, _organisation(), _home_details(form))
+            flash("Home added. Now tell us its vacancies.")
+            return redirect(url_for("commissioning.home", home_id=created.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=None)
+
+
+def _own_home(home_id: int) -> Home:
+    found = get_or_404(Home, home_id)
+    if found.provider_id != current_user.organisation_id:
+        abort(404)
+    return found
+
+
+@bp.route("/supply/homes/<int:home_id>/edit", methods=["GET", "POST"])
+@allow(*PROVIDER_STAFF)
+def edit_home(home_id: int) -> Any:
+    found = _own_home(home_id)
+    form = HomeForm()
+    _home_form_choices(form)
+    if request.method == "GET":
+        d = supply.home_details_of(found)
+        for name in ("ofsted_urn", "name", "placement_type", "local_authority", "postcode", "sexes", "needs_met",
+                     "price_band", "ofsted_rating", "dol_capable", "active"):
+            getattr(form, name).data = getattr(d, name)
+        for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
+            getattr(form, name).data = str(getattr(d, name))
+        form.weekly_price.data = pounds_text(d.weekly_price)
+        form.rating_date.data = d.rating_date.strftime("%d/%m/%Y") if d.rating_date else ""
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                supply.update_home(s, found, _home_details(form))
+            flash("Home updated")
+            return redirect(url_for("commissioning.home", home_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=found)
+
+
+@bp.route("/supply/homes/<int:home_id>/vacancy", methods=["GET", "POST"])
+@allow(*PROVIDER_STAFF)
+def home_vacancy(home_id: int) -> Any:
+    found = _own_home(home_id)
+    vacancy = supply.vacancy_of(db(), found)
+    form = VacancyForm()
+    if request.method == "GET" and vacancy is not None:
+        form.places_free.data = str(vacancy.places_free)
+        form.available_from.data = vacancy.available_from.strftime("%d/%m/%Y")
+    if form.validate_on_submit():
+        places = form.places_free.data.strip()
+        try:
+            with transaction(db()) as s:
+                supply.set_vacancy(s, found, int(places) if places.isdigit() else None,
+                                   parse_date(form.available_from.data))
+            flash("Vacancy saved and confirmed")
+            return redirect(url_for("commissioning.home", home_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+            if isinstance(error, Conflict):
+                form.places_free.errors = [error.message]
+    return render_template("commissioning/vacancy_form.html", form=form, errors=form_errors(form), home=found)
+
+
+@bp.route("/supply/vacancies/<int:vacancy_id>/confirm", methods=["POST"])
+@allow(*PROVIDER_STAFF)
+def confirm_vacancy(vacancy_id: int) -> Any:
+    vacancy = get_or_404(Vacancy, vacancy_id)
+    if vacancy.provider_id != current_user.organisation_id:
+        abort(404)
+    with transaction(db()) as s:
+        supply.confirm_vacancy(s, vacancy)
+    flash("Vacancy confirmed as still correct")
+    target = request.form.get("next", "")
+    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("commissioning.your_homes"))
+
+
+@bp.route("/supply/import-ofsted", methods=["GET", "POST"])
+@allow(*IMPORTERS)
+def import_ofsted() -> Any:
+    form = ImportOfstedForm()
+    summary = None
+    errors: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        upload = request.files.get("file")
+        data = upload.read() if upload and upload.filename else None
+        try:
+            with transaction(db()) as s:
+                summary = imports.import_ofsted(s, _organisation(), data=data)
+        except ServiceError as error:
+            errors = [{"text": error.message, "href": "#file"}]
+            form.file.errors = [error.message]
+    return render_template("commissioning/import_ofsted.html", form=form, errors=errors, summary=summary)
+
+
+# Region dashboard ----------------------------------------------------------------------
+
+@bp.route("/region")
+@allow(*RCC_STAFF)
+def region_dashboard() -> Any:
+    data = dashboard.region_dashboard(db())
+    chart = {
+        "urgency": charts.bar_chart("Open referrals by urgency", data.by_urgency),
+        "type": charts.bar_chart("Open referrals by placement type", data.by_type),
+        "council": charts.bar_chart("Open referrals by council", data.by_council),
+        "ageing": charts.bar_chart("Days waiting since submitted", data.ageing),
+        "vacancy_type": charts.bar_chart("Free places by placement type", data.vacancies_by_type),
+        "vacancy_area": charts.bar_chart("Free places by area", data.vacancies_by_area[:15]),
+    }
+    return render_template("commissioning/dashboard.html", data=data, chart=chart)

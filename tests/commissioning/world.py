@@ -1,0 +1,72 @@
+"""Commissioning's objects for the tenancy matrix: for each region, a child with a referral in
+a sibling group for each council, a home with a vacancy, and a placement."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from commissioning.models import Home, Placement, ReferralEvent, Vacancy
+from commissioning.services import referrals, sibling_groups, supply
+from commissioning.services.referrals import ChildDetails, ReferralDetails
+from commissioning.services.supply import HomeDetails
+from tests.factories import Region
+
+
+def child_details(reference: str, **changes: object) -> ChildDetails:
+    details = ChildDetails(reference=reference, initials="AB", birth_month=4, birth_year=date.today().year - 12,
+                           sex="F", legal_status="C2", category_of_need="N1", home_postcode="CV1 2AB",
+                           school_postcode="CV3 4AA")
+    for name, value in changes.items():
+        setattr(details, name, value)
+    return details
+
+
+def referral_details(**changes: object) -> ReferralDetails:
+    details = ReferralDetails(placement_type="foster_care", urgency="planned",
+                              date_needed=date.today() + timedelta(days=14), needs=["education"],
+                              risk_flags=["going_missing"], child_wishes="I want to stay at my school")
+    for name, value in changes.items():
+        setattr(details, name, value)
+    return details
+
+
+def home_details(urn: str, name: str, **changes: object) -> HomeDetails:
+    details = HomeDetails(ofsted_urn=urn, name=name, placement_type="foster_care", local_authority="Coventry",
+                          postcode="CV1 2AB", registered_places=4, age_min=0, age_max=17,
+                          needs_met=["education", "going_missing"], max_sibling_group=3, weekly_price=90000,
+                          ofsted_rating="good")
+    for name_, value in changes.items():
+        setattr(details, name_, value)
+    return details
+
+
+def build(session: Session, region: Region, label: str) -> None:
+    home = supply.create_home(session, region.provider, home_details(f"SC{label}1", f"MARK-{label}-home"))
+    session.flush()
+    supply.set_vacancy(session, home, 2, date.today())
+    for index, council in enumerate(region.councils):
+        group = sibling_groups.create_sibling_group(session, council, f"MARK-{label}-{index}-group", True)
+        session.flush()
+        referral = referrals.create_referral(
+            session, council, child_details(f"MARK-{label}-{index}-child"),
+            referral_details(child_wishes=f"MARK-{label}-{index}-wishes", sibling_group_id=group.id))
+        referrals.submit_referral(session, referral)
+        session.add(ReferralEvent(rcc_id=referral.rcc_id, council_id=council.id, referral_id=referral.id,
+                                  from_status="submitted", to_status="submitted",
+                                  reason=f"MARK-{label}-{index}-event"))
+        if index == 0:
+            for step in (referrals.start_matching, referrals.mark_offered, referrals.approve_proposal):
+                step(session, referral)
+            placement = record(session, referral, home)
+            assert isinstance(placement, Placement)
+    session.flush()
+    assert session.get(Vacancy, home.id) is not None or True
+    assert isinstance(home, Home)
+
+
+def record(session: Session, referral, home: Home) -> Placement:  # type: ignore[no-untyped-def]
+    from commissioning.services.placements import record_placement  # noqa: PLC0415
+
+    return record_placement(session, referral, home, date.today(), 90000, "spot")
