@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -22,7 +22,13 @@ from rcc.roles import ADMINS
 from rcc.web import db
 
 API_PREFIX = "/api/v1"
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot name a record
 smorest = Api()
+
+
+def id_field(**kwargs: Any) -> fields.Integer:
+    """A record id in a request: a whole number from 1 up, refused with a clear message otherwise."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:

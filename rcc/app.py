@@ -12,8 +12,10 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as werkzeug_not_found
+from werkzeug.routing import IntegerConverter
 
 from rcc import users
+from rcc.api import MAX_ID
 from rcc.config import load_config
 from rcc.db import make_engine, session_factory
 from rcc.errors import NotFound
@@ -53,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.extensions["rcc_engine"] = engine
     app.extensions["rcc_sessions"] = session_factory(engine)
 
+    app.url_map.converters["int"] = RecordIdConverter
     _init_templates(app)
     init_layout(app)
     csrf.init_app(app)
@@ -72,6 +75,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     cli.register(app)
     return app
+
+
+class RecordIdConverter(IntegerConverter):
+    """``<int:…>`` in a URL matches only numbers that can be a record id, so a huge number is a 404."""
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def _init_templates(app: Flask) -> None:

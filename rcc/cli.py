@@ -6,7 +6,7 @@ import time
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from rcc import users
@@ -30,6 +30,7 @@ def _system_session():  # type: ignore[no-untyped-def]
 
 
 @click.command("upgrade-db")
+@with_appcontext
 def upgrade_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     upgrade_database(current_app.config["DATABASE_URL"])
@@ -37,6 +38,7 @@ def upgrade_db() -> None:
 
 
 @click.command("create-rcc")
+@with_appcontext
 @click.option("--region", required=True, help="English region whose councils join, e.g. 'West Midlands'")
 @click.option("--councils", default=20, show_default=True, help="How many of the region's councils join (20 at most)")
 def create_rcc(region: str, councils: int) -> None:
@@ -51,6 +53,7 @@ def create_rcc(region: str, councils: int) -> None:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--organisation-id", type=int, required=True)
 @click.option("--email", required=True)
 @click.option("--name", required=True)
@@ -70,6 +73,7 @@ def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, .
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Build the demo region on an empty database and print the demo sign-ins."""
     started = time.perf_counter()
@@ -89,6 +93,7 @@ def demo() -> None:
 
 
 @click.command("code")
+@with_appcontext
 @click.argument("email")
 def code(email: str) -> None:
     """Print a demo user's current two-factor security code."""
