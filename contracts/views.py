@@ -1,0 +1,647 @@
+"""Contracts' pages: read the form, call a service, render. Rules live in services/."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from commissioning.models import Home
+from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
+from contracts import charts, forms
+from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
+from contracts.services import bids as bid_service
+from contracts.services import clarifications, evaluation, tenders, utilisation
+from contracts.services import contracts as contract_service
+from contracts.services.common import percentage, pounds
+from rcc.db import transaction
+from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
+from rcc.models import Organisation, utcnow
+from rcc.permissions import allow
+from rcc.roles import COUNCIL_STAFF, EVERY_ROLE, PROVIDER_STAFF, RCC_STAFF, Role
+from rcc.tenancy import OrgKind
+from rcc.web import db
+
+bp = Blueprint("contracts", __name__, template_folder="templates", url_prefix="/contracts")
+
+COMMISSIONER = (Role.RCC_COMMISSIONER,)
+EVALUATION_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN)
+CONTRACT_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER, Role.COUNCIL_FINANCE_LEAD,
+                    Role.COUNCIL_ADMIN, Role.PROVIDER_MANAGER)
+# Where the error summary should take you, when a field's input has a different id from its name.
+ANCHORS = {"clarification_closes_at": "clarification_closes_date", "bids_close_at": "bids_close_date",
+           "questions": "question_1"}
+
+
+def register(app: Flask) -> None:
+    from rcc.layout import add_home_link, add_nav_item  # noqa: PLC0415
+
+    app.register_blueprint(bp)
+    add_nav_item(app, "Tenders", "contracts.tender_list", (*RCC_STAFF, *PROVIDER_STAFF), order=40)
+    add_nav_item(app, "Block contracts", "contracts.contract_list",
+                 (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.COUNCIL_FINANCE_LEAD), order=45)
+    add_home_link(app, "Tenders", "Block tenders: lots, questions and answers, bids and evaluation.",
+                  "contracts.tender_list", (*RCC_STAFF, *PROVIDER_STAFF, *COUNCIL_STAFF), order=40)
+    add_home_link(app, "Block contracts", "Reserved places, prices, uplifts, cost shares and how well places are used.",
+                  "contracts.contract_list", CONTRACT_READERS, order=45)
+
+
+@bp.app_context_processor
+def _helpers() -> dict[str, Any]:
+    return {"pounds": pounds, "percentage": percentage, "tender_status": tenders.tender_status,
+            "STATUS_LABELS": tenders.STATUS_LABELS, "STATUS_TAG_CLASSES": tenders.STATUS_TAG_CLASSES,
+            "uk_datetime": _uk_datetime, "uk_date": _uk_date, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
+            "PLACEMENT_TYPES": PLACEMENT_TYPES, "MARKS": evaluation.MARKS}
+
+
+def _uk_datetime(moment: Any) -> str:
+    if moment is None:
+        return ""
+    if not hasattr(moment, "hour"):
+        return _uk_date(moment)
+    local = tenders.aware(moment).astimezone(forms.UK)
+    return local.strftime("%-d %B %Y at %-I:%M%p").replace("AM", "am").replace("PM", "pm")
+
+
+def _uk_date(day: Any) -> str:
+    return day.strftime("%-d %B %Y") if day else ""
+
+
+def _summary(errors: dict[str, str]) -> list[dict[str, str]]:
+    return [{"text": message, "href": f"#{ANCHORS.get(field, field)}"} for field, message in errors.items()]
+
+
+def _kind() -> str:
+    return str(current_user.organisation_kind)
+
+
+def _ok(message: str) -> None:
+    flash(message, "success")
+
+
+def _or_404(find: Any, *args: Any) -> Any:
+    try:
+        return find(db(), *args)
+    except NotFound:
+        abort(404)
+
+
+def _tender(tender_id: int) -> Tender:
+    return _or_404(tenders.get_tender, tender_id)
+
+
+def _lot(lot_id: int) -> tuple[Tender, Lot]:
+    return _or_404(tenders.get_lot, lot_id)
+
+
+def _councils() -> list[Organisation]:
+    return list(db().scalars(select(Organisation).where(Organisation.kind == OrgKind.COUNCIL)
+                             .order_by(Organisation.name)))
+
+
+# Tenders --------------------------------------------------------------------------------
+
+@bp.route("/tenders")
+@allow(*EVERY_ROLE)
+def tender_list() -> Any:
+    now = utcnow()
+    found = tenders.visible_tenders(db(), now)
+    return render_template("contracts/tenders.html", tenders=found, now=now)
+
+
+@bp.route("/tenders/new", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def new_tender() -> Any:
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        details, errors = forms.tender_from(request.form)
+        if not errors:
+            try:
+                with transaction(db()) as s:
+                    tender = tenders.create_tender(s, current_user.rcc_id, details, current_user.id)
+                _ok(f"Tender {tender.reference} saved as a draft. Add its lots, then publish it.")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+    return render_template("contracts/tender_form.html", values=request.form, errors=_summary(errors),
+                           field_errors=errors, tender=None)
+
+
+@bp.route("/tenders/<int:tender_id>/edit", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def edit_tender(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    values: Any = request.form
+    if request.method == "POST":
+        details, errors = forms.tender_from(request.form)
+        if not errors:
+            try:
+                with transaction(db()) as s:
+                    tenders.update_tender(s, tender, details, utcnow())
+                _ok("Tender saved")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+    else:
+        values = {"reference": tender.reference, "title": tender.title, "description": tender.description,
+                  "clarification_closes_date": forms.uk_date_text(tenders.aware(tender.clarification_closes_at)),
+                  "clarification_closes_time": forms.uk_time_text(tenders.aware(tender.clarification_closes_at)),
+                  "bids_close_date": forms.uk_date_text(tenders.aware(tender.bids_close_at)),
+                  "bids_close_time": forms.uk_time_text(tenders.aware(tender.bids_close_at)),
+                  "contract_start": tender.contract_start.strftime("%-d/%-m/%Y")}
+    return render_template("contracts/tender_form.html", values=values, errors=_summary(errors),
+                           field_errors=errors, tender=tender)
+
+
+@bp.route("/tenders/<int:tender_id>")
+@allow(*EVERY_ROLE)
+def tender_detail(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    now = utcnow()
+    s = db()
+    lots = tenders.lots_of(s, tender)
+    kind = _kind()
+    own_bids = {}
+    if kind == OrgKind.PROVIDER:
+        own_bids = {b.lot_id: b for b in bid_service.own_bids(s) if b.tender_id == tender.id}
+    return render_template(
+        "contracts/tender.html", tender=tender, now=now, status=tenders.tender_status(tender, now), lots=lots,
+        questions={lot.id: tenders.questions_of(s, lot) for lot in lots},
+        councils={c.id: c.name for c in _councils()}, timeline=tenders.timeline(tender),
+        answers=clarifications.published_answers(s, tender),
+        asked=clarifications.questions_for(s, tender) if kind in (OrgKind.RCC, OrgKind.PROVIDER) else [],
+        own_bids=own_bids, kind=kind, accepts_bids=tenders.accepts_bids(tender, now),
+        accepts_questions=tenders.accepts_questions(tender, now), unsealed=tenders.bids_unsealed(tender, now),
+        is_commissioner=current_user.has_any_role(("rcc_commissioner",)),
+        can_evaluate=current_user.has_any_role(tuple(map(str, EVALUATION_READERS))),
+        contracts_by_lot={c.lot_id: c for c in s.scalars(select(BlockContract).where(
+            BlockContract.tender_id == tender.id))},
+        result_visible=tenders.is_awarded(tender))
+
+
+@bp.route("/tenders/<int:tender_id>/lots/new", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def new_lot(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        details, errors = forms.lot_from(request.form)
+        if not errors:
+            try:
+                with transaction(db()) as s:
+                    lot = tenders.add_lot(s, tender, details, utcnow())
+                _ok(f"Lot {lot.number} added")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+    values = request.form if request.method == "POST" else {"price_weight": "60", "extension_months": "0",
+                                                            "max_extensions": "0"}
+    return render_template("contracts/lot_form.html", tender=tender, values=values, errors=_summary(errors),
+                           field_errors=errors, councils=_councils(), max_questions=forms.MAX_QUESTIONS,
+                           chosen_councils=request.form.getlist("council_ids"), chosen_needs=request.form.getlist("needs"))
+
+
+def _move(tender_id: int, move: Any, done: str) -> Any:
+    tender = _tender(tender_id)
+    try:
+        with transaction(db()) as s:
+            move(s, tender, utcnow())
+        _ok(done)
+    except ServiceError as problem:
+        flash(problem.message, "error")
+    return redirect(url_for(".tender_detail", tender_id=tender.id))
+
+
+@bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
+@allow(*COMMISSIONER)
+def publish_tender(tender_id: int) -> Any:
+    return _move(tender_id, tenders.publish, "Tender published: providers can now see it, ask questions and bid")
+
+
+@bp.route("/tenders/<int:tender_id>/start-evaluation", methods=["POST"])
+@allow(*COMMISSIONER)
+def start_evaluation(tender_id: int) -> Any:
+    return _move(tender_id, tenders.start_evaluation, "Evaluation started: bids are open to the evaluation panel")
+
+
+@bp.route("/tenders/<int:tender_id>/award", methods=["POST"])
+@allow(*COMMISSIONER)
+def award_tender(tender_id: int) -> Any:
+    return _move(tender_id, evaluation.award_tender,
+                 f"Tender awarded. The {tenders.STANDSTILL_DAYS}-day standstill period has started.")
+
+
+@bp.route("/tenders/<int:tender_id>/cancel", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def cancel_tender(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            with transaction(db()) as s:
+                tenders.cancel(s, tender, request.form.get("reason", ""), utcnow())
+            _ok("Tender cancelled")
+            return redirect(url_for(".tender_detail", tender_id=tender.id))
+        except FieldErrors as problem:
+            errors = problem.errors
+        except Conflict as problem:
+            flash(problem.message, "error")
+            return redirect(url_for(".tender_detail", tender_id=tender.id))
+    return render_template("contracts/cancel.html", tender=tender, values=request.form, errors=_summary(errors),
+                           field_errors=errors)
+
+
+# Clarifications -------------------------------------------------------------------------
+
+@bp.route("/tenders/<int:tender_id>/ask", methods=["GET", "POST"])
+@allow(*PROVIDER_STAFF)
+def ask_question(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            with transaction(db()) as s:
+                clarifications.ask_question(s, tender, request.form.get("text", ""), current_user.id, utcnow())
+            _ok("Question sent. When the RCC answers, the answer is published to every provider without your name.")
+            return redirect(url_for(".tender_detail", tender_id=tender.id) + "#clarifications")
+        except FieldErrors as problem:
+            errors = problem.errors
+        except Conflict as problem:
+            flash(problem.message, "error")
+            return redirect(url_for(".tender_detail", tender_id=tender.id))
+    return render_template("contracts/ask.html", tender=tender, values=request.form, errors=_summary(errors),
+                           field_errors=errors)
+
+
+@bp.route("/questions/<int:question_id>/answer", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def answer_question(question_id: int) -> Any:
+    question: ClarificationQuestion = _or_404(clarifications.get_question, question_id)
+    tender = _tender(question.tender_id)
+    errors: dict[str, str] = {}
+    values: Any = request.form if request.method == "POST" else {"published_question": question.text}
+    if request.method == "POST":
+        try:
+            with transaction(db()) as s:
+                clarifications.answer_question(s, question, request.form.get("published_question", ""),
+                                               request.form.get("answer", ""), utcnow())
+            _ok("Answer published to every provider")
+            return redirect(url_for(".tender_detail", tender_id=tender.id) + "#clarifications")
+        except FieldErrors as problem:
+            errors = problem.errors
+        except Conflict as problem:
+            flash(problem.message, "error")
+            return redirect(url_for(".tender_detail", tender_id=tender.id))
+    return render_template("contracts/answer.html", tender=tender, question=question, values=values,
+                           errors=_summary(errors), field_errors=errors)
+
+
+# Bids -----------------------------------------------------------------------------------
+
+@bp.route("/lots/<int:lot_id>/bid", methods=["GET", "POST"])
+@allow(*PROVIDER_STAFF)
+def bid_form(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    s = db()
+    questions = tenders.questions_of(s, lot)
+    existing = bid_service.own_bid(s, lot)
+    now = utcnow()
+    if not tenders.accepts_bids(tender, now):
+        flash(f"Bids for this tender closed on {_uk_datetime(tender.bids_close_at)}", "error")
+        return redirect(url_for(".tender_detail", tender_id=tender.id))
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        details, errors = forms.bid_from(request.form, [q.id for q in questions])
+        if not errors:
+            try:
+                with transaction(s):
+                    bid = bid_service.submit_bid(s, lot, details, current_user.id, now)
+                _ok(f"Bid {'updated' if existing else 'submitted'}. You can change it until "
+                    f"{_uk_datetime(tender.bids_close_at)}.")
+                return redirect(url_for(".bid_detail", bid_id=bid.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".tender_detail", tender_id=tender.id))
+        values: Any = request.form
+        chosen = request.form.getlist("home_ids")
+    elif existing:
+        values = {"weekly_price": f"{existing.weekly_price / 100:.2f}", "places_offered": existing.places_offered,
+                  "summary": existing.summary, **{f"answer_{k}": v for k, v in existing.answers.items()}}
+        chosen = [str(i) for i in existing.home_ids]
+    else:
+        values, chosen = {}, []
+    return render_template("contracts/bid_form.html", tender=tender, lot=lot, questions=questions,
+                           homes=bid_service.provider_homes(s, lot), existing=existing, values=values, chosen=chosen,
+                           errors=_summary(errors), field_errors=errors)
+
+
+@bp.route("/bids/<int:bid_id>")
+@allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
+def bid_detail(bid_id: int) -> Any:
+    now = utcnow()
+    bid: Bid = _or_404(bid_service.get_bid, bid_id, now)
+    tender, lot = _lot(bid.lot_id)
+    s = db()
+    homes = list(s.scalars(select(Home).where(Home.id.in_(bid.home_ids)).order_by(Home.name)))
+    return render_template("contracts/bid.html", bid=bid, tender=tender, lot=lot, homes=homes,
+                           questions=tenders.questions_of(s, lot), provider=s.get(Organisation, bid.provider_id),
+                           accepts_bids=tenders.accepts_bids(tender, now), kind=_kind(),
+                           result_visible=bid_service.result_visible(bid, tender))
+
+
+@bp.route("/bids/<int:bid_id>/withdraw", methods=["POST"])
+@allow(*PROVIDER_STAFF)
+def withdraw_bid(bid_id: int) -> Any:
+    now = utcnow()
+    bid: Bid = _or_404(bid_service.get_bid, bid_id, now)
+    try:
+        with transaction(db()) as s:
+            bid_service.withdraw_bid(s, bid, now)
+        _ok("Bid withdrawn")
+    except ServiceError as problem:
+        flash(problem.message, "error")
+    return redirect(url_for(".tender_detail", tender_id=bid.tender_id))
+
+
+# Evaluation -----------------------------------------------------------------------------
+
+@bp.route("/lots/<int:lot_id>/evaluation")
+@allow(*EVALUATION_READERS)
+def lot_evaluation(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    now = utcnow()
+    report = _or_404(evaluation.lot_report, lot, now)
+    return render_template("contracts/evaluation.html", report=report, tender=tender, lot=lot,
+                           status=tenders.tender_status(tender, now),
+                           is_commissioner=current_user.has_any_role(("rcc_commissioner",)))
+
+
+def _bid_for_evaluation(bid_id: int) -> tuple[Tender, Lot, Bid]:
+    bid: Bid = _or_404(bid_service.get_bid, bid_id, utcnow())
+    tender, lot = _lot(bid.lot_id)
+    return tender, lot, bid
+
+
+@bp.route("/bids/<int:bid_id>/marks", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def mark_bid(bid_id: int) -> Any:
+    tender, lot, bid = _bid_for_evaluation(bid_id)
+    s = db()
+    questions = tenders.questions_of(s, lot)
+    errors: dict[str, str] = {}
+    mine = {score.question_id: score for scores in evaluation.evaluator_scores(s, lot).values()
+            for score in scores if score.bid_id == bid.id and score.evaluator_user_id == current_user.id}
+    if request.method == "POST":
+        marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
+        errors = {f"mark_{qid}": f"Enter a mark from 0 to 5 for question {q.number}"
+                  for q in questions for qid in [q.id] if marks[qid] is None or not 0 <= (marks[qid] or 0) <= 5}
+        if not errors:
+            try:
+                with transaction(s):
+                    for q in questions:
+                        evaluation.record_score(s, bid.id, q.id, current_user.id, marks[q.id],
+                                                request.form.get(f"comment_{q.id}", ""), utcnow())
+                _ok("Your marks are saved")
+                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+        values: Any = request.form
+    else:
+        values = {**{f"mark_{qid}": str(sc.score) for qid, sc in mine.items()},
+                  **{f"comment_{qid}": sc.comment for qid, sc in mine.items()}}
+    return render_template("contracts/marks.html", tender=tender, lot=lot, bid=bid, questions=questions,
+                           values=values, errors=_summary(errors), field_errors=errors,
+                           provider=s.get(Organisation, bid.provider_id))
+
+
+@bp.route("/bids/<int:bid_id>/moderation", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def moderate_bid(bid_id: int) -> Any:
+    tender, lot, bid = _bid_for_evaluation(bid_id)
+    s = db()
+    questions = tenders.questions_of(s, lot)
+    report = evaluation.lot_report(s, lot, utcnow())
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
+        for q in questions:
+            if marks[q.id] is None or not 0 <= (marks[q.id] or 0) <= 5:
+                errors[f"mark_{q.id}"] = f"Enter the agreed mark from 0 to 5 for question {q.number}"
+            if not request.form.get(f"reason_{q.id}", "").strip():
+                errors[f"reason_{q.id}"] = f"Enter the reason for the agreed mark for question {q.number}"
+        if not errors:
+            try:
+                with transaction(s):
+                    for q in questions:
+                        evaluation.moderate(s, bid.id, q.id, marks[q.id], request.form.get(f"reason_{q.id}", ""),
+                                            current_user.id, utcnow())
+                _ok("Agreed marks saved")
+                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+        values: Any = request.form
+    else:
+        values = {**{f"mark_{q.id}": str(m.score) for (b, qid), m in report.moderated.items() if b == bid.id
+                     for q in questions if q.id == qid},
+                  **{f"reason_{qid}": m.reason for (b, qid), m in report.moderated.items() if b == bid.id}}
+    return render_template("contracts/moderation.html", tender=tender, lot=lot, bid=bid, questions=questions,
+                           report=report, values=values, errors=_summary(errors), field_errors=errors,
+                           provider=s.get(Organisation, bid.provider_id))
+
+
+@bp.route("/lots/<int:lot_id>/award", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def award_lot(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    now = utcnow()
+    report = _or_404(evaluation.lot_report, lot, now)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            with transaction(db()) as s:
+                evaluation.decide_lot_award(s, lot, forms.parse_int(request.form.get("bid_id")),
+                                            request.form.get("justification", ""), now)
+            _ok(f"Award decision for lot {lot.number} recorded")
+            return redirect(url_for(".tender_detail", tender_id=tender.id))
+        except FieldErrors as problem:
+            errors = problem.errors
+        except Conflict as problem:
+            flash(problem.message, "error")
+            return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+    values: Any = request.form if request.method == "POST" else {
+        "bid_id": str(lot.awarded_bid_id or (report.ranking[0].bid.id if report.ranking else "")),
+        "justification": lot.award_justification or ""}
+    return render_template("contracts/award.html", tender=tender, lot=lot, report=report, values=values,
+                           errors=_summary(errors), field_errors=errors)
+
+
+@bp.route("/lots/<int:lot_id>/report")
+@allow(*EVALUATION_READERS)
+def lot_report(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    report = _or_404(evaluation.lot_report, lot, utcnow())
+    return render_template("contracts/report.html", report=report, tender=tender, lot=lot)
+
+
+@bp.route("/lots/<int:lot_id>/report.pdf")
+@allow(*EVALUATION_READERS)
+def lot_report_pdf(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    report = _or_404(evaluation.lot_report, lot, utcnow())
+    from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
+
+    pdf = render_report_pdf(render_template("contracts/report_pdf.html", report=report, tender=tender, lot=lot))
+    filename = f"evaluation-{tender.reference}-lot-{lot.number}.pdf".replace(" ", "-")
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+# Block contracts ------------------------------------------------------------------------
+
+@bp.route("/")
+@allow(*CONTRACT_READERS)
+def contract_list() -> Any:
+    s = db()
+    found = contract_service.visible_contracts(s)
+    today = date.today()
+    providers = {o.id: o.name for o in s.scalars(select(Organisation).where(Organisation.kind == OrgKind.PROVIDER))}
+    mix = None
+    if _kind() == OrgKind.RCC:
+        first = utilisation.month_start(date(today.year - 1, today.month, 1))
+        mix = utilisation.funding_mix(s, utilisation.next_month(first), today)
+    return render_template("contracts/contracts.html", contracts=found, providers=providers, today=today, mix=mix,
+                           is_commissioner=current_user.has_any_role(("rcc_commissioner",)),
+                           current_price={c.id: contract_service.weekly_price_on(
+                               c, contract_service.price_history(s, c), today) for c in found})
+
+
+def _contract_form(lot: Lot | None, tender: Tender | None, proposed: contract_service.ContractDetails | None) -> Any:
+    s = db()
+    councils = _councils()
+    homes = list(s.scalars(select(Home).where(Home.active.is_(True)).order_by(Home.name)))
+    providers = list(s.scalars(select(Organisation).where(Organisation.kind == OrgKind.PROVIDER)
+                               .order_by(Organisation.name)))
+    if proposed is not None:
+        homes = [h for h in homes if h.provider_id == proposed.provider_id]
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        details, errors = forms.contract_from(request.form, [h.id for h in homes], [c.id for c in councils])
+        if not errors:
+            try:
+                with transaction(s):
+                    if lot is not None:
+                        contract = contract_service.create_contract_from_award(s, lot, details, current_user.id,
+                                                                               utcnow())
+                    else:
+                        contract = contract_service.create_contract(s, current_user.rcc_id, details, current_user.id)
+                    contract_service.apply_due_uplifts(s, contract, date.today())
+                _ok(f"Block contract {contract.reference} saved")
+                return redirect(url_for(".contract_detail", contract_id=contract.id))
+            except FieldErrors as problem:
+                errors = problem.errors
+            except Conflict as problem:
+                flash(problem.message, "error")
+                return redirect(url_for(".tender_detail", tender_id=tender.id) if tender else url_for(".contract_list"))
+        values: Any = request.form
+    elif proposed is not None:
+        values = {"reference": proposed.reference, "title": proposed.title, "provider_id": str(proposed.provider_id),
+                  "placement_type": proposed.placement_type, "annual_uplift": "0",
+                  "start_date": proposed.start_date.strftime("%-d/%-m/%Y") if proposed.start_date else "",
+                  "end_date": proposed.end_date.strftime("%-d/%-m/%Y") if proposed.end_date else "",
+                  "weekly_price": f"{(proposed.weekly_price or 0) / 100:.2f}",
+                  **{f"places_{k}": str(v) for k, v in proposed.homes.items()},
+                  **{f"share_{k}": f"{v / 100:g}" for k, v in proposed.cost_shares_bp.items()}}
+    else:
+        values = {"annual_uplift": "0", "placement_type": "childrens_home"}
+    return render_template("contracts/contract_form.html", values=values, errors=_summary(errors),
+                           field_errors=errors, councils=councils, homes=homes, providers=providers, lot=lot,
+                           tender=tender, provider_names={p.id: p.name for p in providers})
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def new_contract() -> Any:
+    return _contract_form(None, None, None)
+
+
+@bp.route("/lots/<int:lot_id>/contract", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def contract_from_award(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    try:
+        proposed = contract_service.details_from_award(db(), lot, utcnow())
+    except Conflict as problem:
+        flash(problem.message, "error")
+        return redirect(url_for(".tender_detail", tender_id=tender.id))
+    except NotFound:
+        abort(404)
+    return _contract_form(lot, tender, proposed)
+
+
+@bp.route("/<int:contract_id>")
+@allow(*CONTRACT_READERS)
+def contract_detail(contract_id: int) -> Any:
+    contract: BlockContract = _or_404(contract_service.get_contract, contract_id)
+    s = db()
+    today = date.today()
+    months = utilisation.contract_utilisation(s, contract, today)
+    history = contract_service.price_history(s, contract)
+    return render_template(
+        "contracts/contract.html", contract=contract, homes=contract_service.contract_homes(s, contract),
+        shares=contract_service.cost_shares(s, contract), history=history,
+        schedule=contract_service.price_schedule(contract, history, contract.end_date),
+        current_price=contract_service.weekly_price_on(contract, history, today), months=months,
+        totals=utilisation.totals(months), chart=charts.utilisation_chart(months),
+        provider=contract_service.provider_name(s, contract), today=today,
+        live=contract_service.is_live(contract, today))
+
+
+# Template filters for the choice lists -----------------------------------------------------
+
+@bp.app_template_filter("replace_key")
+def _replace_key(errors: dict[str, str], old: str, new: str) -> dict[str, str]:
+    return {new if key == old else key: message for key, message in errors.items()}
+
+
+@bp.app_template_filter("placement_choice")
+def _placement_choice(item: tuple[str, Any]) -> tuple[str, str]:
+    return item[0], item[1].label
+
+
+@bp.app_template_filter("organisation_choice")
+def _organisation_choice(organisation: Organisation) -> tuple[int | None, str]:
+    return organisation.id, organisation.name
+
+
+@bp.app_template_filter("home_choice")
+def _home_choice(home: Home) -> tuple[int | None, str]:
+    return home.id, f"{home.name} ({home.local_authority})"
+
+
+@bp.app_template_filter("mark_choice")
+def _mark_choice(item: tuple[int, str]) -> tuple[str, str]:
+    return str(item[0]), f"{item[0]}: {item[1]}"
+
+
+@bp.app_template_filter("ranked_choice")
+def _ranked_choice(ranked: evaluation.RankedBid) -> tuple[int | None, str]:
+    rank = f"ranked {ranked.rank}, " if ranked.rank else ""
+    return ranked.bid.id, f"{ranked.provider_name} ({rank}total {ranked.total_score})"
