@@ -283,10 +283,10 @@ def ask_question(tender_id: int) -> Any:
                            field_errors=errors)
 
 
-@bp.route("/questions/<int:question_id>/answer", methods=["GET", "POST"])
+@bp.route("/questions/<int:clarification_id>/answer", methods=["GET", "POST"])
 @allow(*COMMISSIONER)
-def answer_question(question_id: int) -> Any:
-    question: ClarificationQuestion = _or_404(clarifications.get_question, question_id)
+def answer_question(clarification_id: int) -> Any:
+    question: ClarificationQuestion = _or_404(clarifications.get_question, clarification_id)
     tender = _tender(question.tender_id)
     errors: dict[str, str] = {}
     values: Any = request.form if request.method == "POST" else {"published_question": question.text}

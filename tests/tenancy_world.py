@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacancy
+from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from rcc.models import ApiToken, User
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
@@ -33,9 +34,14 @@ ID_ARGUMENTS: dict[str, type] = {
     "placement_id": Placement,
     "home_id": Home,
     "vacancy_id": Vacancy,
+    "tender_id": Tender,
+    "lot_id": Lot,
+    "clarification_id": ClarificationQuestion,
+    "bid_id": Bid,
+    "contract_id": BlockContract,
 }
 
-BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world",)
+BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.contracts.world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 
