@@ -1,0 +1,1 @@
+"""Cost transparency's business rules: no Flask in here, arguments in and results or errors out."""

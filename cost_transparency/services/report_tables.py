@@ -1,0 +1,287 @@
+"""The tables, charts and methods of a cost report, built from observations as plain JSON.
+
+``snapshot_from`` is pure (observations in, JSON-ready dict out) so the same tables can be
+checked by hand in tests and timed in the benchmark; ``build_snapshot`` feeds it live data.
+Every count passes through disclosure control before it is written here, and nothing in a
+snapshot identifies a child or a single placement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cost_transparency.models import Publication
+from cost_transparency.services import charts, comparison, disclosure, statistics
+from cost_transparency.services.comparison import CellStats, Observation, Quarter
+from cost_transparency.vocabulary import FUNDING, NEED_BANDS, PLACEMENT_TYPES, SECTOR_LABELS, pounds, type_label
+from rcc.models import Organisation
+from rcc.tenancy import OrgKind
+
+TREND_QUARTERS = 4
+HIDDEN_TEXT = {disclosure.PRIMARY: "[c]", disclosure.SECONDARY: "[c]", disclosure.SINGLE_PROVIDER: "[p]"}
+EMPTY = CellStats(0, 0, None)
+
+
+def build_snapshot(session: Session, rcc: Organisation, publication: Publication, today: date) -> dict[str, Any]:
+    start, end = publication.period_start, publication.period_end
+    quarters = comparison.last_quarters(end, TREND_QUARTERS)
+    rows = comparison.load_rows(session, min(start, quarters[0].start), end, rcc_id=rcc.id)
+    councils = [(c.id or 0, c.name) for c in session.scalars(
+        select(Organisation).where(Organisation.rcc_id == rcc.id, Organisation.kind == OrgKind.COUNCIL)
+        .order_by(Organisation.name))]
+    return snapshot_from(
+        observations=comparison.observations_in(rows, start, end),
+        by_quarter=[(q, comparison.observations_in(rows, q.start, q.end)) for q in quarters],
+        councils=councils, publisher=rcc.name, title=publication.title, period_start=start, period_end=end,
+        version=publication.version, changes=publication.changes, prepared_on=today)
+
+
+def _count_cell(value: int, reason: str | None) -> dict[str, Any]:
+    if reason:
+        return {"text": HIDDEN_TEXT[reason], "value": None, "flag": reason}
+    return {"text": f"{value:,}", "value": value, "flag": None}
+
+
+def _cost_cell(stats: CellStats, count_hidden: bool, pick: Callable[[statistics.Summary], int]) -> dict[str, Any]:
+    if stats.count == 0 or stats.summary is None:
+        return {"text": "–", "value": None, "flag": None}
+    reason = disclosure.cost_reason(stats.count, stats.providers, count_hidden)
+    if reason:
+        return {"text": HIDDEN_TEXT[reason], "value": None, "flag": reason}
+    value = pick(stats.summary)
+    return {"text": pounds(value), "value": value, "flag": None}
+
+
+def _median(summary: statistics.Summary) -> int:
+    return summary.median
+
+
+def _table(caption: str, row_header: str, columns: Sequence[str], rows: list[tuple[str, list[dict]]],
+           total_row: bool = False) -> dict[str, Any]:
+    return {"caption": caption, "row_header": row_header, "columns": list(columns),
+            "rows": [{"label": label, "cells": cells} for label, cells in rows], "total_row": total_row}
+
+
+def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarter, list[Observation]]],
+                  councils: list[tuple[int, str]], publisher: str, title: str, period_start: date,
+                  period_end: date, version: int, changes: str, prepared_on: date) -> dict[str, Any]:
+    types = [key for key in PLACEMENT_TYPES if any(o.placement_type == key for o in observations)]
+    breakdowns: dict[str, tuple[dict[str, str], Callable[[Observation], str], str]] = {
+        "sector": (SECTOR_LABELS, lambda o: o.sector, "provider sector"),
+        "funding": (FUNDING, lambda o: o.funding, "how the place was bought"),
+        "need_band": (NEED_BANDS, lambda o: o.need_band, "need band"),
+    }
+    by_council_type = comparison.grid(observations, lambda o: o.council_id, lambda o: o.placement_type)
+    council_counts = [[by_council_type.get((cid, t), EMPTY).count for t in types] or [0] for cid, _ in councils]
+    linked: dict[str, tuple[list[list[int]], list[str], list[str]]] = {}
+    if types and councils:
+        linked["council"] = (council_counts, [f"council:{cid}" for cid, _ in councils], [f"type:{t}" for t in types])
+    grids = {}
+    for name, (labels, key, _words) in breakdowns.items():
+        grids[name] = comparison.grid(observations, lambda o: o.placement_type, key)
+        if types:
+            linked[name] = ([[grids[name].get((t, c), EMPTY).count for c in labels] for t in types],
+                            [f"type:{t}" for t in types], [f"{name}:{c}" for c in labels])
+    suppressed = disclosure.suppress_linked(linked) if linked else {}
+    type_stats = comparison.by_type(observations)
+    everything = CellStats.of(observations) if observations else EMPTY
+
+    sections = [
+        _by_type_section(types, type_stats, everything, suppressed.get("council")),
+        _council_counts_section(types, councils, suppressed.get("council")),
+        _council_costs_section(types, councils, by_council_type, type_stats, suppressed.get("council")),
+    ]
+    for name, (labels, key, words) in breakdowns.items():
+        sections.append(_breakdown_section(name, words, labels, types, grids[name],
+                                           comparison.group(observations, key), suppressed.get(name)))
+    sections.append(_trend_section(by_quarter))
+    return {
+        "publisher": publisher, "title": title, "version": version, "changes": changes,
+        "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
+        "prepared_on": prepared_on.isoformat(), "threshold": disclosure.THRESHOLD,
+        "placements": None if everything.count < disclosure.THRESHOLD else everything.count,
+        "disclosure_rule": disclosure.RULE_TEXT,
+        "methods": methods(period_start, period_end),
+        "sections": sections,
+    }
+
+
+def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: CellStats,
+                     table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+    rows, boxes = [], []
+    for index, kind in enumerate(types):
+        cell = stats.get(kind, EMPTY)
+        reason = table.reason(table.rows, index) if table else None
+        rows.append((type_label(kind), _summary_cells(cell, reason)))
+        shown = disclosure.cost_reason(cell.count, cell.providers, reason is not None) is None
+        if shown and cell.summary:
+            boxes.append({"label": type_label(kind), "lower_quartile": cell.summary.lower_quartile,
+                          "median": cell.summary.median, "upper_quartile": cell.summary.upper_quartile})
+    grand = table.reason(table.rows, table.columns) if table else None
+    rows.append(("All types", _summary_cells(everything, grand)))
+    return {
+        "key": "by-type", "heading": "Weekly cost by placement type",
+        "intro": "What a week of each kind of placement cost across the region's member councils.",
+        "table": _table("Placements and weekly cost by placement type, whole region", "Placement type",
+                        ["Placements", "Median", "Lower quartile", "Upper quartile", "Mean",
+                         "Interquartile range"], rows, total_row=True),
+        "chart": {"kind": "box", "id": "chart-by-type", "title": "Weekly cost by placement type: "
+                  "median and interquartile range", "boxes": boxes},
+    }
+
+
+def _summary_cells(cell: CellStats, count_reason: str | None) -> list[dict]:
+    hidden = count_reason is not None
+    return [
+        _count_cell(cell.count, count_reason),
+        _cost_cell(cell, hidden, _median),
+        _cost_cell(cell, hidden, lambda s: s.lower_quartile),
+        _cost_cell(cell, hidden, lambda s: s.upper_quartile),
+        _cost_cell(cell, hidden, lambda s: s.mean),
+        _cost_cell(cell, hidden, lambda s: s.interquartile_range),
+    ]
+
+
+def _council_counts_section(types: list[str], councils: list[tuple[int, str]],
+                            table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+    rows = []
+    if table:
+        for r, (_cid, name) in enumerate([*councils, (0, "All councils")]):
+            rows.append((name, [_count_cell(table.grid[r][c], table.reason(r, c)) for c in range(table.columns + 1)]))
+    return {
+        "key": "placements-by-council", "heading": "Placements by council and placement type",
+        "intro": "How many placements each member council made use of in the period, by type.",
+        "table": _table("Placements by council and placement type", "Council",
+                        [*map(type_label, types), "All types"], rows, total_row=True),
+        "chart": None,
+    }
+
+
+def _council_costs_section(types: list[str], councils: list[tuple[int, str]],
+                           grid: dict[tuple[object, object], CellStats], type_stats: dict[str, CellStats],
+                           table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+    rows = []
+    for r, (cid, name) in enumerate(councils):
+        cells = []
+        for c, kind in enumerate(types):
+            hidden = table is not None and table.reason(r, c) is not None
+            cells.append(_cost_cell(grid.get((cid, kind), EMPTY), hidden, _median))
+        rows.append((name, cells))
+    region = []
+    for c, kind in enumerate(types):
+        hidden = table is not None and table.reason(table.rows, c) is not None
+        region.append(_cost_cell(type_stats.get(kind, EMPTY), hidden, _median))
+    rows.append(("All councils", region))
+    focus = max(types, key=lambda t: (t == "childrens_home", type_stats[t].count)) if types else None
+    bars = []
+    if focus:
+        column = types.index(focus)
+        bars = [(name, cells[column]["value"]) for name, cells in rows[:-1] if cells[column]["value"] is not None]
+    return {
+        "key": "cost-by-council", "heading": "Median weekly cost by council and placement type",
+        "intro": "Each member council's median weekly cost, beside the whole region's.",
+        "table": _table("Median weekly cost by council and placement type", "Council", list(map(type_label, types)),
+                        rows, total_row=True),
+        "chart": {"kind": "bar", "id": "chart-by-council",
+                  "title": f"Median weekly cost of {type_label(focus).lower()} placements by council"
+                  if focus else "Median weekly cost by council", "bars": bars},
+    }
+
+
+def _breakdown_section(name: str, words: str, labels: dict[str, str], types: list[str],
+                       grid: dict[tuple[object, object], CellStats], totals: dict[object, CellStats],
+                       table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+    columns = [f"{label}: {part}" for label in labels.values() for part in ("placements", "median")]
+    rows = []
+    for r, kind in enumerate([*types, None]):
+        cells = []
+        for c, category in enumerate(labels):
+            stats = totals.get(category, EMPTY) if kind is None else grid.get((kind, category), EMPTY)
+            reason = table.reason(r, c) if table else None
+            cells += [_count_cell(stats.count, reason), _cost_cell(stats, reason is not None, _median)]
+        rows.append((type_label(kind) if kind else "All types", cells))
+    headings = {"sector": "In-house, private and voluntary providers", "funding": "Block contracts and spot purchases",
+                "need_band": "By need band"}
+    return {
+        "key": f"by-{name.replace('_', '-')}", "heading": headings[name],
+        "intro": f"Placements and median weekly cost by placement type and {words}.",
+        "table": _table(f"Placements and median weekly cost by placement type and {words}", "Placement type",
+                        columns, rows, total_row=True),
+        "chart": None,
+    }
+
+
+def _trend_section(by_quarter: list[tuple[Quarter, list[Observation]]]) -> dict[str, Any]:
+    present = [k for k in PLACEMENT_TYPES if any(o.placement_type == k for _, obs in by_quarter for o in obs)]
+    per_quarter = {q.key: comparison.by_type(obs) for q, obs in by_quarter}
+    rows = []
+    for quarter, _obs in by_quarter:
+        stats = per_quarter[quarter.key]
+        rows.append((quarter.label, [_cost_cell(stats.get(k, EMPTY), False, _median) for k in present]))
+    busiest = sorted(present, key=lambda k: -sum(per_quarter[q.key].get(k, EMPTY).count for q, _ in by_quarter))[:4]
+    series = [{"name": type_label(k), "values": [row[1][present.index(k)]["value"] for row in rows]} for k in busiest]
+    return {
+        "key": "trend", "heading": "Trend by quarter",
+        "intro": "The median weekly cost of placements running in each quarter.",
+        "table": _table("Median weekly cost by quarter and placement type", "Quarter",
+                        list(map(type_label, present)), rows),
+        "chart": {"kind": "line", "id": "chart-trend", "title": "Median weekly cost by quarter",
+                  "x_labels": [q.label for q, _ in by_quarter], "series": series},
+    }
+
+
+def methods(period_start: date, period_end: date) -> list[str]:
+    return [
+        f"The report covers placements of children looked after by the member councils that ran on at least one "
+        f"day between {period_start:%-d %B %Y} and {period_end:%-d %B %Y}. Each placement counts once, with the "
+        "weekly cost in force on its last day in the period.",
+        "The weekly cost is the gross cost of the placement: its core cost plus any additional support (for "
+        "example extra staffing), education and health costs, before contributions from the NHS or education. "
+        "Costs come from the placements' contract prices or from the councils' own records.",
+        "The median is the middle cost when costs are put in order. " + statistics.QUARTILE_METHOD + " "
+        "The interquartile range is the upper quartile minus the lower quartile: the spread of the middle half "
+        "of costs. The mean is the total divided by the number of placements. Figures are rounded to the "
+        "nearest pound.",
+        statistics.OUTLIER_RULE + " Outliers are included in every figure here; the RCC reviews them, with "
+        "placements above its high-cost threshold, in its high-cost review.",
+        "Provider sector: in-house means the council's own service; private and voluntary providers are as "
+        "registered with Ofsted. Need band comes from the child's assessed needs and risks: standard (none or "
+        "one), enhanced (two or three), complex (four or more, or a deprivation of liberty order).",
+        "The trend shows each of the last four quarters to the end of the period, counting the placements "
+        "running in that quarter; a placement running across quarters counts in each.",
+        f"Disclosure control. {disclosure.RULE_TEXT} The threshold is {disclosure.THRESHOLD} placements. "
+        "Tables that share totals are suppressed together, so a total hidden in one is hidden in all.",
+    ]
+
+
+def render_chart(spec: dict[str, Any] | None) -> Markup | None:
+    """The SVG for a stored chart specification."""
+    if not spec:
+        return None
+    if spec["kind"] == "box":
+        if not spec["boxes"]:
+            return None
+        return charts.box_chart(spec["id"], spec["title"], [charts.Box(b["label"], b["lower_quartile"], b["median"],
+                                                                        b["upper_quartile"]) for b in spec["boxes"]])
+    if spec["kind"] == "bar":
+        if not spec["bars"]:
+            return None
+        return charts.bar_chart(spec["id"], spec["title"], [(label, value) for label, value in spec["bars"]])
+    if spec["kind"] == "line":
+        if not any(v is not None for s in spec["series"] for v in s["values"]):
+            return None
+        return charts.line_chart(spec["id"], spec["title"], spec["x_labels"],
+                                 [(s["name"], s["values"]) for s in spec["series"]])
+    raise ValueError(f"unknown chart kind {spec['kind']}")
+
+
+def csv_rows(section: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    table = section["table"]
+    header = [table["row_header"], *table["columns"]]
+    return header, [[row["label"], *(cell["text"] for cell in row["cells"])] for row in table["rows"]]

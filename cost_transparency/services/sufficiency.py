@@ -1,0 +1,175 @@
+"""Sufficiency: is there enough of the right kind of home in the right places, on a given day?
+
+The snapshot counts, per placement type: children placed (in and out of their council's own
+area), how far from home (median miles, share over 20 miles), registered places, vacancies,
+free block-contract places and unmatched referrals. It reads the session as given, so an RCC
+sees the region and a council would see its own children.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from fractions import Fraction
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from commissioning.lifecycle import IN_MATCHING, OFFERED, PROPOSAL_APPROVED, SUBMITTED
+from commissioning.models import Child, Home, Placement, Referral, Vacancy
+from commissioning.vocabulary import PLACEMENT_TYPES
+from cost_transparency.services import statistics
+from rcc.geography import Point, great_circle_miles
+from rcc.models import Organisation
+
+FAR_MILES = 20
+WAITING = (SUBMITTED, IN_MATCHING, OFFERED, PROPOSAL_APPROVED)
+
+
+@dataclass
+class TypeSufficiency:
+    placement_type: str
+    placed: int = 0
+    in_area: int = 0
+    out_of_area: int = 0
+    distances: list[float] = field(default_factory=list)
+    homes: int = 0
+    registered_places: int = 0
+    vacancies: int = 0
+    block_places: int = 0
+    block_places_used: int = 0
+    waiting: int = 0
+
+    @property
+    def free_block_places(self) -> int:
+        return max(self.block_places - self.block_places_used, 0)
+
+    @property
+    def median_miles(self) -> float | None:
+        if not self.distances:
+            return None
+        return float(statistics.quantile_exact([round(d * 10) for d in self.distances], Fraction(1, 2))) / 10
+
+    @property
+    def share_far(self) -> float | None:
+        if not self.distances:
+            return None
+        return 100 * sum(1 for d in self.distances if d > FAR_MILES) / len(self.distances)
+
+    @property
+    def out_of_area_share(self) -> float | None:
+        return 100 * self.out_of_area / self.placed if self.placed else None
+
+
+@dataclass
+class Snapshot:
+    on: date
+    council: Organisation | None
+    by_type: dict[str, TypeSufficiency]
+    unmatched_in_last_run: int | None = None
+    last_run_on: date | None = None
+    shortages: list[dict] = field(default_factory=list)
+
+    @property
+    def totals(self) -> TypeSufficiency:
+        total = TypeSufficiency("all")
+        for row in self.by_type.values():
+            for name in ("placed", "in_area", "out_of_area", "homes", "registered_places", "vacancies",
+                         "block_places", "block_places_used", "waiting"):
+                setattr(total, name, getattr(total, name) + getattr(row, name))
+            total.distances.extend(row.distances)
+        return total
+
+
+def snapshot(session: Session, on: date, council: Organisation | None = None) -> Snapshot:
+    rows = {kind: TypeSufficiency(kind) for kind in PLACEMENT_TYPES}
+    _placements(session, on, council, rows)
+    _supply(session, on, rows)
+    _waiting(session, on, council, rows)
+    result = Snapshot(on, council, rows)
+    _matching(session, result)
+    return result
+
+
+def _placements(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
+    query = (select(Placement, Child, Home, Organisation.name)
+             .join(Child, Child.id == Placement.child_id)
+             .join(Home, Home.id == Placement.home_id)
+             .join(Organisation, Organisation.id == Placement.council_id)
+             .where(Placement.start_date <= on, (Placement.end_date.is_(None)) | (Placement.end_date >= on)))
+    if council is not None:
+        query = query.where(Placement.council_id == council.id)
+    for placement, child, home, council_name in session.execute(query):
+        row = rows.setdefault(placement.placement_type, TypeSufficiency(placement.placement_type))
+        row.placed += 1
+        if home.local_authority == council_name:
+            row.in_area += 1
+        else:
+            row.out_of_area += 1
+        if None not in (child.home_latitude, child.home_longitude, home.latitude, home.longitude):
+            row.distances.append(great_circle_miles(Point(child.home_latitude, child.home_longitude),  # type: ignore[arg-type]
+                                                    Point(home.latitude, home.longitude)))  # type: ignore[arg-type]
+
+
+def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency]) -> None:
+    vacancies = {v.home_id: v for v in session.scalars(select(Vacancy))}
+    for home in session.scalars(select(Home).where(Home.active.is_(True))):
+        row = rows.setdefault(home.placement_type, TypeSufficiency(home.placement_type))
+        row.homes += 1
+        row.registered_places += home.registered_places
+        vacancy = vacancies.get(home.id)
+        if vacancy is not None and vacancy.available_from <= on:
+            row.vacancies += vacancy.places_free
+    for kind, reserved, used in block_capacity(session, on):
+        row = rows.setdefault(kind, TypeSufficiency(kind))
+        row.block_places += reserved
+        row.block_places_used += used
+
+
+def block_capacity(session: Session, on: date) -> list[tuple[str, int, int]]:
+    """(placement type, places reserved, places in use) for each block contract running on ``on``."""
+    try:
+        from contracts.models import BlockContract, ContractHome  # noqa: PLC0415 - read only, optional
+    except ImportError:  # pragma: no cover
+        return []
+    contracts = list(session.scalars(select(BlockContract).where(BlockContract.start_date <= on,
+                                                                 BlockContract.end_date >= on)))
+    if not contracts:
+        return []
+    ids = [c.id for c in contracts]
+    reserved: dict[int, int] = defaultdict(int)
+    for line in session.scalars(select(ContractHome).where(ContractHome.contract_id.in_(ids))):
+        reserved[line.contract_id] += line.reserved_places
+    used: dict[int, int] = defaultdict(int)
+    for contract_id in session.scalars(select(Placement.block_contract_id).where(
+            Placement.block_contract_id.in_(ids), Placement.start_date <= on,
+            (Placement.end_date.is_(None)) | (Placement.end_date >= on))):
+        used[contract_id] += 1
+    return [(c.placement_type, reserved[c.id or 0], min(used[c.id or 0], reserved[c.id or 0])) for c in contracts]
+
+
+def _waiting(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
+    query = select(Referral).where(Referral.status.in_(WAITING))
+    if council is not None:
+        query = query.where(Referral.council_id == council.id)
+    for referral in session.scalars(query):
+        if referral.submitted_at is None or referral.submitted_at.date() <= on:
+            rows.setdefault(referral.placement_type, TypeSufficiency(referral.placement_type)).waiting += 1
+
+
+def _matching(session: Session, result: Snapshot) -> None:
+    """The latest finished matching run on or before the day: children it could not place, and shortages."""
+    from matching.models import DONE, MatchingRun  # noqa: PLC0415 - read only
+    from matching.services.shortage import shortage_report  # noqa: PLC0415
+
+    runs = session.scalars(select(MatchingRun).where(MatchingRun.stage == DONE)
+                           .order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()))
+    run = next((r for r in runs if r.result and r.created_at.date() <= result.on), None)
+    if run is None:
+        return
+    report = shortage_report(session, run)
+    result.unmatched_in_last_run = report.unmatched_children
+    result.last_run_on = run.created_at.date()
+    result.shortages = [{"placement_type": line.placement_type, "need": line.need, "area": line.area,
+                         "children": line.children, "rules": line.rules_text} for line in report.lines[:15]]
