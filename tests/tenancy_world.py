@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacancy
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
+from matching.models import MatchingRun, Offer, Proposal
 from rcc.models import ApiToken, User
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
@@ -39,9 +40,12 @@ ID_ARGUMENTS: dict[str, type] = {
     "clarification_id": ClarificationQuestion,
     "bid_id": Bid,
     "contract_id": BlockContract,
+    "run_id": MatchingRun,
+    "proposal_id": Proposal,
+    "offer_id": Offer,
 }
 
-BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.contracts.world")
+BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rcc.audit import Actor, set_actor
 from rcc.db import Session, make_engine, session_factory, transaction
@@ -96,3 +97,15 @@ def enqueue_run(redis_url: str, run_id: int, rcc_id: int, user_id: int | None, r
     queue = Queue(queue_name, connection=Redis.from_url(redis_url))
     job = queue.enqueue(run_matching_job, run_id, rcc_id, user_id, request_id, job_timeout=JOB_TIMEOUT_SECONDS)
     return str(job.id)
+
+
+def dispatch_run(session: Session, make_session: Callable[[], Session], run: Any, redis_url: str | None,
+                 user_id: int | None, request_id: str | None = None, queue_name: str = QUEUE_NAME) -> None:
+    """Queue the run when Redis is configured (recording the job on the run); otherwise run it now."""
+    if redis_url:
+        job_id = enqueue_run(redis_url, run.id, run.rcc_id, user_id, request_id, queue_name)
+        with transaction(session):
+            run.background, run.job_id = True, job_id
+            session.add(run)
+        return
+    perform_run(make_session, run.id, run.rcc_id, user_id, request_id)

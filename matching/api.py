@@ -1,0 +1,339 @@
+"""Matching's JSON API: runs, proposals, offers (RCC, councils and providers), approvals, placements
+and the shortage report. Same services, permissions and tenancy as the pages.
+
+Service errors become 404, 409 (a conflict: already decided, no place left) or 422 (named fields).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import abort
+from sqlalchemy import select
+
+from commissioning.models import Home, Placement
+from matching import schemas
+from matching.models import MatchingRun, Offer, Proposal
+from matching.services import approvals, jobs, offers, review, runs, shortage
+from rcc.api import api_blueprint, register_api_blueprint
+from rcc.db import transaction
+from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
+from rcc.permissions import allow
+from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
+from rcc.web import db, request_id
+
+bp = api_blueprint("matching_api", __name__, "Matching runs, proposals, offers, approvals and placements")
+provider_bp = api_blueprint("matching_provider_api", __name__, "Offers for a provider's homes (anonymised)")
+
+RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
+COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
+PROVIDERS = (Role.PROVIDER_MANAGER,)
+LIST_LIMIT = 500
+
+
+def register(app: Any) -> None:
+    register_api_blueprint(app, bp)
+    register_api_blueprint(app, provider_bp)
+
+
+def _fail(error: ServiceError) -> Any:
+    if isinstance(error, NotFound):
+        abort(404)
+    if isinstance(error, FieldErrors):
+        abort(422, message="The request has problems", errors={"json": error.errors})
+    if isinstance(error, FieldError):
+        abort(422, message=error.message, errors={"json": {error.field: error.message}})
+    abort(409 if isinstance(error, Conflict) else 400, message=error.message)
+
+
+def _get(model: type, object_id: int) -> Any:
+    found = db().get(model, object_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _run_out(run: MatchingRun) -> dict[str, Any]:
+    out = {name: getattr(run, name) for name in schemas.RunSchema().fields if hasattr(run, name)}
+    out["elapsed_seconds"] = runs.elapsed_seconds(run)
+    return out
+
+
+def _offer_out(offer: Offer) -> dict[str, Any]:
+    out = {name: getattr(offer, name) for name in schemas.OfferSchema().fields if hasattr(offer, name)}
+    out["shown_status"] = offers.shown_status(offer)
+    out["profile"] = offers.anonymised_profile(offer)
+    return out
+
+
+def _provider_offer_out(offer: Offer, homes: dict[int, Home]) -> dict[str, Any]:
+    out = {name: getattr(offer, name) for name in schemas.ProviderOfferSchema().fields if hasattr(offer, name)}
+    out["shown_status"] = offers.shown_status(offer)
+    out["home_name"] = homes[offer.home_id].name if offer.home_id in homes else ""
+    out["profile"] = offers.anonymised_profile(offer)
+    return out
+
+
+# Runs ------------------------------------------------------------------------------------
+
+@bp.route("/matching/runs")
+@bp.response(200, schemas.RunSchema(many=True))
+@allow(*RCC_STAFF)
+def list_runs() -> Any:
+    """The region's matching runs, newest first."""
+    return [_run_out(r) for r in runs.list_runs(db())]
+
+
+@bp.route("/matching/runs", methods=["POST"])
+@bp.arguments(schemas.RunInSchema, example={"referral_ids": None, "note": "Weekly run"})
+@bp.response(201, schemas.RunSchema)
+@allow(*RUNNERS)
+def start_run(body: dict) -> Any:
+    """Start a run over every submitted referral (or the ones named). Without Redis it finishes before
+    this returns; with Redis it runs in the background: poll the run until ``stage`` is done or failed."""
+    session = db()
+    try:
+        with transaction(session) as s:
+            run = runs.start_run(s, current_user.rcc_id, runs.RunRequest(body.get("referral_ids"), body["note"]))
+    except ServiceError as error:
+        return _fail(error)
+    jobs.dispatch_run(session, current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
+                      current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
+    session.refresh(run)
+    return _run_out(run)
+
+
+@bp.route("/matching/runs/<int:run_id>")
+@bp.response(200, schemas.RunSchema)
+@allow(*RCC_STAFF)
+def get_run(run_id: int) -> Any:
+    """A run's stage, timings and counts."""
+    return _run_out(_get(MatchingRun, run_id))
+
+
+@bp.route("/matching/runs/<int:run_id>/result")
+@bp.response(200, schemas.RunResultSchema)
+@allow(*RCC_STAFF)
+def run_result(run_id: int) -> Any:
+    """A run's engine result (null until it is done) and its proposals."""
+    run = _get(MatchingRun, run_id)
+    proposals = db().scalars(select(Proposal).where(Proposal.run_id == run.id).order_by(Proposal.id)).all()
+    return {"run": _run_out(run), "result": run.result, "proposals": proposals}
+
+
+# Proposals -------------------------------------------------------------------------------
+
+@bp.route("/matching/proposals")
+@bp.response(200, schemas.ProposalSchema(many=True))
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def list_proposals() -> Any:
+    """Proposals you may see (your council's children, or every child for the RCC), newest first."""
+    return db().scalars(select(Proposal).order_by(Proposal.id.desc()).limit(LIST_LIMIT)).all()
+
+
+@bp.route("/matching/proposals/<int:proposal_id>")
+@bp.response(200, schemas.ProposalSchema)
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def get_proposal(proposal_id: int) -> Any:
+    """One child's proposal: home, score parts, alternatives, or the funnel."""
+    return _get(Proposal, proposal_id)
+
+
+@bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])
+@bp.response(201, schemas.OfferSchema)
+@allow(*RUNNERS)
+def accept_proposal(proposal_id: int) -> Any:
+    """Accept the proposed home and send the offer to its provider."""
+    proposal = _get(Proposal, proposal_id)
+    try:
+        with transaction(db()) as s:
+            offer = review.accept_proposal(s, proposal)
+    except ServiceError as error:
+        return _fail(error)
+    return _offer_out(offer)
+
+
+@bp.route("/matching/proposals/<int:proposal_id>/alternative", methods=["POST"])
+@bp.arguments(schemas.AlternativeInSchema, example={"home_id": 12, "reason": "Closer to her grandmother"})
+@bp.response(201, schemas.OfferSchema)
+@allow(*RUNNERS)
+def choose_alternative(body: dict, proposal_id: int) -> Any:
+    """Offer one of the runner-up homes instead, with a reason."""
+    proposal = _get(Proposal, proposal_id)
+    try:
+        with transaction(db()) as s:
+            offer = review.choose_alternative(s, proposal, body["home_id"], body["reason"])
+    except ServiceError as error:
+        return _fail(error)
+    return _offer_out(offer)
+
+
+@bp.route("/matching/proposals/<int:proposal_id>/unmatched", methods=["POST"])
+@bp.arguments(schemas.ReasonInSchema, example={"reason": "Waiting for a new secure home to open"})
+@bp.response(200, schemas.ProposalSchema)
+@allow(*RUNNERS)
+def leave_unmatched(body: dict, proposal_id: int) -> Any:
+    """Leave the child unmatched in this run, with a reason."""
+    proposal = _get(Proposal, proposal_id)
+    try:
+        with transaction(db()) as s:
+            review.leave_unmatched(s, proposal, body["reason"])
+    except ServiceError as error:
+        return _fail(error)
+    return proposal
+
+
+# Offers (RCC and councils) ---------------------------------------------------------------
+
+@bp.route("/matching/offers")
+@bp.response(200, schemas.OfferSchema(many=True))
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def list_offers() -> Any:
+    """Offers you may see, newest first."""
+    return [_offer_out(o) for o in offers.list_offers(db(), limit=LIST_LIMIT)]
+
+
+@bp.route("/matching/offers/<int:offer_id>")
+@bp.response(200, schemas.OfferSchema)
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def get_offer(offer_id: int) -> Any:
+    """One offer."""
+    return _offer_out(_get(Offer, offer_id))
+
+
+@bp.route("/matching/offers/<int:offer_id>/withdraw", methods=["POST"])
+@bp.arguments(schemas.ReasonInSchema, example={"reason": "No answer by the deadline"})
+@bp.response(200, schemas.OfferSchema)
+@allow(*RUNNERS)
+def withdraw_offer(body: dict, offer_id: int) -> Any:
+    """Withdraw an open offer; the child goes back to matching."""
+    offer = _get(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            offers.withdraw_offer(s, offer, body["reason"])
+    except ServiceError as error:
+        return _fail(error)
+    return _offer_out(offer)
+
+
+@bp.route("/matching/offers/<int:offer_id>/approve", methods=["POST"])
+@bp.arguments(schemas.ApproveInSchema, example={"start_date": "2027-03-27", "weekly_cost": 480000})
+@bp.response(201, schemas.PlacementSchema)
+@allow(*COUNCIL_DECIDERS)
+def approve_offer(body: dict, offer_id: int) -> Any:
+    """Approve the home a provider accepted for your child, recording the placement (takes the place)."""
+    offer = _get(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            placement = approvals.approve_offer(s, offer, body["start_date"], body["weekly_cost"])
+    except ServiceError as error:
+        return _fail(error)
+    return placement
+
+
+@bp.route("/matching/offers/<int:offer_id>/reject", methods=["POST"])
+@bp.arguments(schemas.ReasonInSchema, example={"reason": "Too far from his brother"})
+@bp.response(200, schemas.OfferSchema)
+@allow(*COUNCIL_DECIDERS)
+def reject_offer(body: dict, offer_id: int) -> Any:
+    """Reject the home; the child goes back to matching with this home excluded."""
+    offer = _get(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            approvals.reject_offer(s, offer, body["reason"])
+    except ServiceError as error:
+        return _fail(error)
+    return _offer_out(offer)
+
+
+# Placements ------------------------------------------------------------------------------
+
+@bp.route("/matching/placements")
+@bp.response(200, schemas.PlacementSchema(many=True))
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def list_placements() -> Any:
+    """Placements you may see, newest first."""
+    return approvals.list_placements(db())[:LIST_LIMIT]
+
+
+@bp.route("/matching/placements/<int:placement_id>/end", methods=["POST"])
+@bp.arguments(schemas.EndPlacementInSchema, example={"end_date": "2027-09-30", "reason_code": "CARPL"})
+@bp.response(200, schemas.PlacementSchema)
+@allow(*COUNCIL_DECIDERS)
+def end_placement(body: dict, placement_id: int) -> Any:
+    """End a placement with its SSDA903 reason; the place becomes free."""
+    placement = _get(Placement, placement_id)
+    try:
+        with transaction(db()) as s:
+            approvals.finish_placement(s, placement, body["end_date"], body["reason_code"])
+    except ServiceError as error:
+        return _fail(error)
+    return placement
+
+
+# Shortage --------------------------------------------------------------------------------
+
+@bp.route("/matching/shortage")
+@bp.response(200, schemas.ShortageSchema)
+@allow(*RCC_STAFF)
+def shortage_report() -> Any:
+    """The latest run's unmatched children by placement type, need and area, and its capacity pressure."""
+    session = db()
+    report = shortage.shortage_report(session, runs.latest_finished_run(session))
+    return {"run_id": report.run.id if report.run else None, "unmatched_children": report.unmatched_children,
+            "lines": [{"placement_type": line.placement_type, "need": line.need, "area": line.area,
+                       "children": line.children, "rules": dict(line.rules)} for line in report.lines],
+            "pressure": report.pressure}
+
+
+# Offers (providers) ----------------------------------------------------------------------
+
+@provider_bp.route("/provider/offers")
+@provider_bp.response(200, schemas.ProviderOfferSchema(many=True))
+@allow(*PROVIDERS)
+def provider_offers() -> Any:
+    """Offers for your homes, newest first: each child as an anonymised profile only."""
+    found = offers.list_offers(db(), limit=LIST_LIMIT)
+    homes = offers.homes_by_id(db(), {o.home_id for o in found})
+    return [_provider_offer_out(o, homes) for o in found]
+
+
+@provider_bp.route("/provider/offers/<int:offer_id>")
+@provider_bp.response(200, schemas.ProviderOfferSchema)
+@allow(*PROVIDERS)
+def provider_offer(offer_id: int) -> Any:
+    """One offer for your home."""
+    offer = _get(Offer, offer_id)
+    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
+
+
+@provider_bp.route("/provider/offers/<int:offer_id>/accept", methods=["POST"])
+@provider_bp.response(200, schemas.ProviderOfferSchema)
+@allow(*PROVIDERS)
+def provider_accept(offer_id: int) -> Any:
+    """Accept: one of the home's free places is promised to the child until their council decides.
+    409 if the last place has just been promised to another child, or the deadline has passed."""
+    offer = _get(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            offers.accept_offer(s, offer)
+    except ServiceError as error:
+        return _fail(error)
+    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
+
+
+@provider_bp.route("/provider/offers/<int:offer_id>/decline", methods=["POST"])
+@provider_bp.arguments(schemas.DeclineInSchema, example={"reason": "group_mix", "details": "Two boys aged 16"})
+@provider_bp.response(200, schemas.ProviderOfferSchema)
+@allow(*PROVIDERS)
+def provider_decline(body: dict, offer_id: int) -> Any:
+    """Decline with a reason from the list (and details; required for 'other')."""
+    offer = _get(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            offers.decline_offer(s, offer, body["reason"], body["details"])
+    except ServiceError as error:
+        return _fail(error)
+    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))

@@ -1,0 +1,496 @@
+"""Matching's pages: runs and their review (RCC), offers (RCC, councils, providers), approvals and
+placements (councils), and the shortage report (RCC). Each view parses, calls a service, renders.
+
+Provider pages are rendered from the offer, its home and ``offers.anonymised_profile`` only:
+no referral or child object ever reaches a provider template.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from commissioning.models import Child, Home, Placement, Referral
+from commissioning.services.referrals import open_referrals_for_matching
+from commissioning.vocabulary import PLACEMENT_TYPES, URGENCIES
+from matching.forms import (
+    CHOSEN,
+    AlternativeForm,
+    ApproveForm,
+    DeclineForm,
+    EndPlacementForm,
+    ReasonForm,
+    StartRunForm,
+)
+from matching.models import (
+    PROPOSAL_STATUS_LABELS,
+    PROPOSED,
+    PROVIDER_ACCEPTED,
+    RUN_STAGES,
+    UNDECIDED_STATUSES,
+    MatchingRun,
+    Offer,
+    Proposal,
+)
+from matching.services import approvals, explain, jobs, offers, review, runs, shortage
+from matching.services.snapshot import snapshot_summary
+from rcc.db import transaction
+from rcc.errors import FieldErrors, ServiceError
+from rcc.models import Organisation
+from rcc.permissions import allow
+from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
+from rcc.web import db, form_errors, get_or_404, request_id
+
+RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
+COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
+PROVIDERS = (Role.PROVIDER_MANAGER,)
+REFRESH_SECONDS = 2
+
+# One blueprint per navigation item, so the menu highlights only the section you are in.
+bp = Blueprint("matching", __name__, template_folder="templates", url_prefix="/matching")
+offers_bp = Blueprint("matching_offers", __name__, url_prefix="/matching/offers")
+provider_bp = Blueprint("matching_provider", __name__, url_prefix="/offers-for-your-homes")
+approvals_bp = Blueprint("matching_approvals", __name__, url_prefix="/matching/approvals")
+placements_bp = Blueprint("matching_placements", __name__, url_prefix="/matching/placements")
+shortage_bp = Blueprint("matching_shortage", __name__, url_prefix="/matching/shortage")
+BLUEPRINTS = (bp, offers_bp, provider_bp, approvals_bp, placements_bp, shortage_bp)
+
+
+def register(app: Flask) -> None:
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+
+
+@bp.app_template_filter("matching_pounds")
+def _pounds(pence: int | None) -> str:
+    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
+
+
+@bp.app_template_filter("matching_when")
+def _when(moment: Any) -> str:
+    return "" if moment is None else f"{offers.aware(moment):%-d %B %Y at %H:%M} UTC"
+
+
+def _can(roles: tuple[Role, ...]) -> bool:
+    return bool(current_user.has_any_role(tuple(map(str, roles))))
+
+
+def _service_errors(form: Any, error: ServiceError) -> list[dict[str, str]]:
+    """Put a service's field errors on the form's fields; anything else goes in the summary alone."""
+    fields = error.errors if isinstance(error, FieldErrors) else {getattr(error, "field", ""): error.message}
+    summary = []
+    for name, message in fields.items():
+        field = getattr(form, name, None) if name else None
+        if field is not None:
+            field.errors = [*field.errors, message]
+            summary.append({"text": message, "href": f"#{field.id}"})
+        else:
+            summary.append({"text": message, "href": "#main-content"})
+    return summary
+
+
+# Runs ------------------------------------------------------------------------------------
+
+@bp.route("/")
+@allow(*RCC_STAFF)
+def runs_list() -> Any:
+    return render_template("matching/runs.html", runs=runs.list_runs(db()), can_run=_can(RUNNERS),
+                           stage_label=_stage_label)
+
+
+def _stage_label(stage: str) -> str:
+    return {"queued": "Waiting to start", "snapshot": "Taking the snapshot", "candidates": "Finding candidate homes",
+            "solving": "Solving", "explaining": "Explaining the proposals", "done": "Finished",
+            "failed": "Failed"}.get(stage, stage)
+
+
+@bp.route("/runs/new", methods=["GET", "POST"])
+@allow(*RUNNERS)
+def new_run() -> Any:
+    session = db()
+    form = StartRunForm()
+    open_referrals = open_referrals_for_matching(session)
+    errors: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        chosen = form.referral_ids.data if form.scope.data == CHOSEN else None
+        try:
+            with transaction(session) as s:
+                run = runs.start_run(s, current_user.rcc_id, runs.RunRequest(chosen, form.note.data or ""))
+            _execute(run)
+            return redirect(url_for("matching.run", run_id=run.id))
+        except ServiceError as error:
+            errors = _service_errors(form, error)
+    else:
+        errors = form_errors(form)
+    children = _children_of(session, open_referrals)
+    councils = _councils(session, {r.council_id for r in open_referrals})
+    return render_template("matching/new_run.html", form=form, errors=errors, referrals=open_referrals,
+                           children=children, councils=councils, urgencies=URGENCIES,
+                           placement_types=PLACEMENT_TYPES), 200 if not errors else 400
+
+
+def _execute(run: MatchingRun) -> None:
+    """Queue the run on RQ when Redis is configured; otherwise run it now, inside this request."""
+    jobs.dispatch_run(db(), current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
+                      current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
+
+
+def _children_of(session: Any, referrals: list[Referral]) -> dict[int, Child]:
+    ids = {r.child_id for r in referrals}
+    return {c.id: c for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+
+
+def _councils(session: Any, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {o.id: o.name for o in session.scalars(select(Organisation).where(Organisation.id.in_(ids)))}
+
+
+@bp.route("/runs/<int:run_id>")
+@allow(*RCC_STAFF)
+def run(run_id: int) -> Any:
+    found = get_or_404(MatchingRun, run_id)
+    session = db()
+    session.refresh(found)
+    rows = review.review_rows(session, found) if found.stage == "done" else []
+    summary = snapshot_summary(found.problem) if found.problem else None
+    return render_template(
+        "matching/run.html", run=found, rows=rows, running=runs.is_running(found), summary=summary,
+        elapsed=runs.elapsed_seconds(found), stages=RUN_STAGES, stage_label=_stage_label,
+        refresh_seconds=REFRESH_SECONDS, proposal_labels=PROPOSAL_STATUS_LABELS, placement_types=PLACEMENT_TYPES,
+        offer_label=offers.status_label, offer_tag=offers.status_tag,
+        to_review=sum(1 for r in rows if r.proposal.status in UNDECIDED_STATUSES))
+
+
+# Proposals -------------------------------------------------------------------------------
+
+@bp.route("/proposals/<int:proposal_id>")
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def proposal(proposal_id: int) -> Any:
+    found = get_or_404(Proposal, proposal_id)
+    return _proposal_page(found)
+
+
+def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = None,
+                   unmatched_form: ReasonForm | None = None, errors: list[dict[str, str]] | None = None,
+                   status: int = 200) -> Any:
+    session = db()
+    referral = session.get(Referral, found.referral_id)
+    if referral is None:
+        return render_template("errors/404.html"), 404
+    child = session.get(Child, referral.child_id)
+    home = session.get(Home, found.home_id) if found.home_id else None
+    chosen = session.get(Home, found.chosen_home_id) if found.chosen_home_id else None
+    alternatives = review.alternatives_of(session, found)
+    alternative_form = alternative_form or AlternativeForm()
+    alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else f"Home {a.home_id}")
+                                        for a in alternatives]
+    offer = session.scalars(select(Offer).where(Offer.proposal_id == found.id).order_by(Offer.id.desc())).first()
+    return render_template(
+        "matching/proposal.html", proposal=found, referral=referral, child=child, home=home, chosen=chosen,
+        parts=explain.part_lines(found.parts) if found.parts else [], alternatives=alternatives,
+        funnel=[(explain.funnel_rule(step["rule"]), step) for step in found.funnel],
+        binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
+        if found.funnel else None,
+        council=session.get(Organisation, found.council_id), offer=offer,
+        can_decide=_can(RUNNERS) and found.status in UNDECIDED_STATUSES, proposed=PROPOSED,
+        status_label=PROPOSAL_STATUS_LABELS[found.status], alternative_form=alternative_form,
+        unmatched_form=unmatched_form or ReasonForm(prefix="unmatched"), errors=errors or [],
+        placement_types=PLACEMENT_TYPES, offer_label=offers.status_label), status
+
+
+@bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])
+@allow(*RUNNERS)
+def accept_proposal(proposal_id: int) -> Any:
+    found = get_or_404(Proposal, proposal_id)
+    try:
+        with transaction(db()) as s:
+            offer = review.accept_proposal(s, found)
+    except ServiceError as error:
+        return _proposal_page(found, errors=[{"text": error.message, "href": "#decision"}], status=409)
+    flash(f"Offer sent to the provider. They have until {_when(offer.respond_by)} to answer.")
+    return redirect(url_for("matching.run", run_id=found.run_id))
+
+
+@bp.route("/proposals/<int:proposal_id>/alternative", methods=["POST"])
+@allow(*RUNNERS)
+def choose_alternative(proposal_id: int) -> Any:
+    found = get_or_404(Proposal, proposal_id)
+    form = AlternativeForm()
+    if not form.validate_on_submit():
+        return _proposal_page(found, alternative_form=form, errors=form_errors(form), status=400)
+    try:
+        with transaction(db()) as s:
+            offer = review.choose_alternative(s, found, form.home_id.data, form.reason.data)
+    except ServiceError as error:
+        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error), status=400)
+    flash(f"Offer sent for the home you chose. The provider has until {_when(offer.respond_by)} to answer.")
+    return redirect(url_for("matching.run", run_id=found.run_id))
+
+
+@bp.route("/proposals/<int:proposal_id>/unmatched", methods=["POST"])
+@allow(*RUNNERS)
+def leave_unmatched(proposal_id: int) -> Any:
+    found = get_or_404(Proposal, proposal_id)
+    form = ReasonForm(prefix="unmatched")
+    if not form.validate_on_submit():
+        return _proposal_page(found, unmatched_form=form, errors=form_errors(form), status=400)
+    try:
+        with transaction(db()) as s:
+            review.leave_unmatched(s, found, form.reason.data)
+    except ServiceError as error:
+        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error), status=400)
+    flash("The child is left unmatched in this run; they stay in matching for the next run.")
+    return redirect(url_for("matching.run", run_id=found.run_id))
+
+
+# Offers (RCC and councils) ---------------------------------------------------------------
+
+@offers_bp.route("/")
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def offers_list() -> Any:
+    session = db()
+    found = offers.list_offers(session)
+    return render_template("matching/offers.html", offers=found, **_offer_context(session, found))
+
+
+def _offer_context(session: Any, found: list[Offer]) -> dict[str, Any]:
+    referrals = {r.id: r for r in session.scalars(select(Referral).where(
+        Referral.id.in_({o.referral_id for o in found})))} if found else {}
+    return {"homes": offers.homes_by_id(session, {o.home_id for o in found}), "referrals": referrals,
+            "children": _children_of(session, list(referrals.values())),
+            "councils": _councils(session, {o.council_id for o in found} | {o.provider_id for o in found}),
+            "offer_label": offers.status_label, "offer_tag": offers.status_tag,
+            "decline_reasons": offers.DECLINE_REASONS}
+
+
+@offers_bp.route("/<int:offer_id>")
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
+def offer(offer_id: int) -> Any:
+    return _offer_page(get_or_404(Offer, offer_id))
+
+
+def _offer_page(found: Offer, form: ReasonForm | None = None, errors: list[dict[str, str]] | None = None,
+                status: int = 200) -> Any:
+    session = db()
+    return render_template("matching/offer.html", offer=found, profile=offers.anonymised_profile(found),
+                           form=form or ReasonForm(), errors=errors or [],
+                           can_withdraw=_can(RUNNERS) and found.status in ("sent", "accepted"),
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           **_offer_context(session, [found])), status
+
+
+@offers_bp.route("/<int:offer_id>/withdraw", methods=["POST"])
+@allow(*RUNNERS)
+def withdraw_offer(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return _offer_page(found, form, form_errors(form), 400)
+    try:
+        with transaction(db()) as s:
+            offers.withdraw_offer(s, found, form.reason.data)
+    except ServiceError as error:
+        return _offer_page(found, form, _service_errors(form, error), 409)
+    flash("Offer withdrawn; the child is back in matching.")
+    return redirect(url_for("matching_offers.offer", offer_id=found.id))
+
+
+# Offers (providers): only the offer, its home and the anonymised profile reach these templates
+
+@provider_bp.route("/")
+@allow(*PROVIDERS)
+def provider_offers() -> Any:
+    session = db()
+    found = offers.list_offers(session)
+    return render_template("matching/provider_offers.html", offers=found,
+                           homes=offers.homes_by_id(session, {o.home_id for o in found}),
+                           profiles={o.id: offers.anonymised_profile(o) for o in found},
+                           offer_label=offers.status_label, offer_tag=offers.status_tag)
+
+
+@provider_bp.route("/<int:offer_id>")
+@allow(*PROVIDERS)
+def provider_offer(offer_id: int) -> Any:
+    return _provider_offer_page(get_or_404(Offer, offer_id))
+
+
+def _provider_offer_page(found: Offer, form: DeclineForm | None = None, errors: list[dict[str, str]] | None = None,
+                         status: int = 200) -> Any:
+    form = form or DeclineForm()
+    form.reason.choices = list(offers.DECLINE_REASONS.items())
+    return render_template("matching/provider_offer.html", offer=found, profile=offers.anonymised_profile(found),
+                           home=db().get(Home, found.home_id), form=form, errors=errors or [],
+                           can_answer=found.status == "sent" and not offers.is_expired(found),
+                           expired=offers.is_expired(found), offer_label=offers.status_label,
+                           offer_tag=offers.status_tag, decline_reasons=offers.DECLINE_REASONS), status
+
+
+@provider_bp.route("/<int:offer_id>/accept", methods=["POST"])
+@allow(*PROVIDERS)
+def provider_accept(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    try:
+        with transaction(db()) as s:
+            offers.accept_offer(s, found)
+    except ServiceError as error:
+        db().refresh(found)
+        return _provider_offer_page(found, errors=[{"text": error.message, "href": "#answer"}], status=409)
+    flash("You accepted the offer. The child's council will now decide, and you will see their answer here.")
+    return redirect(url_for("matching_provider.provider_offer", offer_id=found.id))
+
+
+@provider_bp.route("/<int:offer_id>/decline", methods=["POST"])
+@allow(*PROVIDERS)
+def provider_decline(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = DeclineForm()
+    form.reason.choices = list(offers.DECLINE_REASONS.items())
+    if not form.validate_on_submit():
+        return _provider_offer_page(found, form, form_errors(form), 400)
+    try:
+        with transaction(db()) as s:
+            offers.decline_offer(s, found, form.reason.data, form.details.data or "")
+    except ServiceError as error:
+        db().refresh(found)
+        return _provider_offer_page(found, form, _service_errors(form, error), 409)
+    flash("You declined the offer. Thank you for answering.")
+    return redirect(url_for("matching_provider.provider_offers"))
+
+
+# Approvals (councils) --------------------------------------------------------------------
+
+@approvals_bp.route("/")
+@allow(*COUNCIL_STAFF)
+def approvals_list() -> Any:
+    session = db()
+    waiting = offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+    return render_template("matching/approvals.html", offers=waiting, **_offer_context(session, waiting))
+
+
+@approvals_bp.route("/<int:offer_id>")
+@allow(*COUNCIL_STAFF)
+def approval(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = ApproveForm()
+    if not form.is_submitted():
+        form.weekly_cost.data = f"{found.weekly_cost / 100:.2f}" if found.weekly_cost else ""
+    return _approval_page(found, form)
+
+
+def _approval_page(found: Offer, form: ApproveForm, reject_form: ReasonForm | None = None,
+                   errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    session = db()
+    return render_template("matching/approval.html", offer=found, form=form,
+                           reject_form=reject_form or ReasonForm(prefix="reject"),
+                           profile=offers.anonymised_profile(found), errors=errors or [],
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           **_offer_context(session, [found])), status
+
+
+@approvals_bp.route("/<int:offer_id>/approve", methods=["POST"])
+@allow(*COUNCIL_DECIDERS)
+def approve(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = ApproveForm()
+    errors = approvals.check_approval(form.start_date(), form.weekly_cost_pence(), date.today())
+    if errors:
+        return _approval_page(found, form, errors=_date_and_cost_errors(errors), status=400)
+    try:
+        with transaction(db()) as s:
+            placement = approvals.approve_offer(s, found, form.start_date(), form.weekly_cost_pence())
+    except ServiceError as error:
+        db().refresh(found)
+        if isinstance(error, FieldErrors):
+            return _approval_page(found, form, errors=_date_and_cost_errors(error.errors), status=400)
+        return _approval_page(found, form, errors=[{"text": error.message, "href": "#decision"}], status=409)
+    flash(f"Approved. The placement starts on {placement.start_date:%-d %B %Y} and the place is taken.")
+    return redirect(url_for("matching_placements.placements"))
+
+
+def _date_and_cost_errors(errors: dict[str, str]) -> list[dict[str, str]]:
+    anchors = {"start_date": "#start_day", "weekly_cost": "#weekly_cost"}
+    return [{"text": message, "href": anchors.get(name, "#main-content")} for name, message in errors.items()]
+
+
+@approvals_bp.route("/<int:offer_id>/reject", methods=["POST"])
+@allow(*COUNCIL_DECIDERS)
+def reject(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = ReasonForm(prefix="reject")
+    if not form.validate_on_submit():
+        return _approval_page(found, ApproveForm(), form, form_errors(form), 400)
+    try:
+        with transaction(db()) as s:
+            approvals.reject_offer(s, found, form.reason.data)
+    except ServiceError as error:
+        db().refresh(found)
+        return _approval_page(found, ApproveForm(), form, _service_errors(form, error), 409)
+    flash("You rejected the home. The child is back in matching and this home will not be proposed again.")
+    return redirect(url_for("matching_approvals.approvals_list"))
+
+
+# Placements (councils) -------------------------------------------------------------------
+
+@placements_bp.route("/")
+@allow(*COUNCIL_STAFF, *RCC_STAFF)
+def placements() -> Any:
+    session = db()
+    found = approvals.list_placements(session)
+    referrals = {r.id: r for r in session.scalars(select(Referral).where(
+        Referral.id.in_({p.referral_id for p in found})))} if found else {}
+    return render_template("matching/placements.html", placements=found,
+                           homes=offers.homes_by_id(session, {p.home_id for p in found}),
+                           children=_children_of(session, list(referrals.values())),
+                           councils=_councils(session, {p.council_id for p in found}),
+                           reasons=approvals.end_reasons(), can_end=_can(COUNCIL_DECIDERS))
+
+
+@placements_bp.route("/<int:placement_id>/end", methods=["GET", "POST"])
+@allow(*COUNCIL_DECIDERS)
+def end_placement(placement_id: int) -> Any:
+    found = get_or_404(Placement, placement_id)
+    form = EndPlacementForm()
+    form.reason_code.choices = [("", "Select a reason"), *approvals.end_reasons().items()]
+    errors: list[dict[str, str]] = []
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                with transaction(db()) as s:
+                    approvals.finish_placement(s, found, form.end_date(), form.reason_code.data)
+                flash("The placement has ended and its place in the home is free again.")
+                return redirect(url_for("matching_placements.placements"))
+            except ServiceError as error:
+                fields = error.errors if isinstance(error, FieldErrors) else {"end_date": error.message}
+                anchors = {"end_date": "#end_day", "reason_code": "#reason_code"}
+                errors = [{"text": m, "href": anchors.get(n, "#main-content")} for n, m in fields.items()]
+        else:
+            errors = form_errors(form)
+    session = db()
+    child = session.get(Child, found.child_id)
+    return render_template("matching/end_placement.html", placement=found, form=form, errors=errors,
+                           home=session.get(Home, found.home_id), child=child), 400 if errors else 200
+
+
+# Shortage report (RCC) -------------------------------------------------------------------
+
+@shortage_bp.route("/")
+@allow(*RCC_STAFF)
+def shortage_report() -> Any:
+    session = db()
+    report = shortage.shortage_report(session, runs.latest_finished_run(session))
+    return render_template("matching/shortage.html", report=report, rule_labels=explain.BINDING_RULE_LABELS)
+
+
+@shortage_bp.route("/download.csv")
+@allow(*RCC_STAFF)
+def shortage_csv() -> Any:
+    session = db()
+    report = shortage.shortage_report(session, runs.latest_finished_run(session))
+    name = f"shortage-run-{report.run.id}.csv" if report.run else "shortage.csv"
+    return Response(shortage.shortage_csv(report), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

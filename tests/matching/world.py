@@ -1,0 +1,51 @@
+"""Matching's objects for the tenancy matrix: for each region, a finished run with a proposal for
+each council's child, an offer waiting for the provider and a declined one, each carrying a marker.
+
+The children's references carry markers too: a provider sees an offer for them, and must never
+see who they are.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from commissioning.lifecycle import IN_MATCHING, OFFERED
+from matching.models import DECLINED, DONE, SENT, MatchingRun, Offer, Proposal
+from matching.services.keys import child_key
+from rcc.models import utcnow
+from tests.factories import Region
+from tests.matching import builders
+
+
+def build(session: Session, region: Region, label: str) -> None:
+    home = builders.add_home(session, region.provider, f"MARK-{label}-matching-home", places_free=2)
+    run = MatchingRun(rcc_id=region.rcc.id, organisation_id=region.rcc.id, note=f"MARK-{label}-run", stage=DONE,
+                      problem={"children": [], "homes": []}, result={"assignments": [], "unmatched": [],
+                                                                     "pressure": []})
+    session.add(run)
+    session.flush()
+    for index, council in enumerate(region.councils):
+        referral = builders.add_referral(session, council, f"MARK-{label}-{index}-matching-child",
+                                         postcode="CV2 4AA", status=OFFERED)
+        session.add(Proposal(rcc_id=region.rcc.id, council_id=council.id, run_id=run.id, referral_id=referral.id,
+                             child_key=child_key(referral.id), home_id=home.id, score=100, rank=1, candidates=1,
+                             status="accepted", chosen_home_id=home.id,
+                             decision_reason=f"MARK-{label}-{index}-proposal"))
+        session.add(Offer(rcc_id=region.rcc.id, council_id=council.id, provider_id=home.provider_id,
+                          home_id=home.id, referral_id=referral.id, status=SENT, weekly_cost=500_000,
+                          profile=_profile(), respond_by=utcnow() + timedelta(hours=48)))
+        declined = builders.add_referral(session, council, f"MARK-{label}-{index}-declined-child",
+                                         status=IN_MATCHING)
+        session.add(Offer(rcc_id=region.rcc.id, council_id=council.id, provider_id=home.provider_id,
+                          home_id=home.id, referral_id=declined.id, status=DECLINED, weekly_cost=500_000,
+                          profile=_profile(), respond_by=utcnow() + timedelta(hours=48),
+                          decline_reason="other", decline_details=f"MARK-{label}-{index}-declined"))
+    session.flush()
+
+
+def _profile() -> dict[str, object]:
+    return {"age_band": "13–15", "sex": "Female", "placement_type": "Children's home", "urgency": "Planned",
+            "date_needed": (utcnow().date() + timedelta(days=14)).isoformat(), "needs": [], "risk_flags": [],
+            "deprivation_of_liberty_order": False, "wishes": "", "distance_band": "Under 5 miles"}
