@@ -26,7 +26,7 @@ from rcc.tenancy import system_access
 from rcc.web import db, init_request_handling
 
 # The capability packages; the core only registers them and never reads their contents.
-CAPABILITIES: tuple[str, ...] = ("commissioning", "contracts", "matching")
+CAPABILITIES: tuple[str, ...] = ("commissioning", "contracts", "matching", "cost_transparency")
 
 csrf = CSRFProtect()
 login_manager = LoginManager()

@@ -53,7 +53,7 @@ def public(view: Callable) -> Callable:
 
 def declared_access(app: Flask, endpoint: str, methods: Iterable[str] | None = None) -> list[frozenset | None]:
     """What each handler behind ``endpoint`` declares (one entry per HTTP method for class views)."""
-    if endpoint in LIBRARY_PUBLIC_ENDPOINTS:
+    if endpoint in LIBRARY_PUBLIC_ENDPOINTS or endpoint.endswith(".static"):  # blueprints' own CSS and images
         return [PUBLIC]
     view = app.view_functions[endpoint]
     view_class = getattr(view, "view_class", None)

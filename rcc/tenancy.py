@@ -10,6 +10,7 @@ With no scope set, a query on a tenant-owned model raises: tenancy fails closed.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -103,8 +104,23 @@ COUNCIL_PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_
 
 def tenant_models(registry: Any) -> list[Any]:
     """Every mapped class that declares a policy, in a stable order."""
+    return list(_tenant_models(registry, len(registry.mappers)))
+
+
+@functools.lru_cache(maxsize=8)
+def _tenant_models(registry: Any, mapper_count: int) -> tuple[Any, ...]:
+    # Keyed on the number of mappers so that models imported later are picked up.
     found = [m.class_ for m in registry.mappers if getattr(m.class_, "__tenant_policy__", None)]
-    return sorted(found, key=lambda cls: cls.__tablename__)
+    return tuple(sorted(found, key=lambda cls: cls.__tablename__))
+
+
+@functools.lru_cache(maxsize=4096)
+def _loader_options(scope: TenantScope, models: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The filters for one scope, built once: they are immutable SQL, safe to share."""
+    return tuple(
+        with_loader_criteria(model, model.__tenant_policy__.criteria(model, scope), include_aliases=True)
+        for model in models
+    )
 
 
 def current_scope(session: Session) -> TenantScope | None:
@@ -159,7 +175,7 @@ def install_tenancy(session_class: type[Session], registry: Any) -> None:
         if not (state.is_select or state.is_update or state.is_delete) or state.is_column_load:
             return
         scope = current_scope(state.session)
-        models = tenant_models(registry)
+        models = _tenant_models(registry, len(registry.mappers))
         if scope is None:
             touched = {m.class_ for m in state.all_mappers}
             if touched & set(models):
@@ -167,12 +183,7 @@ def install_tenancy(session_class: type[Session], registry: Any) -> None:
             return
         if scope.is_system:
             return
-        state.statement = state.statement.options(
-            *(
-                with_loader_criteria(model, model.__tenant_policy__.criteria(model, scope), include_aliases=True)
-                for model in models
-            )
-        )
+        state.statement = state.statement.options(*_loader_options(scope, models))
 
     @event.listens_for(session_class, "after_begin")
     def _scope_new_transaction(session: Session, transaction: Any, connection: Any) -> None:

@@ -171,6 +171,13 @@ def index() -> Any:
     return render_template("rcc/home.html", links=home_links_for_current_user())
 
 
+@home.route("/healthz")
+@public
+def health() -> Any:
+    """For load balancers: the app is up. Touches no database and no session."""
+    return "ok", 200, {"Content-Type": "text/plain"}
+
+
 @home.route("/accessibility-statement")
 @public
 def accessibility() -> Any:
