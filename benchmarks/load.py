@@ -183,7 +183,7 @@ def _load(base: str, users: int, seconds: float) -> dict:
                 bare.add(started, response.status_code == 200)
             time.sleep(0.01)
 
-    threads = [threading.Thread(target=browse, args=(p, ids, n)) for n, (p, ids) in enumerate(zip(people, referrals))]
+    threads = [threading.Thread(target=browse, args=(p, ids, n)) for n, (p, ids) in enumerate(zip(people, referrals, strict=True))]
     threads.append(threading.Thread(target=probe))
     for thread in threads:
         thread.start()
