@@ -9,6 +9,10 @@ from typing import Any
 
 
 def register(app: Any) -> None:
-    from contracts import views  # noqa: PLC0415
+    from contracts import api, demo, views  # noqa: PLC0415
+    from rcc.api import register_api_blueprint  # noqa: PLC0415
+    from rcc.demo import add_demo_step  # noqa: PLC0415
 
     views.register(app)
+    register_api_blueprint(app, api.bp)
+    add_demo_step(app, demo.add_contracts)

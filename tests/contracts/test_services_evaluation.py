@@ -7,7 +7,14 @@ from contracts.models import QualityQuestion
 from contracts.services import evaluation, tenders
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.roles import Role
-from tests.contracts.helpers import acting_as, add_provider, bid_for, make_home, moderate_all, published_tender
+from tests.contracts.helpers import (
+    acting_as,
+    add_provider,
+    bid_for,
+    make_home,
+    moderate_all,
+    published_tender,
+)
 from tests.factories import make_region
 
 

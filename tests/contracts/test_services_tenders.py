@@ -5,8 +5,17 @@ import pytest
 from contracts.services import evaluation, tenders
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.roles import Role
-from tests.contracts.helpers import NOW, acting_as, add_provider, bid_for, lot_details, make_home, moderate_all, \
-    published_tender, tender_details
+from tests.contracts.helpers import (
+    NOW,
+    acting_as,
+    add_provider,
+    bid_for,
+    lot_details,
+    make_home,
+    moderate_all,
+    published_tender,
+    tender_details,
+)
 from tests.factories import make_region
 
 
