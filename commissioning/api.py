@@ -11,6 +11,8 @@ from typing import Any
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlmodel import col
+from werkzeug.exceptions import default_exceptions
 
 from commissioning import schemas
 from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
@@ -43,13 +45,17 @@ REFERRAL_EXAMPLE = {
 
 
 def _fail(error: ServiceError) -> Any:
+    """Raise the HTTP error for a service error, with its message (and named fields) in the JSON body."""
     if isinstance(error, NotFound):
         abort(404)
-    if isinstance(error, FieldErrors):
-        abort(422, message="The request has problems", errors={"json": error.errors})
-    if isinstance(error, FieldError):
-        abort(422, message=error.message, errors={"json": {error.field: error.message}})
-    abort(409 if isinstance(error, Conflict) else 400, message=error.message)
+    fields = error.errors if isinstance(error, FieldErrors) else (
+        {error.field: error.message} if isinstance(error, FieldError) else None)
+    code = 422 if fields else (409 if isinstance(error, Conflict) else 400)
+    message = "The request has problems: see errors" if isinstance(error, FieldErrors) else error.message
+    http_error = default_exceptions[code](description=message)
+    if fields:
+        http_error.data = {"messages": {"json": fields}}  # type: ignore[attr-defined]
+    raise http_error
 
 
 def _get(model: type, object_id: int) -> Any:
@@ -161,7 +167,7 @@ def list_sibling_groups() -> Any:
     groups = list(db().scalars(select(SiblingGroup).order_by(SiblingGroup.id)))
     counts: dict[int, list[int]] = {}
     for referral_id, group_id in db().execute(select(Referral.id, Referral.sibling_group_id)
-                                               .where(Referral.sibling_group_id.is_not(None))):
+                                               .where(col(Referral.sibling_group_id).is_not(None))):
         counts.setdefault(group_id, []).append(referral_id)
     return [{"id": g.id, "council_id": g.council_id, "name": g.name, "keep_together": g.keep_together,
              "separation_reason": g.separation_reason, "referral_ids": counts.get(g.id, [])} for g in groups]

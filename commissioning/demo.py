@@ -24,7 +24,8 @@ from rcc.geography import great_circle_miles, local_authority_named, outcode_poi
 from rcc.models import utcnow
 
 REFERRAL_COUNT = 200
-SIBLING_SHARE = 0.30
+# Families average 2.33 children, so this chance of a family per draw puts about 30 % of children in one.
+FAMILY_CHANCE = 0.155
 # Placement types of children looked after in England (DfE, 31 March 2024), rounded, for those
 # the platform places: most children are fostered.
 TYPE_SHARES = {"foster_care": 0.70, "childrens_home": 0.17, "supported_accommodation": 0.08,
@@ -106,7 +107,7 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
     session.add_all(groups.values())
     children: list[Child] = []
     referrals: list[Referral] = []
-    for index, (council_id, family, placement_type) in enumerate(plans, start=1):
+    for index, (council_id, _family, placement_type) in enumerate(plans, start=1):
         low, high = AGES[placement_type]
         age = rng.randint(low, high)
         birth_year = today.year - age - (1 if rng.random() < 0.5 else 0)
@@ -145,7 +146,7 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
     session.add_all(children)
     session.flush()
     for child, referral, (council_id, family, _) in zip(children, referrals, plans, strict=True):
-        referral.child_id = child.id
+        referral.child_id = int(child.id or 0)
         if family is not None:
             referral.sibling_group_id = groups[(council_id, family)].id
     session.add_all(referrals)
@@ -160,13 +161,13 @@ def _plan_children(rng: random.Random, region: DemoRegion) -> list[tuple[int, in
     family = 0
     while len(plans) < REFERRAL_COUNT:
         council = rng.choice(region.councils)
-        if rng.random() < SIBLING_SHARE / 2.5 and len(plans) <= REFERRAL_COUNT - 3:
+        if rng.random() < FAMILY_CHANCE and len(plans) <= REFERRAL_COUNT - 3:
             family += 1
             size = rng.choice((2, 2, 3))
             kind = rng.choice(("foster_care", "foster_care", "foster_care", "childrens_home"))
-            plans += [(council.id, family, kind)] * size
+            plans += [(int(council.id or 0), family, kind)] * size
         else:
-            plans.append((council.id, None, rng.choices(types, weights=[TYPE_SHARES[t] for t in types])[0]))
+            plans.append((int(council.id or 0), None, rng.choices(types, weights=[TYPE_SHARES[t] for t in types])[0]))
     return plans[:REFERRAL_COUNT]
 
 

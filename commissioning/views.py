@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
+from sqlmodel import col
 
 from commissioning import charts, lifecycle
 from commissioning.forms import (
@@ -44,12 +56,12 @@ from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
 from rcc.models import Organisation, User
 from rcc.permissions import allow
-from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
+from rcc.roles import COUNCIL_STAFF, EVERY_ROLE, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
 from rcc.web import db, form_errors, get_or_404
 
-bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/commissioning-static")
+bp = Blueprint("commissioning", __name__, template_folder="templates")
+STATIC_FOLDER = Path(__file__).parent / "static"
 
 COUNCIL_WRITERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 REFERRAL_READERS = (*COUNCIL_STAFF, *RCC_STAFF)
@@ -116,6 +128,14 @@ def _page() -> int:
     return int(page) if page.isdigit() and int(page) > 0 else 1
 
 
+@bp.route("/commissioning.css")
+@allow(*EVERY_ROLE)
+def stylesheet() -> Any:
+    """The package's few styles, for signed-in pages (a route rather than a static folder, so it declares
+    who may use it)."""
+    return send_from_directory(STATIC_FOLDER, "commissioning.css", mimetype="text/css")
+
+
 # Referrals -----------------------------------------------------------------------------
 
 @bp.route("/referrals")
@@ -129,7 +149,8 @@ def referrals() -> Any:
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
         council_id=int(council_id) if council_id.isdigit() else None)
     page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
-    councils = dict(db().execute(select(Organisation.id, Organisation.name)
+    councils: dict[int, str] = dict(db().execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name)
                                  .where(Organisation.kind == OrgKind.COUNCIL).order_by(Organisation.name)).all())
     return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
                            show_initials=_is_council(), query=_query_without_page())
@@ -160,7 +181,7 @@ def _referral_form_choices(form: ReferralForm) -> None:
     council_id = current_user.organisation_id
     groups = session.execute(select(SiblingGroup.id, SiblingGroup.name)
                              .where(SiblingGroup.council_id == council_id).order_by(SiblingGroup.name)).all()
-    form.fill_choices([(p.id, p.name) for p in supply.providers(session)],
+    form.fill_choices([(int(p.id or 0), p.name) for p in supply.providers(session)],
                       [la.name for la in local_authorities()], [(i, n) for i, n in groups])
 
 
@@ -219,10 +240,12 @@ def referral(referral_id: int) -> Any:
         referral_service.record_viewed(session, found)
     group = session.get(SiblingGroup, found.sibling_group_id) if found.sibling_group_id else None
     events = referral_service.history(session, found)
-    people = dict(session.execute(select(User.id, User.name).where(
-        User.id.in_([e.user_id for e in events if e.user_id]))).all()) if events else {}
-    excluded_providers = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_(found.excluded_provider_ids))).all()) if found.excluded_provider_ids else {}
+    people: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(User.id, User.name).where(
+        col(User.id).in_([e.user_id for e in events if e.user_id]))).all()) if events else {}
+    excluded_providers: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name).where(
+        col(Organisation.id).in_(found.excluded_provider_ids))).all()) if found.excluded_provider_ids else {}
     excluded_homes = supply.homes_by_id(session, found.excluded_home_ids)
     placement_rows = placements.placements_for_referral(session, found)
     return render_template(
@@ -358,7 +381,8 @@ def sibling_groups_list() -> Any:
     session = db()
     groups = list(session.scalars(select(SiblingGroup).order_by(SiblingGroup.name)))
     counts = sibling_groups.member_counts(session)
-    councils = dict(session.execute(select(Organisation.id, Organisation.name)
+    councils: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name)
                                     .where(Organisation.kind == OrgKind.COUNCIL)).all())
     return render_template("commissioning/sibling_groups.html", groups=groups, counts=counts, councils=councils,
                            can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))))
@@ -391,8 +415,8 @@ def sibling_group(sibling_group_id: int) -> Any:
     add_form = AddToGroupForm()
     candidates = session.execute(
         select(Referral, Child).join(Child, Child.id == Referral.child_id).where(
-            Referral.council_id == group.council_id, Referral.sibling_group_id.is_(None),
-            Referral.status.in_(sibling_groups.CHANGEABLE_STATUSES)).order_by(Child.reference)).all()
+            Referral.council_id == group.council_id, col(Referral.sibling_group_id).is_(None),
+            col(Referral.status).in_(sibling_groups.CHANGEABLE_STATUSES)).order_by(Child.reference)).all()
     add_form.referral_id.choices = [("", "Select a child")] + [(str(r.id), c.reference) for r, c in candidates]
     return render_template("commissioning/sibling_group.html", group=group, members=members, children=children,
                            add_form=add_form, show_initials=_is_council(),

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.lifecycle import LIVE_STATUSES
 from commissioning.models import Home, Referral, SiblingGroup, Vacancy, is_stale
@@ -38,9 +39,10 @@ def days_waiting(referral: Referral, now: datetime | None = None) -> int:
 
 def region_dashboard(session: Session) -> Dashboard:
     now = utcnow()
-    councils = dict(session.execute(select(Organisation.id, Organisation.name)
+    councils: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name)
                                     .where(Organisation.kind == "council")).all())
-    live = list(session.scalars(select(Referral).where(Referral.status.in_(LIVE_STATUSES))))
+    live = list(session.scalars(select(Referral).where(col(Referral.status).in_(LIVE_STATUSES))))
     urgency = Counter(r.urgency for r in live)
     types = Counter(r.placement_type for r in live)
     by_council = Counter(councils.get(r.council_id, "Unknown") for r in live)
@@ -48,7 +50,7 @@ def region_dashboard(session: Session) -> Dashboard:
                    for r in live)
     oldest = sorted(live, key=lambda r: (-days_waiting(r, now), r.id))[:10]
     supply = session.execute(select(Home, Vacancy).join(Vacancy, Vacancy.home_id == Home.id)
-                             .where(Home.active.is_(True))).all()
+                             .where(col(Home.active).is_(True))).all()
     free_by_type: Counter[str] = Counter()
     free_by_area: Counter[str] = Counter()
     stale: list[tuple[Vacancy, Home]] = []
@@ -60,7 +62,7 @@ def region_dashboard(session: Session) -> Dashboard:
             stale.append((vacancy, home))
     waiting_counts = Counter(r.sibling_group_id for r in live if r.sibling_group_id is not None)
     groups = {g.id: g for g in session.scalars(select(SiblingGroup).where(
-        SiblingGroup.id.in_(list(waiting_counts))))} if waiting_counts else {}
+        col(SiblingGroup.id).in_(list(waiting_counts))))} if waiting_counts else {}
     return Dashboard(
         open_total=len(live),
         by_urgency=[(label, urgency[key]) for key, label in URGENCIES.items()],

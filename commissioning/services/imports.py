@@ -110,12 +110,12 @@ def upload_referrals(session: Session, council: Organisation, data: bytes, submi
         row_problems: dict[str, str] = {}
         child, details = _parse_row(row, row_problems)
         group_name = row.get("sibling_group", "")
-        if not row_problems:
-            errors = referral_service.check_referral(session, council, child, details, today)
-            errors.pop("sibling_group_id", None)
-            if submit and details.date_needed and details.date_needed < today:
-                errors.setdefault("date_needed", "The date needed is in the past")
-            row_problems.update(errors)
+        errors = referral_service.check_referral(session, council, child, details, today)
+        errors.pop("sibling_group_id", None)
+        if submit and details.date_needed and details.date_needed < today:
+            errors.setdefault("date_needed", "The date needed is in the past")
+        for name, message in errors.items():
+            row_problems.setdefault(name, message)  # a value that could not be read keeps that message
         reference = child.reference.strip().casefold()
         if reference and reference in seen_references:
             row_problems.setdefault("reference", f"The same reference is on row {seen_references[reference]}")

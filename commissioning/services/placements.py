@@ -43,7 +43,7 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
     taken = session.execute(
         update(Vacancy).where(Vacancy.home_id == home.id, Vacancy.places_free > 0)
         .values(places_free=Vacancy.places_free - 1).execution_options(synchronize_session=False))
-    if taken.rowcount != 1:
+    if getattr(taken, "rowcount", 0) != 1:
         raise Conflict(f"{home.name} has no free place now; someone may have just taken the last one")
     _refresh_vacancy(session, home.id)
     placement = Placement(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning import lifecycle
 from commissioning.lifecycle import (
@@ -176,12 +177,12 @@ def _check_exclusions(session: Session, council: Organisation, details: Referral
     errors: dict[str, str] = {}
     if details.excluded_provider_ids:
         known = set(session.scalars(select(Organisation.id).where(
-            Organisation.id.in_(details.excluded_provider_ids), Organisation.kind == OrgKind.PROVIDER,
+            col(Organisation.id).in_(details.excluded_provider_ids), Organisation.kind == OrgKind.PROVIDER,
             Organisation.rcc_id == council.rcc_id)))
         if set(details.excluded_provider_ids) - known:
             errors["excluded_provider_ids"] = "Select providers from your region's list"
     if details.excluded_home_ids:
-        known = set(session.scalars(select(Home.id).where(Home.id.in_(details.excluded_home_ids))))
+        known = set(session.scalars(select(Home.id).where(col(Home.id).in_(details.excluded_home_ids))))
         if set(details.excluded_home_ids) - known:
             errors["excluded_home_ids"] = "Select homes from your region's supply register"
     return errors
@@ -285,8 +286,9 @@ def _child_by_reference(session: Session, council: Organisation, reference: str)
 
 
 def _has_open_referral(session: Session, child_id: int) -> bool:
-    return session.scalar(select(func.count()).select_from(Referral).where(
-        Referral.child_id == child_id, Referral.status.in_(OPEN_STATUSES))) > 0
+    found = session.scalar(select(func.count()).select_from(Referral).where(
+        Referral.child_id == child_id, col(Referral.status).in_(OPEN_STATUSES)))
+    return bool(found)
 
 
 def _council_of(session: Session, referral: Referral) -> Organisation:
@@ -399,7 +401,7 @@ def mark_ended(session: Session, referral: Referral, reason: str | None = None) 
 def open_referrals_for_matching(session: Session) -> list[Referral]:
     """Referrals the RCC can match now (submitted or in matching), most urgent and oldest first."""
     urgency_order = {key: index for index, key in enumerate(URGENCIES)}
-    found = session.scalars(select(Referral).where(Referral.status.in_((SUBMITTED, IN_MATCHING)))
+    found = session.scalars(select(Referral).where(col(Referral.status).in_((SUBMITTED, IN_MATCHING)))
                             .order_by(Referral.date_needed, Referral.id)).all()
     return sorted(found, key=lambda r: (urgency_order.get(r.urgency, 9), r.date_needed, r.id))
 
@@ -407,14 +409,14 @@ def open_referrals_for_matching(session: Session) -> list[Referral]:
 def children_by_id(session: Session, referrals: list[Referral]) -> dict[int, Child]:
     """The children of ``referrals`` in one query."""
     ids = {r.child_id for r in referrals}
-    return {c.id: c for c in session.scalars(select(Child).where(Child.id.in_(ids)))} if ids else {}
+    return {int(c.id or 0): c for c in session.scalars(select(Child).where(col(Child.id).in_(ids)))} if ids else {}
 
 
 def sibling_groups_by_id(session: Session, referrals: list[Referral]) -> dict[int, SiblingGroup]:
     ids = {r.sibling_group_id for r in referrals if r.sibling_group_id is not None}
     if not ids:
         return {}
-    return {g.id: g for g in session.scalars(select(SiblingGroup).where(SiblingGroup.id.in_(ids)))}
+    return {int(g.id or 0): g for g in session.scalars(select(SiblingGroup).where(col(SiblingGroup.id).in_(ids)))}
 
 
 def history(session: Session, referral: Referral) -> list[ReferralEvent]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning import lifecycle
 from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
@@ -99,7 +100,7 @@ def members(session: Session, group: SiblingGroup) -> list[Referral]:
 def member_counts(session: Session) -> dict[int, int]:
     """Sibling group id -> how many referrals it links, for every group the session may see."""
     rows = session.execute(select(Referral.sibling_group_id, func.count(Referral.id))
-                           .where(Referral.sibling_group_id.is_not(None)).group_by(Referral.sibling_group_id))
+                           .where(col(Referral.sibling_group_id).is_not(None)).group_by(Referral.sibling_group_id))
     return {group_id: count for group_id, count in rows}
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home, Vacancy, is_stale
 from commissioning.vocabulary import NEEDS_AND_RISKS, OFSTED_RATINGS, PLACEMENT_TYPES, SEXES, STALE_AFTER_DAYS
@@ -257,7 +258,7 @@ def providers(session: Session) -> list[Organisation]:
 
 
 def homes_by_id(session: Session, ids: list[int]) -> dict[int, Home]:
-    return {h.id: h for h in session.scalars(select(Home).where(Home.id.in_(ids)))} if ids else {}
+    return {int(h.id or 0): h for h in session.scalars(select(Home).where(col(Home.id).in_(ids)))} if ids else {}
 
 
 def stale(vacancy: Vacancy | None) -> bool:

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+
+from commissioning.models import Home, Referral, Vacancy
+from rcc.demo import build_demo
+from rcc.models import User
+from tests.conftest import sign_in
+
+
+def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app, setup_session):
+    region = build_demo(setup_session, app)
+    setup_session.commit()
+    referrals = setup_session.scalars(select(Referral)).all()
+    assert len(referrals) == 200
+    types = Counter(r.placement_type for r in referrals)
+    assert types.most_common(1)[0][0] == "foster_care"
+    in_groups = sum(1 for r in referrals if r.sibling_group_id)
+    assert 0.2 <= in_groups / len(referrals) <= 0.4
+    assert Counter(r.status for r in referrals).most_common(1)[0][0] == "submitted"
+    manager = next(p for p in region.people if p.roles == ["provider_manager"])
+    assert setup_session.scalars(select(Home).where(Home.provider_id == manager.organisation_id)).first()
+    assert setup_session.scalars(select(Vacancy)).first()
+    assert all(h.weekly_price for h in setup_session.scalars(select(Home)))
+
+    rcc_officer = next(p for p in region.people if p.roles == ["rcc_placement_officer"])
+    rcc_officer = setup_session.get(User, rcc_officer.id)
+    client = sign_in(app.test_client(), rcc_officer, password="correct-horse-battery-2026")
+    body = client.get("/region").get_data(as_text=True)
+    open_count = sum(1 for r in referrals if r.status != "draft")
+    assert f"{open_count} open referrals" in body
+    assert client.get("/supply?page=2").status_code == 200
