@@ -18,17 +18,17 @@ from marshmallow import ValidationError
 from commissioning.models import Placement
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from cost_transparency.schemas import (
-    ComparisonArgs,
-    ComparisonSchema,
-    CorrectionSchema,
+    CostComparisonArgs,
+    CostComparisonSchema,
+    PublicationCorrectionSchema,
     CostRecordSchema,
     CostRecordUpdateSchema,
-    OutcomeSchema,
-    ProviderRiskArgs,
-    PublicationDetailSchema,
-    PublicationSchema,
-    ReviewSchema,
-    SufficiencyArgs,
+    ReviewOutcomeSchema,
+    ProviderRiskQueryArgs,
+    CostPublicationDetailSchema,
+    CostPublicationSchema,
+    HighCostReviewSchema,
+    SufficiencyQueryArgs,
 )
 from cost_transparency.services import (
     comparison,
@@ -148,8 +148,8 @@ def _cells(stats: dict[str, comparison.CellStats]) -> list[dict[str, Any]]:
 
 
 @bp.route("/cost-comparison")
-@bp.arguments(ComparisonArgs, location="query")
-@bp.response(200, ComparisonSchema)
+@bp.arguments(CostComparisonArgs, location="query")
+@bp.response(200, CostComparisonSchema)
 @allow(*COST_READERS)
 def cost_comparison(args: dict[str, Any]) -> Any:
     """Unit costs by placement type: your own beside the region's (councils get the region with
@@ -170,7 +170,7 @@ def cost_comparison(args: dict[str, Any]) -> Any:
 
 
 @bp.route("/high-cost-reviews")
-@bp.response(200, ReviewSchema(many=True))
+@bp.response(200, HighCostReviewSchema(many=True))
 @allow(*COST_READERS)
 def list_reviews() -> Any:
     """The high-cost review queue: open first, highest cost first."""
@@ -178,13 +178,13 @@ def list_reviews() -> Any:
 
 
 @bp.route("/high-cost-reviews/<int:high_cost_review_id>/outcome", methods=["POST"])
-@bp.doc(requestBody={"content": {"application/json": {"schema": OutcomeSchema, "example": {
+@bp.doc(requestBody={"content": {"application/json": {"schema": ReviewOutcomeSchema, "example": {
     "outcome": "step_down_plan", "notes": "Step down to a two-bed home by March", "next_review_on": "2026-03-01"}}}})
-@bp.response(200, ReviewSchema)
+@bp.response(200, HighCostReviewSchema)
 @allow(*COST_READERS)
 def record_review_outcome(high_cost_review_id: int) -> Any:
     found = get_or_404(HighCostReview, high_cost_review_id)
-    data = _body(OutcomeSchema())
+    data = _body(ReviewOutcomeSchema())
     try:
         with transaction(db()) as s:
             return high_cost_review.record_outcome(s, found, data["outcome"], data["notes"], data["next_review_on"],
@@ -194,16 +194,16 @@ def record_review_outcome(high_cost_review_id: int) -> Any:
 
 
 @bp.route("/publications")
-@bp.response(200, PublicationSchema(many=True))
+@bp.response(200, CostPublicationSchema(many=True))
 @allow(*COMMISSIONER)
 def list_publications() -> Any:
     return publications.all_publications(db())
 
 
 @bp.route("/publications", methods=["POST"])
-@bp.arguments(PublicationSchema, example={"title": "Placement unit costs, year to September 2026",
+@bp.arguments(CostPublicationSchema, example={"title": "Placement unit costs, year to September 2026",
                                           "period_start": "2025-10-01", "period_end": "2026-09-30"})
-@bp.response(201, PublicationDetailSchema)
+@bp.response(201, CostPublicationDetailSchema)
 @allow(*COMMISSIONER)
 def create_publication(data: dict[str, Any]) -> Any:
     """A draft report built from the current data."""
@@ -217,15 +217,15 @@ def create_publication(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>")
-@bp.response(200, PublicationDetailSchema)
+@bp.response(200, CostPublicationDetailSchema)
 @allow(*COMMISSIONER)
 def get_publication(publication_id: int) -> Any:
     return get_or_404(Publication, publication_id)
 
 
 @bp.route("/publications/<int:publication_id>", methods=["PATCH"])
-@bp.doc(requestBody={"content": {"application/json": {"schema": PublicationSchema}}})
-@bp.response(200, PublicationDetailSchema)
+@bp.doc(requestBody={"content": {"application/json": {"schema": CostPublicationSchema}}})
+@bp.response(200, CostPublicationDetailSchema)
 @allow(*COMMISSIONER)
 def update_publication(publication_id: int) -> Any:
     """Change a draft's title or period (it is rebuilt). 409 once approved or published."""
@@ -233,7 +233,7 @@ def update_publication(publication_id: int) -> Any:
     if found.status != "draft":
         api_abort(409, message=f"Version {found.version} is {found.status} and cannot be changed; "
                                "publish a correction as a new version")
-    data = _body(PublicationSchema(partial=True))
+    data = _body(CostPublicationSchema(partial=True))
     try:
         with transaction(db()) as s:
             return publications.update_draft(s, found, data.get("title", found.title),
@@ -266,28 +266,28 @@ def _move(publication_id: int, action: Any) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>/approve", methods=["POST"])
-@bp.response(200, PublicationSchema)
+@bp.response(200, CostPublicationSchema)
 @allow(*COMMISSIONER)
 def approve_publication(publication_id: int) -> Any:
     return _move(publication_id, publications.approve)
 
 
 @bp.route("/publications/<int:publication_id>/publish", methods=["POST"])
-@bp.response(200, PublicationSchema)
+@bp.response(200, CostPublicationSchema)
 @allow(*COMMISSIONER)
 def publish_publication(publication_id: int) -> Any:
     return _move(publication_id, publications.publish)
 
 
 @bp.route("/publications/<int:publication_id>/corrections", methods=["POST"])
-@bp.doc(requestBody={"content": {"application/json": {"schema": CorrectionSchema, "example": {
+@bp.doc(requestBody={"content": {"application/json": {"schema": PublicationCorrectionSchema, "example": {
     "changes": "Corrected Wigan's children's home costs, which double-counted education"}}}})
-@bp.response(201, PublicationDetailSchema)
+@bp.response(201, CostPublicationDetailSchema)
 @allow(*COMMISSIONER)
 def correct_publication(publication_id: int) -> Any:
     """A new draft version of a published report, saying what changed."""
     found = get_or_404(Publication, publication_id)
-    data = _body(CorrectionSchema())
+    data = _body(PublicationCorrectionSchema())
     try:
         with transaction(db()) as s:
             return publications.correct(s, found, data["changes"], current_user.id)
@@ -296,7 +296,7 @@ def correct_publication(publication_id: int) -> Any:
 
 
 @bp.route("/sufficiency")
-@bp.arguments(SufficiencyArgs, location="query")
+@bp.arguments(SufficiencyQueryArgs, location="query")
 @bp.response(200)
 @allow(*RCC_READERS)
 def sufficiency_snapshot(args: dict[str, Any]) -> Any:
@@ -320,7 +320,7 @@ def sufficiency_snapshot(args: dict[str, Any]) -> Any:
 
 
 @bp.route("/provider-risk")
-@bp.arguments(ProviderRiskArgs, location="query")
+@bp.arguments(ProviderRiskQueryArgs, location="query")
 @bp.response(200)
 @allow(*RCC_READERS)
 def provider_risk_summary(args: dict[str, Any]) -> Any:

@@ -35,7 +35,7 @@ class CostRecordUpdateSchema(CostRecordSchema):
     placement_id = fields.Integer(dump_only=True)
 
 
-class CellSchema(Schema):
+class CostCellSchema(Schema):
     group = fields.String(required=True)
     count = fields.Integer(required=True)
     median = fields.Integer(allow_none=True)
@@ -45,20 +45,20 @@ class CellSchema(Schema):
     outliers = fields.Integer(allow_none=True)
 
 
-class ComparisonArgs(Schema):
+class CostComparisonArgs(Schema):
     start = fields.Date(load_default=None, data_key="from")
     end = fields.Date(load_default=None, data_key="to")
 
 
-class ComparisonSchema(Schema):
+class CostComparisonSchema(Schema):
     start = fields.Date(data_key="from")
     end = fields.Date(data_key="to")
-    own = fields.List(fields.Nested(CellSchema), metadata={"description": "Your organisation's figures by type"})
+    own = fields.List(fields.Nested(CostCellSchema), metadata={"description": "Your organisation's figures by type"})
     region = fields.List(fields.Dict(), metadata={"description": "The region's figures by type, with disclosure "
                                                                  "control where a council is asking"})
 
 
-class ReviewSchema(Schema):
+class HighCostReviewSchema(Schema):
     id = fields.Integer(dump_only=True)
     council_id = fields.Integer(dump_only=True)
     placement_id = fields.Integer(dump_only=True)
@@ -72,13 +72,13 @@ class ReviewSchema(Schema):
     next_review_on = fields.Date(allow_none=True)
 
 
-class OutcomeSchema(Schema):
+class ReviewOutcomeSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(list(REVIEW_OUTCOMES)))
     notes = fields.String(required=True, validate=validate.Length(min=1, max=4000))
     next_review_on = fields.Date(load_default=None, allow_none=True)
 
 
-class PublicationSchema(Schema):
+class CostPublicationSchema(Schema):
     id = fields.Integer(dump_only=True)
     slug = fields.String(dump_only=True)
     version = fields.Integer(dump_only=True)
@@ -92,18 +92,18 @@ class PublicationSchema(Schema):
     published_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
-class PublicationDetailSchema(PublicationSchema):
+class CostPublicationDetailSchema(CostPublicationSchema):
     snapshot = fields.Dict(dump_only=True, metadata={"description": "The aggregated, suppressed tables"})
 
 
-class CorrectionSchema(Schema):
+class PublicationCorrectionSchema(Schema):
     changes = fields.String(required=True, validate=validate.Length(min=1, max=4000))
 
 
-class SufficiencyArgs(Schema):
+class SufficiencyQueryArgs(Schema):
     on = fields.Date(load_default=None)
     horizon = fields.Integer(load_default=24, validate=validate.OneOf([12, 24, 36]))
 
 
-class ProviderRiskArgs(Schema):
+class ProviderRiskQueryArgs(Schema):
     on = fields.Date(load_default=None)

@@ -22,6 +22,7 @@ from sqlmodel import SQLModel
 
 from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacancy
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
+from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
 from rcc.models import ApiToken, User
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
@@ -35,6 +36,9 @@ ID_ARGUMENTS: dict[str, type] = {
     "placement_id": Placement,
     "home_id": Home,
     "vacancy_id": Vacancy,
+    "cost_record_id": CostRecord,
+    "high_cost_review_id": HighCostReview,
+    "publication_id": Publication,
     "tender_id": Tender,
     "lot_id": Lot,
     "clarification_id": ClarificationQuestion,
@@ -45,7 +49,8 @@ ID_ARGUMENTS: dict[str, type] = {
     "offer_id": Offer,
 }
 
-BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world")
+BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",
+                                    "tests.cost_transparency.world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

@@ -8,6 +8,7 @@ snapshot identifies a child or a single placement.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
@@ -101,7 +102,7 @@ def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarte
         sections.append(_breakdown_section(name, words, labels, types, grids[name],
                                            comparison.group(observations, key), suppressed.get(name)))
     sections.append(_trend_section(by_quarter))
-    return {
+    snapshot = {
         "publisher": publisher, "title": title, "version": version, "changes": changes,
         "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
         "prepared_on": prepared_on.isoformat(), "threshold": disclosure.THRESHOLD,
@@ -110,6 +111,9 @@ def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarte
         "methods": methods(period_start, period_end),
         "sections": sections,
     }
+    return json.loads(json.dumps(snapshot))  # exactly what the database will hand back: plain JSON
+
+
 
 
 def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: CellStats,
