@@ -49,7 +49,7 @@ def register(app: Flask) -> None:
                   "contracts.contract_list", CONTRACT_READERS, order=45)
 
 
-@bp.app_context_processor
+@bp.context_processor
 def _helpers() -> dict[str, Any]:
     return {"pounds": pounds, "percentage": percentage, "tender_status": tenders.tender_status,
             "STATUS_LABELS": tenders.STATUS_LABELS, "STATUS_TAG_CLASSES": tenders.STATUS_TAG_CLASSES,
@@ -616,32 +616,32 @@ def contract_detail(contract_id: int) -> Any:
 
 # Template filters for the choice lists -----------------------------------------------------
 
-@bp.app_template_filter("replace_key")
+@bp.app_template_filter("contracts_replace_key")
 def _replace_key(errors: dict[str, str], old: str, new: str) -> dict[str, str]:
     return {new if key == old else key: message for key, message in errors.items()}
 
 
-@bp.app_template_filter("placement_choice")
+@bp.app_template_filter("contracts_placement_choice")
 def _placement_choice(item: tuple[str, Any]) -> tuple[str, str]:
     return item[0], item[1].label
 
 
-@bp.app_template_filter("organisation_choice")
+@bp.app_template_filter("contracts_organisation_choice")
 def _organisation_choice(organisation: Organisation) -> tuple[int | None, str]:
     return organisation.id, organisation.name
 
 
-@bp.app_template_filter("home_choice")
+@bp.app_template_filter("contracts_home_choice")
 def _home_choice(home: Home) -> tuple[int | None, str]:
     return home.id, f"{home.name} ({home.local_authority})"
 
 
-@bp.app_template_filter("mark_choice")
+@bp.app_template_filter("contracts_mark_choice")
 def _mark_choice(item: tuple[int, str]) -> tuple[str, str]:
     return str(item[0]), f"{item[0]}: {item[1]}"
 
 
-@bp.app_template_filter("ranked_choice")
+@bp.app_template_filter("contracts_ranked_choice")
 def _ranked_choice(ranked: evaluation.RankedBid) -> tuple[int | None, str]:
     rank = f"ranked {ranked.rank}, " if ranked.rank else ""
     return ranked.bid.id, f"{ranked.provider_name} ({rank}total {ranked.total_score})"
