@@ -357,7 +357,8 @@ def provider_decline(offer_id: int) -> Any:
             offers.decline_offer(s, found, form.reason.data, form.details.data or "")
     except ServiceError as error:
         db().refresh(found)
-        return _provider_offer_page(found, form, _service_errors(form, error), 409)
+        return _provider_offer_page(found, form, _service_errors(form, error),
+                                    400 if isinstance(error, FieldErrors) else 409)
     flash("You declined the offer. Thank you for answering.")
     return redirect(url_for("matching_provider.provider_offers"))
 
