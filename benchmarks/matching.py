@@ -1,0 +1,344 @@
+"""Benchmark of the matching engine on synthetic regions built from real reference data.
+
+Homes are clustered where Ofsted-registered providers really are (the local authorities in
+``ofsted_providers.csv``), placed at real postcode outcodes of that authority; children live
+where people live (outcodes weighted by postcode count). About 30 % of children are in sibling
+groups of 2–4. Everything is drawn from a seeded generator, so a size always gives the same
+instance.
+
+    python benchmarks/matching.py                      # 200x2000, 1000x10000, 2000x20000
+    python benchmarks/matching.py --sizes 200x2000 --json
+
+For each size it prints the optimiser's time per stage, status and objective; the broker
+greedy (one child at a time in urgency order, siblings one at a time) on the same instance;
+and the time of the pure assignment bound without sibling rules (SciPy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions, solve  # noqa: E402
+from matching.engine.candidates import HomeGrid  # noqa: E402
+from matching.engine.evaluation import groups_split, objective_of  # noqa: E402
+from matching.engine.greedy import greedy_placement  # noqa: E402
+from matching.engine.prepared import PreparedProblem, miles_between  # noqa: E402
+from rcc.geography import REFERENCE_DATA, Point, local_authorities, outcode_points  # noqa: E402
+
+DEFAULT_SIZES = "200x2000,1000x10000,2000x20000"
+SEED = 20261129
+# The Ofsted list uses 2022 names; these are today's names in local_authorities.csv.
+OFSTED_NAMES = {
+    "Cumbria": "Cumberland",
+    "Durham": "County Durham",
+    "St Helens": "St. Helens",
+    "Herefordshire": "Herefordshire, County of",
+    "Kingston upon Hull": "Kingston upon Hull, City of",
+    "Bristol": "Bristol, City of",
+    "Bournemouth, Christchurch & Poole": "Bournemouth, Christchurch and Poole",
+    "Southend on Sea": "Southend-on-Sea",
+}
+NEEDS = ("autism", "learning_disability", "mental_health", "physical_disability", "trauma", "substance_misuse")
+RISKS = ("child_sexual_exploitation", "going_missing", "self_harm", "offending")
+RATINGS = {"Outstanding": "outstanding", "Good": "good", "Requires improvement to be good": "requires_improvement",
+           "Inadequate": "inadequate", "": "not_yet_inspected"}
+# placement type: (share of homes, weekly cost range, free places choices, largest sibling group choices)
+HOME_TYPES = {
+    "foster_care": (0.56, (650, 1300), (1, 1, 2, 2, 3, 4), (1, 2, 2, 3, 4, 4)),
+    "childrens_home": (0.30, (3500, 7500), (1, 1, 1, 2, 3), (1, 1, 2)),
+    "supported_accommodation": (0.08, (900, 2500), (1, 2, 3), (1, 2)),
+    "residential_school": (0.03, (4000, 8500), (1, 2), (1,)),
+    "parent_and_child": (0.02, (1800, 4000), (1,), (1,)),
+    "secure": (0.01, (7000, 11000), (1,), (1,)),
+}
+
+
+@dataclass
+class Geography:
+    la_names: list[str]
+    la_outcodes: dict[str, list[Point]]
+    la_outcode_weights: dict[str, np.ndarray]
+    provider_weights: np.ndarray  # per LA, share of Ofsted-registered providers
+    people_weights: np.ndarray  # per LA, share of postcodes
+
+
+def load_geography() -> Geography:
+    authorities = list(local_authorities())
+    centres = np.radians([[la.centre.latitude, la.centre.longitude] for la in authorities])
+    counts = _postcode_counts()
+    la_outcodes: dict[str, list[Point]] = defaultdict(list)
+    la_weights: dict[str, list[int]] = defaultdict(list)
+    for outcode, point in sorted(outcode_points().items()):
+        lat, lon = math.radians(point.latitude), math.radians(point.longitude)
+        miles = miles_between(lat, lon, centres[:, 0], centres[:, 1])
+        nearest = int(np.argmin(miles))
+        if miles[nearest] <= 20:  # England only: drops Scotland and most of Wales
+            la_outcodes[authorities[nearest].name].append(point)
+            la_weights[authorities[nearest].name].append(counts.get(outcode, 1))
+    names = sorted(la_outcodes)
+    providers = Counter()
+    with open(REFERENCE_DATA / "ofsted_providers.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            providers[OFSTED_NAMES.get(row["local_authority"], row["local_authority"])] += 1
+    provider_weights = np.array([providers.get(n, 0) for n in names], dtype=float) + 0.5
+    people_weights = np.array([sum(la_weights[n]) for n in names], dtype=float)
+    return Geography(
+        la_names=names,
+        la_outcodes=dict(la_outcodes),
+        la_outcode_weights={n: np.array(la_weights[n], dtype=float) / sum(la_weights[n]) for n in names},
+        provider_weights=provider_weights / provider_weights.sum(),
+        people_weights=people_weights / people_weights.sum(),
+    )
+
+
+def _postcode_counts() -> dict[str, int]:
+    with open(REFERENCE_DATA / "outcodes.csv", newline="", encoding="utf-8") as f:
+        return {row["outcode"]: int(row["postcode_count"]) for row in csv.DictReader(f)}
+
+
+def _place(rng: np.random.Generator, geography: Geography, la: str, spread: float) -> Point:
+    outcodes = geography.la_outcodes[la]
+    point = outcodes[rng.choice(len(outcodes), p=geography.la_outcode_weights[la])]
+    return Point(round(point.latitude + rng.normal(0, spread), 5), round(point.longitude + rng.normal(0, spread), 5))
+
+
+def generate(children: int, homes: int, seed: int = SEED, geography: Geography | None = None) -> Problem:
+    geography = geography or load_geography()
+    rng = np.random.default_rng(seed)
+    home_records = [_home(rng, geography, index) for index in range(homes)]
+    child_records, groups = _children(rng, geography, children, home_records)
+    return Problem(tuple(child_records), tuple(home_records), tuple(groups),
+                   options=SolveOptions(time_limit_seconds=60))
+
+
+def _home(rng: np.random.Generator, geography: Geography, index: int) -> Home:
+    types = list(HOME_TYPES)
+    placement_type = types[rng.choice(len(types), p=[HOME_TYPES[t][0] for t in types])]
+    _, (low, high), places, siblings = HOME_TYPES[placement_type]
+    la = geography.la_names[rng.choice(len(geography.la_names), p=geography.provider_weights)]
+    free = int(rng.choice(places))
+    min_age, max_age = {
+        "foster_care": (0, 17), "childrens_home": (int(rng.choice([8, 10, 11])), 17),
+        "supported_accommodation": (16, 17), "residential_school": (8, 17), "parent_and_child": (14, 17),
+        "secure": (10, 17),
+    }[placement_type]
+    covered = [n for n in NEEDS if rng.random() < 0.45] + [r for r in RISKS if rng.random() < 0.4]
+    rating = list(RATINGS.values())[rng.choice(5, p=[0.15, 0.60, 0.16, 0.02, 0.07])]
+    return Home(
+        id=f"H{index:06d}",
+        provider=f"P{int(rng.integers(0, max(1, index // 6 + 1))):05d}",
+        placement_type=placement_type,
+        location=_place(rng, geography, la, 0.02),
+        free_places=free,
+        block_places=int(rng.random() < 0.2),
+        min_age=min_age,
+        max_age=max_age,
+        sexes=frozenset(["F", "M"] if rng.random() < 0.85 else [rng.choice(["F", "M"])]),
+        needs_met=frozenset(covered),
+        max_sibling_group=int(rng.choice(siblings)),
+        weekly_cost=float(round(rng.uniform(low, high), -1)),
+        ofsted_rating=rating,
+        deprivation_of_liberty=placement_type == "secure" or (placement_type == "childrens_home" and rng.random() < 0.1),
+        area=la,
+    )
+
+
+def _children(rng: np.random.Generator, geography: Geography, count: int,
+              homes: list[Home]) -> tuple[list[Child], list[SiblingGroup]]:
+    children: list[Child] = []
+    groups: list[SiblingGroup] = []
+    providers = sorted({h.provider for h in homes})
+    while len(children) < count:
+        room = count - len(children)
+        size = 1 if rng.random() >= 0.13 or room < 2 else int(min(room, rng.choice([2, 2, 2, 2, 3, 3, 4])))
+        group = None
+        if size > 1:
+            group = f"G{len(groups):05d}"
+            groups.append(SiblingGroup(group, keep_together=bool(rng.random() < 0.75)))
+        la = geography.la_names[rng.choice(len(geography.la_names), p=geography.people_weights)]
+        family_home = _place(rng, geography, la, 0.01)
+        urgency = str(rng.choice(["emergency", "urgent", "planned"], p=[0.1, 0.25, 0.65]))
+        eldest = int(rng.integers(size - 1, 18))
+        ages = [max(0, eldest - 2 * k) for k in range(size)]
+        for age in ages:
+            child = _child(rng, f"C{len(children):06d}", age, family_home, urgency, group, providers)
+            if size > 1 and min(ages) < 16:
+                # Brokers look for a foster family able to take the siblings together.
+                types = child.placement_types | {"foster_care"}
+                child = dataclasses.replace(child, placement_types=types, needs_deprivation_of_liberty=False)
+            children.append(child)
+    return children, groups
+
+
+def _child(rng: np.random.Generator, child_id: str, age: int, home: Point, urgency: str, group: str | None,
+           providers: list[str]) -> Child:
+    if age < 10:
+        types = {"foster_care"}
+    elif age < 16:
+        types = {"foster_care", "childrens_home"} if rng.random() < 0.6 else {"childrens_home"}
+    else:
+        types = {"childrens_home", "supported_accommodation"} | ({"foster_care"} if rng.random() < 0.5 else set())
+    if age >= 8 and rng.random() < 0.03:
+        types = {"residential_school"}
+    needs_dol = age >= 10 and rng.random() < 0.02
+    if needs_dol:
+        types = {"secure", "childrens_home"}
+    school = None
+    if 5 <= age <= 16 and rng.random() < 0.7:
+        school = Point(round(home.latitude + rng.normal(0, 0.03), 5), round(home.longitude + rng.normal(0, 0.04), 5))
+    return Child(
+        id=child_id,
+        age=age,
+        sex=str(rng.choice(["F", "M"])),
+        placement_types=frozenset(types),
+        home_location=home,
+        urgency=urgency,
+        sibling_group=group,
+        needs=frozenset(n for n in NEEDS if rng.random() < 0.12),
+        risk_flags=frozenset(r for r in RISKS if age >= 11 and rng.random() < 0.12),
+        school_location=school,
+        excluded_providers=frozenset([providers[int(rng.integers(len(providers)))]] if rng.random() < 0.05 else []),
+        max_weekly_cost=float(rng.choice([6000, 8000])) if rng.random() < 0.3 else None,
+        needs_deprivation_of_liberty=needs_dol,
+    )
+
+
+def assignment_bound_seconds(prepared: PreparedProblem, grid: HomeGrid, keep: int) -> float:
+    """Time of the pure min-cost assignment (no siblings): each child's best homes, one column per place."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    from matching.engine.prepared import Entity
+
+    started = time.perf_counter()
+    rows, cols, costs, columns = [], [], [], {}
+    for c, child in enumerate(prepared.children):
+        candidates = grid.candidates(Entity(child.id, (c,), False), keep)
+        for home, score in zip(candidates.homes.tolist(), candidates.scores.tolist(), strict=True):
+            for place in range(int(prepared.home_free[home])):
+                column = columns.setdefault((home, place), len(columns))
+                rows.append(c)
+                cols.append(column)
+                costs.append(score + 1)
+    # Unmatched children: a private dummy column each, dearer than any home.
+    dummy_cost = max(costs, default=0) * 10 + 1
+    for c in range(len(prepared.children)):
+        rows.append(c)
+        cols.append(len(columns) + c)
+        costs.append(dummy_cost)
+    matrix = csr_matrix((costs, (rows, cols)), shape=(len(prepared.children), len(columns) + len(prepared.children)))
+    try:
+        min_weight_full_bipartite_matching(matrix)
+    except ValueError:
+        linear_sum_assignment(matrix.toarray())
+    return time.perf_counter() - started
+
+
+def run(children: int, homes: int, geography: Geography) -> dict:
+    problem = generate(children, homes, geography=geography)
+    result = solve(problem)
+    prepared = PreparedProblem(problem)
+    grid = HomeGrid(prepared)
+    started = time.perf_counter()
+    greedy = greedy_placement(prepared, grid=grid)
+    greedy_seconds = time.perf_counter() - started
+    greedy_objective = objective_of(prepared, greedy)
+    optimised = {prepared.child_index[a.child]: prepared.home_index[a.home] for a in result.assignments}
+    placement = {c: optimised.get(c) for c in range(len(prepared.children))}
+    seconds = result.seconds
+    return {
+        "children": children,
+        "homes": homes,
+        "status": result.status,
+        "pruning_exact": result.pruning_exact,
+        "gap": result.gap,
+        "seconds_candidates": round(seconds.candidates, 4),
+        "seconds_build": round(seconds.build, 4),
+        "seconds_relaxation": round(seconds.relaxation, 4),
+        "seconds_solve": round(seconds.solve, 4),
+        "seconds_report": round(seconds.report, 4),
+        "seconds_total": round(seconds.total, 4),
+        "pruning_rounds": result.model.pruning_rounds,
+        "candidate_pairs": result.model.candidate_pairs,
+        "objective": result.objective,
+        "unmatched": len(result.unmatched),
+        "groups_split": result.groups_split,
+        "keep_together_groups_split": _keep_together_split(problem, placement, prepared),
+        "greedy_objective": greedy_objective,
+        "greedy_unmatched": sum(1 for h in greedy.values() if h is None),
+        "greedy_groups_split": groups_split(prepared, greedy),
+        "greedy_keep_together_groups_split": _keep_together_split(problem, greedy, prepared),
+        "greedy_seconds": round(greedy_seconds, 4),
+        "improvement_vs_greedy": round(1 - result.objective / greedy_objective, 4) if greedy_objective else 0.0,
+        "score_per_placed_child": round(_placed_score(prepared, placement), 1),
+        "greedy_score_per_placed_child": round(_placed_score(prepared, greedy), 1),
+        "assignment_bound_seconds": round(assignment_bound_seconds(prepared, grid, 12), 4),
+    }
+
+
+def _keep_together_split(problem: Problem, placement: dict, prepared: PreparedProblem) -> int:
+    keep = {g.id for g in problem.sibling_groups if g.keep_together}
+    return sum(1 for group, members in prepared.group_members.items()
+               if group in keep and len({placement.get(m) for m in members} - {None}) > 1)
+
+
+def _placed_score(prepared: PreparedProblem, placement: dict) -> float:
+    """Average score of placed children, without unmatched penalties (lower is better)."""
+    placed = {c: h for c, h in placement.items() if h is not None}
+    if not placed:
+        return 0.0
+    unmatched = {c: None for c, h in placement.items() if h is None}
+    total = objective_of(prepared, {**placed, **unmatched}) - int(sum(prepared.unmatched_penalty[list(unmatched)]))
+    return total / len(placed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help="children x homes, comma separated")
+    parser.add_argument("--json", action="store_true", help="print a JSON list, one object per size")
+    args = parser.parse_args(argv)
+    sizes = [tuple(int(n) for n in size.lower().split("x")) for size in args.sizes.split(",") if size]
+    geography = load_geography()
+    runs = []
+    for children, homes in sizes:
+        runs.append(run(children, homes, geography))
+        if not args.json:
+            _print_run(runs[-1])
+    if args.json:
+        print(json.dumps(runs, indent=2))
+    return 0
+
+
+def _print_run(run: dict) -> None:
+    print(f"\n{run['children']} children x {run['homes']} homes")
+    print(f"  optimiser: {run['status']} (pruning exact: {run['pruning_exact']}, gap {run['gap']}), "
+          f"{run['candidate_pairs']} candidate pairs, {run['pruning_rounds']} round(s)")
+    print(f"    seconds: candidates {run['seconds_candidates']:.3f}, build {run['seconds_build']:.3f}, "
+          f"relaxation {run['seconds_relaxation']:.3f}, solve {run['seconds_solve']:.3f}, "
+          f"report {run['seconds_report']:.3f}, total {run['seconds_total']:.3f}")
+    print(f"    objective {run['objective']:,}, unmatched {run['unmatched']}, groups split {run['groups_split']} "
+          f"(keep-together {run['keep_together_groups_split']}), score per placed child "
+          f"{run['score_per_placed_child']}")
+    print(f"  greedy: objective {run['greedy_objective']:,}, unmatched {run['greedy_unmatched']}, "
+          f"groups split {run['greedy_groups_split']} (keep-together {run['greedy_keep_together_groups_split']}), "
+          f"score per placed child {run['greedy_score_per_placed_child']}, {run['greedy_seconds']:.3f} s")
+    print(f"  optimiser objective {run['improvement_vs_greedy']:.1%} better than greedy")
+    print(f"  assignment bound (SciPy, no sibling rules): {run['assignment_bound_seconds']:.3f} s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""What a run returns. Plain dataclasses; ``result_to_json`` turns them into JSON-ready dicts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ScoreParts:
+    """One child's score in one home: the raw figures and the points each contributed."""
+
+    miles_from_home: float
+    miles_from_school: float | None
+    weekly_cost: float
+    ofsted_rating: str
+    block_place_used: bool
+    siblings_together: bool | None  # None when the child has no siblings in the run
+    points: dict[str, int]  # home_distance, school_distance, cost, rating, block_place, sibling_split
+
+    @property
+    def total(self) -> int:
+        return sum(self.points.values())
+
+
+@dataclass(frozen=True)
+class Alternative:
+    home: str
+    score: int
+    parts: ScoreParts
+    reason: str  # "worse", "taken", "keeps_siblings_together", "sibling_limit" or "better_overall"
+    taken_by: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Assignment:
+    child: str
+    home: str
+    score: int
+    parts: ScoreParts
+    rank: int  # 1 = the child's best-scoring candidate
+    candidates: int
+    alternatives: tuple[Alternative, ...]
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    rule: str
+    removed: int
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    child: str
+    urgency: str
+    sibling_group: str | None
+    homes_considered: int
+    funnel: tuple[FunnelStep, ...]
+    suitable_homes: int
+    all_taken: bool  # suitable homes existed, but other children in this run filled them
+
+
+@dataclass(frozen=True)
+class Pressure:
+    placement_type: str
+    area: str
+    homes: int
+    free_places: int
+    places_proposed: int
+    extra_place_value: float  # objective points one more place would save, at the best home
+    best_home: str | None
+
+
+@dataclass(frozen=True)
+class Timings:
+    candidates: float
+    build: float
+    relaxation: float
+    solve: float
+    report: float
+    total: float
+
+
+@dataclass(frozen=True)
+class ModelSize:
+    candidate_pairs: int
+    variables: int
+    constraints: int
+    pruning_rounds: int
+    relaxation_objective: float
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # "optimal", "feasible" or "not_solved"
+    objective: int
+    bound: float | None
+    gap: float | None
+    pruning_exact: bool
+    solver: str
+    placed: int
+    groups_split: int
+    assignments: tuple[Assignment, ...]
+    unmatched: tuple[Unmatched, ...]
+    pressure: tuple[Pressure, ...]
+    seconds: Timings
+    model: ModelSize
+    unmatched_penalties: dict[str, int] = field(default_factory=dict)
+
+    def proposals(self) -> dict[str, str | None]:
+        """Child id -> proposed home id, or None when unmatched."""
+        placed: dict[str, str | None] = {a.child: a.home for a in self.assignments}
+        placed.update({u.child: None for u in self.unmatched})
+        return dict(sorted(placed.items()))
