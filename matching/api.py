@@ -12,6 +12,8 @@ from flask import current_app
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
+from werkzeug.exceptions import BadRequest, UnprocessableEntity
+from werkzeug.exceptions import Conflict as Conflict409
 
 from commissioning.models import Home, Placement
 from matching import schemas
@@ -39,13 +41,15 @@ def register(app: Any) -> None:
 
 
 def _fail(error: ServiceError) -> Any:
+    """Raise the HTTP error for a service error, carrying its plain-English message (and fields)."""
     if isinstance(error, NotFound):
         abort(404)
-    if isinstance(error, FieldErrors):
-        abort(422, message="The request has problems", errors={"json": error.errors})
-    if isinstance(error, FieldError):
-        abort(422, message=error.message, errors={"json": {error.field: error.message}})
-    abort(409 if isinstance(error, Conflict) else 400, message=error.message)
+    if isinstance(error, FieldErrors | FieldError):
+        fields = error.errors if isinstance(error, FieldErrors) else {error.field: error.message}
+        failure = UnprocessableEntity(description="The request has problems: " + "; ".join(fields.values()))
+        failure.data = {"messages": {"json": fields}}  # type: ignore[attr-defined] # read by api_error_response
+        raise failure
+    raise (Conflict409 if isinstance(error, Conflict) else BadRequest)(description=error.message)
 
 
 def _get(model: type, object_id: int) -> Any:

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home, Placement, Referral
 from commissioning.services.placements import end_placement, record_placement
@@ -117,7 +118,7 @@ def finish_placement(session: Session, placement: Placement, end_date: date | No
 
 
 def list_placements(session: Session, current_only: bool = False) -> list[Placement]:
-    query = select(Placement).order_by(Placement.start_date.desc(), Placement.id.desc())
+    query = select(Placement).order_by(col(Placement.start_date).desc(), col(Placement.id).desc())
     if current_only:
         query = query.where(Placement.end_date.is_(None))
     return list(session.scalars(query))

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Vacancy
 from matching.models import PROVIDER_ACCEPTED, SENT, Offer
@@ -28,7 +29,7 @@ def held_places(session: Session, home_ids: Iterable[int], now: datetime,
     ids = list(home_ids)
     if not ids:
         return {}
-    query = (select(Offer.home_id, func.count(Offer.id)).where(Offer.home_id.in_(ids), holding_condition(now))
+    query = (select(Offer.home_id, func.count(Offer.id)).where(col(Offer.home_id).in_(ids), holding_condition(now))
              .group_by(Offer.home_id))
     if except_offer_id is not None:
         query = query.where(Offer.id != except_offer_id)

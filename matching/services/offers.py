@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, SUBMITTED
 from commissioning.models import Child, Home, Referral, Vacancy
@@ -198,7 +199,7 @@ def _price_for(session: Session, home: Home, now: datetime) -> tuple[str, int | 
 
 def _open_offer_for(session: Session, referral_id: int) -> Offer | None:
     return session.scalars(select(Offer).where(Offer.referral_id == referral_id,
-                                               Offer.status.in_(HOLDING_STATUSES))).first()
+                                               col(Offer.status).in_(HOLDING_STATUSES))).first()
 
 
 # Answering an offer (the provider) ----------------------------------------------------------
@@ -277,7 +278,7 @@ def move_offer(session: Session, offer: Offer, expected: str, new: str, **values
     """Change the offer's status only if it is still ``expected``: whoever gets there second loses."""
     changed = session.execute(update(Offer).where(Offer.id == offer.id, Offer.status == expected)
                               .values(status=new, **values).execution_options(synchronize_session=False))
-    if changed.rowcount != 1:
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(offer)
         raise Conflict(f"Someone else has just answered this offer: it is now '{status_label(offer).lower()}'")
     session.refresh(offer)
@@ -304,16 +305,16 @@ def get_offer(session: Session, offer_id: int) -> Offer:
 
 
 def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit: int = 200) -> list[Offer]:
-    query = select(Offer).order_by(Offer.sent_at.desc(), Offer.id.desc()).limit(limit)
+    query = select(Offer).order_by(col(Offer.sent_at).desc(), col(Offer.id).desc()).limit(limit)
     if statuses:
-        query = query.where(Offer.status.in_(statuses))
+        query = query.where(col(Offer.status).in_(statuses))
     return list(session.scalars(query))
 
 
 def homes_by_id(session: Session, home_ids: set[int]) -> dict[int, Home]:
     if not home_ids:
         return {}
-    return {h.id: h for h in session.scalars(select(Home).where(Home.id.in_(home_ids)))}
+    return {int(h.id or 0): h for h in session.scalars(select(Home).where(col(Home.id).in_(home_ids)))}
 
 
 def vacancy_of(session: Session, home_id: int) -> Vacancy | None:

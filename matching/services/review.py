@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Child, Home, Referral
 from matching.models import (
@@ -161,10 +162,10 @@ def _decide_with_offer(session: Session, proposal: Proposal, home_id: int, statu
 def _record_decision(session: Session, proposal: Proposal, status: str, home_id: int | None, reason: str | None,
                      now: datetime) -> None:
     changed = session.execute(
-        update(Proposal).where(Proposal.id == proposal.id, Proposal.status.in_(UNDECIDED_STATUSES))
+        update(Proposal).where(Proposal.id == proposal.id, col(Proposal.status).in_(UNDECIDED_STATUSES))
         .values(status=status, chosen_home_id=home_id, decision_reason=reason, decided_at=now,
                 decided_by_user_id=audit.current_actor(session).user_id)
         .execution_options(synchronize_session=False))
     session.refresh(proposal)
-    if changed.rowcount != 1:
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("This child's proposal has already been decided")

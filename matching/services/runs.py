@@ -99,7 +99,7 @@ def take_snapshot(session: Session, run: MatchingRun, now: datetime | None = Non
     problem = build_problem(session, referrals, now)
     document = problem_to_json(problem)
     run.problem = document
-    run.referral_ids = sorted(r.id for r in referrals)
+    run.referral_ids = sorted(int(r.id or 0) for r in referrals)
     run.children = len(referrals)
     session.add(run)
     return document

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
 from commissioning.services.referrals import children_by_id, open_referrals_for_matching, sibling_groups_by_id
@@ -86,8 +87,8 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
 
 def _homes_with_free_places(session: Session, now: datetime) -> list[tuple[Home, int]]:
     rows = session.execute(select(Home, Vacancy).join(Vacancy, Vacancy.home_id == Home.id)
-                           .where(Home.active.is_(True), Vacancy.places_free > 0).order_by(Home.id)).all()
-    held = held_places(session, [home.id for home, _ in rows], now)
+                           .where(col(Home.active).is_(True), Vacancy.places_free > 0).order_by(Home.id)).all()
+    held = held_places(session, [int(home.id or 0) for home, _ in rows], now)
     found = []
     for home, vacancy in rows:
         free = vacancy.places_free - held.get(home.id, 0)
