@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlmodel import col
 
 from commissioning.models import Home
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
@@ -321,7 +322,7 @@ def bid_form(lot_id: int) -> Any:
         return redirect(url_for(".tender_detail", tender_id=tender.id))
     errors: dict[str, str] = {}
     if request.method == "POST":
-        details, errors = forms.bid_from(request.form, [q.id for q in questions])
+        details, errors = forms.bid_from(request.form, [q.id or 0 for q in questions])
         if not errors:
             try:
                 with transaction(s):
@@ -354,7 +355,7 @@ def bid_detail(bid_id: int) -> Any:
     bid: Bid = _or_404(bid_service.get_bid, bid_id, now)
     tender, lot = _lot(bid.lot_id)
     s = db()
-    homes = list(s.scalars(select(Home).where(Home.id.in_(bid.home_ids)).order_by(Home.name)))
+    homes = list(s.scalars(select(Home).where(col(Home.id).in_(bid.home_ids)).order_by(Home.name)))
     return render_template("contracts/bid.html", bid=bid, tender=tender, lot=lot, homes=homes,
                            questions=tenders.questions_of(s, lot), provider=s.get(Organisation, bid.provider_id),
                            accepts_bids=tenders.accepts_bids(tender, now), kind=_kind(),
@@ -536,14 +537,14 @@ def contract_list() -> Any:
 def _contract_form(lot: Lot | None, tender: Tender | None, proposed: contract_service.ContractDetails | None) -> Any:
     s = db()
     councils = _councils()
-    homes = list(s.scalars(select(Home).where(Home.active.is_(True)).order_by(Home.name)))
+    homes = list(s.scalars(select(Home).where(col(Home.active).is_(True)).order_by(Home.name)))
     providers = list(s.scalars(select(Organisation).where(Organisation.kind == OrgKind.PROVIDER)
                                .order_by(Organisation.name)))
     if proposed is not None:
         homes = [h for h in homes if h.provider_id == proposed.provider_id]
     errors: dict[str, str] = {}
     if request.method == "POST":
-        details, errors = forms.contract_from(request.form, [h.id for h in homes], [c.id for c in councils])
+        details, errors = forms.contract_from(request.form, [h.id or 0 for h in homes], [c.id or 0 for c in councils])
         if not errors:
             try:
                 with transaction(s):

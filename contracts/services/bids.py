@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home
 from contracts.models import Bid, Lot, Tender
@@ -32,7 +33,7 @@ class BidDetails:
 def provider_homes(session: Session, lot: Lot) -> list[Home]:
     """The provider's own active homes of the lot's placement type, from the supply register."""
     provider_id = provider_id_of(session)
-    query = select(Home).where(Home.provider_id == provider_id, Home.active.is_(True),
+    query = select(Home).where(Home.provider_id == provider_id, col(Home.active).is_(True),
                                Home.placement_type == lot.placement_type).order_by(Home.name)
     return list(session.scalars(query))
 

@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Placement
 from contracts.models import BlockContract, ContractHome
@@ -34,7 +35,7 @@ def free_block_places(session: Session, on_date: date) -> dict[int, BlockPlaces]
         BlockContract.start_date <= on_date, BlockContract.end_date >= on_date))}
     if not contracts:
         return {}
-    reserved = list(session.scalars(select(ContractHome).where(ContractHome.contract_id.in_(contracts))))
+    reserved = list(session.scalars(select(ContractHome).where(col(ContractHome.contract_id).in_(contracts))))
     occupied = _occupied(session, list(contracts), on_date)
     found: dict[int, BlockPlaces] = {}
     for row in sorted(reserved, key=lambda r: (r.contract_id, r.home_id)):
@@ -58,7 +59,7 @@ def _occupied(session: Session, contract_ids: list[int], on_date: date) -> Count
     """
     with system_access(session):
         rows = session.execute(select(Placement.block_contract_id, Placement.home_id).where(
-            Placement.funding == "block", Placement.block_contract_id.in_(contract_ids),
+            Placement.funding == "block", col(Placement.block_contract_id).in_(contract_ids),
             Placement.start_date <= on_date,
-            (Placement.end_date.is_(None)) | (Placement.end_date > on_date))).all()
+            col(Placement.end_date).is_(None) | (col(Placement.end_date) > on_date))).all()
     return Counter((contract_id, home_id) for contract_id, home_id in rows)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home
 from commissioning.vocabulary import PLACEMENT_TYPES
@@ -224,10 +225,10 @@ def apply_due_uplifts(session: Session, contract: BlockContract, today: date) ->
 
 def visible_contracts(session: Session) -> list[BlockContract]:
     """RCC staff see every contract; a provider its own; a council those it shares the cost of."""
-    query = select(BlockContract).order_by(BlockContract.start_date.desc(), BlockContract.id.desc())
+    query = select(BlockContract).order_by(col(BlockContract.start_date).desc(), col(BlockContract.id).desc())
     scope = scope_of(session)
     if scope.kind == OrgKind.COUNCIL:
-        query = query.where(BlockContract.id.in_(
+        query = query.where(col(BlockContract.id).in_(
             select(CostShare.contract_id).where(CostShare.council_id == scope.organisation_id)))
     return list(session.scalars(query))
 
@@ -246,7 +247,7 @@ def get_contract(session: Session, contract_id: int) -> BlockContract:
 def contract_homes(session: Session, contract: BlockContract) -> list[tuple[ContractHome, Home | None]]:
     reserved = list(session.scalars(select(ContractHome).where(ContractHome.contract_id == contract.id)
                                     .order_by(ContractHome.id)))
-    homes = {h.id: h for h in session.scalars(select(Home).where(Home.id.in_([r.home_id for r in reserved])))}
+    homes = {h.id: h for h in session.scalars(select(Home).where(col(Home.id).in_([r.home_id for r in reserved])))}
     return [(r, homes.get(r.home_id)) for r in reserved]
 
 
@@ -257,9 +258,9 @@ def price_history(session: Session, contract: BlockContract) -> list[ContractPri
 
 def cost_shares(session: Session, contract: BlockContract) -> list[tuple[CostShare, str]]:
     shares = list(session.scalars(select(CostShare).where(CostShare.contract_id == contract.id)
-                                  .order_by(CostShare.share_bp.desc(), CostShare.council_id)))
-    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_([s.council_id for s in shares]))).all())
+                                  .order_by(col(CostShare.share_bp).desc(), CostShare.council_id)))
+    names: dict[int, str] = {row[0]: row[1] for row in session.execute(select(Organisation.id, Organisation.name).where(
+        col(Organisation.id).in_([s.council_id for s in shares])))}
     return [(share, names.get(share.council_id, "")) for share in shares]
 
 

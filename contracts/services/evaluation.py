@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from contracts.models import Bid, EvaluatorScore, Lot, ModeratedScore, QualityQuestion, Tender
 from contracts.services import bids as bid_service
@@ -32,7 +33,7 @@ def price_score(lowest_price: int, bid_price: int, price_weight: int) -> Decimal
 
 def quality_score(marks: dict[int, int], questions: list[QualityQuestion], quality_weight: int) -> Decimal:
     """``marks`` maps question id to the moderated mark (0 to 5)."""
-    percent = sum((Decimal(marks[q.id]) / MAX_MARK * q.weight for q in questions), Decimal(0))
+    percent = sum((Decimal(marks[q.id or 0]) / MAX_MARK * q.weight for q in questions), Decimal(0))
     return round_half_up(percent * quality_weight / 100)
 
 
@@ -141,12 +142,12 @@ def rank_lot(session: Session, lot: Lot, now: datetime) -> list[RankedBid]:
         return []
     questions = tenders.questions_of(session, lot)
     moderated = moderated_scores(session, lot)
-    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_({b.provider_id for b in bids}))).all())
+    names: dict[int, str] = {row[0]: row[1] for row in session.execute(select(Organisation.id, Organisation.name).where(
+        col(Organisation.id).in_({b.provider_id for b in bids})))}
     lowest = min(b.weekly_price for b in bids)
     ranked = []
     for bid in bids:
-        marks = {q.id: moderated[(bid.id, q.id)].score for q in questions if (bid.id, q.id) in moderated}
+        marks = {q.id or 0: moderated[(bid.id or 0, q.id or 0)].score for q in questions if (bid.id, q.id) in moderated}
         missing = len(questions) - len(marks)
         price = price_score(lowest, bid.weekly_price, lot.price_weight)
         quality = quality_score(marks, questions, lot.quality_weight) if not missing else None
@@ -240,7 +241,8 @@ def lot_report(session: Session, lot: Lot, now: datetime) -> LotReport:
     from rcc.models import User  # noqa: PLC0415 - only the report needs people's names
 
     evaluator_ids = {s.evaluator_user_id for scores in marks.values() for s in scores}
-    evaluators = dict(session.execute(select(User.id, User.name).where(User.id.in_(evaluator_ids))).all())
+    evaluators: dict[int, str] = {row[0]: row[1] for row in session.execute(
+        select(User.id, User.name).where(col(User.id).in_(evaluator_ids)))}
     awarded = next((r for r in ranking if r.bid.id == lot.awarded_bid_id), None)
     return LotReport(tender, lot, tenders.questions_of(session, lot), ranking, moderated_scores(session, lot), marks,
                      evaluators, min((r.bid.weekly_price for r in ranking), default=None), awarded)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts.models import Lot, QualityQuestion, Tender
@@ -146,7 +147,9 @@ def create_tender(session: Session, rcc_id: int, details: TenderDetails, user_id
     errors = check_tender(details)
     if errors:
         raise FieldErrors(errors)
-    tender = Tender(rcc_id=rcc_id, created_by_user_id=user_id)
+    tender = Tender(rcc_id=rcc_id, created_by_user_id=user_id, reference="", title="",
+                    clarification_closes_at=details.clarification_closes_at, bids_close_at=details.bids_close_at,
+                    contract_start=details.contract_start)
     _apply(tender, details)
     session.add(tender)
     audit.record(session, "tender.created", tender, reference=tender.reference)
@@ -302,9 +305,9 @@ def cancel(session: Session, tender: Tender, reason: str, now: datetime) -> Tend
 
 def visible_tenders(session: Session, now: datetime) -> list[Tender]:
     """Every tender for the RCC; councils and providers never see drafts."""
-    query = select(Tender).order_by(Tender.bids_close_at.desc(), Tender.id.desc())
+    query = select(Tender).order_by(col(Tender.bids_close_at).desc(), col(Tender.id).desc())
     if not is_rcc(session):
-        query = query.where(Tender.published_at.is_not(None))
+        query = query.where(col(Tender.published_at).is_not(None))
     return list(session.scalars(query))
 
 

@@ -17,6 +17,7 @@ from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Placement
 from contracts.models import BlockContract, ContractPrice
@@ -153,7 +154,7 @@ class FundingMonth:
 def funding_mix(session: Session, first: date, last: date) -> list[FundingMonth]:
     """The region's placement-days and spend by funding, month by month, in the session's scope (RCC)."""
     placements = list(session.scalars(select(Placement).where(
-        Placement.start_date <= last, (Placement.end_date.is_(None)) | (Placement.end_date > first))))
+        Placement.start_date <= last, col(Placement.end_date).is_(None) | (col(Placement.end_date) > first))))
     contracts = list(session.scalars(select(BlockContract).where(
         BlockContract.start_date <= last, BlockContract.end_date >= first)))
     months = []
