@@ -49,7 +49,7 @@ class HomeGrid:
         order = np.lexsort((open_homes, keys))
         keys, open_homes, rows, cols = keys[order], open_homes[order], rows[order], cols[order]
         cell_keys, starts = np.unique(keys, return_index=True)
-        ends = np.append(starts[1:], len(keys))
+        ends = np.append(starts[1:], len(keys)) if len(keys) else starts
         self.cell_homes = [open_homes[s:e] for s, e in zip(starts, ends, strict=True)]
         cell_rows, cell_cols = rows[starts], cols[starts]
         self.lat_low = np.radians(cell_rows * CELL_DEGREES_LATITUDE)
@@ -59,7 +59,7 @@ class HomeGrid:
         self.max_abs_lat = np.maximum(np.abs(self.lat_low), np.abs(self.lat_high))
         self.min_fixed_points = np.array(
             [prepared.home_fixed_points[h].min() for h in self.cell_homes], dtype=np.int64
-        )
+        ).reshape(-1)
         self.has_credit = np.array([prepared.home_credit[h].max() > 0 for h in self.cell_homes], dtype=bool)
         self.home_count = np.array([len(h) for h in self.cell_homes], dtype=np.int64)
         self.cell_count = len(cell_keys)
