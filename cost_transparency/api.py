@@ -20,14 +20,14 @@ from cost_transparency.models import CostRecord, HighCostReview, Publication
 from cost_transparency.schemas import (
     CostComparisonArgs,
     CostComparisonSchema,
-    PublicationCorrectionSchema,
-    CostRecordSchema,
-    CostRecordUpdateSchema,
-    ReviewOutcomeSchema,
-    ProviderRiskQueryArgs,
     CostPublicationDetailSchema,
     CostPublicationSchema,
+    CostRecordSchema,
+    CostRecordUpdateSchema,
     HighCostReviewSchema,
+    ProviderRiskQueryArgs,
+    PublicationCorrectionSchema,
+    ReviewOutcomeSchema,
     SufficiencyQueryArgs,
 )
 from cost_transparency.services import (

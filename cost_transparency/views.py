@@ -530,8 +530,8 @@ def publication_preview_pdf(publication_id: int) -> Any:
 
 # Sufficiency and market oversight ---------------------------------------------------------------------
 
-def _chosen_council() -> Organisation | None:
-    raw = request.args.get("council", "").strip()
+def _chosen_council(raw: str | None = None) -> Organisation | None:
+    raw = (request.args.get("council", "") if raw is None else raw).strip()
     if not raw:
         return None
     if not raw.isdigit():
@@ -583,11 +583,14 @@ def _forecast_charts(predictions: list[forecast.TypeForecast], snap: sufficiency
     return found
 
 
-@bp.route("/sufficiency/statement.pdf")
+@bp.route("/sufficiency/statements/<area>.pdf")
 @allow(*RCC_READERS)
-def sufficiency_statement() -> Any:
+def sufficiency_statement(area: str) -> Any:
+    """``area`` is "region" or "council-<id>"."""
+    if area != "region" and not area.startswith("council-"):
+        abort(404)
     on = _day("on", date.today())
-    council = _chosen_council()
+    council = _chosen_council(area.removeprefix("council-") if area != "region" else "")
     horizon = _horizon()
     snap = sufficiency.snapshot(db(), on, council)
     predictions = forecast.forecasts(db(), horizon, on)

@@ -20,7 +20,14 @@ from sqlalchemy.orm import Session
 from cost_transparency.models import Publication
 from cost_transparency.services import charts, comparison, disclosure, statistics
 from cost_transparency.services.comparison import CellStats, Observation, Quarter
-from cost_transparency.vocabulary import FUNDING, NEED_BANDS, PLACEMENT_TYPES, SECTOR_LABELS, pounds, type_label
+from cost_transparency.vocabulary import (
+    FUNDING,
+    NEED_BANDS,
+    PLACEMENT_TYPES,
+    SECTOR_LABELS,
+    pounds,
+    type_label,
+)
 from rcc.models import Organisation
 from rcc.tenancy import OrgKind
 

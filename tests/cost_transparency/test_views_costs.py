@@ -124,9 +124,12 @@ def test_sufficiency_shows_placements_supply_and_a_statement_pdf(signed_in_clien
     supply = {row[0]: row for row in _rows(page, "Supply and demand")}
     assert supply["Children's home"][1] == "3"
     assert "straight line" in page.get_text()
-    pdf = client.get(f"/sufficiency/statement.pdf?council={region.councils[0].id}")
+    link = page.find("a", string=lambda s: s and "sufficiency statement" in s)
+    assert client.get(link["href"]).data.startswith(b"%PDF")
+    pdf = client.get(f"/sufficiency/statements/council-{region.councils[0].id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
-    assert client.get("/sufficiency/statement.pdf?council=abc").status_code == 404
+    assert client.get("/sufficiency/statements/council-abc.pdf").status_code == 404
+    assert client.get("/sufficiency/statements/elsewhere.pdf").status_code == 404
 
 
 def test_provider_risk_alerts_on_concentration(signed_in_client, region, costed, setup_session):
