@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
+from commissioning.models import Child, Home, Referral, Vacancy
 from commissioning.services.referrals import children_by_id, open_referrals_for_matching, sibling_groups_by_id
 from matching.engine import Child as EngineChild
 from matching.engine import Home as EngineHome
@@ -79,21 +79,23 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
     engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.keep_together)
                           for g in groups.values() if group_key(g.id) in grouped)
     blocks = free_block_places(session, today)
-    prices = _fallback_prices([home for home, _ in homes])
-    engine_homes = tuple(_engine_home(home, free, blocks.get(home.id), prices) for home, free in homes)
+    prices = _fallback_prices([home for home, _, _ in homes])
+    engine_homes = tuple(_engine_home(home, free, where, blocks.get(home.id), prices) for home, free, where in homes)
     return Problem(children=engine_children, homes=engine_homes, sibling_groups=engine_groups,
                    weights=weights or Weights(), options=SOLVE_OPTIONS)
 
 
-def _homes_with_free_places(session: Session, now: datetime) -> list[tuple[Home, int]]:
+def _homes_with_free_places(session: Session, now: datetime) -> list[tuple[Home, int, Point]]:
+    """Active homes with a place not already held by an open offer, with where they are."""
     rows = session.execute(select(Home, Vacancy).join(Vacancy, Vacancy.home_id == Home.id)
                            .where(col(Home.active).is_(True), Vacancy.places_free > 0).order_by(Home.id)).all()
     held = held_places(session, [int(home.id or 0) for home, _ in rows], now)
     found = []
     for home, vacancy in rows:
         free = vacancy.places_free - held.get(home.id, 0)
-        if free > 0 and _location_of_home(home) is not None:
-            found.append((home, free))
+        location = _location_of_home(home)
+        if free > 0 and location is not None:
+            found.append((home, free, location))
     return found
 
 
@@ -104,27 +106,26 @@ def _location_of_home(home: Home) -> Point | None:
     return authority.centre if authority else None
 
 
-def _location_of_child(child: Child, council_name: str | None = None) -> Point:
+def _location_of_child(child: Child) -> Point:
     if child.home_latitude is not None and child.home_longitude is not None:
         return Point(child.home_latitude, child.home_longitude)
-    authority = local_authority_named(council_name or "")
-    return authority.centre if authority else Point(52.5, -1.5)
+    return Point(52.5, -1.5)  # never reached: commissioning places every child's postcode when it is entered
 
 
-def _engine_child(referral: Referral, child: Child, homes: list[tuple[Home, int]], today: date) -> EngineChild:
+def _engine_child(referral: Referral, child: Child, homes: list[tuple[Home, int, Point]], today: date) -> EngineChild:
     location = _location_of_child(child)
     school = (Point(child.school_latitude, child.school_longitude)
               if child.school_latitude is not None and child.school_longitude is not None else None)
     excluded = {home_key(h) for h in referral.excluded_home_ids}
-    excluded_areas = set(referral.excluded_areas)
-    for home, _ in homes:
-        home_location = _location_of_home(home)
-        too_far = (referral.max_distance_miles is not None and home_location is not None
-                   and great_circle_miles(location, home_location) > referral.max_distance_miles)
-        if home.local_authority in excluded_areas or too_far:
-            excluded.add(home_key(home.id))
+    if referral.excluded_areas:
+        areas = set(referral.excluded_areas)
+        excluded |= {home_key(int(home.id or 0)) for home, _, _ in homes if home.local_authority in areas}
+    if referral.max_distance_miles is not None:
+        limit = referral.max_distance_miles
+        excluded |= {home_key(int(home.id or 0)) for home, _, where in homes
+                     if great_circle_miles(location, where) > limit}
     return EngineChild(
-        id=child_key(referral.id),
+        id=child_key(int(referral.id or 0)),
         age=max(0, child.age_on(max(referral.date_needed, today))),
         sex=child.sex,
         placement_types=frozenset({referral.placement_type}),
@@ -156,9 +157,8 @@ def weekly_cost_pounds(home: Home, fallback: dict[str, float]) -> float:
     return fallback.get(home.placement_type, 0.0)
 
 
-def _engine_home(home: Home, free: int, block: BlockPlace | None, fallback: dict[str, float]) -> EngineHome:
-    location = _location_of_home(home)
-    assert location is not None
+def _engine_home(home: Home, free: int, location: Point, block: BlockPlace | None,
+                 fallback: dict[str, float]) -> EngineHome:
     return EngineHome(
         id=home_key(home.id),
         provider=provider_key(home.provider_id),
@@ -184,7 +184,3 @@ def snapshot_summary(problem: dict[str, Any]) -> dict[str, int]:
             "free_places": sum(h["free_places"] for h in problem.get("homes", [])),
             "block_places": sum(h.get("block_places", 0) for h in problem.get("homes", []))}
 
-
-def sibling_group_name(session: Session, group_id: int) -> str | None:
-    group = session.get(SiblingGroup, group_id)
-    return group.name if group else None
