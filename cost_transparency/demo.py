@@ -19,6 +19,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.lifecycle import ENDED, PLACED
 from commissioning.models import Child, Home, Placement, Referral
@@ -57,7 +58,7 @@ def load_demo_costs(session: Session, region: DemoRegion) -> None:
 
 def _homes_by_type(session: Session, region: DemoRegion) -> dict[str, list[Home]]:
     found: dict[str, list[Home]] = {}
-    for home in session.scalars(select(Home).where(Home.rcc_id == region.rcc.id, Home.active.is_(True))
+    for home in session.scalars(select(Home).where(Home.rcc_id == region.rcc.id, col(Home.active).is_(True))
                                 .order_by(Home.id)):
         if home.latitude is not None:
             found.setdefault(home.placement_type, []).append(home)
@@ -145,13 +146,13 @@ def _cost_records(session: Session, rng: random.Random, made: list[tuple[Placeme
         additional = education = health = nhs = schooling = 0
         if placement.placement_type in ("childrens_home", "secure", "residential_school"):
             if band != "standard" or gross > 1_500_000:
-                additional = round(gross * rng.uniform(0.08, 0.25), -2)
+                additional = int(round(gross * rng.uniform(0.08, 0.25), -2))
             if rng.random() < 0.3:
                 education = rng.randint(3, 9) * 10_000
             if rng.random() < 0.15:
                 health = rng.randint(2, 6) * 10_000
             if band == "complex" and rng.random() < 0.5 or gross > 1_500_000:
-                nhs = round((additional + health) * rng.uniform(0.25, 0.5), -2)
+                nhs = int(round((additional + health) * rng.uniform(0.25, 0.5), -2))
             if education and rng.random() < 0.4:
                 schooling = education
         core = max(gross - additional - education - health, gross // 2)

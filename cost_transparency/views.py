@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
+from sqlmodel import col
 
 from commissioning.models import Home, Placement
 from cost_transparency.forms import (
@@ -169,16 +171,13 @@ def placements() -> Any:
 
 
 def _council_names() -> dict[int, str]:
-    from sqlalchemy import select  # noqa: PLC0415
-
-    return {o.id: o.name for o in db().scalars(select(Organisation).where(Organisation.kind == OrgKind.COUNCIL))}
+    query = select(Organisation).where(Organisation.kind == OrgKind.COUNCIL)
+    return {o.id or 0: o.name for o in db().scalars(query)}
 
 
 def _home_names(found: list[Placement]) -> dict[int, str]:
-    from sqlalchemy import select  # noqa: PLC0415
-
     ids = {p.home_id for p in found}
-    return {h.id: h.name for h in db().scalars(select(Home).where(Home.id.in_(ids)))} if ids else {}
+    return {h.id or 0: h.name for h in db().scalars(select(Home).where(col(Home.id).in_(ids)))} if ids else {}
 
 
 @bp.route("/costs/placements/create-missing", methods=["POST"])
@@ -214,7 +213,7 @@ def placement_costs(placement_id: int) -> Any:
     if request.method == "GET":
         derived = cost_records.derived_details(db(), placement)
         latest_end = max((r.end_date for r in records if r.end_date), default=None)
-        form.start_date.data = (latest_end + timedelta(days=1)) if latest_end else placement.start_date
+        form.start_date.data = (latest_end + timedelta(days=1)) if latest_end else placement.start_date  # type: ignore[assignment]
         form.core_weekly.data = f"{(derived.core_weekly or 0) / 100:.2f}"
         form.need_band.data = derived.need_band
     elif form.validate_on_submit():
@@ -239,7 +238,7 @@ def edit_record(cost_record_id: int) -> Any:
     form = CostRecordForm()
     if request.method == "GET":
         details = cost_records.details_of(record)
-        form.start_date.data, form.end_date.data = details.start_date, details.end_date
+        form.start_date.data, form.end_date.data = details.start_date, details.end_date  # type: ignore[assignment]
         for name in cost_records.AMOUNT_FIELDS:
             getattr(form, name).data = f"{getattr(details, name) / 100:.2f}"
         form.need_band.data, form.notes.data = details.need_band, details.notes

@@ -120,17 +120,17 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
     around the first series; ``reference_lines`` draws dashed levels (e.g. places available)."""
     describe = _pounds if money else (lambda v: f"{v:,}")
     described = []
-    for name, values in series:
-        points = ", ".join(f"{x} {describe(v)}" for x, v in zip(x_labels, values, strict=False) if v is not None)
+    for name, line in series:
+        points = ", ".join(f"{x} {describe(v)}" for x, v in zip(x_labels, line, strict=False) if v is not None)
         described.append(f"{name}: {points or 'no figures shown'}")
     described += [f"{name}: {describe(value)}" for name, value in reference_lines or []]
     height = 300
     parts = _open(chart_id, title, ". ".join(described), width, height)
     left, right, top, bottom = 70, width - 20, 20, height - 80
-    values = [v for _, vs in series for v in vs if v is not None]
-    values += [high for band in bands or [] if band for high in band[1:]]
-    values += [value for _, value in reference_lines or []]
-    maximum = _nice_max(max(values, default=0) * 1.05)
+    heights: list[int] = [v for _, vs in series for v in vs if v is not None]
+    heights += [band[1] for band in bands or [] if band]
+    heights += [value for _, value in reference_lines or []]
+    maximum = _nice_max(max(heights, default=0) * 1.05)
     scale = (bottom - top) / maximum
     step = (right - left) / max(len(x_labels) - 1, 1)
     for i in range(5):

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Placement
 from cost_transparency.models import CostRecord
@@ -103,10 +104,10 @@ def load_rows(session: Session, start: date, end: date, rcc_id: int | None = Non
     query = (select(CostRecord, Placement.start_date, Placement.end_date, Organisation.provider_sector)
              .join(Placement, Placement.id == CostRecord.placement_id)
              .join(Organisation, Organisation.id == CostRecord.provider_id)
-             .where(CostRecord.start_date <= end,
-                    (CostRecord.end_date.is_(None)) | (CostRecord.end_date >= start),
-                    Placement.start_date <= end,
-                    (Placement.end_date.is_(None)) | (Placement.end_date >= start)))
+             .where(col(CostRecord.start_date) <= end,
+                    (col(CostRecord.end_date).is_(None)) | (col(CostRecord.end_date) >= start),
+                    col(Placement.start_date) <= end,
+                    (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= start)))
     if rcc_id is not None:
         query = query.where(CostRecord.rcc_id == rcc_id)
     if council_id is not None:

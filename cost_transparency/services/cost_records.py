@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Placement, Referral
 from cost_transparency.models import CostRecord
@@ -121,8 +122,8 @@ def contract_price_on(session: Session, placement: Placement) -> int | None:
         return None
     price = session.scalars(
         select(ContractPrice).where(ContractPrice.contract_id == placement.block_contract_id,
-                                    ContractPrice.effective_from <= placement.start_date)
-        .order_by(ContractPrice.effective_from.desc())).first()
+                                    col(ContractPrice.effective_from) <= placement.start_date)
+        .order_by(col(ContractPrice.effective_from).desc())).first()
     return price.weekly_price if price else None
 
 
@@ -193,7 +194,7 @@ def details_of(record: CostRecord) -> CostDetails:
 
 def placements_without_records(session: Session) -> list[Placement]:
     costed = select(CostRecord.placement_id)
-    return list(session.scalars(select(Placement).where(Placement.id.not_in(costed))
+    return list(session.scalars(select(Placement).where(col(Placement.id).not_in(costed))
                                 .order_by(Placement.start_date, Placement.id)))
 
 
@@ -212,7 +213,7 @@ def with_end(details: CostDetails, end: date | None) -> CostDetails:
 def placements_with_costs(session: Session, on: date) -> list[tuple[Placement, CostRecord | None]]:
     """Every placement the session can see, newest first, with the cost record in force on ``on``
     (or, for an ended placement, its last one)."""
-    placements = list(session.scalars(select(Placement).order_by(Placement.start_date.desc(), Placement.id.desc())))
+    placements = list(session.scalars(select(Placement).order_by(col(Placement.start_date).desc(), col(Placement.id).desc())))
     records: dict[int, list[CostRecord]] = {}
     for record in session.scalars(select(CostRecord).order_by(CostRecord.start_date)):
         records.setdefault(record.placement_id, []).append(record)

@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Placement
 from cost_transparency.models import CostRecord, CostSettings, HighCostReview
@@ -90,10 +91,10 @@ class RefreshResult:
 def current_records(session: Session, on: date) -> list[CostRecord]:
     """Cost records in force on ``on`` for placements still running then."""
     query = (select(CostRecord).join(Placement, Placement.id == CostRecord.placement_id)
-             .where(CostRecord.start_date <= on,
-                    (CostRecord.end_date.is_(None)) | (CostRecord.end_date >= on),
-                    Placement.start_date <= on,
-                    (Placement.end_date.is_(None)) | (Placement.end_date >= on)))
+             .where(col(CostRecord.start_date) <= on,
+                    (col(CostRecord.end_date).is_(None)) | (col(CostRecord.end_date) >= on),
+                    col(Placement.start_date) <= on,
+                    (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on)))
     return list(session.scalars(query))
 
 
@@ -147,7 +148,7 @@ def record_outcome(session: Session, review: HighCostReview, outcome: str | None
 
 
 def queue(session: Session, status: str | None = None) -> list[HighCostReview]:
-    query = select(HighCostReview).order_by(HighCostReview.status, HighCostReview.weekly_cost.desc(),
+    query = select(HighCostReview).order_by(HighCostReview.status, col(HighCostReview.weekly_cost).desc(),
                                             HighCostReview.id)
     if status:
         query = query.where(HighCostReview.status == status)

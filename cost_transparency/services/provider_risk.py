@@ -14,6 +14,7 @@ from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home, Placement
 from cost_transparency.models import CostRecord, RatingObservation
@@ -86,7 +87,7 @@ def assess(session: Session, rcc_id: int, on: date) -> ProviderRisk:
         group.weekly_spend += weekly
         group.placements += 1
         council_spend[placement.council_id][placement.provider_id] += weekly
-    for home in session.scalars(select(Home).where(Home.rcc_id == rcc_id, Home.active.is_(True))):
+    for home in session.scalars(select(Home).where(Home.rcc_id == rcc_id, col(Home.active).is_(True))):
         group = groups.get(home.provider_id)
         if group is not None:
             group.places += home.registered_places
@@ -119,11 +120,11 @@ def assess(session: Session, rcc_id: int, on: date) -> ProviderRisk:
 
 def current_spend(session: Session, rcc_id: int, on: date) -> list[tuple[Placement, int]]:
     placements = list(session.scalars(select(Placement).where(
-        Placement.rcc_id == rcc_id, Placement.start_date <= on,
-        (Placement.end_date.is_(None)) | (Placement.end_date >= on))))
+        Placement.rcc_id == rcc_id, col(Placement.start_date) <= on,
+        (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on))))
     records = session.scalars(select(CostRecord).where(
-        CostRecord.rcc_id == rcc_id, CostRecord.start_date <= on,
-        (CostRecord.end_date.is_(None)) | (CostRecord.end_date >= on)))
+        CostRecord.rcc_id == rcc_id, col(CostRecord.start_date) <= on,
+        (col(CostRecord.end_date).is_(None)) | (col(CostRecord.end_date) >= on)))
     gross = {r.placement_id: r.gross_weekly for r in records}
     return [(p, gross.get(p.id or 0, p.weekly_cost)) for p in placements]
 

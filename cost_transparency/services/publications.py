@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from cost_transparency.models import Publication
 from cost_transparency.services import report_tables
@@ -58,7 +59,7 @@ def slug_for(rcc: Organisation, title: str) -> str:
 
 def _unused_slug(session: Session, wanted: str) -> str:
     with system_access(session):
-        taken = set(session.scalars(select(Publication.slug).where(Publication.slug.like(f"{wanted}%"))))
+        taken = set(session.scalars(select(Publication.slug).where(col(Publication.slug).like(f"{wanted}%"))))
     slug, n = wanted, 2
     while slug in taken:
         slug, n = f"{wanted}-{n}", n + 1
@@ -170,11 +171,11 @@ def correct(session: Session, publication: Publication, changes: str, user_id: i
 
 def versions_of(session: Session, slug: str) -> list[Publication]:
     return list(session.scalars(select(Publication).where(Publication.slug == slug)
-                                .order_by(Publication.version.desc())))
+                                .order_by(col(Publication.version).desc())))
 
 
 def all_publications(session: Session) -> list[Publication]:
-    return list(session.scalars(select(Publication).order_by(Publication.slug, Publication.version.desc())))
+    return list(session.scalars(select(Publication).order_by(Publication.slug, col(Publication.version).desc())))
 
 
 # The public side: published versions only, as stored -----------------------------------------
@@ -210,7 +211,7 @@ def published_report(session: Session, slug: str, version: int | None = None) ->
     with system_access(session):
         rows = list(session.scalars(select(Publication).where(Publication.slug == slug,
                                                               Publication.status == PUBLISHED)
-                                    .order_by(Publication.version.desc())))
+                                    .order_by(col(Publication.version).desc())))
         found = next((r for r in rows if version is None or r.version == version), None)
         if found is None:
             raise NotFound("There is no published report at this address")
@@ -237,7 +238,7 @@ def published_index(session: Session) -> list[PublishedSummary]:
     """The latest published version of every report, newest first."""
     with system_access(session):
         rows = list(session.scalars(select(Publication).where(Publication.status == PUBLISHED)
-                                    .order_by(Publication.slug, Publication.version.desc())))
+                                    .order_by(Publication.slug, col(Publication.version).desc())))
         latest: dict[str, Publication] = {}
         for row in rows:
             latest.setdefault(row.slug, row)

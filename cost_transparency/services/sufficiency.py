@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, PROPOSAL_APPROVED, SUBMITTED
 from commissioning.models import Child, Home, Placement, Referral, Vacancy
@@ -97,7 +98,7 @@ def _placements(session: Session, on: date, council: Organisation | None, rows: 
              .join(Child, Child.id == Placement.child_id)
              .join(Home, Home.id == Placement.home_id)
              .join(Organisation, Organisation.id == Placement.council_id)
-             .where(Placement.start_date <= on, (Placement.end_date.is_(None)) | (Placement.end_date >= on)))
+             .where(col(Placement.start_date) <= on, (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on)))
     if council is not None:
         query = query.where(Placement.council_id == council.id)
     for placement, child, home, council_name in session.execute(query):
@@ -114,7 +115,7 @@ def _placements(session: Session, on: date, council: Organisation | None, rows: 
 
 def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency]) -> None:
     vacancies = {v.home_id: v for v in session.scalars(select(Vacancy))}
-    for home in session.scalars(select(Home).where(Home.active.is_(True))):
+    for home in session.scalars(select(Home).where(col(Home.active).is_(True))):
         row = rows.setdefault(home.placement_type, TypeSufficiency(home.placement_type))
         row.homes += 1
         row.registered_places += home.registered_places
@@ -133,24 +134,24 @@ def block_capacity(session: Session, on: date) -> list[tuple[str, int, int]]:
         from contracts.models import BlockContract, ContractHome  # noqa: PLC0415 - read only, optional
     except ImportError:  # pragma: no cover
         return []
-    contracts = list(session.scalars(select(BlockContract).where(BlockContract.start_date <= on,
-                                                                 BlockContract.end_date >= on)))
+    contracts = list(session.scalars(select(BlockContract).where(col(BlockContract.start_date) <= on,
+                                                                 col(BlockContract.end_date) >= on)))
     if not contracts:
         return []
     ids = [c.id for c in contracts]
     reserved: dict[int, int] = defaultdict(int)
-    for line in session.scalars(select(ContractHome).where(ContractHome.contract_id.in_(ids))):
+    for line in session.scalars(select(ContractHome).where(col(ContractHome.contract_id).in_(ids))):
         reserved[line.contract_id] += line.reserved_places
     used: dict[int, int] = defaultdict(int)
     for contract_id in session.scalars(select(Placement.block_contract_id).where(
-            Placement.block_contract_id.in_(ids), Placement.start_date <= on,
-            (Placement.end_date.is_(None)) | (Placement.end_date >= on))):
+            col(Placement.block_contract_id).in_(ids), col(Placement.start_date) <= on,
+            (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on))):
         used[contract_id] += 1
     return [(c.placement_type, reserved[c.id or 0], min(used[c.id or 0], reserved[c.id or 0])) for c in contracts]
 
 
 def _waiting(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
-    query = select(Referral).where(Referral.status.in_(WAITING))
+    query = select(Referral).where(col(Referral.status).in_(WAITING))
     if council is not None:
         query = query.where(Referral.council_id == council.id)
     for referral in session.scalars(query):
@@ -164,7 +165,7 @@ def _matching(session: Session, result: Snapshot) -> None:
     from matching.services.shortage import shortage_report  # noqa: PLC0415
 
     runs = session.scalars(select(MatchingRun).where(MatchingRun.stage == DONE)
-                           .order_by(MatchingRun.created_at.desc(), MatchingRun.id.desc()))
+                           .order_by(col(MatchingRun.created_at).desc(), col(MatchingRun.id).desc()))
     run = next((r for r in runs if r.result and r.created_at.date() <= result.on), None)
     if run is None:
         return
