@@ -286,12 +286,20 @@ def lot_evaluation(lot_id: int) -> Any:
                         for r in ranking]}
 
 
+def _require_question(bid_id: int, body: dict[str, Any]) -> None:
+    """Another tenant's or a sealed bid is a 404 before any complaint about the body."""
+    _call(bid_service.get_bid, bid_id, utcnow())
+    if not body.get("question_id"):
+        _fail(FieldErrors({"question_id": "Give the id of the quality question you are marking"}))
+
+
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])
 @bp.arguments(schemas.EvaluatorMarkInSchema, example={"question_id": 31, "score": 4, "comment": "Clear and specific"})
 @bp.response(200, schemas.EvaluationScoreSchema)
 @allow(*COMMISSIONER)
 def mark_bid(body: dict[str, Any], bid_id: int) -> Any:
     """Your own mark (0–5) for one answer."""
+    _require_question(bid_id, body)
     return _write(evaluation.record_score, bid_id, body["question_id"], current_user.id, body["score"],
                   body["comment"], utcnow())
 
@@ -302,6 +310,7 @@ def mark_bid(body: dict[str, Any], bid_id: int) -> Any:
 @allow(*COMMISSIONER)
 def moderate_bid(body: dict[str, Any], bid_id: int) -> Any:
     """The agreed mark for one answer, with the reason."""
+    _require_question(bid_id, body)
     return _write(evaluation.moderate, bid_id, body["question_id"], body["score"], body["reason"], current_user.id,
                   utcnow())
 

@@ -9,36 +9,36 @@ from marshmallow import Schema, fields, validate
 class LotQuestionSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.Integer(dump_only=True)
-    text = fields.String(required=True)
-    weight = fields.Integer(required=True, metadata={"description": "Percent of the lot's quality mark"})
+    text = fields.String(load_default="")
+    weight = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Percent of the lot's quality mark"})
 
 
 class LotSchema(Schema):
     id = fields.Integer(dump_only=True)
     tender_id = fields.Integer(dump_only=True)
     number = fields.Integer(dump_only=True)
-    title = fields.String(required=True)
-    placement_type = fields.String(required=True)
-    council_ids = fields.List(fields.Integer(), required=True)
+    title = fields.String(load_default="")
+    placement_type = fields.String(load_default="")
+    council_ids = fields.List(fields.Integer(), load_default=list)
     needs = fields.List(fields.String(), load_default=list)
-    places = fields.Integer(required=True)
-    max_weekly_price = fields.Integer(required=True, metadata={"description": "Pence per place per week"})
-    term_months = fields.Integer(required=True)
+    places = fields.Integer(load_default=None, allow_none=True)
+    max_weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
+    term_months = fields.Integer(load_default=None, allow_none=True)
     extension_months = fields.Integer(load_default=0)
     max_extensions = fields.Integer(load_default=0)
-    price_weight = fields.Integer(required=True, metadata={"description": "Percent; quality gets the rest"})
-    questions = fields.List(fields.Nested(LotQuestionSchema), required=True)
+    price_weight = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Percent; quality gets the rest"})
+    questions = fields.List(fields.Nested(LotQuestionSchema), load_default=list)
     awarded_bid_id = fields.Integer(dump_only=True, allow_none=True)
     award_justification = fields.String(dump_only=True, allow_none=True)
 
 
 class TenderInSchema(Schema):
-    reference = fields.String(required=True)
-    title = fields.String(required=True)
+    reference = fields.String(load_default="")
+    title = fields.String(load_default="")
     description = fields.String(load_default="")
-    clarification_closes_at = fields.AwareDateTime(required=True)
-    bids_close_at = fields.AwareDateTime(required=True)
-    contract_start = fields.Date(required=True)
+    clarification_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    bids_close_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    contract_start = fields.Date(load_default=None, allow_none=True)
 
 
 class TenderSchema(TenderInSchema):
@@ -56,11 +56,11 @@ class TenderSchema(TenderInSchema):
 
 
 class CancelTenderSchema(Schema):
-    reason = fields.String(required=True)
+    reason = fields.String(load_default="")
 
 
 class ClarificationQuestionInSchema(Schema):
-    text = fields.String(required=True)
+    text = fields.String(load_default="")
 
 
 class ClarificationQuestionSchema(Schema):
@@ -72,8 +72,8 @@ class ClarificationQuestionSchema(Schema):
 
 
 class ClarificationAnswerInSchema(Schema):
-    published_question = fields.String(required=True)
-    answer = fields.String(required=True)
+    published_question = fields.String(load_default="")
+    answer = fields.String(load_default="")
 
 
 class ClarificationAnswerSchema(Schema):
@@ -85,10 +85,10 @@ class ClarificationAnswerSchema(Schema):
 
 
 class BidInSchema(Schema):
-    weekly_price = fields.Integer(required=True, metadata={"description": "Pence per place per week"})
-    places_offered = fields.Integer(required=True)
-    home_ids = fields.List(fields.Integer(), required=True)
-    answers = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+    weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
+    places_offered = fields.Integer(load_default=None, allow_none=True)
+    home_ids = fields.List(fields.Integer(), load_default=list)
+    answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
                           metadata={"description": "Quality question id → answer"})
     summary = fields.String(load_default="")
 
@@ -110,15 +110,15 @@ class BidSchema(Schema):
 
 
 class EvaluatorMarkInSchema(Schema):
-    question_id = fields.Integer(required=True)
-    score = fields.Integer(required=True, validate=validate.Range(0, 5))
+    question_id = fields.Integer(load_default=None, allow_none=True)
+    score = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 5))
     comment = fields.String(load_default="")
 
 
 class ModerationInSchema(Schema):
-    question_id = fields.Integer(required=True)
-    score = fields.Integer(required=True, validate=validate.Range(0, 5))
-    reason = fields.String(required=True)
+    question_id = fields.Integer(load_default=None, allow_none=True)
+    score = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 5))
+    reason = fields.String(load_default="")
 
 
 class EvaluationScoreSchema(Schema):
@@ -148,22 +148,22 @@ class LotEvaluationSchema(Schema):
 
 
 class AwardDecisionInSchema(Schema):
-    bid_id = fields.Integer(required=True)
-    justification = fields.String(required=True)
+    bid_id = fields.Integer(load_default=None, allow_none=True)
+    justification = fields.String(load_default="")
 
 
 class ContractInSchema(Schema):
-    reference = fields.String(required=True)
-    title = fields.String(required=True)
-    provider_id = fields.Integer(required=True)
-    placement_type = fields.String(required=True)
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(required=True)
-    weekly_price = fields.Integer(required=True, metadata={"description": "Pence per place per week at the start"})
+    reference = fields.String(load_default="")
+    title = fields.String(load_default="")
+    provider_id = fields.Integer(load_default=None, allow_none=True)
+    placement_type = fields.String(load_default="")
+    start_date = fields.Date(load_default=None, allow_none=True)
+    end_date = fields.Date(load_default=None, allow_none=True)
+    weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week at the start"})
     annual_uplift_bp = fields.Integer(load_default=0, metadata={"description": "Basis points: 250 = 2.5 %"})
-    homes = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+    homes = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict,
                         metadata={"description": "Home id → reserved places"})
-    cost_shares_bp = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True,
+    cost_shares_bp = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict,
                                  metadata={"description": "Council id → share in basis points; they add up to 10000"})
 
 
