@@ -120,8 +120,19 @@ def generate(children: int, homes: int, seed: int = SEED, geography: Geography |
     rng = np.random.default_rng(seed)
     home_records = [_home(rng, geography, index) for index in range(homes)]
     child_records, groups = _children(rng, geography, children, home_records)
-    return Problem(tuple(child_records), tuple(home_records), tuple(groups),
-                   options=SolveOptions(time_limit_seconds=60))
+    problem = Problem(tuple(child_records), tuple(home_records), tuple(groups),
+                      options=SolveOptions(time_limit_seconds=60))
+    return _separate_groups_no_home_can_take(problem)
+
+
+def _separate_groups_no_home_can_take(problem: Problem) -> Problem:
+    """Social workers ask to keep a group together only where some home could take all of it."""
+    prepared = PreparedProblem(problem)
+    every_home = np.arange(len(prepared.homes))
+    impossible = {entity.id for entity in prepared.entities
+                  if entity.keep_together and not prepared.entity_suitable(entity, every_home).any()}
+    groups = tuple(SiblingGroup(g.id, g.keep_together and g.id not in impossible) for g in problem.sibling_groups)
+    return dataclasses.replace(problem, sibling_groups=groups)
 
 
 def _home(rng: np.random.Generator, geography: Geography, index: int) -> Home:

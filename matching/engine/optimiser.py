@@ -342,10 +342,16 @@ def _solve_integer(model: _Model, solver: str, deadline: float, threads: int | N
 
 
 def _solve_integer_highs(model: _Model, remaining: float, threads: int | None) -> _IntegerResult:
-    """Re-use the HiGHS model PuLP built for the relaxation: mark the pairs integer and run."""
+    """Copy the HiGHS model PuLP built for the relaxation, mark the pairs integer and run.
+
+    A fresh instance: re-running the relaxation's own instance as a MIP can report the MIP
+    objective alongside a stale solution vector.
+    """
     import highspy
 
-    highs = model.problem.solverModel
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(model.problem.solverModel.getLp())
     columns = np.array([var.index for var in model.pair_vars], dtype=np.int32)
     if len(columns):
         integrality = np.full(len(columns), highspy.HighsVarType.kInteger)
@@ -364,7 +370,7 @@ def _solve_integer_highs(model: _Model, remaining: float, threads: int | None) -
     values = np.asarray(highs.getSolution().col_value)
     picked = np.flatnonzero(values[columns] > 0.5) if len(columns) else np.zeros(0, dtype=np.int64)
     chosen = {model.pair_option[p]: model.pair_home[p] for p in picked.tolist()}
-    objective = round(info.objective_function_value)
+    objective = round(float(np.dot(np.asarray(highs.getLp().col_cost_), values)))
     bound = float(info.mip_dual_bound) if len(columns) else float(objective)
     optimal = status == highspy.HighsModelStatus.kOptimal
     gap = max(0.0, (objective - bound) / max(abs(objective), 1.0)) if math.isfinite(bound) else None
