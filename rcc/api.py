@@ -55,11 +55,15 @@ def init_api(app: Flask) -> None:
 
 
 def api_error_response(error: HTTPException) -> Any:
+    """JSON for every API error, keeping the plain-English message a handler gave
+    (``flask_smorest.abort(409, message=...)``) and marshmallow's per-field messages."""
+    data = getattr(error, "data", None) or {}
     body: dict[str, Any] = {"code": error.code, "status": error.name}
-    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
-    if messages:
-        body["errors"] = messages
-    body["message"] = error.description if error.code != 404 else "Not found"
+    if data.get("messages"):
+        body["errors"] = data["messages"]
+    if data.get("errors"):
+        body["errors"] = data["errors"]
+    body["message"] = data.get("message") or ("Not found" if error.code == 404 else error.description)
     return jsonify(body), error.code
 
 

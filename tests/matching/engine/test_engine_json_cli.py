@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_builders import child, home, problem
+from tests.matching.engine.engine_builders import child, home, problem
 
 from matching.engine import (
     ProblemError,

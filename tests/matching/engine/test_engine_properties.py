@@ -6,7 +6,7 @@ import dataclasses
 import itertools
 import random
 
-from engine_builders import COVENTRY, near
+from tests.matching.engine.engine_builders import COVENTRY, near
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from engine_builders import child, home, problem
+from tests.matching.engine.engine_builders import child, home, problem
 
 from matching.engine import SiblingGroup, Weights, evaluate, greedy, solve
 
