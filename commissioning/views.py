@@ -39,7 +39,6 @@ from commissioning.forms import (
 from commissioning.models import Child, Home, Placement, Referral, SiblingGroup, Vacancy
 from commissioning.services import dashboard, imports, placements, sibling_groups, supply
 from commissioning.services import referrals as referral_service
-from commissioning.services.csv_files import CsvFileError, CsvRowErrors, write_csv
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
@@ -51,6 +50,7 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
+from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities

@@ -4,20 +4,18 @@ tables and its PDF. Everything here comes from ``publications.published_report``
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 from flask import Blueprint, Response, abort, redirect, render_template, url_for
 
 from cost_transparency.services import pdf, publications, report_tables
 from cost_transparency.services.publications import PublishedReport
+from rcc.csv_files import write_csv
 from rcc.errors import NotFound
 from rcc.permissions import public
 from rcc.web import db
 
 bp = Blueprint("public_reports", __name__, template_folder="templates", url_prefix="/published-costs")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _report(slug: str, version: str | None) -> PublishedReport:
@@ -62,13 +60,9 @@ def table_csv(slug: str, version: str, section: str) -> Any:
     if chosen is None:
         abort(404)
     header, rows = report_tables.csv_rows(chosen)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([safe_cell(h) for h in header])
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
     name = f"{found.slug}-v{found.version}-{chosen['key']}.csv"
-    return Response(out.getvalue(), mimetype="text/csv", headers={"Content-Disposition": f"attachment; filename={name}"})
+    return Response(write_csv(header, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.route("/<slug>/v<version>/report.pdf")
@@ -77,9 +71,3 @@ def report_pdf(slug: str, version: str) -> Any:
     found = _report(slug, version)
     return Response(pdf.report_pdf(found), mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename={found.slug}-v{found.version}.pdf"})
-
-
-def safe_cell(value: object) -> str:
-    """A cell a spreadsheet will not run as a formula: such text gets a leading apostrophe."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -19,10 +19,10 @@ from sqlalchemy.orm import Session
 
 from commissioning.models import Child, Home, SiblingGroup
 from commissioning.services import referrals as referral_service
-from commissioning.services.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
 from rcc import audit, users
+from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
 from rcc.geography import (
     REFERENCE_DATA,
     LocalAuthority,

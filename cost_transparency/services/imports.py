@@ -9,8 +9,6 @@ is found by the council's own child reference and the placement's start date.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -24,6 +22,7 @@ from cost_transparency.models import CostRecord
 from cost_transparency.services import cost_records
 from cost_transparency.services.cost_records import CostDetails
 from cost_transparency.vocabulary import NEED_BANDS
+from rcc.csv_files import CsvFileError, read_csv, write_csv
 from rcc.errors import ServiceError
 from rcc.models import Organisation
 
@@ -51,12 +50,8 @@ class ImportRejected(ServiceError):
 
 
 def template_csv() -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    writer.writerow(["CH-0001", "2026-01-05", "2026-01-05", "", "5800", "650", "0", "0", "300", "0", "enhanced",
-                     "Extra night staffing"])
-    return out.getvalue()
+    return write_csv(COLUMNS, [["CH-0001", "2026-01-05", "2026-01-05", "", "5800", "650", "0", "0", "300", "0",
+                                "enhanced", "Extra night staffing"]])
 
 
 def parse_date(text: str) -> date:
@@ -81,25 +76,11 @@ def parse_pounds(text: str) -> int:
     return int(amount * 100)
 
 
-def _read(data: bytes) -> list[dict[str, str]]:
-    if not data or not data.strip():
-        raise ImportRejected("The file is empty. Choose a CSV file with the template's header row.")
-    if len(data) > MAX_BYTES:
-        raise ImportRejected("The file is larger than 2 MB. Split it and upload each part.")
+def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ImportRejected("The file is not UTF-8 text. Save it as 'CSV UTF-8' and upload it again.") from error
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(name or "").strip() for name in reader.fieldnames or []]
-    missing = [c for c in REQUIRED if c not in header]
-    if missing:
-        raise ImportRejected(f"The file is missing these columns: {', '.join(missing)}. Use the template.")
-    reader.fieldnames = header
-    rows = [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-    rows = [row for row in rows if any(row.values())]
-    if not rows:
-        raise ImportRejected("The file has a header row but no cost records.")
+        rows = read_csv(data, REQUIRED, max_bytes=MAX_BYTES, what="cost records")
+    except CsvFileError as error:
+        raise ImportRejected(error.message) from error
     if len(rows) > MAX_ROWS:
         raise ImportRejected(f"The file has more than {MAX_ROWS:,} rows. Split it and upload each part.")
     return rows
@@ -112,7 +93,7 @@ def import_cost_records(session: Session, council: Organisation, data: bytes, us
     placements = _placements_by_reference(session, council)
     problems: list[RowError] = []
     planned: list[tuple[Placement, CostDetails]] = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in rows:
         found = _row(number, row, placements, problems)
         if found is None:
             continue

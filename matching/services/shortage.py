@@ -8,8 +8,6 @@ objective points one more place would save: the evidence for what the RCC should
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from commissioning.models import Referral
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from matching.models import MatchingRun, Proposal
 from matching.services import explain
+from rcc.csv_files import write_csv
 from rcc.models import Organisation
 
 NO_NEED = "(none recorded)"
@@ -99,24 +98,11 @@ def _type_label(key: str) -> str:
 
 # CSV ------------------------------------------------------------------------------------------
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value: Any) -> str:
-    """A cell a spreadsheet will not run as a formula (OWASP CSV injection advice)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def shortage_csv(report: ShortageReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["section", "placement_type", "need", "area", "children_unmatched", "rules_that_excluded_homes",
-                     "homes", "free_places", "places_proposed", "extra_place_value_points"])
-    for line in report.lines:
-        writer.writerow([safe_cell(v) for v in ("unmatched", line.placement_type, line.need, line.area,
-                                                line.children, line.rules_text, "", "", "", "")])
-    for p in report.pressure:
-        writer.writerow([safe_cell(v) for v in ("capacity_pressure", p.placement_type, "", p.area, "", "", p.homes,
-                                                p.free_places, p.places_proposed, f"{p.extra_place_value:.1f}")])
-    return out.getvalue()
+    header = ["section", "placement_type", "need", "area", "children_unmatched", "rules_that_excluded_homes",
+              "homes", "free_places", "places_proposed", "extra_place_value_points"]
+    unmatched = [("unmatched", line.placement_type, line.need, line.area, line.children, line.rules_text,
+                  "", "", "", "") for line in report.lines]
+    pressure = [("capacity_pressure", p.placement_type, "", p.area, "", "", p.homes, p.free_places,
+                 p.places_proposed, f"{p.extra_place_value:.1f}") for p in report.pressure]
+    return write_csv(header, [*unmatched, *pressure])

@@ -9,14 +9,14 @@ from sqlalchemy import func, select
 
 from commissioning.models import Child, Home, Referral, SiblingGroup
 from commissioning.services import imports
-from commissioning.services.csv_files import (
+from rcc import users
+from rcc.csv_files import (
     MAX_UPLOAD_BYTES,
     CsvFileError,
     CsvRowErrors,
     safe_cell,
     write_csv,
 )
-from rcc import users
 from rcc.geography import local_authority_named
 from rcc.models import Organisation
 

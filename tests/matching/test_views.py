@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from matching.models import Offer, Proposal
-from matching.services.shortage import safe_cell
+from rcc.csv_files import safe_cell
 
 
 def _soup(response) -> BeautifulSoup:
