@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from flask import (
@@ -13,7 +12,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_login import current_user
@@ -56,12 +54,12 @@ from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
 from rcc.models import Organisation, User
 from rcc.permissions import allow
-from rcc.roles import COUNCIL_STAFF, EVERY_ROLE, PROVIDER_STAFF, RCC_STAFF, Role
+from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
 from rcc.web import db, form_errors, get_or_404
 
-bp = Blueprint("commissioning", __name__, template_folder="templates")
-STATIC_FOLDER = Path(__file__).parent / "static"
+bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/commissioning-static")
 
 COUNCIL_WRITERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 REFERRAL_READERS = (*COUNCIL_STAFF, *RCC_STAFF)
@@ -126,14 +124,6 @@ def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | No
 def _page() -> int:
     page = request.args.get("page", "1")
     return int(page) if page.isdigit() and int(page) > 0 else 1
-
-
-@bp.route("/commissioning.css")
-@allow(*EVERY_ROLE)
-def stylesheet() -> Any:
-    """The package's few styles, for signed-in pages (a route rather than a static folder, so it declares
-    who may use it)."""
-    return send_from_directory(STATIC_FOLDER, "commissioning.css", mimetype="text/css")
 
 
 # Referrals -----------------------------------------------------------------------------
