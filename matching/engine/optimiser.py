@@ -13,13 +13,16 @@ whole group together. Each option has its own kept candidate homes.
   members of one separable group alone in a home ≤ the home's largest sibling group.
 * block places ``u[h]`` in [0, block(h)], ``u[h] ≤ Σ min(size(o), block(h))·x[o,h]``, cost −credit.
 
-Exact pruning. The relaxation's row duals ``α`` extend to a feasible dual of the *unpruned*
-relaxation — new rows get dual 0, new block rows −credit — when every pruned pair of option
-``o`` has reduced cost ≥ ``δ[o] = threshold[o] + split(o) − Σ_{rows of o} α ≥ 0``, where
-``threshold`` bounds the pruned homes' score less credit. Then for any integer solution ``x`` of
-the unpruned model, ``cost(x) ≥ z_LP + Σ_o min(0, δ[o]) + max(0, δ[o])`` if it uses a pruned pair
-of ``o``. Objectives are integers, so if that exceeds ``z* − 1`` for every option, no solution
-using a pruned pair beats the incumbent ``z*``: pruning is exact.
+Exactness (details in README.md). Let ``y`` be the relaxation's row duals, clipped to their signs
+(and block rows to ``[−credit, 0]``). For *any* such ``y`` and any solution ``x`` of the
+*unpruned* model, ``cost(x) = L + Σ_j |d_j|·(distance of x_j from the bound the bound L
+assumed)``, where ``d = c − Aᵀy`` are reduced costs and ``L`` is the Lagrangian bound, computed
+here from ``y`` — not trusted from the solver. Rows the pruned model lacks get dual 0 (block rows
+−credit), so a pruned pair of option ``o`` has ``d ≥ δ[o] = threshold[o] + split(o) − Σ α``.
+Hence a solution strictly better than an incumbent ``z`` (so ``≤ z − 1``: objectives are
+integers) uses only pairs with ``d ≤ z − 1 − L``. The integer rounds solve the model restricted
+to such pairs — kept pairs by their exact ``d``, pruned ones by ``δ`` after widening the lists —
+so the last round's optimum is the unpruned model's optimum.
 """
 
 from __future__ import annotations
@@ -35,12 +38,27 @@ import pulp
 from .candidates import CandidateList, HomeGrid
 from .prepared import Entity, PreparedProblem
 
-# Below this margin a pruned pair could, by float error alone, tie the incumbent.
+# Objectives are integers: a pair whose reduced cost exceeds the budget by less than this
+# margin is still kept, so float error in the duals can never prune a pair that could tie.
 INTEGER_MARGIN = 0.5
 DUAL_TOLERANCE = 1e-6
 MAX_PRICING_ROUNDS = 8
+MAX_INTEGER_ROUNDS = 4
+# The first integer round keeps, per option, its few pairs of least reduced cost.
+FIRST_ROUND_PAIRS = 4
 EXTENSION_FACTOR = 4
 MIN_EXTENSION = 64
+MAX_CUT_ROUNDS = 20
+FRACTIONAL = 1e-6
+CUT_TOLERANCE = 1e-4
+
+
+@dataclass(frozen=True)
+class Cut:
+    """``Σ x[o,h] over keys ≤ rhs``: units that cannot all fit in one home (a cover)."""
+
+    keys: tuple[tuple[int, int], ...]  # (option, home)
+    rhs: int
 
 
 @dataclass
@@ -82,12 +100,34 @@ class ModelSolution:
 
 @dataclass
 class _Model:
+    """A PuLP model and the same model as arrays (read back from PuLP) for HiGHS and the bound."""
+
     problem: pulp.LpProblem
-    pair_option: list[int]
-    pair_home: list[int]
+    pair_option: np.ndarray
+    pair_home: np.ndarray
     pair_vars: list[pulp.LpVariable]
     entity_rows: list[pulp.LpConstraint]
     capacity_rows: dict[int, pulp.LpConstraint]
+    columns: list[pulp.LpVariable]  # creation order = PuLP's name order
+    pair_columns: np.ndarray  # column index of each pair
+    cost: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    row_start: np.ndarray  # CSR
+    row_index: np.ndarray
+    row_value: np.ndarray
+    dual_lower: np.ndarray  # sign (and block-credit) limits on each row's dual
+    dual_upper: np.ndarray
+    capacity_row_index: dict[int, int]  # home -> row
+    block_row_index: dict[int, int]  # home -> row
+    block_col_index: dict[int, int]  # home -> column of its block credit
+    pair_index: dict[tuple[int, int], int]  # (option, home) -> pair
+
+    @property
+    def num_rows(self) -> int:
+        return len(self.row_lower)
 
 
 class _Names:
@@ -124,16 +164,25 @@ def placement_options(prepared: PreparedProblem) -> list[PlacementOption]:
     return options
 
 
-def optimise(prepared: PreparedProblem) -> ModelSolution:
-    """Solve with pruned candidate lists, widening them once if the proof of exactness needs it.
+@dataclass
+class _Relaxation:
+    model: _Model
+    objective: float  # as the solver reports it
+    bound: float  # Lagrangian bound L for the unpruned model, computed from the clipped duals
+    alpha: np.ndarray  # entity-row duals
+    pair_reduced: np.ndarray  # exact reduced cost of each kept pair under the clipped duals
+    capacity_value: dict[int, float]
+    pair_values: np.ndarray  # the relaxation's solution on the kept pairs
 
-    Round 1 solves the relaxation (pricing pruned pairs until its duals are feasible for the
-    unpruned relaxation), then the integer model. Options whose slack δ falls short of the
-    integrality gap keep every home with optimistic score below what could still beat the
-    incumbent, and the integer model is solved again. The round-1 duals still bound the
-    unpruned model and the new incumbent is no worse, so every pruned pair now clears the gap.
-    Widening is capped (degenerate duals can ask for every home); if a cap bites, the result
-    says pruning was not proved exact.
+
+def optimise(prepared: PreparedProblem) -> ModelSolution:
+    """Relaxation with column generation, then integer rounds on pairs that could still help.
+
+    Round 1 keeps each option's few pairs of least reduced cost. Every later round keeps every
+    pair — kept or pruned — whose reduced cost is within ``z − 1 − L`` of the bound, where ``z`` is
+    the incumbent, so its optimum is the unpruned model's. Widening pruned lists is capped
+    (degenerate duals can ask for every home); if a cap bites, the result says pruning was not
+    proved exact.
     """
     settings = prepared.problem.options
     stats = SolveStats()
@@ -144,87 +193,261 @@ def optimise(prepared: PreparedProblem) -> ModelSolution:
     options = placement_options(prepared)
     lists = [grid.candidates(option.entity, settings.candidates_per_child) for option in options]
     stats.candidates_seconds += time.perf_counter() - started
+    cuts: list[Cut] = []
+    relaxation = _relax(prepared, grid, options, lists, solver, deadline, stats, cuts)
+    finish = _Finisher(options, lists, stats, solver, relaxation.objective, relaxation.capacity_value)
     stats.rounds = 1
-    model, relaxation, duals, capacity_value = _build_and_relax(prepared, grid, options, lists, solver,
-                                                                deadline, stats)
-    slack = _slack(options, lists, duals)
-    started = time.perf_counter()
-    solution = _solve_integer(model, solver, deadline, settings.threads, reuse_relaxation=True)
-    stats.solve_seconds += time.perf_counter() - started
-    finish = _Finisher(options, lists, stats, solver, relaxation, capacity_value)
-    if not solution.has_solution:
-        return finish(solution, exact=False)
-    negative = float(np.minimum(slack, 0.0).sum())
-    needed = solution.objective - relaxation - negative - INTEGER_MARGIN
-    failing = np.flatnonzero(np.maximum(slack, 0.0) < needed)
-    if not len(failing):
-        return finish(solution, exact=True)
-    stats.rounds = 2
-    stats.candidates_seconds += _extend(grid, prepared, options, lists, failing, duals, needed)
-    widened_slack = _slack(options, lists, duals)
-    started = time.perf_counter()
-    model = _build(prepared, options, lists)
-    stats.build_seconds += time.perf_counter() - started
-    _count(model, stats)
-    started = time.perf_counter()
-    widened = _solve_integer(model, solver, deadline, settings.threads, reuse_relaxation=False)
-    stats.solve_seconds += time.perf_counter() - started
-    if not widened.has_solution or widened.objective > solution.objective:
-        # Only a time limit can make the wider model's answer worse; keep the first one.
-        return finish(solution, exact=False)
-    needed = widened.objective - relaxation - negative - INTEGER_MARGIN
-    return finish(widened, exact=bool(np.all(np.maximum(widened_slack, 0.0) >= needed)))
+    best = _integral_relaxation(relaxation)
+    if best is not None and best.objective - 1 - relaxation.bound + INTEGER_MARGIN < 0:
+        # Every solution of the unpruned model costs at least L > z − 1: z is optimal.
+        return finish(best, exact=True, outside_bound=relaxation.bound)
+    lp = relaxation.model
+    lp_pairs_of = _pairs_by_option(lp.pair_option, len(options))
+    widened: dict[int, np.ndarray] = {}  # option -> homes added to the LP's list
+    budget_covered = _first_round_budget(relaxation, lp_pairs_of)
+    selected = _first_round_pairs(relaxation, lp_pairs_of)
+    for integer_round in range(1, MAX_INTEGER_ROUNDS + 1):
+        stats.rounds = integer_round
+        homes = _restricted_lists(options, lp, selected, widened, best, lists)
+        started = time.perf_counter()
+        model = _build(prepared, options, homes, cuts)
+        stats.build_seconds += time.perf_counter() - started
+        _count(model, stats)
+        started = time.perf_counter()
+        result = _solve_integer(model, solver, deadline, settings.threads, best)
+        stats.solve_seconds += time.perf_counter() - started
+        last_optimal = result.has_solution and result.optimal
+        if result.has_solution and (best is None or result.objective <= best.objective):
+            best = result
+        else:
+            last_optimal = False  # the round stopped early and found nothing better
+        if best is None:
+            return finish(_IntegerResult.nothing(), exact=False)
+        # A solution better than z costs ≤ z − 1, so every pair it uses has d ≤ budget and every
+        # pair with d < −budget is in it. Below 0: nothing can be better.
+        budget = best.objective - 1 - relaxation.bound + INTEGER_MARGIN
+        slack = _slack(options, lists, relaxation.alpha)
+        least_left_out = min(budget_covered, float(slack.min()) if len(slack) else math.inf)
+        exact = budget < 0 or (last_optimal and budget <= budget_covered and bool(np.all(slack > budget)))
+        if exact or not last_optimal or time.perf_counter() >= deadline:
+            return finish(best, exact=exact, outside_bound=relaxation.bound + max(least_left_out, 0.0))
+        # Widen: every kept pair with d ≤ budget, and pruned homes of options with δ ≤ budget.
+        started = time.perf_counter()
+        failing = np.flatnonzero(slack <= budget)
+        added = _extend(grid, prepared, options, lists, failing, relaxation.alpha, budget)
+        for o, homes_added in added.items():
+            widened[o] = np.union1d(widened.get(o, np.zeros(0, dtype=np.int64)), homes_added)
+        stats.candidates_seconds += time.perf_counter() - started
+        selected = relaxation.pair_reduced <= budget
+        budget_covered = budget
+    assert best is not None
+    return finish(best, exact=False, outside_bound=relaxation.bound)
 
 
-def _slack(options: list[PlacementOption], lists: list[CandidateList], duals: np.ndarray) -> np.ndarray:
+def _integral_relaxation(relaxation: _Relaxation) -> _IntegerResult | None:
+    """The relaxation's solution when it is integral on the pairs (then it is a placement)."""
+    values = relaxation.pair_values
+    if np.any((values > FRACTIONAL) & (values < 1 - FRACTIONAL)):
+        return None
+    model = relaxation.model
+    picked = np.flatnonzero(values > 0.5)
+    chosen = {int(model.pair_option[p]): int(model.pair_home[p]) for p in picked.tolist()}
+    result = _IntegerResult(True, True, 0, None, None, chosen)
+    result.objective = round(float(np.dot(model.cost, _start_vector(model, result))))
+    result.bound = float(result.objective)
+    result.gap = 0.0
+    return result
+
+
+def _pairs_by_option(pair_option: np.ndarray, count: int) -> list[np.ndarray]:
+    order = np.argsort(pair_option, kind="stable")
+    bounds = np.searchsorted(pair_option[order], np.arange(count + 1))
+    return [order[bounds[o]:bounds[o + 1]] for o in range(count)]
+
+
+def _first_round_pairs(relaxation: _Relaxation, pairs_of: list[np.ndarray]) -> np.ndarray:
+    """Each option's few pairs of least reduced cost (ties by list order), and every pair the
+    relaxation uses."""
+    reduced = relaxation.pair_reduced
+    selected = reduced <= DUAL_TOLERANCE
+    for pairs in pairs_of:
+        if len(pairs):
+            best = pairs[np.argsort(reduced[pairs], kind="stable")[:FIRST_ROUND_PAIRS]]
+            selected[best] = True
+    return selected
+
+
+def _first_round_budget(relaxation: _Relaxation, pairs_of: list[np.ndarray]) -> float:
+    """Largest ``g`` such that round 1 keeps every kept pair with reduced cost ≤ ``g``."""
+    reduced = relaxation.pair_reduced
+    selected = _first_round_pairs(relaxation, pairs_of)
+    left_out = reduced[~selected]
+    return float(left_out.min()) - DUAL_TOLERANCE if len(left_out) else math.inf
+
+
+def _restricted_lists(options: list[PlacementOption], lp: _Model, selected: np.ndarray,
+                      widened: dict[int, np.ndarray], best: _IntegerResult | None,
+                      lists: list[CandidateList]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per option, the homes (and scores) of this round: selected kept pairs, widened homes and
+    the incumbent's home, in the order of the option's candidate list."""
+    chosen: list[list[np.ndarray]] = [[] for _ in options]
+    picked = np.flatnonzero(selected)
+    for o, home in zip(lp.pair_option[picked].tolist(), lp.pair_home[picked].tolist(), strict=True):
+        chosen[o].append(np.array([home], dtype=np.int64))
+    for o, homes in widened.items():
+        chosen[o].append(homes)
+    if best is not None:
+        for o, home in best.chosen.items():
+            chosen[o].append(np.array([home], dtype=np.int64))
+    restricted = []
+    for o, candidates in enumerate(lists):
+        if not chosen[o]:
+            restricted.append((np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)))
+            continue
+        wanted = np.unique(np.concatenate(chosen[o]))
+        keep = np.isin(candidates.homes, wanted)
+        restricted.append((candidates.homes[keep], candidates.scores[keep]))
+    return restricted
+
+
+def _slack(options: list[PlacementOption], lists: list[CandidateList], alpha: np.ndarray) -> np.ndarray:
     """δ per option: least reduced cost any of its pruned pairs could have."""
     return np.array([
-        candidates.threshold + option.split_cost - float(sum(duals[r] for r in option.rows))
+        candidates.threshold + option.split_cost - float(sum(alpha[r] for r in option.rows))
         for option, candidates in zip(options, lists, strict=True)
     ], dtype=float)
 
 
 def _extend(grid: HomeGrid, prepared: PreparedProblem, options: list[PlacementOption],
-            lists: list[CandidateList], failing: np.ndarray, duals: np.ndarray, needed: float) -> float:
-    """Keep every home that could still beat the incumbent for options that failed the proof."""
-    started = time.perf_counter()
+            lists: list[CandidateList], failing: np.ndarray, alpha: np.ndarray,
+            budget: float) -> dict[int, np.ndarray]:
+    """Keep every home whose pair could have reduced cost ≤ ``budget``; returns the homes added."""
     keep = prepared.problem.options.candidates_per_child
+    added = {}
     for o in failing.tolist():
         option = options[o]
-        required = float(sum(duals[r] for r in option.rows)) - option.split_cost + max(needed, 0.0) + 1.0
+        before = lists[o].homes
+        required = float(sum(alpha[r] for r in option.rows)) - option.split_cost + max(budget, 0.0) + 1.0
         # Degenerate duals can ask for every home in the country; widen in steps instead.
-        cap = max(EXTENSION_FACTOR * len(lists[o].homes), MIN_EXTENSION)
-        lists[o] = grid.candidates(option.entity, keep, required, cap=cap)
-    return time.perf_counter() - started
+        cap = max(EXTENSION_FACTOR * len(before), MIN_EXTENSION)
+        wider = grid.candidates(option.entity, keep, required, cap=cap)
+        added[o] = np.setdiff1d(wider.homes, before)
+        lists[o] = _merged(lists[o], wider)
+    return added
+
+
+def _merged(old: CandidateList, new: CandidateList) -> CandidateList:
+    """Both lists' homes, best first. ``new.threshold`` bounds every home left out of ``new``,
+    so also every home left out of the union."""
+    extra = ~np.isin(old.homes, new.homes)
+    homes = np.concatenate([new.homes, old.homes[extra]])
+    scores = np.concatenate([new.scores, old.scores[extra]])
+    order = np.lexsort((homes, scores))
+    return CandidateList(homes[order], scores[order], new.threshold, new.complete, max(new.core, old.core))
 
 
 def _count(model: _Model, stats: SolveStats) -> None:
-    stats.variables = len(model.problem.variables())
-    stats.constraints = len(model.problem.constraints)
+    stats.variables = len(model.columns)
+    stats.constraints = model.num_rows
     stats.candidate_pairs = len(model.pair_vars)
 
 
-def _build_and_relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOption],
-                     lists: list[CandidateList], solver: str, deadline: float,
-                     stats: SolveStats) -> tuple[_Model, float, np.ndarray, dict[int, float]]:
-    """Build and solve the relaxation, widening candidate lists until its duals are feasible
-    for the unpruned relaxation too (every pruned pair has reduced cost ≥ 0): column generation."""
+def _relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOption],
+           lists: list[CandidateList], solver: str, deadline: float, stats: SolveStats,
+           cuts: list[Cut]) -> _Relaxation:
+    """Build and solve the relaxation; add violated cover cuts (re-solving warm), and widen
+    candidate lists until the duals are feasible for the unpruned model too (every pruned pair
+    has reduced cost ≥ 0): column generation. ``cuts`` collects the cuts for the integer rounds."""
     pricing_rounds = 0
+    cut_rounds = 0
     while True:
         started = time.perf_counter()
-        model = _build(prepared, options, lists)
+        model = _build(prepared, options, [(c.homes, c.scores) for c in lists], cuts)
         stats.build_seconds += time.perf_counter() - started
         _count(model, stats)
         started = time.perf_counter()
-        relaxation = _solve_relaxation(model, solver, deadline)
+        lp = _LinearSolver(model, solver, deadline)
         stats.relaxation_seconds += time.perf_counter() - started
-        duals = np.array([row.pi or 0.0 for row in model.entity_rows], dtype=float)
-        failing = np.flatnonzero(_slack(options, lists, duals) < -DUAL_TOLERANCE)
-        if not len(failing) or pricing_rounds >= MAX_PRICING_ROUNDS:
-            capacity_value = {home: -float(row.pi or 0.0) for home, row in model.capacity_rows.items()}
-            return model, relaxation, duals, capacity_value
+        while cut_rounds < MAX_CUT_ROUNDS and time.perf_counter() < deadline:
+            started = time.perf_counter()
+            new = _violated_covers(prepared, options, model, lp.values[model.pair_columns])
+            if not new:
+                break
+            cut_rounds += 1
+            cuts.extend(new)
+            _append_cuts(model, new)
+            lp.resolve()
+            stats.relaxation_seconds += time.perf_counter() - started
+        alpha = lp.duals[:len(prepared.entities)]
+        failing = np.flatnonzero(_slack(options, lists, alpha) < -DUAL_TOLERANCE)
+        if not len(failing) or pricing_rounds >= MAX_PRICING_ROUNDS or time.perf_counter() >= deadline:
+            break
         pricing_rounds += 1
-        stats.candidates_seconds += _extend(grid, prepared, options, lists, failing, duals, 0.0)
+        started = time.perf_counter()
+        _extend(grid, prepared, options, lists, failing, alpha, 0.0)
+        stats.candidates_seconds += time.perf_counter() - started
+    _count(model, stats)
+    bound, reduced = _lagrangian_bound(model, lp.duals)
+    slack = _slack(options, lists, alpha)
+    bound += float(np.minimum(slack, 0.0).sum())  # an option uses at most one of its pruned pairs
+    capacity_value = {home: -float(lp.duals[row]) for home, row in model.capacity_row_index.items()}
+    return _Relaxation(model, lp.objective, bound, alpha, reduced[model.pair_columns], capacity_value,
+                       lp.values[model.pair_columns])
+
+
+def _violated_covers(prepared: PreparedProblem, options: list[PlacementOption], model: _Model,
+                     values: np.ndarray) -> list[Cut]:
+    """Cover cuts ``Σ_{C} x ≤ |C| − 1`` for units in one home whose sizes together exceed its free
+    places — valid for every integer solution of the unpruned model — violated by ``values``.
+
+    Per home with a fractional pair, the cover is grown greedily by ``(1 − x) / size`` (the usual
+    separation heuristic); it is then reduced to a minimal cover."""
+    fractional = (values > FRACTIONAL) & (values < 1 - FRACTIONAL)
+    homes = np.unique(model.pair_home[fractional])
+    if not len(homes):
+        return []
+    used = np.flatnonzero((values > FRACTIONAL) & np.isin(model.pair_home, homes))
+    by_home: dict[int, list[int]] = defaultdict(list)
+    for p in used.tolist():
+        by_home[int(model.pair_home[p])].append(p)
+    cuts = []
+    for home in sorted(by_home):
+        pairs = by_home[home]
+        free = int(prepared.home_free[home])
+        size = {p: options[int(model.pair_option[p])].entity.size for p in pairs}
+        pairs.sort(key=lambda p: ((1 - values[p]) / size[p], p))
+        cover: list[int] = []
+        total = 0
+        for p in pairs:
+            cover.append(p)
+            total += size[p]
+            if total > free:
+                break
+        if total <= free:
+            continue
+        # Minimal: drop units (least x first) while the rest still overfill the home.
+        for p in sorted(cover, key=lambda p: (values[p], p)):
+            if total - size[p] > free:
+                cover.remove(p)
+                total -= size[p]
+        if float(values[cover].sum()) > len(cover) - 1 + CUT_TOLERANCE:
+            keys = tuple(sorted((int(model.pair_option[p]), home) for p in cover))
+            cuts.append(Cut(keys, len(keys) - 1))
+    return cuts
+
+
+def _lagrangian_bound(model: _Model, duals: np.ndarray) -> tuple[float, np.ndarray]:
+    """``L(y) = y·b + Σ_j min(d_j·lower_j, d_j·upper_j)`` with ``d = c − Aᵀy``: a lower bound on
+    every solution of the rows and bounds, for any ``y`` with the right signs. Returns L and d."""
+    y = np.clip(np.nan_to_num(duals), model.dual_lower, model.dual_upper)
+    rows = np.repeat(np.arange(model.num_rows), np.diff(model.row_start))
+    reduced = model.cost - np.bincount(model.row_index, weights=model.row_value * y[rows],
+                                       minlength=len(model.cost))
+    # Each row's dual multiplies the bound it can press against: ≤ rows have y ≤ 0, = rows any.
+    rhs = np.where(y < 0, model.row_upper, model.row_lower)
+    rhs = np.where(y == 0, 0.0, rhs)
+    bound = float(np.dot(y, rhs)) + float(np.minimum(reduced * model.col_lower, reduced * model.col_upper).sum())
+    return bound, reduced
 
 
 def _variable(name: str, low: float, high: float | None, category: str = pulp.LpContinuous) -> pulp.LpVariable:
@@ -232,13 +455,18 @@ def _variable(name: str, low: float, high: float | None, category: str = pulp.Lp
     return pulp.LpVariable(name, low, high, category, _skip_v4_deprecation=True)
 
 
-def _build(prepared: PreparedProblem, options: list[PlacementOption], lists: list[CandidateList]) -> _Model:
+def _build(prepared: PreparedProblem, options: list[PlacementOption],
+           homes_per_option: list[tuple[np.ndarray, np.ndarray]], cuts: list[Cut]) -> _Model:
+    """The PuLP model for the given (homes, scores) per option; rows as ``LpAffineExpression``s
+    made from lists of pairs (no Python ``sum``), then read back into arrays."""
     name = _Names()
     problem = pulp.LpProblem("matching", pulp.LpMinimize)
+    columns: list[pulp.LpVariable] = []
     objective: list[tuple[pulp.LpVariable, float]] = []
     row_terms: list[list[tuple[pulp.LpVariable, int]]] = []
     for entity in prepared.entities:
         unmatched = _variable(name(), 0, 1)
+        columns.append(unmatched)
         objective.append((unmatched, int(sum(prepared.unmatched_penalty[m] for m in entity.members))))
         row_terms.append([(unmatched, 1)])
     pair_option: list[int] = []
@@ -246,42 +474,56 @@ def _build(prepared: PreparedProblem, options: list[PlacementOption], lists: lis
     pair_vars: list[pulp.LpVariable] = []
     home_terms: dict[int, list[tuple[pulp.LpVariable, int]]] = defaultdict(list)
     alone: dict[tuple[str, int], list[pulp.LpVariable]] = defaultdict(list)
-    for o, (option, candidates) in enumerate(zip(options, lists, strict=True)):
+    for o, (option, (homes, scores)) in enumerate(zip(options, homes_per_option, strict=True)):
         group = prepared.children[option.entity.members[0]].sibling_group
-        for home, score in zip(candidates.homes.tolist(), candidates.scores.tolist(), strict=True):
+        size = option.entity.size
+        split = option.split_cost
+        for home, score in zip(homes.tolist(), scores.tolist(), strict=True):
             var = _variable(name(), 0, 1, pulp.LpBinary)
-            objective.append((var, score + option.split_cost))
+            objective.append((var, score + split))
             for row in option.rows:
                 row_terms[row].append((var, 1))
             pair_option.append(o)
             pair_home.append(home)
             pair_vars.append(var)
-            home_terms[home].append((var, option.entity.size))
-            if option.split_cost and group is not None:
+            home_terms[home].append((var, size))
+            if split and group is not None:
                 alone[(group, home)].append(var)
+    columns.extend(pair_vars)
     entity_rows = []
     for e, terms in enumerate(row_terms):
         row = pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintEQ, f"e{e}", 1)
         problem.addConstraint(row)
         entity_rows.append(row)
-    capacity_rows = _add_home_rules(prepared, problem, objective, home_terms, name)
+    capacity_rows, block_rows = _add_home_rules(prepared, problem, objective, home_terms, name, columns)
     for (group, home), variables in sorted(alone.items()):
         limit = int(prepared.home_max_siblings[home])
         if len(variables) > limit:
             problem.addConstraint(pulp.LpConstraint(
                 pulp.LpAffineExpression([(var, 1) for var in variables]), pulp.LpConstraintLE,
                 f"l{group}_{home}", limit))
+    variable_of = {(o, h): var for o, h, var in zip(pair_option, pair_home, pair_vars, strict=True)}
+    for number, cut in enumerate(cuts):
+        if all(key in variable_of for key in cut.keys):
+            problem.addConstraint(pulp.LpConstraint(
+                pulp.LpAffineExpression([(variable_of[key], 1) for key in cut.keys]), pulp.LpConstraintLE,
+                f"k{number}", cut.rhs))
     problem.setObjective(pulp.LpAffineExpression(objective))
-    return _Model(problem, pair_option, pair_home, pair_vars, entity_rows, capacity_rows)
+    first_pair = len(prepared.entities)
+    return _arrays(prepared, problem, columns, entity_rows, capacity_rows, block_rows, pair_vars,
+                   np.array(pair_option, dtype=np.int64), np.array(pair_home, dtype=np.int64),
+                   np.arange(first_pair, first_pair + len(pair_vars)))
 
 
 def _add_home_rules(prepared: PreparedProblem, problem: pulp.LpProblem,
                     objective: list[tuple[pulp.LpVariable, float]],
                     home_terms: dict[int, list[tuple[pulp.LpVariable, int]]],
-                    name: _Names) -> dict[int, pulp.LpConstraint]:
+                    name: _Names, columns: list[pulp.LpVariable],
+                    ) -> tuple[dict[int, pulp.LpConstraint], dict[int, tuple[pulp.LpConstraint, pulp.LpVariable]]]:
     """Capacity rows where candidates could overfill a home, and block-place credit."""
     credit = prepared.weights.block_place_credit
     capacity_rows = {}
+    block_rows = {}
     for home in sorted(home_terms):
         terms = home_terms[home]
         free = int(prepared.home_free[home])
@@ -292,24 +534,153 @@ def _add_home_rules(prepared: PreparedProblem, problem: pulp.LpProblem,
         block = int(prepared.home_block[home])
         if block > 0 and credit > 0:
             used = _variable(name(), 0, block)
+            columns.append(used)
             objective.append((used, -credit))
             # A unit fills at most min(size, block) block places; saying so keeps the relaxation
             # from crediting a whole block place to half a sibling group.
             block_terms = [(used, 1)] + [(var, -min(size, block)) for var, size in terms]
-            problem.addConstraint(
-                pulp.LpConstraint(pulp.LpAffineExpression(block_terms), pulp.LpConstraintLE, f"b{home}", 0))
-    return capacity_rows
+            row = pulp.LpConstraint(pulp.LpAffineExpression(block_terms), pulp.LpConstraintLE, f"b{home}", 0)
+            problem.addConstraint(row)
+            block_rows[home] = (row, used)
+    return capacity_rows, block_rows
 
 
-def _solve_relaxation(model: _Model, solver: str, deadline: float) -> float:
-    """Solve the LP relaxation; leaves duals on the rows and returns its objective."""
-    remaining = max(deadline - time.perf_counter(), 1.0)
-    if solver == "highs":
-        command = pulp.HiGHS(mip=False, msg=False, timeLimit=remaining)
-    else:
-        command = pulp.PULP_CBC_CMD(mip=False, msg=False, timeLimit=remaining)
-    model.problem.solve(command)
-    return float(pulp.value(model.problem.objective) or 0.0)
+def _arrays(prepared: PreparedProblem, problem: pulp.LpProblem, columns: list[pulp.LpVariable],
+            entity_rows: list[pulp.LpConstraint], capacity_rows: dict[int, pulp.LpConstraint],
+            block_rows: dict[int, tuple[pulp.LpConstraint, pulp.LpVariable]], pair_vars: list[pulp.LpVariable],
+            pair_option: np.ndarray, pair_home: np.ndarray, pair_columns: np.ndarray) -> _Model:
+    """Read the PuLP model into arrays: one ``passModel`` for HiGHS instead of a call per column."""
+    position = {var.name: index for index, var in enumerate(columns)}
+    cost = np.zeros(len(columns))
+    for var, coefficient in problem.objective.items():
+        cost[position[var.name]] = coefficient
+    col_lower = np.array([var.lowBound for var in columns], dtype=float)
+    col_upper = np.array([var.upBound for var in columns], dtype=float)
+    constraints = list(problem.constraints.values())
+    starts = [0]
+    index: list[int] = []
+    value: list[float] = []
+    row_lower = np.empty(len(constraints))
+    row_upper = np.empty(len(constraints))
+    for r, constraint in enumerate(constraints):
+        for var, coefficient in constraint.items():
+            index.append(position[var.name])
+            value.append(coefficient)
+        starts.append(len(index))
+        low, high = constraint.getLb(), constraint.getUb()
+        row_lower[r] = -math.inf if low is None else low
+        row_upper[r] = math.inf if high is None else high
+    row_of = {id(constraint): r for r, constraint in enumerate(constraints)}
+    dual_lower = np.where(np.isinf(row_upper), 0.0, -math.inf)
+    dual_upper = np.where(np.isinf(row_lower), 0.0, math.inf)
+    block_row_index = {home: row_of[id(row)] for home, (row, _) in block_rows.items()}
+    for row in block_row_index.values():
+        # Valid for any y; with y ≥ −credit a pruned pair's block term is at least −size·credit.
+        dual_lower[row] = -float(prepared.weights.block_place_credit)
+    return _Model(
+        problem=problem, pair_option=pair_option, pair_home=pair_home, pair_vars=pair_vars,
+        entity_rows=entity_rows, capacity_rows=capacity_rows, columns=columns, pair_columns=pair_columns,
+        cost=cost, col_lower=col_lower, col_upper=col_upper, row_lower=row_lower, row_upper=row_upper,
+        row_start=np.array(starts, dtype=np.int64), row_index=np.array(index, dtype=np.int64),
+        row_value=np.array(value, dtype=float), dual_lower=dual_lower, dual_upper=dual_upper,
+        capacity_row_index={home: row_of[id(row)] for home, row in capacity_rows.items()},
+        block_row_index=block_row_index,
+        block_col_index={home: position[used.name] for home, (_, used) in block_rows.items()},
+        pair_index={(o, h): p for p, (o, h) in enumerate(zip(pair_option.tolist(), pair_home.tolist(), strict=True))},
+    )
+
+
+def _highs(model: _Model, remaining: float, threads: int | None):  # type: ignore[no-untyped-def]
+    import highspy
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(model.columns)
+    lp.num_row_ = model.num_rows
+    lp.col_cost_ = model.cost
+    lp.col_lower_ = model.col_lower
+    lp.col_upper_ = model.col_upper
+    lp.row_lower_ = np.where(np.isinf(model.row_lower), -highspy.kHighsInf, model.row_lower)
+    lp.row_upper_ = np.where(np.isinf(model.row_upper), highspy.kHighsInf, model.row_upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = model.row_start.astype(np.int32)
+    lp.a_matrix_.index_ = model.row_index.astype(np.int32)
+    lp.a_matrix_.value_ = model.row_value
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.passModel(lp)
+    highs.setOptionValue("time_limit", float(remaining))
+    if threads is not None:
+        highs.setOptionValue("threads", threads)
+    return highs
+
+
+class _LinearSolver:
+    """The relaxation of a model: HiGHS kept alive so that added cuts re-solve from the last
+    basis, or CBC through PuLP. Exposes objective, column values and row duals."""
+
+    def __init__(self, model: _Model, solver: str, deadline: float):
+        self.model = model
+        self.deadline = deadline
+        self.highs = _highs(model, max(deadline - time.perf_counter(), 1.0), None) if solver == "highs" else None
+        self.rows_sent = model.num_rows
+        self.objective = 0.0
+        self.values = np.zeros(len(model.columns))
+        self.duals = np.zeros(model.num_rows)
+        self._run()
+
+    def resolve(self) -> None:
+        model = self.model
+        if self.highs is not None and model.num_rows > self.rows_sent:
+            first = self.rows_sent
+            start = model.row_start[first:-1] - model.row_start[first]
+            entries = slice(int(model.row_start[first]), int(model.row_start[-1]))
+            self.highs.addRows(model.num_rows - first, model.row_lower[first:], model.row_upper[first:],
+                               int(entries.stop - entries.start), start.astype(np.int32),
+                               model.row_index[entries].astype(np.int32), model.row_value[entries])
+            self.rows_sent = model.num_rows
+        self._run()
+
+    def _run(self) -> None:
+        model = self.model
+        remaining = max(self.deadline - time.perf_counter(), 1.0)
+        if self.highs is not None:
+            self.highs.setOptionValue("time_limit", float(remaining))
+            self.highs.run()
+            solution = self.highs.getSolution()
+            self.values = np.asarray(solution.col_value, dtype=float)
+            duals = np.asarray(solution.row_dual, dtype=float)
+        else:
+            model.problem.solve(pulp.PULP_CBC_CMD(mip=False, msg=False, timeLimit=remaining))
+            self.values = np.array([var.varValue or 0.0 for var in model.columns], dtype=float)
+            duals = np.array([row.pi or 0.0 for row in model.problem.constraints.values()], dtype=float)
+        if len(self.values) != len(model.columns):
+            self.values = np.zeros(len(model.columns))
+        self.duals = duals if len(duals) == model.num_rows else np.zeros(model.num_rows)
+        self.objective = float(np.dot(model.cost, self.values))
+
+
+def _append_cuts(model: _Model, cuts: list[Cut]) -> None:
+    """Add cut rows to the PuLP model and to its arrays (the solver picks them up on resolve)."""
+    index: list[int] = []
+    value: list[float] = []
+    starts: list[int] = []
+    for cut in cuts:
+        pairs = [model.pair_index[key] for key in cut.keys]
+        terms = [(model.pair_vars[p], 1) for p in pairs]
+        model.problem.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(terms), pulp.LpConstraintLE,
+                                                      f"k{model.num_rows + len(starts)}", cut.rhs))
+        starts.append(len(index))
+        index.extend(int(model.pair_columns[p]) for p in pairs)
+        value.extend([1.0] * len(pairs))
+    offset = int(model.row_start[-1])
+    model.row_start = np.concatenate([model.row_start, offset + np.array(starts[1:] + [len(index)], dtype=np.int64)])
+    model.row_index = np.concatenate([model.row_index, np.array(index, dtype=np.int64)])
+    model.row_value = np.concatenate([model.row_value, np.array(value, dtype=float)])
+    rhs = np.array([cut.rhs for cut in cuts], dtype=float)
+    model.row_lower = np.concatenate([model.row_lower, np.full(len(cuts), -math.inf)])
+    model.row_upper = np.concatenate([model.row_upper, rhs])
+    model.dual_lower = np.concatenate([model.dual_lower, np.full(len(cuts), -math.inf)])
+    model.dual_upper = np.concatenate([model.dual_upper, np.zeros(len(cuts))])
 
 
 @dataclass
@@ -321,19 +692,19 @@ class _IntegerResult:
     gap: float | None
     chosen: dict[int, int]
 
+    @staticmethod
+    def nothing() -> _IntegerResult:
+        return _IntegerResult(False, False, 0, None, None, {})
 
-def _solve_integer(model: _Model, solver: str, deadline: float, threads: int | None, *,
-                   reuse_relaxation: bool) -> _IntegerResult:
+
+def _solve_integer(model: _Model, solver: str, deadline: float, threads: int | None,
+                   incumbent: _IntegerResult | None) -> _IntegerResult:
     remaining = max(deadline - time.perf_counter(), 1.0)
     if solver == "highs":
-        if not reuse_relaxation:
-            command = pulp.HiGHS(mip=False, msg=False, timeLimit=remaining)
-            command.createAndConfigureSolver(model.problem)
-            command.buildSolverModel(model.problem)
-        return _solve_integer_highs(model, remaining, threads)
+        return _solve_integer_highs(model, remaining, threads, incumbent)
     command = pulp.PULP_CBC_CMD(msg=False, timeLimit=remaining, gapAbs=0.99, gapRel=0.0, threads=threads)
     model.problem.solve(command)
-    chosen = {model.pair_option[p]: model.pair_home[p]
+    chosen = {int(model.pair_option[p]): int(model.pair_home[p])
               for p, var in enumerate(model.pair_vars) if (var.varValue or 0) > 0.5}
     has_solution = model.problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     optimal = model.problem.sol_status == pulp.LpSolutionOptimal
@@ -341,40 +712,57 @@ def _solve_integer(model: _Model, solver: str, deadline: float, threads: int | N
     return _IntegerResult(has_solution, optimal, objective, None, 0.0 if optimal else None, chosen)
 
 
-def _solve_integer_highs(model: _Model, remaining: float, threads: int | None) -> _IntegerResult:
-    """Copy the HiGHS model PuLP built for the relaxation, mark the pairs integer and run.
-
-    A fresh instance: re-running the relaxation's own instance as a MIP can report the MIP
-    objective alongside a stale solution vector.
-    """
+def _solve_integer_highs(model: _Model, remaining: float, threads: int | None,
+                         incumbent: _IntegerResult | None) -> _IntegerResult:
+    """The model with the pairs integer. Presolve is off: on these set-partitioning models it
+    costs more than the whole solve, and HiGHS closes the gap at the root with its cuts."""
     import highspy
 
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    highs.passModel(model.problem.solverModel.getLp())
-    columns = np.array([var.index for var in model.pair_vars], dtype=np.int32)
+    highs = _highs(model, remaining, threads)
+    columns = model.pair_columns.astype(np.int32)
     if len(columns):
-        integrality = np.full(len(columns), highspy.HighsVarType.kInteger)
-        highs.changeColsIntegrality(len(columns), columns, integrality)
-    highs.setOptionValue("time_limit", float(remaining))
+        highs.changeColsIntegrality(len(columns), columns,
+                                    np.full(len(columns), highspy.HighsVarType.kInteger))
+    highs.setOptionValue("presolve", "off")
+    highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", 0.99)  # objective values are integers
-    if threads is not None:
-        highs.setOptionValue("threads", threads)
+    if incumbent is not None:
+        start = highspy.HighsSolution()
+        start.col_value = _start_vector(model, incumbent)
+        start.value_valid = True
+        highs.setSolution(start)
     highs.run()
     status = highs.getModelStatus()
     info = highs.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    if not has_solution:
-        return _IntegerResult(False, False, 0, None, None, {})
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return _IntegerResult.nothing()
     values = np.asarray(highs.getSolution().col_value)
     picked = np.flatnonzero(values[columns] > 0.5) if len(columns) else np.zeros(0, dtype=np.int64)
-    chosen = {model.pair_option[p]: model.pair_home[p] for p in picked.tolist()}
-    objective = round(float(np.dot(np.asarray(highs.getLp().col_cost_), values)))
+    chosen = {int(model.pair_option[p]): int(model.pair_home[p]) for p in picked.tolist()}
+    objective = round(float(np.dot(model.cost, values)))
     bound = float(info.mip_dual_bound) if len(columns) else float(objective)
     optimal = status == highspy.HighsModelStatus.kOptimal
     gap = max(0.0, (objective - bound) / max(abs(objective), 1.0)) if math.isfinite(bound) else None
     return _IntegerResult(True, optimal, objective, bound, gap, chosen)
+
+
+def _start_vector(model: _Model, incumbent: _IntegerResult) -> np.ndarray:
+    """The incumbent as a full column vector of this model: its pairs, the unmatched columns
+    its entity rows leave, and as much block credit as its pairs earn."""
+    values = np.zeros(len(model.columns))
+    placed = set(incumbent.chosen.items())
+    for p, (o, h) in enumerate(zip(model.pair_option.tolist(), model.pair_home.tolist(), strict=True)):
+        if (o, h) in placed:
+            values[model.pair_columns[p]] = 1.0
+    rows = np.repeat(np.arange(model.num_rows), np.diff(model.row_start))
+    activity = np.bincount(rows, weights=model.row_value * values[model.row_index], minlength=model.num_rows)
+    entities = len(model.entity_rows)  # entity e: row e, unmatched column e
+    values[:entities] = np.clip(1.0 - activity[:entities], 0.0, 1.0)
+    for home, row in model.block_row_index.items():
+        column = model.block_col_index[home]
+        values[column] = min(model.col_upper[column], max(0.0, -activity[row]))
+    return values
 
 
 @dataclass
@@ -386,18 +774,26 @@ class _Finisher:
     relaxation: float
     capacity_value: dict[int, float]
 
-    def __call__(self, solution: _IntegerResult, *, exact: bool) -> ModelSolution:
+    def __call__(self, solution: _IntegerResult, *, exact: bool, outside_bound: float = -math.inf) -> ModelSolution:
+        """``outside_bound``: proven lower bound on every solution the last round left out."""
         if not solution.has_solution:
             status = "not_solved"
         elif solution.optimal and exact:
             status = "optimal"
         else:
             status = "feasible"
+        bound, gap = solution.bound, solution.gap
+        if solution.has_solution and bound is not None:
+            # Objectives are integers, so a bound can be rounded up (less a float allowance).
+            bound = float(math.ceil(min(bound, outside_bound) - 1e-6)) if math.isfinite(outside_bound) else None
+            if status == "optimal":
+                bound = float(solution.objective)
+            gap = None if bound is None else max(0.0, (solution.objective - bound) / max(abs(solution.objective), 1.0))
         return ModelSolution(
             status=status,
             objective=solution.objective,
-            bound=solution.bound,
-            gap=solution.gap,
+            bound=bound,
+            gap=gap,
             solver=self.solver,
             pruning_exact=exact,
             relaxation_objective=self.relaxation,
