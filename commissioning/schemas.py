@@ -1,43 +1,84 @@
-"""Marshmallow schemas for commissioning's JSON API. Money is in pence, as stored."""
+"""Marshmallow schemas for commissioning's JSON API. Money is in pence, as stored.
+
+Every number, date and text a request may carry is bounded to what the services work with and
+the database can store, so a wild value is a 422 naming the field, never a server error. The
+services still make the finer checks (a real postcode, a child under 18) with their own messages.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from commissioning.lifecycle import STATUS_LABELS
 from commissioning.vocabulary import NEEDS, OFSTED_RATINGS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from rcc.api import id_field
+
+# £100,000 a week: far above any real placement, far below what an integer column holds.
+MAX_WEEKLY_PENCE = 10_000_000
+MAX_LIST = 500  # ids or names in one list: more than a region has
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
+                         **kwargs)
+
+
+def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(
+        min=minimum, max=maximum, error=f"Enter a whole number from {minimum:,} to {maximum:,}"), **kwargs)
+
+
+def weekly_pence(**kwargs: Any) -> fields.Integer:
+    return whole_number(1, MAX_WEEKLY_PENCE, metadata={"description": "Pence a week"}, **kwargs)
+
+
+def day(**kwargs: Any) -> fields.Date:
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY,
+                                               error="Enter a date between 1 January 2000 and 31 December 2099"),
+                       **kwargs)
+
+
+def id_list(**kwargs: Any) -> fields.List:
+    return fields.List(id_field(), validate=validate.Length(max=MAX_LIST), **kwargs)
 
 
 class ChildSchema(Schema):
-    reference = fields.String(required=True, metadata={"example": "ABC-1234"})
-    initials = fields.String(allow_none=True, metadata={"description": "Shown to the owning council only"})
-    birth_month = fields.Integer(required=True)
-    birth_year = fields.Integer(required=True)
+    reference = bounded_text(40, required=True, metadata={"example": "ABC-1234"})
+    initials = bounded_text(5, allow_none=True, metadata={"description": "Shown to the owning council only"})
+    # The service checks the date of birth with everything else about the child, so a bad month
+    # is named beside a bad postcode; the numbers never reach the database unchecked.
+    birth_month = fields.Integer(strict=True, required=True, metadata={"minimum": 1, "maximum": 12})
+    birth_year = fields.Integer(strict=True, required=True, metadata={"description": "The child must be under 18"})
     sex = fields.String(required=True, validate=validate.OneOf(list(SEXES)))
-    legal_status = fields.String(required=True, metadata={"description": "SSDA903 legal status code"})
-    category_of_need = fields.String(required=True, metadata={"description": "SSDA903 N1 to N8"})
+    legal_status = bounded_text(3, required=True, metadata={"description": "SSDA903 legal status code"})
+    category_of_need = bounded_text(2, required=True, metadata={"description": "SSDA903 N1 to N8"})
     uasc = fields.Boolean(load_default=False)
     ehcp = fields.Boolean(load_default=False)
-    home_postcode = fields.String(required=True)
-    school_postcode = fields.String(allow_none=True, load_default=None)
+    home_postcode = bounded_text(10, required=True)
+    school_postcode = bounded_text(10, allow_none=True, load_default=None)
 
 
 class ReferralInSchema(Schema):
     child = fields.Nested(ChildSchema, required=True)
     placement_type = fields.String(required=True, validate=validate.OneOf(list(PLACEMENT_TYPES)))
     urgency = fields.String(required=True, validate=validate.OneOf(list(URGENCIES)))
-    date_needed = fields.Date(required=True)
+    date_needed = day(required=True)
     needs = fields.List(fields.String(validate=validate.OneOf(list(NEEDS))), load_default=list)
     risk_flags = fields.List(fields.String(validate=validate.OneOf(list(RISK_FLAGS))), load_default=list)
     dol_order_needed = fields.Boolean(load_default=False)
-    child_wishes = fields.String(load_default="")
-    excluded_provider_ids = fields.List(fields.Integer(), load_default=list)
-    excluded_home_ids = fields.List(fields.Integer(), load_default=list)
-    excluded_areas = fields.List(fields.String(), load_default=list)
-    max_weekly_cost = fields.Integer(allow_none=True, load_default=None, metadata={"description": "Pence"})
-    max_distance_miles = fields.Integer(allow_none=True, load_default=None)
-    out_of_area_reason = fields.String(allow_none=True, load_default=None)
-    sibling_group_id = fields.Integer(allow_none=True, load_default=None)
+    child_wishes = bounded_text(4000, load_default="")
+    excluded_provider_ids = id_list(load_default=list)
+    excluded_home_ids = id_list(load_default=list)
+    excluded_areas = fields.List(bounded_text(80), validate=validate.Length(max=MAX_LIST), load_default=list,
+                                 metadata={"description": "Local authority names"})
+    max_weekly_cost = weekly_pence(allow_none=True, load_default=None)
+    max_distance_miles = whole_number(1, 1000, allow_none=True, load_default=None)
+    out_of_area_reason = bounded_text(2000, allow_none=True, load_default=None)
+    sibling_group_id = id_field(allow_none=True, load_default=None)
 
 
 class ReferralOutSchema(Schema):
@@ -66,17 +107,17 @@ class ReferralQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(STATUS_LABELS)))
     urgency = fields.String(validate=validate.OneOf(list(URGENCIES)))
     placement_type = fields.String(validate=validate.OneOf(list(PLACEMENT_TYPES)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
 class ReasonSchema(Schema):
-    reason = fields.String(load_default="")
+    reason = bounded_text(2000, load_default="")
 
 
 class SiblingGroupInSchema(Schema):
-    name = fields.String(required=True)
+    name = bounded_text(80, required=True)
     keep_together = fields.Boolean(required=True)
-    separation_reason = fields.String(allow_none=True, load_default=None)
+    separation_reason = bounded_text(2000, allow_none=True, load_default=None)
 
 
 class SiblingGroupOutSchema(Schema):
@@ -91,38 +132,39 @@ class SiblingGroupOutSchema(Schema):
 class HomeSchema(Schema):
     id = fields.Integer(dump_only=True)
     provider_id = fields.Integer(dump_only=True)
-    ofsted_urn = fields.String(required=True)
-    name = fields.String(required=True)
+    ofsted_urn = bounded_text(20, required=True)
+    name = bounded_text(200, required=True)
     placement_type = fields.String(required=True, validate=validate.OneOf(list(PLACEMENT_TYPES)))
-    local_authority = fields.String(required=True)
-    postcode = fields.String(allow_none=True, load_default=None)
+    local_authority = bounded_text(80, required=True)
+    postcode = bounded_text(10, allow_none=True, load_default=None)
     latitude = fields.Float(dump_only=True, allow_none=True)
     longitude = fields.Float(dump_only=True, allow_none=True)
     location_precision = fields.String(dump_only=True)
-    registered_places = fields.Integer(required=True)
-    age_min = fields.Integer(required=True)
-    age_max = fields.Integer(required=True)
+    registered_places = whole_number(0, 500, required=True)
+    age_min = whole_number(0, 18, required=True)
+    age_max = whole_number(0, 18, required=True)
     sexes = fields.List(fields.String(validate=validate.OneOf(list(SEXES))), load_default=lambda: ["F", "M"])
-    needs_met = fields.List(fields.String(), load_default=list)
-    max_sibling_group = fields.Integer(load_default=1)
-    weekly_price = fields.Integer(allow_none=True, load_default=None, metadata={"description": "Pence"})
-    price_band = fields.String(allow_none=True, load_default=None)
+    needs_met = fields.List(bounded_text(40), validate=validate.Length(max=MAX_LIST), load_default=list)
+    max_sibling_group = whole_number(1, 10, load_default=1)
+    weekly_price = whole_number(0, MAX_WEEKLY_PENCE, allow_none=True, load_default=None,
+                                metadata={"description": "Pence a week"})
+    price_band = bounded_text(40, allow_none=True, load_default=None)
     ofsted_rating = fields.String(load_default="not_yet_inspected", validate=validate.OneOf(list(OFSTED_RATINGS)))
-    rating_date = fields.Date(allow_none=True, load_default=None)
+    rating_date = day(allow_none=True, load_default=None)
     dol_capable = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=True)
 
 
 class HomeQuerySchema(Schema):
     placement_type = fields.String(validate=validate.OneOf(list(PLACEMENT_TYPES)))
-    local_authority = fields.String()
+    local_authority = bounded_text(80)
     with_vacancies = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
 class VacancyInSchema(Schema):
-    places_free = fields.Integer(allow_none=True, load_default=None)
-    available_from = fields.Date(allow_none=True, load_default=None)
+    places_free = whole_number(0, 500, allow_none=True, load_default=None)
+    available_from = day(allow_none=True, load_default=None)
 
 
 class VacancyOutSchema(Schema):

@@ -255,9 +255,7 @@ def list_bids(lot_id: int) -> Any:
 def submit_bid(body: dict[str, Any], lot_id: int) -> Any:
     """Submit or replace your bid for a lot; refused once bids have closed."""
     _tender, lot = _call(tenders.get_lot, lot_id)
-    answers = {int(k): v for k, v in body.pop("answers").items() if k.isdigit()}
-    return _bid_out(_write(bid_service.submit_bid, lot, BidDetails(**body, answers=answers), current_user.id,
-                           utcnow()))
+    return _bid_out(_write(bid_service.submit_bid, lot, BidDetails(**body), current_user.id, utcnow()))
 
 
 @bp.route("/bids/<int:bid_id>")
@@ -344,9 +342,7 @@ def list_contracts() -> Any:
 @allow(*COMMISSIONER)
 def create_contract(body: dict[str, Any]) -> Any:
     """Enter an existing block contract."""
-    details = ContractDetails(**{**body, "homes": {int(k): v for k, v in body["homes"].items() if k.isdigit()},
-                                 "cost_shares_bp": {int(k): v for k, v in body["cost_shares_bp"].items()
-                                                    if k.isdigit()}})
+    details = ContractDetails(**body)
 
     def create(s: Any) -> BlockContract:
         contract = contract_service.create_contract(s, current_user.rcc_id, details, current_user.id)

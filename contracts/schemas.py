@@ -1,44 +1,105 @@
 """The contracts API's request and response bodies. Money is whole pence; percentages are
-basis points where stored (uplift, cost shares) and whole percents for weights."""
+basis points where stored (uplift, cost shares) and whole percents for weights.
+
+Every number, date and text a request may carry is bounded to what the services work with and
+the database can store, so a wild value is a 422 naming the field, never a server error. The
+services still make the finer checks (weights adding up to 100, a provider's own homes).
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+from typing import Any
+
 from marshmallow import Schema, fields, validate
+
+from rcc.api import MAX_ID, id_field
+
+# £100,000 a week: far above any real place, far below what an integer column holds.
+MAX_WEEKLY_PENCE = 10_000_000
+MAX_PLACES = 500
+MAX_LIST = 500  # ids in one list: more than a region has
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
+
+
+def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
+    return fields.String(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
+                         **kwargs)
+
+
+def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(
+        min=minimum, max=maximum, error=f"Enter a whole number from {minimum:,} to {maximum:,}"), **kwargs)
+
+
+def weekly_pence(**kwargs: Any) -> fields.Integer:
+    """Pence; the services refuse £0 with their own message, so 0 is let through to them."""
+    return whole_number(0, MAX_WEEKLY_PENCE, **kwargs)
+
+
+def day(**kwargs: Any) -> fields.Date:
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY, error=DAYS_ERROR), **kwargs)
+
+
+def moment(**kwargs: Any) -> fields.AwareDateTime:
+    """A date and time with its offset, from 2000 to 2099 (tender deadlines and standstill sums stay in range)."""
+    return fields.AwareDateTime(validate=validate.Range(
+        min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2099, 12, 31, tzinfo=UTC), error=DAYS_ERROR), **kwargs)
+
+
+def id_list(**kwargs: Any) -> fields.List:
+    return fields.List(id_field(), validate=validate.Length(max=MAX_LIST), **kwargs)
+
+
+def by_id(values: fields.Field, description: str, **kwargs: Any) -> fields.Dict:
+    """An object keyed by record id (JSON keys are text: "12")."""
+    return fields.Dict(keys=fields.Integer(validate=validate.Range(min=1, max=MAX_ID, error="Not a record id")),
+                       values=values, validate=validate.Length(max=MAX_LIST), metadata={"description": description},
+                       **kwargs)
+
+
+def decimal_text(**kwargs: Any) -> fields.Decimal:
+    """Scores as exact decimal text, like "92.50"."""
+    return fields.Decimal(as_string=True, metadata={"type": "string", "format": "decimal"}, **kwargs)
 
 
 class LotQuestionSchema(Schema):
     id = fields.Integer(dump_only=True)
     number = fields.Integer(dump_only=True)
-    text = fields.String(load_default="")
-    weight = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Percent of the lot's quality mark"})
+    text = bounded_text(2000, load_default="")
+    weight = whole_number(0, 100, load_default=None, allow_none=True,
+                          metadata={"description": "Percent of the lot's quality mark"})
 
 
 class LotSchema(Schema):
     id = fields.Integer(dump_only=True)
     tender_id = fields.Integer(dump_only=True)
     number = fields.Integer(dump_only=True)
-    title = fields.String(load_default="")
-    placement_type = fields.String(load_default="")
-    council_ids = fields.List(fields.Integer(), load_default=list)
-    needs = fields.List(fields.String(), load_default=list)
-    places = fields.Integer(load_default=None, allow_none=True)
-    max_weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
-    term_months = fields.Integer(load_default=None, allow_none=True)
-    extension_months = fields.Integer(load_default=0)
-    max_extensions = fields.Integer(load_default=0)
-    price_weight = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Percent; quality gets the rest"})
-    questions = fields.List(fields.Nested(LotQuestionSchema), load_default=list)
+    title = bounded_text(200, load_default="")
+    placement_type = bounded_text(30, load_default="")
+    council_ids = id_list(load_default=list)
+    needs = fields.List(bounded_text(40), validate=validate.Length(max=MAX_LIST), load_default=list)
+    places = whole_number(0, MAX_PLACES, load_default=None, allow_none=True)
+    max_weekly_price = weekly_pence(load_default=None, allow_none=True,
+                                    metadata={"description": "Pence per place per week"})
+    term_months = whole_number(0, 240, load_default=None, allow_none=True)
+    extension_months = whole_number(0, 240, load_default=0)
+    max_extensions = whole_number(0, 20, load_default=0)
+    price_weight = whole_number(0, 100, load_default=None, allow_none=True,
+                                metadata={"description": "Percent; quality gets the rest"})
+    questions = fields.List(fields.Nested(LotQuestionSchema), validate=validate.Length(max=50), load_default=list)
     awarded_bid_id = fields.Integer(dump_only=True, allow_none=True)
     award_justification = fields.String(dump_only=True, allow_none=True)
 
 
 class TenderInSchema(Schema):
-    reference = fields.String(load_default="")
-    title = fields.String(load_default="")
-    description = fields.String(load_default="")
-    clarification_closes_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    bids_close_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    contract_start = fields.Date(load_default=None, allow_none=True)
+    reference = bounded_text(30, load_default="")
+    title = bounded_text(200, load_default="")
+    description = bounded_text(4000, load_default="")
+    clarification_closes_at = moment(load_default=None, allow_none=True)
+    bids_close_at = moment(load_default=None, allow_none=True)
+    contract_start = day(load_default=None, allow_none=True)
 
 
 class TenderSchema(TenderInSchema):
@@ -56,11 +117,11 @@ class TenderSchema(TenderInSchema):
 
 
 class CancelTenderSchema(Schema):
-    reason = fields.String(load_default="")
+    reason = bounded_text(2000, load_default="")
 
 
 class ClarificationQuestionInSchema(Schema):
-    text = fields.String(load_default="")
+    text = bounded_text(2000, load_default="")
 
 
 class ClarificationQuestionSchema(Schema):
@@ -72,8 +133,8 @@ class ClarificationQuestionSchema(Schema):
 
 
 class ClarificationAnswerInSchema(Schema):
-    published_question = fields.String(load_default="")
-    answer = fields.String(load_default="")
+    published_question = bounded_text(2000, load_default="")
+    answer = bounded_text(4000, load_default="")
 
 
 class ClarificationAnswerSchema(Schema):
@@ -85,12 +146,11 @@ class ClarificationAnswerSchema(Schema):
 
 
 class BidInSchema(Schema):
-    weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
-    places_offered = fields.Integer(load_default=None, allow_none=True)
-    home_ids = fields.List(fields.Integer(), load_default=list)
-    answers = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
-                          metadata={"description": "Quality question id → answer"})
-    summary = fields.String(load_default="")
+    weekly_price = weekly_pence(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
+    places_offered = whole_number(0, MAX_PLACES, load_default=None, allow_none=True)
+    home_ids = id_list(load_default=list)
+    answers = by_id(fields.String(), "Quality question id → answer", load_default=dict)
+    summary = bounded_text(2000, load_default="")
 
 
 class BidSchema(Schema):
@@ -110,15 +170,15 @@ class BidSchema(Schema):
 
 
 class EvaluatorMarkInSchema(Schema):
-    question_id = fields.Integer(load_default=None, allow_none=True)
-    score = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 5))
-    comment = fields.String(load_default="")
+    question_id = id_field(load_default=None, allow_none=True)
+    score = whole_number(0, 5, load_default=None, allow_none=True)
+    comment = bounded_text(2000, load_default="")
 
 
 class ModerationInSchema(Schema):
-    question_id = fields.Integer(load_default=None, allow_none=True)
-    score = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 5))
-    reason = fields.String(load_default="")
+    question_id = id_field(load_default=None, allow_none=True)
+    score = whole_number(0, 5, load_default=None, allow_none=True)
+    reason = bounded_text(2000, load_default="")
 
 
 class EvaluationScoreSchema(Schema):
@@ -133,9 +193,9 @@ class RankedBidSchema(Schema):
     provider_id = fields.Integer()
     provider_name = fields.String()
     weekly_price = fields.Integer()
-    price_score = fields.Decimal(as_string=True)
-    quality_score = fields.Decimal(as_string=True, allow_none=True)
-    total_score = fields.Decimal(as_string=True, allow_none=True)
+    price_score = decimal_text()
+    quality_score = decimal_text(allow_none=True)
+    total_score = decimal_text(allow_none=True)
     rank = fields.Integer(allow_none=True)
     unmoderated_marks = fields.Integer()
 
@@ -148,23 +208,23 @@ class LotEvaluationSchema(Schema):
 
 
 class AwardDecisionInSchema(Schema):
-    bid_id = fields.Integer(load_default=None, allow_none=True)
-    justification = fields.String(load_default="")
+    bid_id = id_field(load_default=None, allow_none=True)
+    justification = bounded_text(4000, load_default="")
 
 
 class ContractInSchema(Schema):
-    reference = fields.String(load_default="")
-    title = fields.String(load_default="")
-    provider_id = fields.Integer(load_default=None, allow_none=True)
-    placement_type = fields.String(load_default="")
-    start_date = fields.Date(load_default=None, allow_none=True)
-    end_date = fields.Date(load_default=None, allow_none=True)
-    weekly_price = fields.Integer(load_default=None, allow_none=True, metadata={"description": "Pence per place per week at the start"})
-    annual_uplift_bp = fields.Integer(load_default=0, metadata={"description": "Basis points: 250 = 2.5 %"})
-    homes = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict,
-                        metadata={"description": "Home id → reserved places"})
-    cost_shares_bp = fields.Dict(keys=fields.String(), values=fields.Integer(), load_default=dict,
-                                 metadata={"description": "Council id → share in basis points; they add up to 10000"})
+    reference = bounded_text(30, load_default="")
+    title = bounded_text(200, load_default="")
+    provider_id = id_field(load_default=None, allow_none=True)
+    placement_type = bounded_text(30, load_default="")
+    start_date = day(load_default=None, allow_none=True)
+    end_date = day(load_default=None, allow_none=True)
+    weekly_price = weekly_pence(load_default=None, allow_none=True,
+                                metadata={"description": "Pence per place per week at the start"})
+    annual_uplift_bp = whole_number(0, 2000, load_default=0, metadata={"description": "Basis points: 250 = 2.5 %"})
+    homes = by_id(whole_number(0, MAX_PLACES), "Home id → reserved places", load_default=dict)
+    cost_shares_bp = by_id(whole_number(0, 10000), "Council id → share in basis points; they add up to 10000",
+                           load_default=dict)
 
 
 class ContractSchema(Schema):
@@ -192,7 +252,7 @@ class MonthUtilisationSchema(Schema):
     void_place_days = fields.Integer()
     paid_cost = fields.Integer()
     void_cost = fields.Integer()
-    utilisation = fields.Decimal(as_string=True, allow_none=True)
+    utilisation = decimal_text(allow_none=True)
 
 
 class BlockPlacesSchema(Schema):
@@ -203,4 +263,4 @@ class BlockPlacesSchema(Schema):
 
 
 class BlockPlacesQuerySchema(Schema):
-    on = fields.Date(load_default=None, metadata={"description": "Defaults to today"})
+    on = day(load_default=None, metadata={"description": "Defaults to today"})

@@ -26,9 +26,11 @@ from cost_transparency.schemas import (
     CostRecordUpdateSchema,
     HighCostReviewSchema,
     ProviderRiskQueryArgs,
+    ProviderRiskSchema,
     PublicationCorrectionSchema,
     ReviewOutcomeSchema,
     SufficiencyQueryArgs,
+    SufficiencySchema,
 )
 from cost_transparency.services import (
     comparison,
@@ -297,14 +299,14 @@ def correct_publication(publication_id: int) -> Any:
 
 @bp.route("/sufficiency")
 @bp.arguments(SufficiencyQueryArgs, location="query")
-@bp.response(200)
+@bp.response(200, SufficiencySchema)
 @allow(*RCC_READERS)
 def sufficiency_snapshot(args: dict[str, Any]) -> Any:
     """The region's sufficiency on a day, and the demand forecast per placement type."""
     on = args.get("on") or date.today()
     snap = sufficiency.snapshot(db(), on)
     return {
-        "on": on.isoformat(),
+        "on": on,
         "by_type": [{"placement_type": k, "placed": r.placed, "in_area": r.in_area, "out_of_area": r.out_of_area,
                      "median_miles": r.median_miles, "share_over_20_miles": r.share_far, "homes": r.homes,
                      "registered_places": r.registered_places, "vacancies": r.vacancies,
@@ -312,7 +314,7 @@ def sufficiency_snapshot(args: dict[str, Any]) -> Any:
                      "waiting_referrals": r.waiting} for k, r in snap.by_type.items()],
         "unmatched_in_last_run": snap.unmatched_in_last_run,
         "forecast": [{"placement_type": f.placement_type, "referrals_per_month": round(f.referrals_per_month, 2),
-                      "points": [{"month": p.month.isoformat(), "expected": round(p.expected, 1),
+                      "points": [{"month": p.month, "expected": round(p.expected, 1),
                                   "low": round(p.low, 1), "high": round(p.high, 1)}
                                  for p in (f.forecast.points if f.forecast else [])]}
                      for f in forecast.forecasts(db(), args["horizon"], on)],
@@ -321,18 +323,18 @@ def sufficiency_snapshot(args: dict[str, Any]) -> Any:
 
 @bp.route("/provider-risk")
 @bp.arguments(ProviderRiskQueryArgs, location="query")
-@bp.response(200)
+@bp.response(200, ProviderRiskSchema)
 @allow(*RCC_READERS)
 def provider_risk_summary(args: dict[str, Any]) -> Any:
     """Spend and places by provider group, concentration (HHI), alerts and rating drops."""
     risk = provider_risk.assess(db(), current_user.rcc_id, args.get("on") or date.today())
     return {
-        "on": risk.on.isoformat(), "spend_hhi": risk.spend_hhi, "places_hhi": risk.places_hhi,
+        "on": risk.on, "spend_hhi": risk.spend_hhi, "places_hhi": risk.places_hhi,
         "alert_percent": risk.alert_percent, "alerts": risk.alerts,
         "groups": [{"provider_id": g.provider_id, "name": g.name, "sector": g.sector, "weekly_spend": g.weekly_spend,
                     "placements": g.placements, "places": g.places, "spend_share": round(g.spend_share, 2),
                     "places_share": round(g.places_share, 2)} for g in risk.groups],
         "rating_drops": [{"home_id": d.home_id, "home": d.home_name, "provider": d.provider_name,
-                          "from": d.from_rating, "to": d.to_rating,
-                          "seen_on": d.seen_on.isoformat() if d.seen_on else None} for d in risk.drops],
+                          "from_rating": d.from_rating, "to_rating": d.to_rating, "seen_on": d.seen_on}
+                         for d in risk.drops],
     }

@@ -1,30 +1,54 @@
-"""Marshmallow schemas for the cost API. Money is integer pence, as stored."""
+"""Marshmallow schemas for the cost API. Money is integer pence, as stored.
+
+Every number and date a request may carry is bounded to what the service can work with and
+the database can store, so a wild value is a named 422, never a server error.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from cost_transparency.vocabulary import NEED_BANDS, REVIEW_OUTCOMES
+from rcc.api import id_field
 
 PENCE = {"description": "Whole pence a week"}
+# £100,000 a week: far above any real placement, far below what an integer column holds.
+MAX_WEEKLY_PENCE = 10_000_000
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
+def weekly_pence(minimum: int = 0, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(
+        min=minimum, max=MAX_WEEKLY_PENCE, error=f"Enter whole pence a week from {minimum} to {MAX_WEEKLY_PENCE:,}"),
+        metadata=PENCE, **kwargs)
+
+
+def day(**kwargs: Any) -> fields.Date:
+    """A date from 2000 to 2099: enough for any placement or report, and safe to do sums with."""
+    return fields.Date(validate=validate.Range(min=EARLIEST_DAY, max=LATEST_DAY,
+                                               error="Enter a date between 1 January 2000 and 31 December 2099"),
+                       **kwargs)
 
 
 class CostRecordSchema(Schema):
     id = fields.Integer(dump_only=True)
-    placement_id = fields.Integer(required=True)
+    placement_id = id_field(required=True)
     council_id = fields.Integer(dump_only=True)
     provider_id = fields.Integer(dump_only=True)
     placement_type = fields.String(dump_only=True)
     funding = fields.String(dump_only=True)
     need_band = fields.String(load_default="standard", validate=validate.OneOf(list(NEED_BANDS)))
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(allow_none=True, load_default=None)
-    core_weekly = fields.Integer(required=True, validate=validate.Range(min=1), metadata=PENCE)
-    additional_support_weekly = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=PENCE)
-    education_weekly = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=PENCE)
-    health_weekly = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=PENCE)
-    nhs_contribution_weekly = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=PENCE)
-    education_contribution_weekly = fields.Integer(load_default=0, validate=validate.Range(min=0), metadata=PENCE)
+    start_date = day(required=True)
+    end_date = day(allow_none=True, load_default=None)
+    core_weekly = weekly_pence(minimum=1, required=True)
+    additional_support_weekly = weekly_pence(load_default=0)
+    education_weekly = weekly_pence(load_default=0)
+    health_weekly = weekly_pence(load_default=0)
+    nhs_contribution_weekly = weekly_pence(load_default=0)
+    education_contribution_weekly = weekly_pence(load_default=0)
     gross_weekly = fields.Integer(dump_only=True, metadata=PENCE)
     net_weekly = fields.Integer(dump_only=True, metadata=PENCE)
     source = fields.String(dump_only=True)
@@ -46,8 +70,8 @@ class CostCellSchema(Schema):
 
 
 class CostComparisonArgs(Schema):
-    start = fields.Date(load_default=None, data_key="from")
-    end = fields.Date(load_default=None, data_key="to")
+    start = day(load_default=None, data_key="from")
+    end = day(load_default=None, data_key="to")
 
 
 class CostComparisonSchema(Schema):
@@ -75,7 +99,7 @@ class HighCostReviewSchema(Schema):
 class ReviewOutcomeSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(list(REVIEW_OUTCOMES)))
     notes = fields.String(required=True, validate=validate.Length(min=1, max=4000))
-    next_review_on = fields.Date(load_default=None, allow_none=True)
+    next_review_on = day(load_default=None, allow_none=True)
 
 
 class CostPublicationSchema(Schema):
@@ -83,8 +107,8 @@ class CostPublicationSchema(Schema):
     slug = fields.String(dump_only=True)
     version = fields.Integer(dump_only=True)
     title = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    period_start = day(required=True)
+    period_end = day(required=True)
     status = fields.String(dump_only=True)
     changes = fields.String(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -101,9 +125,78 @@ class PublicationCorrectionSchema(Schema):
 
 
 class SufficiencyQueryArgs(Schema):
-    on = fields.Date(load_default=None)
-    horizon = fields.Integer(load_default=24, validate=validate.OneOf([12, 24, 36]))
+    on = day(load_default=None, metadata={"description": "Defaults to today"})
+    horizon = fields.Integer(load_default=24, validate=validate.OneOf([12, 24, 36]),
+                             metadata={"description": "Months of demand forecast"})
+
+
+class TypeSufficiencySchema(Schema):
+    placement_type = fields.String(required=True)
+    placed = fields.Integer(required=True, metadata={"description": "Children in placement on the day"})
+    in_area = fields.Integer(required=True)
+    out_of_area = fields.Integer(required=True)
+    median_miles = fields.Float(required=True, allow_none=True, metadata={"description": "Null with no placements"})
+    share_over_20_miles = fields.Float(required=True, allow_none=True, metadata={"description": "Percent"})
+    homes = fields.Integer(required=True)
+    registered_places = fields.Integer(required=True)
+    vacancies = fields.Integer(required=True)
+    block_places = fields.Integer(required=True)
+    free_block_places = fields.Integer(required=True)
+    waiting_referrals = fields.Integer(required=True)
+
+
+class ForecastPointSchema(Schema):
+    month = fields.Date(required=True, metadata={"description": "The first day of the month"})
+    expected = fields.Float(required=True)
+    low = fields.Float(required=True)
+    high = fields.Float(required=True)
+
+
+class TypeForecastSchema(Schema):
+    placement_type = fields.String(required=True)
+    referrals_per_month = fields.Float(required=True)
+    points = fields.List(fields.Nested(ForecastPointSchema), required=True,
+                         metadata={"description": "Empty when there is too little history to forecast"})
+
+
+class SufficiencySchema(Schema):
+    on = fields.Date(required=True)
+    by_type = fields.List(fields.Nested(TypeSufficiencySchema), required=True)
+    unmatched_in_last_run = fields.Integer(required=True, allow_none=True,
+                                           metadata={"description": "Null when no matching run has finished"})
+    forecast = fields.List(fields.Nested(TypeForecastSchema), required=True)
 
 
 class ProviderRiskQueryArgs(Schema):
-    on = fields.Date(load_default=None)
+    on = day(load_default=None, metadata={"description": "Defaults to today"})
+
+
+class ProviderGroupSchema(Schema):
+    provider_id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    sector = fields.String(required=True)
+    weekly_spend = fields.Integer(required=True, metadata=PENCE)
+    placements = fields.Integer(required=True)
+    places = fields.Integer(required=True)
+    spend_share = fields.Float(required=True, metadata={"description": "Percent of the region's spend"})
+    places_share = fields.Float(required=True, metadata={"description": "Percent of the region's places"})
+
+
+class RatingDropSchema(Schema):
+    home_id = fields.Integer(required=True)
+    home = fields.String(required=True)
+    provider = fields.String(required=True)
+    from_rating = fields.String(required=True, data_key="from")
+    to_rating = fields.String(required=True, data_key="to")
+    seen_on = fields.Date(required=True, allow_none=True,
+                          metadata={"description": "Null when the drop is the home's current rating"})
+
+
+class ProviderRiskSchema(Schema):
+    on = fields.Date(required=True)
+    spend_hhi = fields.Integer(required=True, metadata={"description": "Herfindahl–Hirschman index of spend, 0–10000"})
+    places_hhi = fields.Integer(required=True)
+    alert_percent = fields.Integer(required=True, metadata={"description": "The share at which a group is flagged"})
+    alerts = fields.List(fields.String(), required=True)
+    groups = fields.List(fields.Nested(ProviderGroupSchema), required=True)
+    rating_drops = fields.List(fields.Nested(RatingDropSchema), required=True)

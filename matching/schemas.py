@@ -6,6 +6,8 @@ anonymised profile — no referral id, no child, no council notes.
 
 from __future__ import annotations
 
+from datetime import date
+
 from marshmallow import Schema, fields, validate
 
 from matching.models import OFFER_STATUS_LABELS, PROPOSAL_STATUS_LABELS, RUN_STAGES
@@ -13,6 +15,9 @@ from matching.services.offers import DECLINE_REASONS
 from rcc.api import id_field
 
 TEXT = validate.Length(max=2000)
+# Sums on these dates (notice periods, the next review) stay well inside what a date can hold.
+DAYS = validate.Range(min=date(2000, 1, 1), max=date(2099, 12, 31),
+                      error="Enter a date between 1 January 2000 and 31 December 2099")
 
 
 class RunInSchema(Schema):
@@ -126,12 +131,12 @@ class ProviderOfferSchema(Schema):
 
 
 class DeclineInSchema(Schema):
-    reason = fields.String(load_default="", metadata={"enum": list(DECLINE_REASONS)})
+    reason = fields.String(load_default="", validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
     details = fields.String(load_default="", validate=TEXT)
 
 
 class ApproveInSchema(Schema):
-    start_date = fields.Date(load_default=None, allow_none=True)
+    start_date = fields.Date(load_default=None, allow_none=True, validate=DAYS)
     weekly_cost = fields.Integer(load_default=None, allow_none=True, strict=True,
                                  validate=validate.Range(min=1, max=100_000_00), metadata={"description": "Pence"})
 
@@ -152,7 +157,7 @@ class PlacementSchema(Schema):
 
 
 class EndPlacementInSchema(Schema):
-    end_date = fields.Date(load_default=None, allow_none=True)
+    end_date = fields.Date(load_default=None, allow_none=True, validate=DAYS)
     reason_code = fields.String(load_default="", validate=validate.Length(max=6),
                                 metadata={"description": "SSDA903 reason for placement change, e.g. CARPL"})
 
