@@ -92,8 +92,9 @@ def clean_database(owner_engine: Engine) -> Iterator[None]:
 
 @pytest.fixture
 def app(database_url: str, clean_database: None) -> Iterator[Flask]:
+    # Jobs run inline unless a test sets REDIS_URL itself, whatever the environment says.
     app = create_app({"RCC_ENV": "testing", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False,
-                      "SERVER_NAME": "localhost"})
+                      "SERVER_NAME": "localhost", "REDIS_URL": None})
     yield app
     app.extensions["rcc_engine"].dispose()
 
