@@ -83,7 +83,7 @@ def _referral_out(referral: Referral, child: Child) -> dict[str, Any]:
 
 @bp.route("/referrals")
 @bp.arguments(schemas.ReferralQuerySchema, location="query")
-@bp.response(200, schemas.ReferralOutSchema(many=True))
+@bp.response(200, schemas.ReferralOutSchema(many=True), example=[schemas.SUBMITTED_REFERRAL_EXAMPLE])
 @allow(*REFERRAL_READERS)
 def list_referrals(query: dict) -> Any:
     """Referrals you may see (your council's, or every member's for the RCC), 100 a page."""
@@ -95,7 +95,7 @@ def list_referrals(query: dict) -> Any:
 
 @bp.route("/referrals", methods=["POST"])
 @bp.arguments(schemas.ReferralInSchema, example=REFERRAL_EXAMPLE)
-@bp.response(201, schemas.ReferralOutSchema)
+@bp.response(201, schemas.ReferralOutSchema, example=schemas.REFERRAL_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def create_referral(body: dict) -> Any:
     """Create a draft referral for a child of your council."""
@@ -111,7 +111,7 @@ def create_referral(body: dict) -> Any:
 
 
 @bp.route("/referrals/<int:referral_id>")
-@bp.response(200, schemas.ReferralOutSchema)
+@bp.response(200, schemas.ReferralOutSchema, example=schemas.SUBMITTED_REFERRAL_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def get_referral(referral_id: int) -> Any:
     """One referral (reading it is audited)."""
@@ -123,7 +123,7 @@ def get_referral(referral_id: int) -> Any:
 
 
 @bp.route("/referrals/<int:referral_id>/submit", methods=["POST"])
-@bp.response(200, schemas.ReferralOutSchema)
+@bp.response(200, schemas.ReferralOutSchema, example=schemas.SUBMITTED_REFERRAL_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def submit_referral(referral_id: int) -> Any:
     """Submit a draft referral to the RCC."""
@@ -138,7 +138,7 @@ def submit_referral(referral_id: int) -> Any:
 
 @bp.route("/referrals/<int:referral_id>/withdraw", methods=["POST"])
 @bp.arguments(schemas.ReasonSchema, example={"reason": "The child is returning home"})
-@bp.response(200, schemas.ReferralOutSchema)
+@bp.response(200, schemas.ReferralOutSchema, example=schemas.WITHDRAWN_REFERRAL_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def withdraw_referral(body: dict, referral_id: int) -> Any:
     """Withdraw an open referral, with the reason."""
@@ -160,7 +160,7 @@ def _group_out(group: SiblingGroup) -> dict[str, Any]:
 
 
 @bp.route("/sibling-groups")
-@bp.response(200, schemas.SiblingGroupOutSchema(many=True))
+@bp.response(200, schemas.SiblingGroupOutSchema(many=True), example=[schemas.SIBLING_GROUP_EXAMPLE])
 @allow(*REFERRAL_READERS)
 def list_sibling_groups() -> Any:
     """Sibling groups you may see."""
@@ -175,7 +175,7 @@ def list_sibling_groups() -> Any:
 
 @bp.route("/sibling-groups", methods=["POST"])
 @bp.arguments(schemas.SiblingGroupInSchema, example={"name": "Family A", "keep_together": True})
-@bp.response(201, schemas.SiblingGroupOutSchema)
+@bp.response(201, schemas.SiblingGroupOutSchema, example=schemas.SIBLING_GROUP_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def create_sibling_group(body: dict) -> Any:
     """Create a sibling group; add children by giving sibling_group_id when creating referrals."""
@@ -189,7 +189,7 @@ def create_sibling_group(body: dict) -> Any:
 
 
 @bp.route("/sibling-groups/<int:sibling_group_id>")
-@bp.response(200, schemas.SiblingGroupOutSchema)
+@bp.response(200, schemas.SiblingGroupOutSchema, example=schemas.SIBLING_GROUP_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def get_sibling_group(sibling_group_id: int) -> Any:
     """One sibling group and its referrals."""
@@ -200,7 +200,7 @@ def get_sibling_group(sibling_group_id: int) -> Any:
 
 @bp.route("/homes")
 @bp.arguments(schemas.HomeQuerySchema, location="query")
-@bp.response(200, schemas.HomeSchema(many=True))
+@bp.response(200, schemas.HomeSchema(many=True), example=[schemas.HOME_EXAMPLE])
 @allow(*SUPPLY_READERS)
 def list_homes(query: dict) -> Any:
     """Homes in the supply register (providers see their own), 100 a page."""
@@ -213,7 +213,7 @@ def list_homes(query: dict) -> Any:
 @bp.arguments(schemas.HomeSchema, example={
     "ofsted_urn": "SC123456", "name": "Oak House", "placement_type": "childrens_home",
     "local_authority": "Manchester", "registered_places": 4, "age_min": 11, "age_max": 17})
-@bp.response(201, schemas.HomeSchema)
+@bp.response(201, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def create_home(body: dict) -> Any:
     """Add a home to your organisation."""
@@ -225,7 +225,7 @@ def create_home(body: dict) -> Any:
 
 
 @bp.route("/homes/<int:home_id>")
-@bp.response(200, schemas.HomeSchema)
+@bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*SUPPLY_READERS)
 def get_home(home_id: int) -> Any:
     """One home."""
@@ -234,7 +234,7 @@ def get_home(home_id: int) -> Any:
 
 @bp.route("/homes/<int:home_id>", methods=["PUT"])
 @bp.arguments(schemas.HomeChangeSchema(partial=True))
-@bp.response(200, schemas.HomeSchema)
+@bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def update_home(body: dict, home_id: int) -> Any:
     """Change one of your homes: fields you leave out keep their values."""
@@ -258,7 +258,7 @@ def _vacancy_out(vacancy: Vacancy) -> dict[str, Any]:
 
 
 @bp.route("/vacancies")
-@bp.response(200, schemas.VacancyOutSchema(many=True))
+@bp.response(200, schemas.VacancyOutSchema(many=True), example=[schemas.VACANCY_EXAMPLE])
 @allow(*SUPPLY_READERS)
 def list_vacancies() -> Any:
     """Every vacancy you may see, with its stale flag (not confirmed for 7 days)."""
@@ -267,7 +267,7 @@ def list_vacancies() -> Any:
 
 @bp.route("/homes/<int:home_id>/vacancy", methods=["PUT"])
 @bp.arguments(schemas.VacancyInSchema, example={"places_free": 1, "available_from": "2027-03-27"})
-@bp.response(200, schemas.VacancyOutSchema)
+@bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def set_vacancy(body: dict, home_id: int) -> Any:
     """Set (and confirm) one of your homes' free places."""
@@ -283,7 +283,7 @@ def set_vacancy(body: dict, home_id: int) -> Any:
 
 
 @bp.route("/vacancies/<int:vacancy_id>/confirm", methods=["POST"])
-@bp.response(200, schemas.VacancyOutSchema)
+@bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def confirm_vacancy(vacancy_id: int) -> Any:
     """Confirm one of your vacancies is still right."""

@@ -179,3 +179,32 @@ class VacancyOutSchema(Schema):
 
 class HomeChangeSchema(HomeSchema):
     """For PUT: any field left out keeps its value."""
+
+
+# Examples for the OpenAPI document: what a response looks like -------------------------
+
+REFERRAL_EXAMPLE = {
+    "id": 41, "council_id": 3,
+    "child": {"reference": "ABC-1234", "initials": "JS", "birth_month": 4, "birth_year": 2012, "sex": "F",
+              "legal_status": "C2", "category_of_need": "N1", "uasc": False, "ehcp": False,
+              "home_postcode": "M1 1AE", "school_postcode": None},
+    "status": "draft", "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
+    "needs": ["education"], "risk_flags": ["going_missing"], "dol_order_needed": False,
+    "child_wishes": "I want to stay at my school", "excluded_provider_ids": [], "excluded_home_ids": [],
+    "excluded_areas": [], "max_weekly_cost": None, "max_distance_miles": 20, "out_of_area_reason": None,
+    "sibling_group_id": None, "submitted_at": None,
+}
+SUBMITTED_REFERRAL_EXAMPLE = {**REFERRAL_EXAMPLE, "status": "submitted",
+                              "submitted_at": "2027-03-01T10:15:00+00:00"}
+WITHDRAWN_REFERRAL_EXAMPLE = {**SUBMITTED_REFERRAL_EXAMPLE, "status": "withdrawn"}
+SIBLING_GROUP_EXAMPLE = {"id": 5, "council_id": 3, "name": "Family A", "keep_together": True,
+                         "separation_reason": None, "referral_ids": [41, 42]}
+HOME_EXAMPLE = {
+    "id": 12, "provider_id": 9, "ofsted_urn": "SC123456", "name": "Oak House", "placement_type": "childrens_home",
+    "local_authority": "Manchester", "postcode": "M1 1AE", "latitude": 53.4794, "longitude": -2.2453,
+    "location_precision": "postcode", "registered_places": 4, "age_min": 11, "age_max": 17, "sexes": ["F", "M"],
+    "needs_met": ["emotional_behavioural", "education"], "max_sibling_group": 2, "weekly_price": 480000,
+    "price_band": None, "ofsted_rating": "good", "rating_date": "2025-11-12", "dol_capable": False, "active": True,
+}
+VACANCY_EXAMPLE = {"id": 7, "home_id": 12, "provider_id": 9, "places_free": 1, "available_from": "2027-03-27",
+                   "last_confirmed_at": "2027-03-20T09:30:00+00:00", "stale": False}

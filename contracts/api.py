@@ -122,7 +122,7 @@ def _contract_out(contract: BlockContract) -> dict[str, Any]:
 # Tenders and lots -----------------------------------------------------------------------
 
 @bp.route("/tenders")
-@bp.response(200, schemas.TenderSchema(many=True))
+@bp.response(200, schemas.TenderSchema(many=True), example=[schemas.OPEN_TENDER_EXAMPLE])
 @allow(*EVERY_ROLE)
 def list_tenders() -> Any:
     """Tenders in your region; only the RCC sees drafts."""
@@ -131,7 +131,7 @@ def list_tenders() -> Any:
 
 @bp.route("/tenders", methods=["POST"])
 @bp.arguments(schemas.TenderInSchema, example=TENDER_EXAMPLE)
-@bp.response(201, schemas.TenderSchema)
+@bp.response(201, schemas.TenderSchema, example=schemas.TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def create_tender(body: dict[str, Any]) -> Any:
     """Create a draft tender."""
@@ -140,7 +140,7 @@ def create_tender(body: dict[str, Any]) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>")
-@bp.response(200, schemas.TenderSchema)
+@bp.response(200, schemas.TenderSchema, example=schemas.OPEN_TENDER_EXAMPLE)
 @allow(*EVERY_ROLE)
 def get_tender(tender_id: int) -> Any:
     """A tender with its lots and quality questions."""
@@ -149,7 +149,7 @@ def get_tender(tender_id: int) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/lots", methods=["POST"])
 @bp.arguments(schemas.LotSchema, example=LOT_EXAMPLE)
-@bp.response(201, schemas.LotSchema)
+@bp.response(201, schemas.LotSchema, example=schemas.LOT_EXAMPLE)
 @allow(*COMMISSIONER)
 def add_lot(body: dict[str, Any], tender_id: int) -> Any:
     """Add a lot to a draft tender."""
@@ -165,7 +165,7 @@ def _move(tender_id: int, move: Any, *args: Any) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
-@bp.response(200, schemas.TenderSchema)
+@bp.response(200, schemas.TenderSchema, example=schemas.OPEN_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def publish_tender(tender_id: int) -> Any:
     """Publish a complete draft."""
@@ -173,7 +173,7 @@ def publish_tender(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/start-evaluation", methods=["POST"])
-@bp.response(200, schemas.TenderSchema)
+@bp.response(200, schemas.TenderSchema, example=schemas.EVALUATING_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def start_evaluation(tender_id: int) -> Any:
     """Start evaluation once bids have closed."""
@@ -181,7 +181,7 @@ def start_evaluation(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/award", methods=["POST"])
-@bp.response(200, schemas.TenderSchema)
+@bp.response(200, schemas.TenderSchema, example=schemas.AWARDED_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def award_tender(tender_id: int) -> Any:
     """Award every lot as decided; needs every mark moderated and every lot decided."""
@@ -190,7 +190,7 @@ def award_tender(tender_id: int) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/cancel", methods=["POST"])
 @bp.arguments(schemas.CancelTenderSchema, example={"reason": "The region's needs have changed"})
-@bp.response(200, schemas.TenderSchema)
+@bp.response(200, schemas.TenderSchema, example=schemas.CANCELLED_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
     """Cancel a tender at any time before award."""
@@ -201,7 +201,7 @@ def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
 # Clarifications -------------------------------------------------------------------------
 
 @bp.route("/tenders/<int:tender_id>/answers")
-@bp.response(200, schemas.ClarificationAnswerSchema(many=True))
+@bp.response(200, schemas.ClarificationAnswerSchema(many=True), example=[schemas.ANSWER_EXAMPLE])
 @allow(*EVERY_ROLE)
 def published_answers(tender_id: int) -> Any:
     """Published questions and answers, visible to every provider, naming no asker."""
@@ -209,7 +209,7 @@ def published_answers(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/questions")
-@bp.response(200, schemas.ClarificationQuestionSchema(many=True))
+@bp.response(200, schemas.ClarificationQuestionSchema(many=True), example=[schemas.QUESTION_EXAMPLE])
 @allow(*RCC_STAFF, *PROVIDER_STAFF)
 def list_questions(tender_id: int) -> Any:
     """Every provider's questions for the RCC; your own for a provider."""
@@ -218,7 +218,7 @@ def list_questions(tender_id: int) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/questions", methods=["POST"])
 @bp.arguments(schemas.ClarificationQuestionInSchema, example={"text": "Can a bid cover part of a lot?"})
-@bp.response(201, schemas.ClarificationQuestionSchema)
+@bp.response(201, schemas.ClarificationQuestionSchema, example=schemas.QUESTION_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def ask_question(body: dict[str, Any], tender_id: int) -> Any:
     """Ask the RCC a question while questions are open."""
@@ -229,7 +229,7 @@ def ask_question(body: dict[str, Any], tender_id: int) -> Any:
 @bp.route("/questions/<int:clarification_id>/answer", methods=["POST"])
 @bp.arguments(schemas.ClarificationAnswerInSchema, example={"published_question": "Can a bid cover part of a lot?",
                                                 "answer": "Yes: offer fewer places"})
-@bp.response(201, schemas.ClarificationAnswerSchema)
+@bp.response(201, schemas.ClarificationAnswerSchema, example=schemas.ANSWER_EXAMPLE)
 @allow(*COMMISSIONER)
 def answer_question(body: dict[str, Any], clarification_id: int) -> Any:
     """Publish an answer to every provider, worded so it does not identify the asker."""
@@ -240,7 +240,7 @@ def answer_question(body: dict[str, Any], clarification_id: int) -> Any:
 # Bids -----------------------------------------------------------------------------------
 
 @bp.route("/lots/<int:lot_id>/bids")
-@bp.response(200, schemas.BidSchema(many=True))
+@bp.response(200, schemas.BidSchema(many=True), example=[schemas.AWARDED_BID_EXAMPLE])
 @allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
 def list_bids(lot_id: int) -> Any:
     """Your own bid for a provider; every bid for the RCC, but only once bids have closed (404 before)."""
@@ -250,7 +250,7 @@ def list_bids(lot_id: int) -> Any:
 
 @bp.route("/lots/<int:lot_id>/bid", methods=["PUT"])
 @bp.arguments(schemas.BidInSchema, example=BID_EXAMPLE)
-@bp.response(200, schemas.BidSchema)
+@bp.response(200, schemas.BidSchema, example=schemas.BID_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def submit_bid(body: dict[str, Any], lot_id: int) -> Any:
     """Submit or replace your bid for a lot; refused once bids have closed."""
@@ -259,7 +259,7 @@ def submit_bid(body: dict[str, Any], lot_id: int) -> Any:
 
 
 @bp.route("/bids/<int:bid_id>")
-@bp.response(200, schemas.BidSchema)
+@bp.response(200, schemas.BidSchema, example=schemas.BID_EXAMPLE)
 @allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
 def get_bid(bid_id: int) -> Any:
     """A bid: its own provider's at any time; the RCC's only after bids close (404 before)."""
@@ -269,7 +269,7 @@ def get_bid(bid_id: int) -> Any:
 # Evaluation -----------------------------------------------------------------------------
 
 @bp.route("/lots/<int:lot_id>/evaluation")
-@bp.response(200, schemas.LotEvaluationSchema)
+@bp.response(200, schemas.LotEvaluationSchema, example=schemas.LOT_EVALUATION_EXAMPLE)
 @allow(*EVALUATION_READERS)
 def lot_evaluation(lot_id: int) -> Any:
     """Scores and ranking for a lot, once bids have closed."""
@@ -293,7 +293,7 @@ def _require_question(bid_id: int, body: dict[str, Any]) -> None:
 
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])
 @bp.arguments(schemas.EvaluatorMarkInSchema, example={"question_id": 31, "score": 4, "comment": "Clear and specific"})
-@bp.response(200, schemas.EvaluationScoreSchema)
+@bp.response(200, schemas.EvaluationScoreSchema, example=schemas.SCORE_EXAMPLE)
 @allow(*COMMISSIONER)
 def mark_bid(body: dict[str, Any], bid_id: int) -> Any:
     """Your own mark (0–5) for one answer."""
@@ -304,7 +304,7 @@ def mark_bid(body: dict[str, Any], bid_id: int) -> Any:
 
 @bp.route("/bids/<int:bid_id>/moderation", methods=["POST"])
 @bp.arguments(schemas.ModerationInSchema, example={"question_id": 31, "score": 4, "reason": "Panel agreed"})
-@bp.response(200, schemas.EvaluationScoreSchema)
+@bp.response(200, schemas.EvaluationScoreSchema, example=schemas.SCORE_EXAMPLE)
 @allow(*COMMISSIONER)
 def moderate_bid(body: dict[str, Any], bid_id: int) -> Any:
     """The agreed mark for one answer, with the reason."""
@@ -315,7 +315,7 @@ def moderate_bid(body: dict[str, Any], bid_id: int) -> Any:
 
 @bp.route("/lots/<int:lot_id>/award-decision", methods=["POST"])
 @bp.arguments(schemas.AwardDecisionInSchema, example={"bid_id": 41, "justification": "Highest total score"})
-@bp.response(200, schemas.LotSchema)
+@bp.response(200, schemas.LotSchema, example=schemas.AWARDED_LOT_EXAMPLE)
 @allow(*COMMISSIONER)
 def decide_award(body: dict[str, Any], lot_id: int) -> Any:
     """Choose the winning bid for a lot, with its justification."""
@@ -329,7 +329,7 @@ def decide_award(body: dict[str, Any], lot_id: int) -> Any:
 # Block contracts ------------------------------------------------------------------------
 
 @bp.route("/contracts")
-@bp.response(200, schemas.ContractSchema(many=True))
+@bp.response(200, schemas.ContractSchema(many=True), example=[schemas.CONTRACT_EXAMPLE])
 @allow(*CONTRACT_READERS)
 def list_contracts() -> Any:
     """Block contracts: all for the RCC, a provider's own, those a council shares the cost of."""
@@ -338,7 +338,7 @@ def list_contracts() -> Any:
 
 @bp.route("/contracts", methods=["POST"])
 @bp.arguments(schemas.ContractInSchema, example=CONTRACT_EXAMPLE)
-@bp.response(201, schemas.ContractSchema)
+@bp.response(201, schemas.ContractSchema, example=schemas.CONTRACT_EXAMPLE)
 @allow(*COMMISSIONER)
 def create_contract(body: dict[str, Any]) -> Any:
     """Enter an existing block contract."""
@@ -353,7 +353,7 @@ def create_contract(body: dict[str, Any]) -> Any:
 
 
 @bp.route("/contracts/<int:contract_id>")
-@bp.response(200, schemas.ContractSchema)
+@bp.response(200, schemas.ContractSchema, example=schemas.CONTRACT_EXAMPLE)
 @allow(*CONTRACT_READERS)
 def get_contract(contract_id: int) -> Any:
     """A block contract with its homes, cost shares and price history."""
@@ -361,7 +361,7 @@ def get_contract(contract_id: int) -> Any:
 
 
 @bp.route("/contracts/<int:contract_id>/utilisation")
-@bp.response(200, schemas.MonthUtilisationSchema(many=True))
+@bp.response(200, schemas.MonthUtilisationSchema(many=True), example=schemas.UTILISATION_EXAMPLE)
 @allow(*CONTRACT_READERS)
 def contract_utilisation(contract_id: int) -> Any:
     """Occupied and void place-days, void cost and utilisation by month, to today."""
@@ -372,7 +372,7 @@ def contract_utilisation(contract_id: int) -> Any:
 
 @bp.route("/block-places")
 @bp.arguments(schemas.BlockPlacesQuerySchema, location="query")
-@bp.response(200, schemas.BlockPlacesSchema(many=True))
+@bp.response(200, schemas.BlockPlacesSchema(many=True), example=schemas.BLOCK_PLACES_EXAMPLE)
 @allow(*MATCHERS)
 def block_places(query: dict[str, Any]) -> Any:
     """Free block-contract places by home on a date: what matching offers first."""

@@ -55,7 +55,7 @@ def id_list(**kwargs: Any) -> fields.List:
 def by_id(values: fields.Field, description: str, **kwargs: Any) -> fields.Dict:
     """An object keyed by record id (JSON keys are text: "12")."""
     return fields.Dict(keys=fields.Integer(validate=validate.Range(min=1, max=MAX_ID, error="Not a record id")),
-                       values=values, validate=validate.Length(max=MAX_LIST), metadata={"description": description},
+                       values=values, metadata={"description": description},
                        **kwargs)
 
 
@@ -264,3 +264,64 @@ class BlockPlacesSchema(Schema):
 
 class BlockPlacesQuerySchema(Schema):
     on = day(load_default=None, metadata={"description": "Defaults to today"})
+
+
+# Examples for the OpenAPI document: what a response looks like -------------------------
+
+LOT_EXAMPLE = {
+    "id": 2, "tender_id": 2, "number": 1, "title": "Greater Manchester", "placement_type": "childrens_home",
+    "council_ids": [3, 4], "needs": ["emotional_behavioural"], "places": 4, "max_weekly_price": 600000,
+    "term_months": 24, "extension_months": 12, "max_extensions": 2, "price_weight": 60,
+    "questions": [{"id": 31, "number": 1, "text": "How will you keep children safe?", "weight": 60},
+                  {"id": 32, "number": 2, "text": "How will you support education?", "weight": 40}],
+    "awarded_bid_id": None, "award_justification": None,
+}
+AWARDED_LOT_EXAMPLE = {**LOT_EXAMPLE, "awarded_bid_id": 41, "award_justification": "Highest total score"}
+TENDER_EXAMPLE = {
+    "id": 2, "reference": "NWRCC-2027-01", "title": "Children's homes for teenagers",
+    "description": "Places near home for young people with complex needs", "status": "draft",
+    "clarification_closes_at": "2027-03-10T17:00:00+00:00", "bids_close_at": "2027-03-24T12:00:00+00:00",
+    "contract_start": "2027-06-01", "published_at": None, "evaluation_started_at": None, "awarded_at": None,
+    "standstill_ends_at": None, "cancelled_at": None, "cancel_reason": None, "lots": [LOT_EXAMPLE],
+}
+OPEN_TENDER_EXAMPLE = {**TENDER_EXAMPLE, "status": "open", "published_at": "2027-02-24T09:00:00+00:00"}
+EVALUATING_TENDER_EXAMPLE = {**OPEN_TENDER_EXAMPLE, "status": "evaluating",
+                             "evaluation_started_at": "2027-03-25T09:00:00+00:00"}
+AWARDED_TENDER_EXAMPLE = {**EVALUATING_TENDER_EXAMPLE, "status": "standstill",
+                          "awarded_at": "2027-04-05T09:00:00+00:00", "standstill_ends_at": "2027-04-15T09:00:00+00:00",
+                          "lots": [AWARDED_LOT_EXAMPLE]}
+CANCELLED_TENDER_EXAMPLE = {**OPEN_TENDER_EXAMPLE, "status": "cancelled", "cancelled_at": "2027-03-02T09:00:00+00:00",
+                            "cancel_reason": "The region's needs have changed"}
+QUESTION_EXAMPLE = {"id": 6, "tender_id": 2, "text": "Can a bid cover part of a lot?",
+                    "asked_at": "2027-03-01T10:00:00+00:00", "answer_id": None}
+ANSWER_EXAMPLE = {"id": 3, "tender_id": 2, "question": "Can a bid cover part of a lot?",
+                  "answer": "Yes: offer fewer places", "published_at": "2027-03-02T10:00:00+00:00"}
+BID_EXAMPLE = {
+    "id": 41, "tender_id": 2, "lot_id": 2, "provider_id": 9, "weekly_price": 495000, "places_offered": 2,
+    "home_ids": [12, 13], "answers": {"31": "Our safeguarding approach…", "32": "Our education support…"},
+    "summary": "", "submitted_at": "2027-03-08T09:00:00+00:00", "updated_at": "2027-03-09T16:30:00+00:00",
+    "result": None,
+}
+AWARDED_BID_EXAMPLE = {**BID_EXAMPLE, "result": {"price_score": "60", "quality_score": "29.6",
+                                                  "total_score": "89.6", "rank": 1, "successful": True}}
+LOT_EVALUATION_EXAMPLE = {
+    "lot_id": 2, "awarded_bid_id": None, "award_justification": None,
+    "ranking": [{"bid_id": 41, "provider_id": 9, "provider_name": "Oak Care Ltd", "weekly_price": 495000,
+                 "price_score": "60.00", "quality_score": "29.60", "total_score": "89.60", "rank": 1,
+                 "unmoderated_marks": 0},
+                {"bid_id": 44, "provider_id": 11, "provider_name": "Sandcastle Care Ltd", "weekly_price": 520000,
+                 "price_score": "57.12", "quality_score": None, "total_score": None, "rank": None,
+                 "unmoderated_marks": 2}],
+}
+SCORE_EXAMPLE = {"id": 7, "bid_id": 41, "question_id": 31, "score": 4}
+CONTRACT_EXAMPLE = {
+    "id": 1, "reference": "BC-2026-01", "title": "Teenagers' homes block", "provider_id": 9,
+    "placement_type": "childrens_home", "start_date": "2026-04-01", "end_date": "2028-03-31", "weekly_price": 480000,
+    "current_weekly_price": 492000, "annual_uplift_bp": 250, "tender_id": None, "lot_id": None,
+    "homes": {"12": 2, "13": 1}, "cost_shares_bp": {"3": 6000, "4": 4000},
+    "price_history": [{"effective_from": "2026-04-01", "weekly_price": 480000, "reason": "start"},
+                      {"effective_from": "2027-04-01", "weekly_price": 492000, "reason": "uplift"}],
+}
+UTILISATION_EXAMPLE = [{"month": "2026-07-01", "reserved_place_days": 93, "occupied_place_days": 84,
+                        "void_place_days": 9, "paid_cost": 5978571, "void_cost": 578571, "utilisation": "90.3"}]
+BLOCK_PLACES_EXAMPLE = [{"home_id": 12, "contract_id": 1, "free_places": 1, "weekly_price": 492000}]

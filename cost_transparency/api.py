@@ -18,6 +18,17 @@ from marshmallow import ValidationError
 from commissioning.models import Placement
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from cost_transparency.schemas import (
+    APPROVED_PUBLICATION_EXAMPLE,
+    CORRECTION_EXAMPLE,
+    COST_COMPARISON_EXAMPLE,
+    COST_RECORD_EXAMPLE,
+    HIGH_COST_REVIEW_EXAMPLE,
+    PROVIDER_RISK_EXAMPLE,
+    PUBLICATION_DETAIL_EXAMPLE,
+    PUBLICATION_EXAMPLE,
+    PUBLISHED_PUBLICATION_EXAMPLE,
+    REVIEWED_EXAMPLE,
+    SUFFICIENCY_EXAMPLE,
     CostComparisonArgs,
     CostComparisonSchema,
     CostPublicationDetailSchema,
@@ -92,7 +103,7 @@ def _details(data: dict[str, Any]) -> CostDetails:
 
 
 @bp.route("/cost-records")
-@bp.response(200, CostRecordSchema(many=True))
+@bp.response(200, CostRecordSchema(many=True), example=[COST_RECORD_EXAMPLE])
 @allow(*COST_READERS)
 def list_cost_records() -> Any:
     """Cost records you may see: your council's, or the whole region's for the RCC."""
@@ -103,7 +114,7 @@ def list_cost_records() -> Any:
 
 @bp.route("/cost-records", methods=["POST"])
 @bp.arguments(CostRecordSchema, example=RECORD_EXAMPLE)
-@bp.response(201, CostRecordSchema)
+@bp.response(201, CostRecordSchema, example=COST_RECORD_EXAMPLE)
 @allow(*COST_READERS)
 def create_cost_record(data: dict[str, Any]) -> Any:
     """Add a cost record to a placement. Amounts are pence a week; records of a placement may not overlap."""
@@ -118,7 +129,7 @@ def create_cost_record(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/cost-records/<int:cost_record_id>")
-@bp.response(200, CostRecordSchema)
+@bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE)
 @allow(*COST_READERS)
 def get_cost_record(cost_record_id: int) -> Any:
     return get_or_404(CostRecord, cost_record_id)
@@ -128,7 +139,7 @@ def get_cost_record(cost_record_id: int) -> Any:
 @bp.doc(requestBody={"content": {"application/json": {"schema": CostRecordUpdateSchema,
                                                       "example": {k: v for k, v in RECORD_EXAMPLE.items()
                                                                   if k != "placement_id"}}}})
-@bp.response(200, CostRecordSchema)
+@bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE)
 @allow(*COST_READERS)
 def update_cost_record(cost_record_id: int) -> Any:
     """Replace a cost record's dates, amounts, need band and notes."""
@@ -151,7 +162,7 @@ def _cells(stats: dict[str, comparison.CellStats]) -> list[dict[str, Any]]:
 
 @bp.route("/cost-comparison")
 @bp.arguments(CostComparisonArgs, location="query")
-@bp.response(200, CostComparisonSchema)
+@bp.response(200, CostComparisonSchema, example=COST_COMPARISON_EXAMPLE)
 @allow(*COST_READERS)
 def cost_comparison(args: dict[str, Any]) -> Any:
     """Unit costs by placement type: your own beside the region's (councils get the region with
@@ -172,7 +183,7 @@ def cost_comparison(args: dict[str, Any]) -> Any:
 
 
 @bp.route("/high-cost-reviews")
-@bp.response(200, HighCostReviewSchema(many=True))
+@bp.response(200, HighCostReviewSchema(many=True), example=[HIGH_COST_REVIEW_EXAMPLE])
 @allow(*COST_READERS)
 def list_reviews() -> Any:
     """The high-cost review queue: open first, highest cost first."""
@@ -182,7 +193,7 @@ def list_reviews() -> Any:
 @bp.route("/high-cost-reviews/<int:high_cost_review_id>/outcome", methods=["POST"])
 @bp.doc(requestBody={"content": {"application/json": {"schema": ReviewOutcomeSchema, "example": {
     "outcome": "step_down_plan", "notes": "Step down to a two-bed home by March", "next_review_on": "2026-03-01"}}}})
-@bp.response(200, HighCostReviewSchema)
+@bp.response(200, HighCostReviewSchema, example=REVIEWED_EXAMPLE)
 @allow(*COST_READERS)
 def record_review_outcome(high_cost_review_id: int) -> Any:
     found = get_or_404(HighCostReview, high_cost_review_id)
@@ -196,7 +207,7 @@ def record_review_outcome(high_cost_review_id: int) -> Any:
 
 
 @bp.route("/publications")
-@bp.response(200, CostPublicationSchema(many=True))
+@bp.response(200, CostPublicationSchema(many=True), example=[PUBLICATION_EXAMPLE])
 @allow(*COMMISSIONER)
 def list_publications() -> Any:
     return publications.all_publications(db())
@@ -205,7 +216,7 @@ def list_publications() -> Any:
 @bp.route("/publications", methods=["POST"])
 @bp.arguments(CostPublicationSchema, example={"title": "Placement unit costs, year to September 2026",
                                           "period_start": "2025-10-01", "period_end": "2026-09-30"})
-@bp.response(201, CostPublicationDetailSchema)
+@bp.response(201, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def create_publication(data: dict[str, Any]) -> Any:
     """A draft report built from the current data."""
@@ -219,7 +230,7 @@ def create_publication(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>")
-@bp.response(200, CostPublicationDetailSchema)
+@bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def get_publication(publication_id: int) -> Any:
     return get_or_404(Publication, publication_id)
@@ -227,7 +238,7 @@ def get_publication(publication_id: int) -> Any:
 
 @bp.route("/publications/<int:publication_id>", methods=["PATCH"])
 @bp.doc(requestBody={"content": {"application/json": {"schema": CostPublicationSchema}}})
-@bp.response(200, CostPublicationDetailSchema)
+@bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def update_publication(publication_id: int) -> Any:
     """Change a draft's title or period (it is rebuilt). 409 once approved or published."""
@@ -268,14 +279,14 @@ def _move(publication_id: int, action: Any) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>/approve", methods=["POST"])
-@bp.response(200, CostPublicationSchema)
+@bp.response(200, CostPublicationSchema, example=APPROVED_PUBLICATION_EXAMPLE)
 @allow(*COMMISSIONER)
 def approve_publication(publication_id: int) -> Any:
     return _move(publication_id, publications.approve)
 
 
 @bp.route("/publications/<int:publication_id>/publish", methods=["POST"])
-@bp.response(200, CostPublicationSchema)
+@bp.response(200, CostPublicationSchema, example=PUBLISHED_PUBLICATION_EXAMPLE)
 @allow(*COMMISSIONER)
 def publish_publication(publication_id: int) -> Any:
     return _move(publication_id, publications.publish)
@@ -284,7 +295,7 @@ def publish_publication(publication_id: int) -> Any:
 @bp.route("/publications/<int:publication_id>/corrections", methods=["POST"])
 @bp.doc(requestBody={"content": {"application/json": {"schema": PublicationCorrectionSchema, "example": {
     "changes": "Corrected Wigan's children's home costs, which double-counted education"}}}})
-@bp.response(201, CostPublicationDetailSchema)
+@bp.response(201, CostPublicationDetailSchema, example=CORRECTION_EXAMPLE)
 @allow(*COMMISSIONER)
 def correct_publication(publication_id: int) -> Any:
     """A new draft version of a published report, saying what changed."""
@@ -299,7 +310,7 @@ def correct_publication(publication_id: int) -> Any:
 
 @bp.route("/sufficiency")
 @bp.arguments(SufficiencyQueryArgs, location="query")
-@bp.response(200, SufficiencySchema)
+@bp.response(200, SufficiencySchema, example=SUFFICIENCY_EXAMPLE)
 @allow(*RCC_READERS)
 def sufficiency_snapshot(args: dict[str, Any]) -> Any:
     """The region's sufficiency on a day, and the demand forecast per placement type."""
@@ -323,7 +334,7 @@ def sufficiency_snapshot(args: dict[str, Any]) -> Any:
 
 @bp.route("/provider-risk")
 @bp.arguments(ProviderRiskQueryArgs, location="query")
-@bp.response(200, ProviderRiskSchema)
+@bp.response(200, ProviderRiskSchema, example=PROVIDER_RISK_EXAMPLE)
 @allow(*RCC_READERS)
 def provider_risk_summary(args: dict[str, Any]) -> Any:
     """Spend and places by provider group, concentration (HHI), alerts and rating drops."""

@@ -200,3 +200,68 @@ class ProviderRiskSchema(Schema):
     alerts = fields.List(fields.String(), required=True)
     groups = fields.List(fields.Nested(ProviderGroupSchema), required=True)
     rating_drops = fields.List(fields.Nested(RatingDropSchema), required=True)
+
+
+# Examples for the OpenAPI document: what a response looks like -------------------------
+
+COST_RECORD_EXAMPLE = {
+    "id": 2, "placement_id": 12, "council_id": 3, "provider_id": 9, "placement_type": "childrens_home",
+    "funding": "spot", "need_band": "enhanced", "start_date": "2026-04-01", "end_date": None, "core_weekly": 580000,
+    "additional_support_weekly": 65000, "education_weekly": 0, "health_weekly": 0, "nhs_contribution_weekly": 30000,
+    "education_contribution_weekly": 0, "gross_weekly": 645000, "net_weekly": 615000, "source": "entered",
+    "notes": "Extra night staffing",
+}
+COST_COMPARISON_EXAMPLE = {
+    "from": "2025-11-30", "to": "2026-11-29",
+    "own": [{"group": "childrens_home", "count": 5, "median": 740700, "lower_quartile": 508678,
+             "upper_quartile": 1042338, "mean": 768785, "outliers": 0}],
+    "region": [{"group": "childrens_home", "count": 117, "median": 626900, "lower_quartile": 528800,
+                "upper_quartile": 721080, "mean": 705499, "hidden_reason": None}],
+}
+HIGH_COST_REVIEW_EXAMPLE = {
+    "id": 6, "council_id": 11, "placement_id": 175, "placement_type": "childrens_home", "weekly_cost": 1383150,
+    "reasons": ["outlier", "threshold"], "flagged_on": "2026-11-29", "status": "open", "outcome": None, "notes": "",
+    "next_review_on": None,
+}
+REVIEWED_EXAMPLE = {**HIGH_COST_REVIEW_EXAMPLE, "status": "reviewed", "outcome": "step_down_plan",
+                    "notes": "Step down to a two-bed home by March", "next_review_on": "2027-03-01"}
+PUBLICATION_EXAMPLE = {
+    "id": 2, "slug": "north-west-rcc-placement-unit-costs-year-to-september-2026", "version": 1,
+    "title": "Placement unit costs, year to September 2026", "period_start": "2025-10-01",
+    "period_end": "2026-09-30", "status": "draft", "changes": "", "created_at": "2026-11-29T09:00:00+00:00",
+    "approved_at": None, "published_at": None,
+}
+APPROVED_PUBLICATION_EXAMPLE = {**PUBLICATION_EXAMPLE, "status": "approved",
+                                "approved_at": "2026-11-30T09:00:00+00:00"}
+PUBLISHED_PUBLICATION_EXAMPLE = {**APPROVED_PUBLICATION_EXAMPLE, "status": "published",
+                                 "published_at": "2026-12-01T09:00:00+00:00"}
+PUBLICATION_DETAIL_EXAMPLE = {
+    **PUBLICATION_EXAMPLE,
+    "snapshot": {"title": "Placement unit costs, year to September 2026", "version": 1, "threshold": 5,
+                 "publisher": "North West Regional Care Cooperative", "placements": 274,
+                 "period_start": "2025-10-01", "period_end": "2026-09-30", "prepared_on": "2026-11-29",
+                 "sections": [{"key": "by-type", "heading": "Weekly cost by placement type", "table": {
+                     "caption": "Placements and weekly cost by placement type, whole region",
+                     "columns": ["Placements", "Median"], "row_header": "Placement type",
+                     "rows": [{"label": "Foster care", "cells": [{"text": "146", "value": 146, "flag": None},
+                                                                 {"text": "£1,003", "value": 100300, "flag": None}]}],
+                     "total_row": True}}]},
+}
+CORRECTION_EXAMPLE = {**PUBLICATION_DETAIL_EXAMPLE, "id": 3, "version": 2,
+                      "changes": "Corrected Wigan's children's home costs, which double-counted education"}
+SUFFICIENCY_EXAMPLE = {
+    "on": "2026-11-29",
+    "by_type": [{"placement_type": "childrens_home", "placed": 79, "in_area": 26, "out_of_area": 53,
+                 "median_miles": 11.8, "share_over_20_miles": 31.2, "homes": 632, "registered_places": 2119,
+                 "vacancies": 181, "block_places": 3, "free_block_places": 1, "waiting_referrals": 32}],
+    "unmatched_in_last_run": 4,
+    "forecast": [{"placement_type": "childrens_home", "referrals_per_month": 8.58,
+                  "points": [{"month": "2026-12-01", "expected": 107.0, "low": 98.2, "high": 115.7}]}],
+}
+PROVIDER_RISK_EXAMPLE = {
+    "on": "2026-11-29", "spend_hhi": 226, "places_hhi": 181, "alert_percent": 25, "alerts": [],
+    "groups": [{"provider_id": 22, "name": "Cambian Childcare Limited", "sector": "private",
+                "weekly_spend": 4835299, "placements": 9, "places": 116, "spend_share": 5.77, "places_share": 2.4}],
+    "rating_drops": [{"home_id": 636, "home": "Oak House", "provider": "Cambian Childcare Limited",
+                      "from": "requires_improvement", "to": "inadequate", "seen_on": "2026-10-20"}],
+}

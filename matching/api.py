@@ -83,7 +83,7 @@ def _provider_offer_out(offer: Offer, homes: dict[int, Home]) -> dict[str, Any]:
 # Runs ------------------------------------------------------------------------------------
 
 @bp.route("/matching/runs")
-@bp.response(200, schemas.RunSchema(many=True))
+@bp.response(200, schemas.RunSchema(many=True), example=[schemas.RUN_EXAMPLE])
 @allow(*RCC_STAFF)
 def list_runs() -> Any:
     """The region's matching runs, newest first."""
@@ -92,7 +92,7 @@ def list_runs() -> Any:
 
 @bp.route("/matching/runs", methods=["POST"])
 @bp.arguments(schemas.RunInSchema, example={"referral_ids": None, "note": "Weekly run"})
-@bp.response(201, schemas.RunSchema)
+@bp.response(201, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RUNNERS)
 def start_run(body: dict) -> Any:
     """Start a run over every submitted referral (or the ones named). Without Redis it finishes before
@@ -110,7 +110,7 @@ def start_run(body: dict) -> Any:
 
 
 @bp.route("/matching/runs/<int:run_id>")
-@bp.response(200, schemas.RunSchema)
+@bp.response(200, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RCC_STAFF)
 def get_run(run_id: int) -> Any:
     """A run's stage, timings and counts."""
@@ -118,7 +118,7 @@ def get_run(run_id: int) -> Any:
 
 
 @bp.route("/matching/runs/<int:run_id>/result")
-@bp.response(200, schemas.RunResultSchema)
+@bp.response(200, schemas.RunResultSchema, example=schemas.RUN_RESULT_EXAMPLE)
 @allow(*RCC_STAFF)
 def run_result(run_id: int) -> Any:
     """A run's engine result (null until it is done) and its proposals."""
@@ -130,7 +130,7 @@ def run_result(run_id: int) -> Any:
 # Proposals -------------------------------------------------------------------------------
 
 @bp.route("/matching/proposals")
-@bp.response(200, schemas.ProposalSchema(many=True))
+@bp.response(200, schemas.ProposalSchema(many=True), example=[schemas.PROPOSAL_EXAMPLE, schemas.NO_HOME_PROPOSAL_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_proposals() -> Any:
     """Proposals you may see (your council's children, or every child for the RCC), newest first."""
@@ -138,7 +138,7 @@ def list_proposals() -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>")
-@bp.response(200, schemas.ProposalSchema)
+@bp.response(200, schemas.ProposalSchema, example=schemas.PROPOSAL_EXAMPLE)
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_proposal(proposal_id: int) -> Any:
     """One child's proposal: home, score parts, alternatives, or the funnel."""
@@ -146,7 +146,7 @@ def get_proposal(proposal_id: int) -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])
-@bp.response(201, schemas.OfferSchema)
+@bp.response(201, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RUNNERS)
 def accept_proposal(proposal_id: int) -> Any:
     """Accept the proposed home and send the offer to its provider."""
@@ -161,7 +161,7 @@ def accept_proposal(proposal_id: int) -> Any:
 
 @bp.route("/matching/proposals/<int:proposal_id>/alternative", methods=["POST"])
 @bp.arguments(schemas.AlternativeInSchema, example={"home_id": 12, "reason": "Closer to her grandmother"})
-@bp.response(201, schemas.OfferSchema)
+@bp.response(201, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RUNNERS)
 def choose_alternative(body: dict, proposal_id: int) -> Any:
     """Offer one of the runner-up homes instead, with a reason."""
@@ -176,7 +176,7 @@ def choose_alternative(body: dict, proposal_id: int) -> Any:
 
 @bp.route("/matching/proposals/<int:proposal_id>/unmatched", methods=["POST"])
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "Waiting for a new secure home to open"})
-@bp.response(200, schemas.ProposalSchema)
+@bp.response(200, schemas.ProposalSchema, example=schemas.LEFT_UNMATCHED_EXAMPLE)
 @allow(*RUNNERS)
 def leave_unmatched(body: dict, proposal_id: int) -> Any:
     """Leave the child unmatched in this run, with a reason."""
@@ -192,7 +192,7 @@ def leave_unmatched(body: dict, proposal_id: int) -> Any:
 # Offers (RCC and councils) ---------------------------------------------------------------
 
 @bp.route("/matching/offers")
-@bp.response(200, schemas.OfferSchema(many=True))
+@bp.response(200, schemas.OfferSchema(many=True), example=[schemas.OFFER_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_offers() -> Any:
     """Offers you may see, newest first."""
@@ -200,7 +200,7 @@ def list_offers() -> Any:
 
 
 @bp.route("/matching/offers/<int:offer_id>")
-@bp.response(200, schemas.OfferSchema)
+@bp.response(200, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_offer(offer_id: int) -> Any:
     """One offer."""
@@ -209,7 +209,7 @@ def get_offer(offer_id: int) -> Any:
 
 @bp.route("/matching/offers/<int:offer_id>/withdraw", methods=["POST"])
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "No answer by the deadline"})
-@bp.response(200, schemas.OfferSchema)
+@bp.response(200, schemas.OfferSchema, example=schemas.WITHDRAWN_OFFER_EXAMPLE)
 @allow(*RUNNERS)
 def withdraw_offer(body: dict, offer_id: int) -> Any:
     """Withdraw an open offer; the child goes back to matching."""
@@ -224,7 +224,7 @@ def withdraw_offer(body: dict, offer_id: int) -> Any:
 
 @bp.route("/matching/offers/<int:offer_id>/approve", methods=["POST"])
 @bp.arguments(schemas.ApproveInSchema, example={"start_date": "2027-03-27", "weekly_cost": 480000})
-@bp.response(201, schemas.PlacementSchema)
+@bp.response(201, schemas.PlacementSchema, example=schemas.PLACEMENT_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
 def approve_offer(body: dict, offer_id: int) -> Any:
     """Approve the home a provider accepted for your child, recording the placement (takes the place)."""
@@ -239,7 +239,7 @@ def approve_offer(body: dict, offer_id: int) -> Any:
 
 @bp.route("/matching/offers/<int:offer_id>/reject", methods=["POST"])
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "Too far from his brother"})
-@bp.response(200, schemas.OfferSchema)
+@bp.response(200, schemas.OfferSchema, example=schemas.REJECTED_OFFER_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
 def reject_offer(body: dict, offer_id: int) -> Any:
     """Reject the home; the child goes back to matching with this home excluded."""
@@ -255,7 +255,7 @@ def reject_offer(body: dict, offer_id: int) -> Any:
 # Placements ------------------------------------------------------------------------------
 
 @bp.route("/matching/placements")
-@bp.response(200, schemas.PlacementSchema(many=True))
+@bp.response(200, schemas.PlacementSchema(many=True), example=[schemas.PLACEMENT_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_placements() -> Any:
     """Placements you may see, newest first."""
@@ -264,7 +264,7 @@ def list_placements() -> Any:
 
 @bp.route("/matching/placements/<int:placement_id>/end", methods=["POST"])
 @bp.arguments(schemas.EndPlacementInSchema, example={"end_date": "2027-09-30", "reason_code": "CARPL"})
-@bp.response(200, schemas.PlacementSchema)
+@bp.response(200, schemas.PlacementSchema, example=schemas.ENDED_PLACEMENT_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
 def end_placement(body: dict, placement_id: int) -> Any:
     """End a placement with its SSDA903 reason; the place becomes free."""
@@ -280,7 +280,7 @@ def end_placement(body: dict, placement_id: int) -> Any:
 # Shortage --------------------------------------------------------------------------------
 
 @bp.route("/matching/shortage")
-@bp.response(200, schemas.ShortageSchema)
+@bp.response(200, schemas.ShortageSchema, example=schemas.SHORTAGE_EXAMPLE)
 @allow(*RCC_STAFF)
 def shortage_report() -> Any:
     """The latest run's unmatched children by placement type, need and area, and its capacity pressure."""
@@ -295,7 +295,7 @@ def shortage_report() -> Any:
 # Offers (providers) ----------------------------------------------------------------------
 
 @provider_bp.route("/provider/offers")
-@provider_bp.response(200, schemas.ProviderOfferSchema(many=True))
+@provider_bp.response(200, schemas.ProviderOfferSchema(many=True), example=[schemas.PROVIDER_OFFER_EXAMPLE])
 @allow(*PROVIDERS)
 def provider_offers() -> Any:
     """Offers for your homes, newest first: each child as an anonymised profile only."""
@@ -305,7 +305,7 @@ def provider_offers() -> Any:
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>")
-@provider_bp.response(200, schemas.ProviderOfferSchema)
+@provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
 def provider_offer(offer_id: int) -> Any:
     """One offer for your home."""
@@ -314,7 +314,7 @@ def provider_offer(offer_id: int) -> Any:
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>/accept", methods=["POST"])
-@provider_bp.response(200, schemas.ProviderOfferSchema)
+@provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.ACCEPTED_PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
 def provider_accept(offer_id: int) -> Any:
     """Accept: one of the home's free places is promised to the child until their council decides.
@@ -330,7 +330,7 @@ def provider_accept(offer_id: int) -> Any:
 
 @provider_bp.route("/provider/offers/<int:offer_id>/decline", methods=["POST"])
 @provider_bp.arguments(schemas.DeclineInSchema, example={"reason": "group_mix", "details": "Two boys aged 16"})
-@provider_bp.response(200, schemas.ProviderOfferSchema)
+@provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.DECLINED_PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
 def provider_decline(body: dict, offer_id: int) -> Any:
     """Decline with a reason from the list (and details; required for 'other')."""

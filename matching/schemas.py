@@ -184,3 +184,76 @@ class ShortageSchema(Schema):
     unmatched_children = fields.Integer(required=True)
     lines = fields.List(fields.Nested(ShortageLineSchema), required=True)
     pressure = fields.List(fields.Nested(PressureSchema), required=True)
+
+
+# Examples for the OpenAPI document: what a response looks like -------------------------
+
+RUN_EXAMPLE = {
+    "id": 3, "stage": "done", "whole_region": True, "referral_ids": [41, 42, 57], "note": "Weekly run",
+    "background": False, "error": None,
+    "stage_seconds": {"snapshot": 0.71, "candidates": 0.16, "solving": 0.04, "explaining": 0.07},
+    "elapsed_seconds": 0.98, "children": 3, "placed": 2, "unmatched": 1,
+    "created_at": "2027-03-01T09:00:00+00:00", "finished_at": "2027-03-01T09:00:01+00:00",
+}
+_PARTS_EXAMPLE = {"miles_from_home": 6.2, "miles_from_school": 4.8, "weekly_cost": 4800.0, "ofsted_rating": "good",
+                  "block_place_used": False, "siblings_together": None,
+                  "points": {"home_distance": 62, "school_distance": 24, "cost": 480, "rating": 0, "block_place": 0,
+                             "sibling_split": 0}}
+PROPOSAL_EXAMPLE = {
+    "id": 88, "run_id": 3, "council_id": 3, "referral_id": 41, "child_key": "C41", "home_id": 12, "score": 566,
+    "rank": 1, "candidates": 9, "parts": _PARTS_EXAMPLE,
+    "alternatives": [{"home": "H15", "score": 610, "parts": {**_PARTS_EXAMPLE, "miles_from_home": 10.6},
+                      "reason": "worse", "taken_by": []}],
+    "funnel": [], "status": "proposed", "chosen_home_id": None, "decision_reason": None, "decided_at": None,
+}
+NO_HOME_PROPOSAL_EXAMPLE = {
+    "id": 89, "run_id": 3, "council_id": 7, "referral_id": 57, "child_key": "C57", "home_id": None, "score": None,
+    "rank": None, "candidates": None, "parts": None, "alternatives": [],
+    "funnel": [{"rule": "placement_type", "removed": 261, "remaining": 11},
+               {"rule": "needs", "removed": 11, "remaining": 0}],
+    "status": "no_home", "chosen_home_id": None, "decision_reason": None, "decided_at": None,
+}
+RUN_RESULT_EXAMPLE = {
+    "run": RUN_EXAMPLE,
+    "result": {"status": "optimal", "objective": 231431, "placed": 2, "groups_split": 0,
+               "assignments": [{"child": "C41", "home": "H12", "score": 566, "rank": 1, "candidates": 9}],
+               "unmatched": [{"child": "C57", "urgency": "planned", "all_taken": False}]},
+    "proposals": [PROPOSAL_EXAMPLE, NO_HOME_PROPOSAL_EXAMPLE],
+}
+LEFT_UNMATCHED_EXAMPLE = {**NO_HOME_PROPOSAL_EXAMPLE, "status": "left_unmatched",
+                          "decision_reason": "Waiting for a new secure home to open",
+                          "decided_at": "2027-03-01T11:00:00+00:00"}
+PROFILE_EXAMPLE = {"age_band": "13–15", "sex": "F", "placement_type": "foster_care", "urgency": "planned",
+                   "date_needed": "2027-03-27", "needs": ["education"], "risk_flags": ["going_missing"],
+                   "deprivation_of_liberty_order": False, "wishes": "I want to stay at my school",
+                   "distance_band": "0–10 miles"}
+OFFER_EXAMPLE = {
+    "id": 17, "status": "sent", "shown_status": "sent", "council_id": 3, "provider_id": 9, "home_id": 12,
+    "referral_id": 41, "proposal_id": 88, "weekly_cost": 480000, "funding": "spot",
+    "sent_at": "2027-03-01T11:00:00+00:00", "respond_by": "2027-03-03T11:00:00+00:00", "decline_reason": None,
+    "decline_details": None, "decision_reason": None, "placement_id": None, "profile": PROFILE_EXAMPLE,
+}
+WITHDRAWN_OFFER_EXAMPLE = {**OFFER_EXAMPLE, "status": "withdrawn", "shown_status": "withdrawn",
+                           "decision_reason": "No answer by the deadline"}
+REJECTED_OFFER_EXAMPLE = {**OFFER_EXAMPLE, "status": "rejected", "shown_status": "rejected",
+                          "decision_reason": "Too far from his brother"}
+PROVIDER_OFFER_EXAMPLE = {
+    "id": 17, "status": "sent", "shown_status": "sent", "home_id": 12, "home_name": "Oak House",
+    "weekly_cost": 480000, "funding": "spot", "sent_at": "2027-03-01T11:00:00+00:00",
+    "respond_by": "2027-03-03T11:00:00+00:00", "decline_reason": None, "decline_details": None,
+    "profile": PROFILE_EXAMPLE,
+}
+ACCEPTED_PROVIDER_OFFER_EXAMPLE = {**PROVIDER_OFFER_EXAMPLE, "status": "accepted", "shown_status": "accepted"}
+DECLINED_PROVIDER_OFFER_EXAMPLE = {**PROVIDER_OFFER_EXAMPLE, "status": "declined", "shown_status": "declined",
+                                   "decline_reason": "group_mix", "decline_details": "Two boys aged 16"}
+PLACEMENT_EXAMPLE = {"id": 354, "council_id": 3, "provider_id": 9, "referral_id": 41, "home_id": 12,
+                     "placement_type": "childrens_home", "start_date": "2027-03-27", "end_date": None,
+                     "end_reason": None, "weekly_cost": 480000, "funding": "spot", "block_contract_id": None}
+ENDED_PLACEMENT_EXAMPLE = {**PLACEMENT_EXAMPLE, "end_date": "2027-09-30", "end_reason": "CARPL"}
+SHORTAGE_EXAMPLE = {
+    "run_id": 3, "unmatched_children": 1,
+    "lines": [{"placement_type": "secure", "need": "emotional_behavioural", "area": "Manchester", "children": 1,
+               "rules": {"placement_type": 1}}],
+    "pressure": [{"placement_type": "childrens_home", "area": "Manchester", "homes": 12, "free_places": 18,
+                  "places_proposed": 2, "extra_place_value": 0.0}],
+}

@@ -110,7 +110,11 @@ def me() -> Any:
 
 
 @core.route("/organisations")
-@core.response(200, OrganisationSchema(many=True))
+@core.response(200, OrganisationSchema(many=True), example=[
+    {"id": 1, "kind": "rcc", "name": "North West Regional Care Cooperative", "ons_code": None, "dfe_code": None,
+     "region": "North West", "provider_sector": None},
+    {"id": 3, "kind": "council", "name": "Manchester", "ons_code": "E08000003", "dfe_code": "352",
+     "region": "North West", "provider_sector": None}])
 @signed_in
 def organisations() -> Any:
     """The RCC, its member councils and its providers."""
@@ -118,7 +122,9 @@ def organisations() -> Any:
 
 
 @core.route("/audit-events")
-@core.response(200, AuditEventSchema(many=True))
+@core.response(200, AuditEventSchema(many=True), example=[
+    {"id": 912, "occurred_at": "2027-03-01T10:15:00+00:00", "user_id": 7, "action": "referral.submitted",
+     "object_type": "referral", "object_id": "41", "request_id": "5f0c9a7e2b1d4c3a"}])
 @allow(*ADMINS)
 def audit_events() -> Any:
     """Your organisation's most recent 500 audit events, newest first."""

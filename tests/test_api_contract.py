@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -31,21 +32,38 @@ def role_tokens(setup_session):
     return tokens
 
 
-def test_every_operation_is_documented_with_schemas(client):
+def test_every_operation_is_documented_with_schemas_and_examples(client):
     document = client.get("/api/openapi.json").get_json()
     missing = []
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
+            label = f"{method.upper()} {path}"
             success = [code for code in operation["responses"] if code.startswith("2")]
             if not success:
-                missing.append(f"{method.upper()} {path}: no success response")
-            elif code_has_body(success[0]) and "content" not in operation["responses"][success[0]]:
-                missing.append(f"{method.upper()} {path}: success response has no schema")
+                missing.append(f"{label}: no success response")
+            elif code_has_body(success[0]):
+                missing.extend(f"{label}: {problem}"
+                               for problem in _success_problems(document, operation["responses"][success[0]]))
             if method in ("post", "put", "patch") and "requestBody" not in operation and not _is_action(path):
-                missing.append(f"{method.upper()} {path}: no request body schema")
+                missing.append(f"{label}: no request body schema")
     assert missing == []
+
+
+def _success_problems(document: dict, response: dict) -> list[str]:
+    """What is missing from a success response's documentation, and where its example breaks its schema."""
+    media = response.get("content", {}).get("application/json")
+    if media is None or "schema" not in media:
+        return ["success response has no schema"]
+    examples = [media["example"]] if "example" in media else [e["value"] for e in media.get("examples", {}).values()]
+    if not examples:
+        return ["success response has no example"]
+    # The response schema refers to #/components/...; carrying the components makes those references resolve.
+    validator = jsonschema_rs.Draft202012Validator({**media["schema"], "components": document["components"]},
+                                                   validate_formats=True)
+    return [f"example does not match its schema: {error.message} at {list(error.instance_path)}"
+            for example in examples for error in validator.iter_errors(example)]
 
 
 def code_has_body(code: str) -> bool:
