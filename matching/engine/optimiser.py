@@ -51,6 +51,8 @@ MIN_EXTENSION = 64
 MAX_CUT_ROUNDS = 20
 FRACTIONAL = 1e-6
 CUT_TOLERANCE = 1e-4
+# An integral relaxation is a placement; tests turn this off to drive the integer rounds.
+USE_INTEGRAL_RELAXATION = True
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class SolveStats:
     relaxation_seconds: float = 0.0
     solve_seconds: float = 0.0
     rounds: int = 0
+    pricing_rounds: int = 0
+    cut_rounds: int = 0
     variables: int = 0
     constraints: int = 0
     candidate_pairs: int = 0
@@ -197,7 +201,7 @@ def optimise(prepared: PreparedProblem) -> ModelSolution:
     relaxation = _relax(prepared, grid, options, lists, solver, deadline, stats, cuts)
     finish = _Finisher(options, lists, stats, solver, relaxation.objective, relaxation.capacity_value)
     stats.rounds = 1
-    best = _integral_relaxation(relaxation)
+    best = _integral_relaxation(relaxation) if USE_INTEGRAL_RELAXATION else None
     if best is not None and best.objective - 1 - relaxation.bound + INTEGER_MARGIN < 0:
         # Every solution of the unpruned model costs at least L > z − 1: z is optimal.
         return finish(best, exact=True, outside_bound=relaxation.bound)
@@ -387,6 +391,7 @@ def _relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOpt
         _extend(grid, prepared, options, lists, failing, alpha, 0.0)
         stats.candidates_seconds += time.perf_counter() - started
     _count(model, stats)
+    stats.pricing_rounds, stats.cut_rounds = pricing_rounds, cut_rounds
     bound, reduced = _lagrangian_bound(model, lp.duals)
     slack = _slack(options, lists, alpha)
     bound += float(np.minimum(slack, 0.0).sum())  # an option uses at most one of its pruned pairs
@@ -550,10 +555,10 @@ def _arrays(prepared: PreparedProblem, problem: pulp.LpProblem, columns: list[pu
             block_rows: dict[int, tuple[pulp.LpConstraint, pulp.LpVariable]], pair_vars: list[pulp.LpVariable],
             pair_option: np.ndarray, pair_home: np.ndarray, pair_columns: np.ndarray) -> _Model:
     """Read the PuLP model into arrays: one ``passModel`` for HiGHS instead of a call per column."""
-    position = {var.name: index for index, var in enumerate(columns)}
+    position = {id(var): index for index, var in enumerate(columns)}
     cost = np.zeros(len(columns))
     for var, coefficient in problem.objective.items():
-        cost[position[var.name]] = coefficient
+        cost[position[id(var)]] = coefficient
     col_lower = np.array([var.lowBound for var in columns], dtype=float)
     col_upper = np.array([var.upBound for var in columns], dtype=float)
     constraints = list(problem.constraints.values())
@@ -564,7 +569,7 @@ def _arrays(prepared: PreparedProblem, problem: pulp.LpProblem, columns: list[pu
     row_upper = np.empty(len(constraints))
     for r, constraint in enumerate(constraints):
         for var, coefficient in constraint.items():
-            index.append(position[var.name])
+            index.append(position[id(var)])
             value.append(coefficient)
         starts.append(len(index))
         low, high = constraint.getLb(), constraint.getUb()
@@ -585,7 +590,7 @@ def _arrays(prepared: PreparedProblem, problem: pulp.LpProblem, columns: list[pu
         row_value=np.array(value, dtype=float), dual_lower=dual_lower, dual_upper=dual_upper,
         capacity_row_index={home: row_of[id(row)] for home, row in capacity_rows.items()},
         block_row_index=block_row_index,
-        block_col_index={home: position[used.name] for home, (_, used) in block_rows.items()},
+        block_col_index={home: position[id(used)] for home, (_, used) in block_rows.items()},
         pair_index={(o, h): p for p, (o, h) in enumerate(zip(pair_option.tolist(), pair_home.tolist(), strict=True))},
     )
 

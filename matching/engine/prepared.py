@@ -44,6 +44,7 @@ class PreparedProblem:
 
     def __init__(self, problem: Problem):
         self.problem = problem
+        self._suitable_cache: dict[int, np.ndarray] = {}
         self.weights: Weights = problem.weights
         self.children: tuple[Child, ...] = tuple(sorted(problem.children, key=lambda c: c.id))
         self.homes: tuple[Home, ...] = tuple(sorted(problem.homes, key=lambda h: h.id))
@@ -169,10 +170,15 @@ class PreparedProblem:
         ]
 
     def suitable(self, child_index: int, homes: np.ndarray) -> np.ndarray:
-        mask = np.ones(len(homes), dtype=bool)
-        for _, rule in self.rule_masks(child_index, homes):
-            mask &= rule
-        return mask
+        """Every hard rule at once; computed over all homes once per child, then looked up."""
+        cached = self._suitable_cache.get(child_index)
+        if cached is None:
+            everything = np.arange(len(self.homes))
+            cached = np.ones(len(everything), dtype=bool)
+            for _, rule in self.rule_masks(child_index, everything):
+                cached &= rule
+            self._suitable_cache[child_index] = cached
+        return cached[homes]
 
     def entity_suitable(self, entity: Entity, homes: np.ndarray) -> np.ndarray:
         """Every member suitable, and for a whole group: room and willingness to take all of it."""

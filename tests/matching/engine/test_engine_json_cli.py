@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.matching.engine.engine_builders import child, home, problem
 
 from matching.engine import (
     ProblemError,
@@ -19,6 +18,7 @@ from matching.engine import (
     result_to_json,
     solve,
 )
+from tests.matching.engine.engine_builders import child, home, problem
 
 ROOT = Path(__file__).resolve().parents[3]
 ENGINE = ROOT / "matching" / "engine"

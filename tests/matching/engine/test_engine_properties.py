@@ -6,11 +6,11 @@ import dataclasses
 import itertools
 import random
 
-from tests.matching.engine.engine_builders import COVENTRY, near
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions, Weights, evaluate, greedy, solve
+from tests.matching.engine.engine_builders import COVENTRY, near
 
 TYPES = ("foster_care", "childrens_home")
 NEEDS = ("autism", "trauma")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.matching.engine.engine_builders import child, home, problem
 
 from matching.engine import SiblingGroup, Weights, evaluate, greedy, solve
+from tests.matching.engine.engine_builders import child, home, problem
 
 
 def test_keep_together_group_goes_to_one_home_though_each_sibling_has_a_nearer_one():
