@@ -19,8 +19,9 @@ Exactness (details in README.md). Let ``y`` be the relaxation's row duals, clipp
 assumed)``, where ``d = c − Aᵀy`` are reduced costs and ``L`` is the Lagrangian bound, computed
 here from ``y`` — not trusted from the solver. Rows the pruned model lacks get dual 0 (block rows
 −credit), so a pruned pair of option ``o`` has ``d ≥ δ[o] = threshold[o] + split(o) − Σ α``.
-Hence a solution strictly better than an incumbent ``z`` (so ``≤ z − 1``: objectives are
-integers) uses only pairs with ``d ≤ z − 1 − L``. The integer rounds solve the model restricted
+Cover cuts (units that cannot all fit in one home) are valid for every integer placement, so
+they may join the rows. Hence a solution strictly better than an incumbent ``z`` (so ``≤ z − 1``:
+objectives are integers) uses only pairs with ``d ≤ z − 1 − L``; if ``L > z − 1``, ``z`` is optimal. The integer rounds solve the model restricted
 to such pairs — kept pairs by their exact ``d``, pruned ones by ``δ`` after widening the lists —
 so the last round's optimum is the unpruned model's optimum.
 """
@@ -180,7 +181,8 @@ class _Relaxation:
 
 
 def optimise(prepared: PreparedProblem) -> ModelSolution:
-    """Relaxation with column generation, then integer rounds on pairs that could still help.
+    """Relaxation with column generation and cover cuts, then integer rounds on pairs that could
+    still help — none when the relaxation is integral and its bound proves it optimal.
 
     Round 1 keeps each option's few pairs of least reduced cost. Every later round keeps every
     pair — kept or pruned — whose reduced cost is within ``z − 1 − L`` of the bound, where ``z`` is

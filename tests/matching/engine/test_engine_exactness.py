@@ -136,3 +136,13 @@ def test_a_weaker_bound_makes_round_two_widen_pruned_lists_and_stay_exact():
     assert forced.status == default.status == "optimal" and forced.pruning_exact
     assert forced.proposals() == default.proposals() == {"A": "H01", "B": "H03"}
     assert max(a.candidates for a in forced.assignments) > 1  # the lists were widened
+
+
+def test_cbc_fallback_runs_the_same_cuts_and_rounds():
+    subject = dataclasses.replace(_fractional_without_cuts(), options=SolveOptions(solver="cbc"))
+    result = solve(subject)
+    with _without_cuts_and_with_narrow_first_round():
+        forced = solve(subject)
+    assert result.solver == forced.solver == "cbc"
+    assert result.status == forced.status == "optimal"
+    assert result.proposals() == forced.proposals() == {"A": "GROUP-ALT", "B": "GROUP-ALT", "C": "NEAR", "D": "NEAR"}
