@@ -21,6 +21,7 @@ import csv
 import dataclasses
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -261,7 +262,10 @@ def assignment_bound_seconds(prepared: PreparedProblem, grid: HomeGrid, keep: in
 
 def run(children: int, homes: int, geography: Geography) -> dict:
     problem = generate(children, homes, geography=geography)
+    load_before = os.getloadavg()[0]
+    cpu_started = time.process_time()
     result = solve(problem)
+    cpu_seconds = time.process_time() - cpu_started
     prepared = PreparedProblem(problem)
     grid = HomeGrid(prepared)
     started = time.perf_counter()
@@ -283,6 +287,10 @@ def run(children: int, homes: int, geography: Geography) -> dict:
         "seconds_solve": round(seconds.solve, 4),
         "seconds_report": round(seconds.report, 4),
         "seconds_total": round(seconds.total, 4),
+        # CPU of this process (all its threads) during solve, and the machine's load average
+        # before it: on a shared machine wall time alone can mislead.
+        "cpu_seconds_total": round(cpu_seconds, 4),
+        "load_average": round(load_before, 2),
         "pruning_rounds": result.model.pruning_rounds,
         "candidate_pairs": result.model.candidate_pairs,
         "objective": result.objective,
@@ -340,7 +348,8 @@ def _print_run(run: dict) -> None:
           f"{run['candidate_pairs']} candidate pairs, {run['pruning_rounds']} round(s)")
     print(f"    seconds: candidates {run['seconds_candidates']:.3f}, build {run['seconds_build']:.3f}, "
           f"relaxation {run['seconds_relaxation']:.3f}, solve {run['seconds_solve']:.3f}, "
-          f"report {run['seconds_report']:.3f}, total {run['seconds_total']:.3f}")
+          f"report {run['seconds_report']:.3f}, total {run['seconds_total']:.3f} "
+          f"(CPU {run['cpu_seconds_total']:.3f}; load average {run['load_average']:.2f})")
     print(f"    objective {run['objective']:,}, unmatched {run['unmatched']}, groups split {run['groups_split']} "
           f"(keep-together {run['keep_together_groups_split']}), score per placed child "
           f"{run['score_per_placed_child']}")
