@@ -111,6 +111,7 @@ def create_referral(body: dict) -> Any:
 
 
 @bp.route("/referrals/<int:referral_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ReferralOutSchema, example=schemas.SUBMITTED_REFERRAL_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def get_referral(referral_id: int) -> Any:
@@ -123,6 +124,8 @@ def get_referral(referral_id: int) -> Any:
 
 
 @bp.route("/referrals/<int:referral_id>/submit", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, schemas.ReferralOutSchema, example=schemas.SUBMITTED_REFERRAL_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def submit_referral(referral_id: int) -> Any:
@@ -137,6 +140,8 @@ def submit_referral(referral_id: int) -> Any:
 
 
 @bp.route("/referrals/<int:referral_id>/withdraw", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ReasonSchema, example={"reason": "The child is returning home"})
 @bp.response(200, schemas.ReferralOutSchema, example=schemas.WITHDRAWN_REFERRAL_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
@@ -189,6 +194,7 @@ def create_sibling_group(body: dict) -> Any:
 
 
 @bp.route("/sibling-groups/<int:sibling_group_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.SiblingGroupOutSchema, example=schemas.SIBLING_GROUP_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def get_sibling_group(sibling_group_id: int) -> Any:
@@ -225,6 +231,7 @@ def create_home(body: dict) -> Any:
 
 
 @bp.route("/homes/<int:home_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*SUPPLY_READERS)
 def get_home(home_id: int) -> Any:
@@ -233,7 +240,8 @@ def get_home(home_id: int) -> Any:
 
 
 @bp.route("/homes/<int:home_id>", methods=["PUT"])
-@bp.arguments(schemas.HomeChangeSchema(partial=True))
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.arguments(schemas.HomeChangeSchema(partial=True), example={"registered_places": 5, "weekly_price": 495000})
 @bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def update_home(body: dict, home_id: int) -> Any:
@@ -266,6 +274,8 @@ def list_vacancies() -> Any:
 
 
 @bp.route("/homes/<int:home_id>/vacancy", methods=["PUT"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.VacancyInSchema, example={"places_free": 1, "available_from": "2027-03-27"})
 @bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE)
 @allow(*PROVIDER_STAFF)
@@ -283,6 +293,7 @@ def set_vacancy(body: dict, home_id: int) -> Any:
 
 
 @bp.route("/vacancies/<int:vacancy_id>/confirm", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE)
 @allow(*PROVIDER_STAFF)
 def confirm_vacancy(vacancy_id: int) -> Any:

@@ -140,6 +140,7 @@ def create_tender(body: dict[str, Any]) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.TenderSchema, example=schemas.OPEN_TENDER_EXAMPLE)
 @allow(*EVERY_ROLE)
 def get_tender(tender_id: int) -> Any:
@@ -148,6 +149,8 @@ def get_tender(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/lots", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.LotSchema, example=LOT_EXAMPLE)
 @bp.response(201, schemas.LotSchema, example=schemas.LOT_EXAMPLE)
 @allow(*COMMISSIONER)
@@ -165,6 +168,8 @@ def _move(tender_id: int, move: Any, *args: Any) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/publish", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, schemas.TenderSchema, example=schemas.OPEN_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def publish_tender(tender_id: int) -> Any:
@@ -173,6 +178,8 @@ def publish_tender(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/start-evaluation", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, schemas.TenderSchema, example=schemas.EVALUATING_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def start_evaluation(tender_id: int) -> Any:
@@ -181,6 +188,8 @@ def start_evaluation(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/award", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, schemas.TenderSchema, example=schemas.AWARDED_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
 def award_tender(tender_id: int) -> Any:
@@ -189,6 +198,8 @@ def award_tender(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/cancel", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.CancelTenderSchema, example={"reason": "The region's needs have changed"})
 @bp.response(200, schemas.TenderSchema, example=schemas.CANCELLED_TENDER_EXAMPLE)
 @allow(*COMMISSIONER)
@@ -201,6 +212,7 @@ def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
 # Clarifications -------------------------------------------------------------------------
 
 @bp.route("/tenders/<int:tender_id>/answers")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ClarificationAnswerSchema(many=True), example=[schemas.ANSWER_EXAMPLE])
 @allow(*EVERY_ROLE)
 def published_answers(tender_id: int) -> Any:
@@ -209,6 +221,7 @@ def published_answers(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/questions")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ClarificationQuestionSchema(many=True), example=[schemas.QUESTION_EXAMPLE])
 @allow(*RCC_STAFF, *PROVIDER_STAFF)
 def list_questions(tender_id: int) -> Any:
@@ -217,6 +230,8 @@ def list_questions(tender_id: int) -> Any:
 
 
 @bp.route("/tenders/<int:tender_id>/questions", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ClarificationQuestionInSchema, example={"text": "Can a bid cover part of a lot?"})
 @bp.response(201, schemas.ClarificationQuestionSchema, example=schemas.QUESTION_EXAMPLE)
 @allow(*PROVIDER_STAFF)
@@ -227,6 +242,8 @@ def ask_question(body: dict[str, Any], tender_id: int) -> Any:
 
 
 @bp.route("/questions/<int:clarification_id>/answer", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ClarificationAnswerInSchema, example={"published_question": "Can a bid cover part of a lot?",
                                                 "answer": "Yes: offer fewer places"})
 @bp.response(201, schemas.ClarificationAnswerSchema, example=schemas.ANSWER_EXAMPLE)
@@ -240,6 +257,7 @@ def answer_question(body: dict[str, Any], clarification_id: int) -> Any:
 # Bids -----------------------------------------------------------------------------------
 
 @bp.route("/lots/<int:lot_id>/bids")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.BidSchema(many=True), example=[schemas.AWARDED_BID_EXAMPLE])
 @allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
 def list_bids(lot_id: int) -> Any:
@@ -249,6 +267,8 @@ def list_bids(lot_id: int) -> Any:
 
 
 @bp.route("/lots/<int:lot_id>/bid", methods=["PUT"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.BidInSchema, example=BID_EXAMPLE)
 @bp.response(200, schemas.BidSchema, example=schemas.BID_EXAMPLE)
 @allow(*PROVIDER_STAFF)
@@ -259,6 +279,7 @@ def submit_bid(body: dict[str, Any], lot_id: int) -> Any:
 
 
 @bp.route("/bids/<int:bid_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.BidSchema, example=schemas.BID_EXAMPLE)
 @allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
 def get_bid(bid_id: int) -> Any:
@@ -269,6 +290,7 @@ def get_bid(bid_id: int) -> Any:
 # Evaluation -----------------------------------------------------------------------------
 
 @bp.route("/lots/<int:lot_id>/evaluation")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.LotEvaluationSchema, example=schemas.LOT_EVALUATION_EXAMPLE)
 @allow(*EVALUATION_READERS)
 def lot_evaluation(lot_id: int) -> Any:
@@ -292,6 +314,8 @@ def _require_question(bid_id: int, body: dict[str, Any]) -> None:
 
 
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.EvaluatorMarkInSchema, example={"question_id": 31, "score": 4, "comment": "Clear and specific"})
 @bp.response(200, schemas.EvaluationScoreSchema, example=schemas.SCORE_EXAMPLE)
 @allow(*COMMISSIONER)
@@ -303,6 +327,8 @@ def mark_bid(body: dict[str, Any], bid_id: int) -> Any:
 
 
 @bp.route("/bids/<int:bid_id>/moderation", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ModerationInSchema, example={"question_id": 31, "score": 4, "reason": "Panel agreed"})
 @bp.response(200, schemas.EvaluationScoreSchema, example=schemas.SCORE_EXAMPLE)
 @allow(*COMMISSIONER)
@@ -314,6 +340,8 @@ def moderate_bid(body: dict[str, Any], bid_id: int) -> Any:
 
 
 @bp.route("/lots/<int:lot_id>/award-decision", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.AwardDecisionInSchema, example={"bid_id": 41, "justification": "Highest total score"})
 @bp.response(200, schemas.LotSchema, example=schemas.AWARDED_LOT_EXAMPLE)
 @allow(*COMMISSIONER)
@@ -353,6 +381,7 @@ def create_contract(body: dict[str, Any]) -> Any:
 
 
 @bp.route("/contracts/<int:contract_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ContractSchema, example=schemas.CONTRACT_EXAMPLE)
 @allow(*CONTRACT_READERS)
 def get_contract(contract_id: int) -> Any:
@@ -361,6 +390,7 @@ def get_contract(contract_id: int) -> Any:
 
 
 @bp.route("/contracts/<int:contract_id>/utilisation")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.MonthUtilisationSchema(many=True), example=schemas.UTILISATION_EXAMPLE)
 @allow(*CONTRACT_READERS)
 def contract_utilisation(contract_id: int) -> Any:

@@ -31,6 +31,7 @@ from cost_transparency.schemas import (
     SUFFICIENCY_EXAMPLE,
     CostComparisonArgs,
     CostComparisonSchema,
+    CostPublicationChangeSchema,
     CostPublicationDetailSchema,
     CostPublicationSchema,
     CostRecordSchema,
@@ -129,6 +130,7 @@ def create_cost_record(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/cost-records/<int:cost_record_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE)
 @allow(*COST_READERS)
 def get_cost_record(cost_record_id: int) -> Any:
@@ -136,6 +138,8 @@ def get_cost_record(cost_record_id: int) -> Any:
 
 
 @bp.route("/cost-records/<int:cost_record_id>", methods=["PUT"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @bp.doc(requestBody={"content": {"application/json": {"schema": CostRecordUpdateSchema,
                                                       "example": {k: v for k, v in RECORD_EXAMPLE.items()
                                                                   if k != "placement_id"}}}})
@@ -191,6 +195,8 @@ def list_reviews() -> Any:
 
 
 @bp.route("/high-cost-reviews/<int:high_cost_review_id>/outcome", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @bp.doc(requestBody={"content": {"application/json": {"schema": ReviewOutcomeSchema, "example": {
     "outcome": "step_down_plan", "notes": "Step down to a two-bed home by March", "next_review_on": "2026-03-01"}}}})
 @bp.response(200, HighCostReviewSchema, example=REVIEWED_EXAMPLE)
@@ -230,6 +236,7 @@ def create_publication(data: dict[str, Any]) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def get_publication(publication_id: int) -> Any:
@@ -237,7 +244,11 @@ def get_publication(publication_id: int) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>", methods=["PATCH"])
-@bp.doc(requestBody={"content": {"application/json": {"schema": CostPublicationSchema}}})
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@bp.doc(requestBody={"content": {"application/json": {"schema": CostPublicationChangeSchema(partial=True), "example": {
+    "title": "Placement unit costs, year to October 2026", "period_end": "2026-10-31"}}}})
 @bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def update_publication(publication_id: int) -> Any:
@@ -246,7 +257,7 @@ def update_publication(publication_id: int) -> Any:
     if found.status != "draft":
         api_abort(409, message=f"Version {found.version} is {found.status} and cannot be changed; "
                                "publish a correction as a new version")
-    data = _body(CostPublicationSchema(partial=True))
+    data = _body(CostPublicationChangeSchema(partial=True))
     try:
         with transaction(db()) as s:
             return publications.update_draft(s, found, data.get("title", found.title),
@@ -257,6 +268,8 @@ def update_publication(publication_id: int) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>", methods=["DELETE"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(204)
 @allow(*COMMISSIONER)
 def delete_publication(publication_id: int) -> Any:
@@ -279,6 +292,8 @@ def _move(publication_id: int, action: Any) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>/approve", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, CostPublicationSchema, example=APPROVED_PUBLICATION_EXAMPLE)
 @allow(*COMMISSIONER)
 def approve_publication(publication_id: int) -> Any:
@@ -286,6 +301,8 @@ def approve_publication(publication_id: int) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>/publish", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(200, CostPublicationSchema, example=PUBLISHED_PUBLICATION_EXAMPLE)
 @allow(*COMMISSIONER)
 def publish_publication(publication_id: int) -> Any:
@@ -293,6 +310,9 @@ def publish_publication(publication_id: int) -> Any:
 
 
 @bp.route("/publications/<int:publication_id>/corrections", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
 @bp.doc(requestBody={"content": {"application/json": {"schema": PublicationCorrectionSchema, "example": {
     "changes": "Corrected Wigan's children's home costs, which double-counted education"}}}})
 @bp.response(201, CostPublicationDetailSchema, example=CORRECTION_EXAMPLE)

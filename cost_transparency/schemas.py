@@ -116,6 +116,10 @@ class CostPublicationSchema(Schema):
     published_at = fields.DateTime(dump_only=True, allow_none=True)
 
 
+class CostPublicationChangeSchema(CostPublicationSchema):
+    """For PATCH (loaded partial): the fields you send change; the rest keep their values."""
+
+
 class CostPublicationDetailSchema(CostPublicationSchema):
     snapshot = fields.Dict(dump_only=True, metadata={"description": "The aggregated, suppressed tables"})
 

@@ -110,6 +110,7 @@ def start_run(body: dict) -> Any:
 
 
 @bp.route("/matching/runs/<int:run_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RCC_STAFF)
 def get_run(run_id: int) -> Any:
@@ -118,6 +119,7 @@ def get_run(run_id: int) -> Any:
 
 
 @bp.route("/matching/runs/<int:run_id>/result")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.RunResultSchema, example=schemas.RUN_RESULT_EXAMPLE)
 @allow(*RCC_STAFF)
 def run_result(run_id: int) -> Any:
@@ -138,6 +140,7 @@ def list_proposals() -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ProposalSchema, example=schemas.PROPOSAL_EXAMPLE)
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_proposal(proposal_id: int) -> Any:
@@ -146,6 +149,8 @@ def get_proposal(proposal_id: int) -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.response(201, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RUNNERS)
 def accept_proposal(proposal_id: int) -> Any:
@@ -160,6 +165,8 @@ def accept_proposal(proposal_id: int) -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/alternative", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.AlternativeInSchema, example={"home_id": 12, "reason": "Closer to her grandmother"})
 @bp.response(201, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RUNNERS)
@@ -175,6 +182,8 @@ def choose_alternative(body: dict, proposal_id: int) -> Any:
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/unmatched", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "Waiting for a new secure home to open"})
 @bp.response(200, schemas.ProposalSchema, example=schemas.LEFT_UNMATCHED_EXAMPLE)
 @allow(*RUNNERS)
@@ -200,6 +209,7 @@ def list_offers() -> Any:
 
 
 @bp.route("/matching/offers/<int:offer_id>")
+@bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.OfferSchema, example=schemas.OFFER_EXAMPLE)
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_offer(offer_id: int) -> Any:
@@ -208,6 +218,8 @@ def get_offer(offer_id: int) -> Any:
 
 
 @bp.route("/matching/offers/<int:offer_id>/withdraw", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "No answer by the deadline"})
 @bp.response(200, schemas.OfferSchema, example=schemas.WITHDRAWN_OFFER_EXAMPLE)
 @allow(*RUNNERS)
@@ -223,6 +235,8 @@ def withdraw_offer(body: dict, offer_id: int) -> Any:
 
 
 @bp.route("/matching/offers/<int:offer_id>/approve", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ApproveInSchema, example={"start_date": "2027-03-27", "weekly_cost": 480000})
 @bp.response(201, schemas.PlacementSchema, example=schemas.PLACEMENT_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
@@ -238,6 +252,8 @@ def approve_offer(body: dict, offer_id: int) -> Any:
 
 
 @bp.route("/matching/offers/<int:offer_id>/reject", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.ReasonInSchema, example={"reason": "Too far from his brother"})
 @bp.response(200, schemas.OfferSchema, example=schemas.REJECTED_OFFER_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
@@ -263,6 +279,8 @@ def list_placements() -> Any:
 
 
 @bp.route("/matching/placements/<int:placement_id>/end", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
 @bp.arguments(schemas.EndPlacementInSchema, example={"end_date": "2027-09-30", "reason_code": "CARPL"})
 @bp.response(200, schemas.PlacementSchema, example=schemas.ENDED_PLACEMENT_EXAMPLE)
 @allow(*COUNCIL_DECIDERS)
@@ -305,6 +323,7 @@ def provider_offers() -> Any:
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>")
+@provider_bp.alt_response(404, response="NOT_FOUND")
 @provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
 def provider_offer(offer_id: int) -> Any:
@@ -314,6 +333,8 @@ def provider_offer(offer_id: int) -> Any:
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>/accept", methods=["POST"])
+@provider_bp.alt_response(404, response="NOT_FOUND")
+@provider_bp.alt_response(409, response="CONFLICT")
 @provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.ACCEPTED_PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
 def provider_accept(offer_id: int) -> Any:
@@ -329,6 +350,8 @@ def provider_accept(offer_id: int) -> Any:
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>/decline", methods=["POST"])
+@provider_bp.alt_response(404, response="NOT_FOUND")
+@provider_bp.alt_response(409, response="CONFLICT")
 @provider_bp.arguments(schemas.DeclineInSchema, example={"reason": "group_mix", "details": "Two boys aged 16"})
 @provider_bp.response(200, schemas.ProviderOfferSchema, example=schemas.DECLINED_PROVIDER_OFFER_EXAMPLE)
 @allow(*PROVIDERS)
