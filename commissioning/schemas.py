@@ -22,8 +22,25 @@ MAX_LIST = 500  # ids or names in one list: more than a region has
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
+class Text(fields.String):
+    """Text someone typed. The database cannot store the NUL character or half a surrogate pair,
+    so either is refused as a 422 naming the field rather than failing on the way in."""
+
+    default_error_messages = {"unstorable": "Must be plain text, without the NUL character or broken characters"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("unstorable") from error
+        if "\x00" in text:
+            raise self.make_error("unstorable")
+        return text
+
+
 def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
+    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
                          **kwargs)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from commissioning.schemas import Text
 from rcc.api import MAX_ID, id_field
 
 # £100,000 a week: far above any real place, far below what an integer column holds.
@@ -24,7 +25,7 @@ DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
 
 
 def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return fields.String(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
+    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
                          **kwargs)
 
 
@@ -149,7 +150,7 @@ class BidInSchema(Schema):
     weekly_price = weekly_pence(load_default=None, allow_none=True, metadata={"description": "Pence per place per week"})
     places_offered = whole_number(0, MAX_PLACES, load_default=None, allow_none=True)
     home_ids = id_list(load_default=list)
-    answers = by_id(fields.String(), "Quality question id → answer", load_default=dict)
+    answers = by_id(Text(), "Quality question id → answer", load_default=dict)
     summary = bounded_text(2000, load_default="")
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from commissioning.schemas import Text
 from cost_transparency.vocabulary import NEED_BANDS, REVIEW_OUTCOMES
 from rcc.api import id_field
 
@@ -52,7 +53,7 @@ class CostRecordSchema(Schema):
     gross_weekly = fields.Integer(dump_only=True, metadata=PENCE)
     net_weekly = fields.Integer(dump_only=True, metadata=PENCE)
     source = fields.String(dump_only=True)
-    notes = fields.String(load_default="", validate=validate.Length(max=2000))
+    notes = Text(load_default="", validate=validate.Length(max=2000))
 
 
 class CostRecordUpdateSchema(CostRecordSchema):
@@ -98,7 +99,7 @@ class HighCostReviewSchema(Schema):
 
 class ReviewOutcomeSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(list(REVIEW_OUTCOMES)))
-    notes = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    notes = Text(required=True, validate=validate.Length(min=1, max=4000))
     next_review_on = day(load_default=None, allow_none=True)
 
 
@@ -106,7 +107,7 @@ class CostPublicationSchema(Schema):
     id = fields.Integer(dump_only=True)
     slug = fields.String(dump_only=True)
     version = fields.Integer(dump_only=True)
-    title = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title = Text(required=True, validate=validate.Length(min=1, max=200))
     period_start = day(required=True)
     period_end = day(required=True)
     status = fields.String(dump_only=True)
@@ -125,7 +126,7 @@ class CostPublicationDetailSchema(CostPublicationSchema):
 
 
 class PublicationCorrectionSchema(Schema):
-    changes = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    changes = Text(required=True, validate=validate.Length(min=1, max=4000))
 
 
 class SufficiencyQueryArgs(Schema):

@@ -10,6 +10,7 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
+from commissioning.schemas import Text
 from matching.models import OFFER_STATUS_LABELS, PROPOSAL_STATUS_LABELS, RUN_STAGES
 from matching.services.offers import DECLINE_REASONS
 from rcc.api import id_field
@@ -24,7 +25,7 @@ class RunInSchema(Schema):
     referral_ids = fields.List(id_field(), allow_none=True, load_default=None, validate=validate.Length(max=5000),
                                metadata={"description": "Referrals to match; leave out (or null) for every "
                                                         "submitted referral in the region"})
-    note = fields.String(load_default="", validate=validate.Length(max=200))
+    note = Text(load_default="", validate=validate.Length(max=200))
 
 
 class RunSchema(Schema):
@@ -73,11 +74,11 @@ class RunResultSchema(Schema):
 
 class AlternativeInSchema(Schema):
     home_id = id_field(load_default=None, allow_none=True)
-    reason = fields.String(load_default="", validate=TEXT)
+    reason = Text(load_default="", validate=TEXT)
 
 
 class ReasonInSchema(Schema):
-    reason = fields.String(load_default="", validate=TEXT)
+    reason = Text(load_default="", validate=TEXT)
 
 
 class ProfileSchema(Schema):
@@ -131,8 +132,8 @@ class ProviderOfferSchema(Schema):
 
 
 class DeclineInSchema(Schema):
-    reason = fields.String(load_default="", validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
-    details = fields.String(load_default="", validate=TEXT)
+    reason = Text(load_default="", validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
+    details = Text(load_default="", validate=TEXT)
 
 
 class ApproveInSchema(Schema):
@@ -158,7 +159,7 @@ class PlacementSchema(Schema):
 
 class EndPlacementInSchema(Schema):
     end_date = fields.Date(load_default=None, allow_none=True, validate=DAYS)
-    reason_code = fields.String(load_default="", validate=validate.Length(max=6),
+    reason_code = Text(load_default="", validate=validate.Length(max=6),
                                 metadata={"description": "SSDA903 reason for placement change, e.g. CARPL"})
 
 

@@ -58,3 +58,18 @@ def test_a_provider_keeps_its_vacancy_up_to_date_through_the_api(app, region, se
     council, council_headers = token_client(app, setup_session, region.people[Role.COUNCIL_FINANCE_LEAD])
     assert [h["name"] for h in council.get("/api/v1/homes", headers=council_headers).get_json()] == ["Renamed House"]
     assert council.put(f"/api/v1/homes/{home_id}/vacancy", json={}, headers=council_headers).status_code == 403
+
+
+def test_ids_and_text_the_database_cannot_hold_are_refused_by_field(app, region, setup_session):
+    client, headers = token_client(app, setup_session, region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    body = {"child": {"reference": "API-3", "birth_month": 3, "birth_year": date.today().year - 10, "sex": "F",
+                      "legal_status": "C2", "category_of_need": "N1", "home_postcode": "CV1 2AB"},
+            "placement_type": "foster_care", "urgency": "planned", "date_needed": str(date.today()),
+            "excluded_provider_ids": [2**40], "sibling_group_id": 2**31, "max_weekly_cost": 10**15,
+            "child_wishes": "Near my school\x00"}
+    response = client.post("/api/v1/referrals", json=body, headers=headers)
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]["json"]) == {"excluded_provider_ids", "sibling_group_id",
+                                                          "max_weekly_cost", "child_wishes"}
+    group = client.post("/api/v1/sibling-groups", json={"name": "Family \x00", "keep_together": True}, headers=headers)
+    assert group.status_code == 422 and "NUL" in group.get_json()["errors"]["json"]["name"][0]

@@ -97,3 +97,14 @@ def test_contracts_through_the_api(world, client, setup_session):
     assert months[0]["month"] == "2026-04-01" and months[0]["occupied_place_days"] == 0
     places = client.get("/api/v1/block-places?on=2026-05-01", headers=rcc).get_json()
     assert places == [{"home_id": home.id, "contract_id": contract_id, "free_places": 2, "weekly_price": 480000}]
+
+
+def test_a_contract_keyed_by_something_other_than_an_id_is_refused_by_field(world, client, setup_session):
+    region, _tender, _lot, home, tokens = world
+    body = {"reference": "BC-2", "title": "Block", "provider_id": region.provider.id,
+            "placement_type": "childrens_home", "start_date": "2026-04-01", "end_date": "2028-03-31",
+            "weekly_price": 480000, "homes": {"²": 2, str(2**40): 1},
+            "cost_shares_bp": {str(region.councils[0].id): 10**12, str(region.councils[1].id): 10_000 - 10**12}}
+    refused = client.post("/api/v1/contracts", headers=auth(tokens[Role.RCC_COMMISSIONER]), json=body)
+    assert refused.status_code == 422
+    assert set(refused.get_json()["errors"]["json"]) == {"homes", "cost_shares_bp"}

@@ -69,3 +69,24 @@ def test_comparison_for_a_council_applies_disclosure_control(client, token, cost
     assert client.get("/api/v1/provider-risk", headers=token(Role.COUNCIL_FINANCE_LEAD)).status_code == 403
     risk = client.get("/api/v1/provider-risk", headers=token(Role.RCC_COMMISSIONER)).json
     assert risk["spend_hhi"] > 0 and len(risk["groups"]) == 4  # three groups and the region's own provider
+
+
+def test_amounts_and_ids_the_database_cannot_hold_are_refused_by_field(client, token, costed):
+    response = client.post("/api/v1/cost-records", headers=token(Role.COUNCIL_FINANCE_LEAD), json={
+        "placement_id": 2**40, "start_date": "0001-01-01", "core_weekly": 580000,
+        "education_weekly": 5474397058131678, "notes": "Night staff\x00"})
+    assert response.status_code == 422
+    assert set(response.json["errors"]["json"]) == {"placement_id", "start_date", "education_weekly", "notes"}
+
+
+def test_sufficiency_gives_each_type_and_its_forecast(client, token, costed):
+    assert client.get("/api/v1/sufficiency", headers=token(Role.COUNCIL_FINANCE_LEAD)).status_code == 403
+    response = client.get(f"/api/v1/sufficiency?on={TODAY.isoformat()}&horizon=12",
+                          headers=token(Role.RCC_COMMISSIONER))
+    assert response.status_code == 200, response.json
+    snapshot = response.json
+    assert snapshot["on"] == TODAY.isoformat()
+    homes = next(row for row in snapshot["by_type"] if row["placement_type"] == "childrens_home")
+    assert homes["placed"] == len(costed) and homes["in_area"] + homes["out_of_area"] == len(costed)
+    assert {f["placement_type"] for f in snapshot["forecast"]} <= {row["placement_type"] for row in snapshot["by_type"]}
+    assert client.get("/api/v1/sufficiency?on=9999-12-31", headers=token(Role.RCC_COMMISSIONER)).status_code == 422
