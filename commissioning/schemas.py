@@ -40,8 +40,7 @@ class Text(fields.String):
 
 
 def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
-                         **kwargs)
+    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"), **kwargs)
 
 
 def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:

@@ -25,8 +25,7 @@ DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
 
 
 def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"),
-                         **kwargs)
+    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"), **kwargs)
 
 
 def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
