@@ -7,45 +7,21 @@ services still make the finer checks (a real postcode, a child under 18) with th
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
 from commissioning.lifecycle import STATUS_LABELS
 from commissioning.vocabulary import NEEDS, OFSTED_RATINGS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
-from rcc.api import id_field
-
-# £100,000 a week: far above any real placement, far below what an integer column holds.
-MAX_WEEKLY_PENCE = 10_000_000
-MAX_LIST = 500  # ids or names in one list: more than a region has
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-
-
-class Text(fields.String):
-    """Text someone typed. The database cannot store the NUL character or half a surrogate pair,
-    so either is refused as a 422 naming the field rather than failing on the way in."""
-
-    default_error_messages = {"unstorable": "Must be plain text, without the NUL character or broken characters"}
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise self.make_error("unstorable") from error
-        if "\x00" in text:
-            raise self.make_error("unstorable")
-        return text
-
-
-def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"), **kwargs)
-
-
-def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(
-        min=minimum, max=maximum, error=f"Enter a whole number from {minimum:,} to {maximum:,}"), **kwargs)
+from rcc.api import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    MAX_LIST,
+    MAX_WEEKLY_PENCE,
+    bounded_text,
+    id_field,
+    whole_number,
+)
 
 
 def weekly_pence(**kwargs: Any) -> fields.Integer:

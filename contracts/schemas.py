@@ -8,29 +8,25 @@ services still make the finer checks (weights adding up to 100, a provider's own
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from commissioning.schemas import Text
-from rcc.api import MAX_ID, id_field
+from rcc.api import (
+    DAYS_ERROR,
+    EARLIEST_DAY,
+    LATEST_DAY,
+    MAX_ID,
+    MAX_LIST,
+    MAX_WEEKLY_PENCE,
+    Text,
+    bounded_text,
+    id_field,
+    whole_number,
+)
 
-# £100,000 a week: far above any real place, far below what an integer column holds.
-MAX_WEEKLY_PENCE = 10_000_000
 MAX_PLACES = 500
-MAX_LIST = 500  # ids in one list: more than a region has
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
-
-
-def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
-    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"), **kwargs)
-
-
-def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
-    return fields.Integer(strict=True, validate=validate.Range(
-        min=minimum, max=maximum, error=f"Enter a whole number from {minimum:,} to {maximum:,}"), **kwargs)
 
 
 def weekly_pence(**kwargs: Any) -> fields.Integer:

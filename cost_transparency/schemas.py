@@ -6,19 +6,20 @@ the database can store, so a wild value is a named 422, never a server error.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from commissioning.schemas import Text
 from cost_transparency.vocabulary import NEED_BANDS, REVIEW_OUTCOMES
-from rcc.api import id_field
+from rcc.api import (
+    EARLIEST_DAY,
+    LATEST_DAY,
+    MAX_WEEKLY_PENCE,
+    Text,
+    id_field,
+)
 
 PENCE = {"description": "Whole pence a week"}
-# £100,000 a week: far above any real placement, far below what an integer column holds.
-MAX_WEEKLY_PENCE = 10_000_000
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 def weekly_pence(minimum: int = 0, **kwargs: Any) -> fields.Integer:

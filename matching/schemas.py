@@ -10,10 +10,12 @@ from datetime import date
 
 from marshmallow import Schema, fields, validate
 
-from commissioning.schemas import Text
 from matching.models import OFFER_STATUS_LABELS, PROPOSAL_STATUS_LABELS, RUN_STAGES
 from matching.services.offers import DECLINE_REASONS
-from rcc.api import id_field
+from rcc.api import (
+    Text,
+    id_field,
+)
 
 TEXT = validate.Length(max=2000)
 # Sums on these dates (notice periods, the next review) stay well inside what a date can hold.

@@ -7,6 +7,7 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Flask, jsonify
@@ -24,6 +25,39 @@ from rcc.web import db
 API_PREFIX = "/api/v1"
 MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot name a record
 smorest = Api()
+
+
+# Bounds for request fields, so the database never sees a value it cannot store.
+MAX_WEEKLY_PENCE = 10_000_000  # £100,000 a week: far above any real placement, far below an integer column
+MAX_LIST = 500  # ids or names in one list: more than a region has
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
+
+
+class Text(fields.String):
+    """Text someone typed. The database cannot store the NUL character or half a surrogate pair,
+    so either is refused as a 422 naming the field rather than failing on the way in."""
+
+    default_error_messages = {"unstorable": "Must be plain text, without the NUL character or broken characters"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise self.make_error("unstorable") from error
+        if "\x00" in text:
+            raise self.make_error("unstorable")
+        return text
+
+
+def bounded_text(maximum: int, **kwargs: Any) -> fields.String:
+    return Text(validate=validate.Length(max=maximum, error=f"Must be {maximum:,} characters or fewer"), **kwargs)
+
+
+def whole_number(minimum: int, maximum: int, **kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(
+        min=minimum, max=maximum, error=f"Enter a whole number from {minimum:,} to {maximum:,}"), **kwargs)
 
 
 def id_field(**kwargs: Any) -> fields.Integer:
