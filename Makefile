@@ -28,11 +28,13 @@ $(VENV)/.installed: pyproject.toml
 
 assets: rcc/static/govuk/govuk-frontend.min.css
 
-rcc/static/govuk/govuk-frontend.min.css: package.json
+# GOV.UK Frontend compiled with Arial and no GDS Transport font files (that typeface is for GOV.UK only).
+rcc/static/govuk/govuk-frontend.min.css: package.json rcc/assets/govuk.scss
 	npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
-	rm -rf rcc/static/govuk && mkdir -p rcc/static/govuk
-	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.css node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js rcc/static/govuk/
-	cp -r node_modules/govuk-frontend/dist/govuk/assets rcc/static/govuk/assets
+	rm -rf rcc/static/govuk && mkdir -p rcc/static/govuk/assets
+	cp node_modules/govuk-frontend/dist/govuk/govuk-frontend.min.js rcc/static/govuk/
+	cp -r node_modules/govuk-frontend/dist/govuk/assets/images node_modules/govuk-frontend/dist/govuk/assets/manifest.json rcc/static/govuk/assets/
+	npx sass --load-path=node_modules --style=compressed --no-source-map --quiet-deps rcc/assets/govuk.scss $@
 
 # A fresh demo database each time `make run` starts, so the demo is always the same.
 demo-db:
