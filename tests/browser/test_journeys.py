@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from flask import current_app
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from commissioning.models import Placement, Referral
@@ -56,14 +56,17 @@ def _menu(page: Page, label: str) -> None:
 
 
 def _h1(page: Page) -> str:
+    page.wait_for_load_state()  # a click that navigates returns before the new page has loaded
     return page.get_by_role("heading", level=1).inner_text().strip()
 
 
 def _banner(page: Page) -> str:
+    page.wait_for_load_state()
     return page.locator(".govuk-notification-banner").inner_text()
 
 
 def _no_errors(page: Page) -> None:
+    page.wait_for_load_state()
     summary = page.locator(".govuk-error-summary")
     assert summary.count() == 0, summary.inner_text()
 
@@ -131,7 +134,7 @@ def test_a_sibling_group_is_referred_matched_offered_accepted_and_placed(demo, s
         journey.page(page, f"referral-{reference}")
         page.get_by_role("link", name="Family J").first.click()
     assert _h1(page) == "Sibling group: Family J"
-    assert page.get_by_role("table").get_by_role("link", name="SIB-J-1").count() == 1
+    expect(page.get_by_role("table").get_by_role("link", name="SIB-J-1")).to_have_count(1)
     page.get_by_role("button", name="Submit all draft referrals in this group").click()
     assert "2 referrals submitted to the RCC" in _banner(page)
     assert page.locator("main table .govuk-tag").all_inner_texts() == ["Submitted", "Submitted"]
@@ -150,13 +153,13 @@ def test_a_sibling_group_is_referred_matched_offered_accepted_and_placed(demo, s
     page.get_by_role("button", name="Start run").click()
     assert _h1(page).startswith("Matching run")
     proposals = page.locator("#proposals tbody tr")
-    assert proposals.count() == 2
+    expect(proposals).to_have_count(2)
     homes = proposals.locator("td:nth-child(4)").all_inner_texts()
     assert "No suitable home" not in homes and homes[0] == homes[1], f"kept together: {homes}"
     journey.page(page, "run-result")
     for reference in ("SIB-J-1", "SIB-J-2"):
         page.get_by_role("link", name=reference, exact=True).click()
-        assert page.locator("#score-parts").count() == 1
+        expect(page.locator("#score-parts")).to_have_count(1)
         journey.page(page, f"proposal-{reference}")
         page.get_by_role("button", name="Accept and send offer").click()
         assert "Offer sent to the provider" in _banner(page)
