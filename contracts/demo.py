@@ -15,6 +15,7 @@ from contracts.models import Lot, Tender
 from contracts.services import bids, clarifications, evaluation, tenders
 from contracts.services import contracts as contract_service
 from contracts.services.common import aware
+from rcc.audit import Actor, set_actor
 from rcc.demo import DemoRegion
 from rcc.models import utcnow
 from rcc.roles import Role
@@ -48,9 +49,19 @@ def _at(day: date, hour: int = 12) -> datetime:
 
 
 def _as_provider(session: Session, region: DemoRegion, provider_id: int | None) -> TenantScope | None:
+    """Act as the bidding provider; on PostgreSQL row-level security then checks every row written,
+    so what the platform wrote so far is flushed first, and the provider's own rows are its own."""
     previous = current_scope(session)
+    session.flush()
     set_scope(session, TenantScope.for_organisation("provider", provider_id or 0, region.rcc.id or 0))
+    set_actor(session, Actor(None, provider_id, region.rcc.id))
     return previous
+
+
+def _as_platform(session: Session, previous: TenantScope | None) -> None:
+    session.flush()
+    set_scope(session, previous or TenantScope.system())
+    set_actor(session, Actor.platform())
 
 
 def _awarded_contract(session: Session, region: DemoRegion, homes: list[Home], start: date):  # type: ignore[no-untyped-def]
@@ -78,7 +89,7 @@ def _awarded_contract(session: Session, region: DemoRegion, homes: list[Home], s
             bid_price, min(3, 2 * len(offered)), [h.id or 0 for h in offered],
             {q.id or 0: f"{bidder.name}'s answer: our approach, staffing and outcomes." for q in
              tenders.questions_of(session, lot)}, ""), None, published + timedelta(days=5))
-        set_scope(session, previous or TenantScope.system())
+        _as_platform(session, previous)
         placed.append(bid)
     evaluated = aware(tender.bids_close_at) + timedelta(days=2)
     tenders.start_evaluation(session, tender, evaluated)

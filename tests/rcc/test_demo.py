@@ -35,3 +35,16 @@ def test_demo_refuses_to_run_twice(app, setup_session):
         setup_session.commit()
         with pytest.raises(RuntimeError, match="already has an RCC"):
             build_demo(setup_session, current_app)
+
+
+def test_the_demo_command_builds_through_the_apps_own_connection(app, setup_session):
+    """`flask demo` as an RCC runs it: on PostgreSQL as the non-owner role, under row-level security."""
+    from sqlalchemy import func, select
+
+    from rcc.models import Organisation
+
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "Demo region ready" in result.output
+    assert setup_session.scalar(select(func.count()).select_from(Organisation)
+                                .where(Organisation.kind == "council")) == 20
