@@ -8,9 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask_login import current_user
-from flask_smorest import abort
 from sqlalchemy import select
-from werkzeug.exceptions import default_exceptions
 
 from contracts import schemas
 from contracts.models import Bid, BlockContract, Lot, Tender
@@ -21,9 +19,9 @@ from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
 from contracts.services.contracts import ContractDetails
 from contracts.services.tenders import LotDetails, TenderDetails
-from rcc.api import api_blueprint
+from rcc.api import api_blueprint, raise_service_error
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
+from rcc.errors import FieldErrors, ServiceError
 from rcc.models import Organisation, utcnow
 from rcc.permissions import allow
 from rcc.roles import EVERY_ROLE, PROVIDER_STAFF, RCC_STAFF, Role
@@ -54,23 +52,11 @@ CONTRACT_EXAMPLE = {"reference": "BC-2026-01", "title": "Teenagers' homes block"
                     "cost_shares_bp": {"3": 6000, "4": 4000}}
 
 
-def _fail(error: ServiceError) -> Any:
-    if isinstance(error, NotFound):
-        abort(404)
-    fields = error.errors if isinstance(error, FieldErrors) else None
-    code = 422 if fields else (409 if isinstance(error, Conflict) else 400)
-    http_error = default_exceptions[code](description="The request has problems: see errors" if fields
-                                          else error.message)
-    if fields:
-        http_error.data = {"messages": {"json": fields}}  # type: ignore[attr-defined]
-    raise http_error
-
-
 def _call(service: Any, *args: Any) -> Any:
     try:
         return service(db(), *args)
     except ServiceError as error:
-        _fail(error)
+        raise_service_error(error)
 
 
 def _write(service: Any, *args: Any) -> Any:
@@ -78,7 +64,7 @@ def _write(service: Any, *args: Any) -> Any:
         with transaction(db()) as s:
             return service(s, *args)
     except ServiceError as error:
-        _fail(error)
+        raise_service_error(error)
 
 
 def _tender_out(tender: Tender) -> dict[str, Any]:
@@ -310,7 +296,7 @@ def _require_question(bid_id: int, body: dict[str, Any]) -> None:
     """Another tenant's or a sealed bid is a 404 before any complaint about the body."""
     _call(bid_service.get_bid, bid_id, utcnow())
     if not body.get("question_id"):
-        _fail(FieldErrors({"question_id": "Give the id of the quality question you are marking"}))
+        raise_service_error(FieldErrors({"question_id": "Give the id of the quality question you are marking"}))
 
 
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlmodel import col
+from werkzeug.wrappers import Response as BaseResponse
 
 from commissioning.models import Home
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
@@ -18,7 +20,7 @@ from contracts.services import bids as bid_service
 from contracts.services import clarifications, evaluation, tenders, utilisation
 from contracts.services import contracts as contract_service
 from contracts.services.common import percentage, pounds
-from rcc.db import transaction
+from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
 from rcc.permissions import allow
@@ -27,6 +29,7 @@ from rcc.tenancy import OrgKind
 from rcc.web import db
 
 bp = Blueprint("contracts", __name__, template_folder="templates", url_prefix="/contracts")
+Result = TypeVar("Result")
 
 COMMISSIONER = (Role.RCC_COMMISSIONER,)
 EVALUATION_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN)
@@ -83,6 +86,23 @@ def _ok(message: str) -> None:
     flash(message, "success")
 
 
+def _change(change: Callable[[Session], Result], done: str | Callable[[Result], str],
+            then: str | Callable[[Result], str], *, back: str) -> tuple[BaseResponse | None, dict[str, str]]:
+    """Make ``change`` in one transaction. After success: flash ``done``, redirect to ``then``.
+    After a conflict: flash its message as an error, redirect to ``back``. When the input needs
+    correcting: no redirect, and the field errors for the form to show again."""
+    try:
+        with transaction(db()) as s:
+            result = change(s)
+    except FieldErrors as problem:
+        return None, problem.errors
+    except Conflict as problem:
+        flash(problem.message, "error")
+        return redirect(back), {}
+    _ok(done if isinstance(done, str) else done(result))
+    return redirect(then if isinstance(then, str) else then(result)), {}
+
+
 def _or_404(find: Any, *args: Any) -> Any:
     try:
         return find(db(), *args)
@@ -120,13 +140,12 @@ def new_tender() -> Any:
     if request.method == "POST":
         details, errors = forms.tender_from(request.form)
         if not errors:
-            try:
-                with transaction(db()) as s:
-                    tender = tenders.create_tender(s, current_user.rcc_id, details, current_user.id)
-                _ok(f"Tender {tender.reference} saved as a draft. Add its lots, then publish it.")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
-            except FieldErrors as problem:
-                errors = problem.errors
+            moved, errors = _change(
+                lambda s: tenders.create_tender(s, current_user.rcc_id, details, current_user.id),
+                lambda tender: f"Tender {tender.reference} saved as a draft. Add its lots, then publish it.",
+                lambda tender: url_for(".tender_detail", tender_id=tender.id), back=url_for(".tender_list"))
+            if moved:
+                return moved
     return render_template("contracts/tender_form.html", values=request.form, errors=_summary(errors),
                            field_errors=errors, tender=None)
 
@@ -140,16 +159,11 @@ def edit_tender(tender_id: int) -> Any:
     if request.method == "POST":
         details, errors = forms.tender_from(request.form)
         if not errors:
-            try:
-                with transaction(db()) as s:
-                    tenders.update_tender(s, tender, details, utcnow())
-                _ok("Tender saved")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            page = url_for(".tender_detail", tender_id=tender.id)
+            moved, errors = _change(lambda s: tenders.update_tender(s, tender, details, utcnow()),
+                                    "Tender saved", page, back=page)
+            if moved:
+                return moved
     else:
         values = {"reference": tender.reference, "title": tender.title, "description": tender.description,
                   "clarification_closes_date": forms.uk_date_text(tenders.aware(tender.clarification_closes_at)),
@@ -195,16 +209,11 @@ def new_lot(tender_id: int) -> Any:
     if request.method == "POST":
         details, errors = forms.lot_from(request.form)
         if not errors:
-            try:
-                with transaction(db()) as s:
-                    lot = tenders.add_lot(s, tender, details, utcnow())
-                _ok(f"Lot {lot.number} added")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            page = url_for(".tender_detail", tender_id=tender.id)
+            moved, errors = _change(lambda s: tenders.add_lot(s, tender, details, utcnow()),
+                                    lambda lot: f"Lot {lot.number} added", page, back=page)
+            if moved:
+                return moved
     values = request.form if request.method == "POST" else {"price_weight": "60", "extension_months": "0",
                                                             "max_extensions": "0"}
     return render_template("contracts/lot_form.html", tender=tender, values=values, errors=_summary(errors),
@@ -248,16 +257,11 @@ def cancel_tender(tender_id: int) -> Any:
     tender = _tender(tender_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            with transaction(db()) as s:
-                tenders.cancel(s, tender, request.form.get("reason", ""), utcnow())
-            _ok("Tender cancelled")
-            return redirect(url_for(".tender_detail", tender_id=tender.id))
-        except FieldErrors as problem:
-            errors = problem.errors
-        except Conflict as problem:
-            flash(problem.message, "error")
-            return redirect(url_for(".tender_detail", tender_id=tender.id))
+        page = url_for(".tender_detail", tender_id=tender.id)
+        moved, errors = _change(lambda s: tenders.cancel(s, tender, request.form.get("reason", ""), utcnow()),
+                                "Tender cancelled", page, back=page)
+        if moved:
+            return moved
     return render_template("contracts/cancel.html", tender=tender, values=request.form, errors=_summary(errors),
                            field_errors=errors)
 
@@ -270,16 +274,13 @@ def ask_question(tender_id: int) -> Any:
     tender = _tender(tender_id)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            with transaction(db()) as s:
-                clarifications.ask_question(s, tender, request.form.get("text", ""), current_user.id, utcnow())
-            _ok("Question sent. When the RCC answers, the answer is published to every provider without your name.")
-            return redirect(url_for(".tender_detail", tender_id=tender.id) + "#clarifications")
-        except FieldErrors as problem:
-            errors = problem.errors
-        except Conflict as problem:
-            flash(problem.message, "error")
-            return redirect(url_for(".tender_detail", tender_id=tender.id))
+        page = url_for(".tender_detail", tender_id=tender.id)
+        moved, errors = _change(
+            lambda s: clarifications.ask_question(s, tender, request.form.get("text", ""), current_user.id, utcnow()),
+            "Question sent. When the RCC answers, the answer is published to every provider without your name.",
+            page + "#clarifications", back=page)
+        if moved:
+            return moved
     return render_template("contracts/ask.html", tender=tender, values=request.form, errors=_summary(errors),
                            field_errors=errors)
 
@@ -292,17 +293,13 @@ def answer_question(clarification_id: int) -> Any:
     errors: dict[str, str] = {}
     values: Any = request.form if request.method == "POST" else {"published_question": question.text}
     if request.method == "POST":
-        try:
-            with transaction(db()) as s:
-                clarifications.answer_question(s, question, request.form.get("published_question", ""),
-                                               request.form.get("answer", ""), utcnow())
-            _ok("Answer published to every provider")
-            return redirect(url_for(".tender_detail", tender_id=tender.id) + "#clarifications")
-        except FieldErrors as problem:
-            errors = problem.errors
-        except Conflict as problem:
-            flash(problem.message, "error")
-            return redirect(url_for(".tender_detail", tender_id=tender.id))
+        page = url_for(".tender_detail", tender_id=tender.id)
+        moved, errors = _change(
+            lambda s: clarifications.answer_question(s, question, request.form.get("published_question", ""),
+                                                     request.form.get("answer", ""), utcnow()),
+            "Answer published to every provider", page + "#clarifications", back=page)
+        if moved:
+            return moved
     return render_template("contracts/answer.html", tender=tender, question=question, values=values,
                            errors=_summary(errors), field_errors=errors)
 
@@ -324,17 +321,14 @@ def bid_form(lot_id: int) -> Any:
     if request.method == "POST":
         details, errors = forms.bid_from(request.form, [q.id or 0 for q in questions])
         if not errors:
-            try:
-                with transaction(s):
-                    bid = bid_service.submit_bid(s, lot, details, current_user.id, now)
-                _ok(f"Bid {'updated' if existing else 'submitted'}. You can change it until "
-                    f"{_uk_datetime(tender.bids_close_at)}.")
-                return redirect(url_for(".bid_detail", bid_id=bid.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".tender_detail", tender_id=tender.id))
+            moved, errors = _change(
+                lambda s: bid_service.submit_bid(s, lot, details, current_user.id, now),
+                f"Bid {'updated' if existing else 'submitted'}. You can change it until "
+                f"{_uk_datetime(tender.bids_close_at)}.",
+                lambda bid: url_for(".bid_detail", bid_id=bid.id),
+                back=url_for(".tender_detail", tender_id=tender.id))
+            if moved:
+                return moved
         values: Any = request.form
         chosen = request.form.getlist("home_ids")
     elif existing:
@@ -409,18 +403,15 @@ def mark_bid(bid_id: int) -> Any:
         errors = {f"mark_{qid}": f"Enter a mark from 0 to 5 for question {q.number}"
                   for q in questions for qid in [q.id] if marks[qid] is None or not 0 <= (marks[qid] or 0) <= 5}
         if not errors:
-            try:
-                with transaction(s):
-                    for q in questions:
-                        evaluation.record_score(s, bid.id, q.id, current_user.id, marks[q.id],
-                                                request.form.get(f"comment_{q.id}", ""), utcnow())
-                _ok("Your marks are saved")
-                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+            def record_marks(s: Session) -> None:
+                for q in questions:
+                    evaluation.record_score(s, bid.id, q.id, current_user.id, marks[q.id],
+                                            request.form.get(f"comment_{q.id}", ""), utcnow())
+
+            page = url_for(".lot_evaluation", lot_id=lot.id)
+            moved, errors = _change(record_marks, "Your marks are saved", page, back=page)
+            if moved:
+                return moved
         values: Any = request.form
     else:
         values = {**{f"mark_{qid}": str(sc.score) for qid, sc in mine.items()},
@@ -446,18 +437,15 @@ def moderate_bid(bid_id: int) -> Any:
             if not request.form.get(f"reason_{q.id}", "").strip():
                 errors[f"reason_{q.id}"] = f"Enter the reason for the agreed mark for question {q.number}"
         if not errors:
-            try:
-                with transaction(s):
-                    for q in questions:
-                        evaluation.moderate(s, bid.id, q.id, marks[q.id], request.form.get(f"reason_{q.id}", ""),
-                                            current_user.id, utcnow())
-                _ok("Agreed marks saved")
-                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+            def record_agreed_marks(s: Session) -> None:
+                for q in questions:
+                    evaluation.moderate(s, bid.id, q.id, marks[q.id], request.form.get(f"reason_{q.id}", ""),
+                                        current_user.id, utcnow())
+
+            page = url_for(".lot_evaluation", lot_id=lot.id)
+            moved, errors = _change(record_agreed_marks, "Agreed marks saved", page, back=page)
+            if moved:
+                return moved
         values: Any = request.form
     else:
         values = {**{f"mark_{q.id}": str(m.score) for (b, qid), m in report.moderated.items() if b == bid.id
@@ -476,17 +464,13 @@ def award_lot(lot_id: int) -> Any:
     report = _or_404(evaluation.lot_report, lot, now)
     errors: dict[str, str] = {}
     if request.method == "POST":
-        try:
-            with transaction(db()) as s:
-                evaluation.decide_lot_award(s, lot, forms.parse_int(request.form.get("bid_id")),
-                                            request.form.get("justification", ""), now)
-            _ok(f"Award decision for lot {lot.number} recorded")
-            return redirect(url_for(".tender_detail", tender_id=tender.id))
-        except FieldErrors as problem:
-            errors = problem.errors
-        except Conflict as problem:
-            flash(problem.message, "error")
-            return redirect(url_for(".lot_evaluation", lot_id=lot.id))
+        moved, errors = _change(
+            lambda s: evaluation.decide_lot_award(s, lot, forms.parse_int(request.form.get("bid_id")),
+                                                  request.form.get("justification", ""), now),
+            f"Award decision for lot {lot.number} recorded", url_for(".tender_detail", tender_id=tender.id),
+            back=url_for(".lot_evaluation", lot_id=lot.id))
+        if moved:
+            return moved
     values: Any = request.form if request.method == "POST" else {
         "bid_id": str(lot.awarded_bid_id or (report.ranking[0].bid.id if report.ranking else "")),
         "justification": lot.award_justification or ""}
@@ -546,21 +530,21 @@ def _contract_form(lot: Lot | None, tender: Tender | None, proposed: contract_se
     if request.method == "POST":
         details, errors = forms.contract_from(request.form, [h.id or 0 for h in homes], [c.id or 0 for c in councils])
         if not errors:
-            try:
-                with transaction(s):
-                    if lot is not None:
-                        contract = contract_service.create_contract_from_award(s, lot, details, current_user.id,
-                                                                               utcnow())
-                    else:
-                        contract = contract_service.create_contract(s, current_user.rcc_id, details, current_user.id)
-                    contract_service.apply_due_uplifts(s, contract, date.today())
-                _ok(f"Block contract {contract.reference} saved")
-                return redirect(url_for(".contract_detail", contract_id=contract.id))
-            except FieldErrors as problem:
-                errors = problem.errors
-            except Conflict as problem:
-                flash(problem.message, "error")
-                return redirect(url_for(".tender_detail", tender_id=tender.id) if tender else url_for(".contract_list"))
+            def save_contract(s: Session) -> BlockContract:
+                if lot is not None:
+                    contract = contract_service.create_contract_from_award(s, lot, details, current_user.id,
+                                                                           utcnow())
+                else:
+                    contract = contract_service.create_contract(s, current_user.rcc_id, details, current_user.id)
+                contract_service.apply_due_uplifts(s, contract, date.today())
+                return contract
+
+            moved, errors = _change(
+                save_contract, lambda contract: f"Block contract {contract.reference} saved",
+                lambda contract: url_for(".contract_detail", contract_id=contract.id),
+                back=url_for(".tender_detail", tender_id=tender.id) if tender else url_for(".contract_list"))
+            if moved:
+                return moved
         values: Any = request.form
     elif proposed is not None:
         values = {"reference": proposed.reference, "title": proposed.title, "provider_id": str(proposed.provider_id),

@@ -10,21 +10,18 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import abort
 from sqlalchemy import select
-from werkzeug.exceptions import BadRequest, UnprocessableEntity
-from werkzeug.exceptions import Conflict as Conflict409
 
 from commissioning.models import Home, Placement
 from matching import schemas
 from matching.models import MatchingRun, Offer, Proposal
 from matching.services import approvals, jobs, offers, review, runs, shortage
-from rcc.api import api_blueprint, register_api_blueprint
+from rcc.api import api_blueprint, raise_service_error, register_api_blueprint
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
+from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import db, request_id
+from rcc.web import db, get_or_404, request_id
 
 bp = api_blueprint("matching_api", __name__, "Matching runs, proposals, offers, approvals and placements")
 provider_bp = api_blueprint("matching_provider_api", __name__, "Offers for a provider's homes (anonymised)")
@@ -38,25 +35,6 @@ LIST_LIMIT = 500
 def register(app: Any) -> None:
     register_api_blueprint(app, bp)
     register_api_blueprint(app, provider_bp)
-
-
-def _fail(error: ServiceError) -> Any:
-    """Raise the HTTP error for a service error, carrying its plain-English message (and fields)."""
-    if isinstance(error, NotFound):
-        abort(404)
-    if isinstance(error, FieldErrors | FieldError):
-        fields = error.errors if isinstance(error, FieldErrors) else {error.field: error.message}
-        failure = UnprocessableEntity(description="The request has problems: " + "; ".join(fields.values()))
-        failure.data = {"messages": {"json": fields}}  # type: ignore[attr-defined] # read by api_error_response
-        raise failure
-    raise (Conflict409 if isinstance(error, Conflict) else BadRequest)(description=error.message)
-
-
-def _get(model: type, object_id: int) -> Any:
-    found = db().get(model, object_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _run_out(run: MatchingRun) -> dict[str, Any]:
@@ -102,7 +80,7 @@ def start_run(body: dict) -> Any:
         with transaction(session) as s:
             run = runs.start_run(s, current_user.rcc_id, runs.RunRequest(body.get("referral_ids"), body["note"]))
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     jobs.dispatch_run(session, current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
                       current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
     session.refresh(run)
@@ -115,7 +93,7 @@ def start_run(body: dict) -> Any:
 @allow(*RCC_STAFF)
 def get_run(run_id: int) -> Any:
     """A run's stage, timings and counts."""
-    return _run_out(_get(MatchingRun, run_id))
+    return _run_out(get_or_404(MatchingRun, run_id))
 
 
 @bp.route("/matching/runs/<int:run_id>/result")
@@ -124,7 +102,7 @@ def get_run(run_id: int) -> Any:
 @allow(*RCC_STAFF)
 def run_result(run_id: int) -> Any:
     """A run's engine result (null until it is done) and its proposals."""
-    run = _get(MatchingRun, run_id)
+    run = get_or_404(MatchingRun, run_id)
     proposals = db().scalars(select(Proposal).where(Proposal.run_id == run.id).order_by(Proposal.id)).all()
     return {"run": _run_out(run), "result": run.result, "proposals": proposals}
 
@@ -145,7 +123,7 @@ def list_proposals() -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_proposal(proposal_id: int) -> Any:
     """One child's proposal: home, score parts, alternatives, or the funnel."""
-    return _get(Proposal, proposal_id)
+    return get_or_404(Proposal, proposal_id)
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])
@@ -155,12 +133,12 @@ def get_proposal(proposal_id: int) -> Any:
 @allow(*RUNNERS)
 def accept_proposal(proposal_id: int) -> Any:
     """Accept the proposed home and send the offer to its provider."""
-    proposal = _get(Proposal, proposal_id)
+    proposal = get_or_404(Proposal, proposal_id)
     try:
         with transaction(db()) as s:
             offer = review.accept_proposal(s, proposal)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _offer_out(offer)
 
 
@@ -172,12 +150,12 @@ def accept_proposal(proposal_id: int) -> Any:
 @allow(*RUNNERS)
 def choose_alternative(body: dict, proposal_id: int) -> Any:
     """Offer one of the runner-up homes instead, with a reason."""
-    proposal = _get(Proposal, proposal_id)
+    proposal = get_or_404(Proposal, proposal_id)
     try:
         with transaction(db()) as s:
             offer = review.choose_alternative(s, proposal, body["home_id"], body["reason"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _offer_out(offer)
 
 
@@ -189,12 +167,12 @@ def choose_alternative(body: dict, proposal_id: int) -> Any:
 @allow(*RUNNERS)
 def leave_unmatched(body: dict, proposal_id: int) -> Any:
     """Leave the child unmatched in this run, with a reason."""
-    proposal = _get(Proposal, proposal_id)
+    proposal = get_or_404(Proposal, proposal_id)
     try:
         with transaction(db()) as s:
             review.leave_unmatched(s, proposal, body["reason"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return proposal
 
 
@@ -214,7 +192,7 @@ def list_offers() -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_offer(offer_id: int) -> Any:
     """One offer."""
-    return _offer_out(_get(Offer, offer_id))
+    return _offer_out(get_or_404(Offer, offer_id))
 
 
 @bp.route("/matching/offers/<int:offer_id>/withdraw", methods=["POST"])
@@ -225,12 +203,12 @@ def get_offer(offer_id: int) -> Any:
 @allow(*RUNNERS)
 def withdraw_offer(body: dict, offer_id: int) -> Any:
     """Withdraw an open offer; the child goes back to matching."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
             offers.withdraw_offer(s, offer, body["reason"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _offer_out(offer)
 
 
@@ -242,12 +220,12 @@ def withdraw_offer(body: dict, offer_id: int) -> Any:
 @allow(*COUNCIL_DECIDERS)
 def approve_offer(body: dict, offer_id: int) -> Any:
     """Approve the home a provider accepted for your child, recording the placement (takes the place)."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
             placement = approvals.approve_offer(s, offer, body["start_date"], body["weekly_cost"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return placement
 
 
@@ -259,12 +237,12 @@ def approve_offer(body: dict, offer_id: int) -> Any:
 @allow(*COUNCIL_DECIDERS)
 def reject_offer(body: dict, offer_id: int) -> Any:
     """Reject the home; the child goes back to matching with this home excluded."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
             approvals.reject_offer(s, offer, body["reason"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _offer_out(offer)
 
 
@@ -286,12 +264,12 @@ def list_placements() -> Any:
 @allow(*COUNCIL_DECIDERS)
 def end_placement(body: dict, placement_id: int) -> Any:
     """End a placement with its SSDA903 reason; the place becomes free."""
-    placement = _get(Placement, placement_id)
+    placement = get_or_404(Placement, placement_id)
     try:
         with transaction(db()) as s:
             approvals.finish_placement(s, placement, body["end_date"], body["reason_code"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return placement
 
 
@@ -328,7 +306,7 @@ def provider_offers() -> Any:
 @allow(*PROVIDERS)
 def provider_offer(offer_id: int) -> Any:
     """One offer for your home."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
 
 
@@ -340,12 +318,12 @@ def provider_offer(offer_id: int) -> Any:
 def provider_accept(offer_id: int) -> Any:
     """Accept: one of the home's free places is promised to the child until their council decides.
     409 if the last place has just been promised to another child, or the deadline has passed."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
             offers.accept_offer(s, offer)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
 
 
@@ -357,10 +335,10 @@ def provider_accept(offer_id: int) -> Any:
 @allow(*PROVIDERS)
 def provider_decline(body: dict, offer_id: int) -> Any:
     """Decline with a reason from the list (and details; required for 'other')."""
-    offer = _get(Offer, offer_id)
+    offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
             offers.decline_offer(s, offer, body["reason"], body["details"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))

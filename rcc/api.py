@@ -8,15 +8,17 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Flask, jsonify
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
+from flask_smorest import abort as api_abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
 from rcc.models import AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
@@ -99,6 +101,21 @@ def api_error_response(error: HTTPException) -> Any:
         body["errors"] = data["errors"]
     body["message"] = data.get("message") or ("Not found" if error.code == 404 else error.description)
     return jsonify(body), error.code
+
+
+def raise_service_error(error: ServiceError) -> NoReturn:
+    """Raise the HTTP error for a service error, for ``api_error_response`` to turn into JSON.
+
+    NotFound is a 404; wrong fields a 422 naming each field under ``errors.json``; Conflict a 409;
+    any other business rule a 400. The person's message goes in ``message``.
+    """
+    if isinstance(error, NotFound):
+        api_abort(404)
+    if isinstance(error, FieldErrors | FieldError):
+        fields = error.errors if isinstance(error, FieldErrors) else {error.field: error.message}
+        api_abort(422, errors={"json": fields}, message="The request has problems: " + "; ".join(fields.values()))
+    api_abort(409 if isinstance(error, Conflict) else 400, message=error.message)
+    raise AssertionError  # pragma: no cover - api_abort always raises; mypy cannot see it (flask_smorest is untyped)
 
 
 # The core's own endpoints --------------------------------------------------------------
