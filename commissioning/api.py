@@ -12,7 +12,6 @@ from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 from sqlmodel import col
-from werkzeug.exceptions import default_exceptions
 
 from commissioning import schemas
 from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
@@ -20,14 +19,13 @@ from commissioning.services import referrals as referral_service
 from commissioning.services import sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
-from rcc.api import api_blueprint
+from rcc.api import api_blueprint, raise_service_error
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
-from rcc.models import Organisation
+from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import db
+from rcc.web import current_organisation, db, get_or_404
 
 bp = api_blueprint("commissioning_api", __name__, "Referrals, sibling groups, homes and vacancies")
 
@@ -42,31 +40,6 @@ REFERRAL_EXAMPLE = {
     "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
     "needs": ["education"], "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
 }
-
-
-def _fail(error: ServiceError) -> Any:
-    """Raise the HTTP error for a service error, with its message (and named fields) in the JSON body."""
-    if isinstance(error, NotFound):
-        abort(404)
-    fields = error.errors if isinstance(error, FieldErrors) else (
-        {error.field: error.message} if isinstance(error, FieldError) else None)
-    code = 422 if fields else (409 if isinstance(error, Conflict) else 400)
-    message = "The request has problems: see errors" if isinstance(error, FieldErrors) else error.message
-    http_error = default_exceptions[code](description=message)
-    if fields:
-        http_error.data = {"messages": {"json": fields}}  # type: ignore[attr-defined]
-    raise http_error
-
-
-def _get(model: type, object_id: int) -> Any:
-    found = db().get(model, object_id)
-    if found is None:
-        abort(404)
-    return found
-
-
-def _organisation() -> Organisation:
-    return _get(Organisation, current_user.organisation_id)
 
 
 def _referral_out(referral: Referral, child: Child) -> dict[str, Any]:
@@ -103,10 +76,10 @@ def create_referral(body: dict) -> Any:
     details = ReferralDetails(**body)
     try:
         with transaction(db()) as s:
-            referral = referral_service.create_referral(s, _organisation(), child, details)
+            referral = referral_service.create_referral(s, current_organisation(), child, details)
             record = s.get(Child, referral.child_id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _referral_out(referral, record)
 
 
@@ -116,8 +89,8 @@ def create_referral(body: dict) -> Any:
 @allow(*REFERRAL_READERS)
 def get_referral(referral_id: int) -> Any:
     """One referral (reading it is audited)."""
-    referral = _get(Referral, referral_id)
-    child = _get(Child, referral.child_id)
+    referral = get_or_404(Referral, referral_id)
+    child = get_or_404(Child, referral.child_id)
     with transaction(db()) as s:
         referral_service.record_viewed(s, referral)
     return _referral_out(referral, child)
@@ -130,13 +103,13 @@ def get_referral(referral_id: int) -> Any:
 @allow(*COUNCIL_WRITERS)
 def submit_referral(referral_id: int) -> Any:
     """Submit a draft referral to the RCC."""
-    referral = _get(Referral, referral_id)
+    referral = get_or_404(Referral, referral_id)
     try:
         with transaction(db()) as s:
             referral_service.submit_referral(s, referral)
     except ServiceError as error:
-        return _fail(error)
-    return _referral_out(referral, _get(Child, referral.child_id))
+        raise_service_error(error)
+    return _referral_out(referral, get_or_404(Child, referral.child_id))
 
 
 @bp.route("/referrals/<int:referral_id>/withdraw", methods=["POST"])
@@ -147,13 +120,13 @@ def submit_referral(referral_id: int) -> Any:
 @allow(*COUNCIL_WRITERS)
 def withdraw_referral(body: dict, referral_id: int) -> Any:
     """Withdraw an open referral, with the reason."""
-    referral = _get(Referral, referral_id)
+    referral = get_or_404(Referral, referral_id)
     try:
         with transaction(db()) as s:
             referral_service.withdraw_referral(s, referral, body["reason"])
     except ServiceError as error:
-        return _fail(error)
-    return _referral_out(referral, _get(Child, referral.child_id))
+        raise_service_error(error)
+    return _referral_out(referral, get_or_404(Child, referral.child_id))
 
 
 # Sibling groups --------------------------------------------------------------------------
@@ -186,10 +159,10 @@ def create_sibling_group(body: dict) -> Any:
     """Create a sibling group; add children by giving sibling_group_id when creating referrals."""
     try:
         with transaction(db()) as s:
-            group = sibling_groups.create_sibling_group(s, _organisation(), body["name"], body["keep_together"],
+            group = sibling_groups.create_sibling_group(s, current_organisation(), body["name"], body["keep_together"],
                                                         body.get("separation_reason"))
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _group_out(group)
 
 
@@ -199,7 +172,7 @@ def create_sibling_group(body: dict) -> Any:
 @allow(*REFERRAL_READERS)
 def get_sibling_group(sibling_group_id: int) -> Any:
     """One sibling group and its referrals."""
-    return _group_out(_get(SiblingGroup, sibling_group_id))
+    return _group_out(get_or_404(SiblingGroup, sibling_group_id))
 
 
 # Homes and vacancies ---------------------------------------------------------------------
@@ -225,9 +198,9 @@ def create_home(body: dict) -> Any:
     """Add a home to your organisation."""
     try:
         with transaction(db()) as s:
-            return supply.create_home(s, _organisation(), HomeDetails(**body))
+            return supply.create_home(s, current_organisation(), HomeDetails(**body))
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/homes/<int:home_id>")
@@ -236,7 +209,7 @@ def create_home(body: dict) -> Any:
 @allow(*SUPPLY_READERS)
 def get_home(home_id: int) -> Any:
     """One home."""
-    return _get(Home, home_id)
+    return get_or_404(Home, home_id)
 
 
 @bp.route("/homes/<int:home_id>", methods=["PUT"])
@@ -246,7 +219,7 @@ def get_home(home_id: int) -> Any:
 @allow(*PROVIDER_STAFF)
 def update_home(body: dict, home_id: int) -> Any:
     """Change one of your homes: fields you leave out keep their values."""
-    home = _get(Home, home_id)
+    home = get_or_404(Home, home_id)
     if home.provider_id != current_user.organisation_id:
         abort(404)
     details = supply.home_details_of(home)
@@ -256,7 +229,7 @@ def update_home(body: dict, home_id: int) -> Any:
         with transaction(db()) as s:
             return supply.update_home(s, home, details)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 def _vacancy_out(vacancy: Vacancy) -> dict[str, Any]:
@@ -281,14 +254,14 @@ def list_vacancies() -> Any:
 @allow(*PROVIDER_STAFF)
 def set_vacancy(body: dict, home_id: int) -> Any:
     """Set (and confirm) one of your homes' free places."""
-    home = _get(Home, home_id)
+    home = get_or_404(Home, home_id)
     if home.provider_id != current_user.organisation_id:
         abort(404)
     try:
         with transaction(db()) as s:
             vacancy = supply.set_vacancy(s, home, body["places_free"], body["available_from"])
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return _vacancy_out(vacancy)
 
 
@@ -298,7 +271,7 @@ def set_vacancy(body: dict, home_id: int) -> Any:
 @allow(*PROVIDER_STAFF)
 def confirm_vacancy(vacancy_id: int) -> Any:
     """Confirm one of your vacancies is still right."""
-    vacancy = _get(Vacancy, vacancy_id)
+    vacancy = get_or_404(Vacancy, vacancy_id)
     if vacancy.provider_id != current_user.organisation_id:
         abort(404)
     with transaction(db()) as s:

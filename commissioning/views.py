@@ -48,15 +48,16 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
+from rcc import users
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
-from rcc.models import Organisation, User
+from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import db, form_errors, get_or_404
+from rcc.web import current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/commissioning-static")
@@ -100,13 +101,6 @@ def _pounds(pence: int | None) -> str:
     return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
 
 
-def _organisation() -> Organisation:
-    organisation = db().get(Organisation, current_user.organisation_id)
-    if organisation is None:
-        abort(404)
-    return organisation
-
-
 def _is_council() -> bool:
     return bool(current_user.organisation_kind == OrgKind.COUNCIL)
 
@@ -139,11 +133,18 @@ def referrals() -> Any:
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
         council_id=int(council_id) if council_id.isdigit() else None)
     page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
-    councils: dict[int, str] = dict(db().execute(  # type: ignore[arg-type]
-        select(Organisation.id, Organisation.name)
-                                 .where(Organisation.kind == OrgKind.COUNCIL).order_by(Organisation.name)).all())
+    councils = _councils_to_filter_by()
     return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
                            show_initials=_is_council(), query=_query_without_page())
+
+
+def _councils_to_filter_by() -> dict[int, str]:
+    """A council sees only its own referrals, so it has no other council to filter by."""
+    if _is_council():
+        return {current_organisation().id: current_organisation().name}  # type: ignore[dict-item]
+    return dict(db().execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name)
+        .where(Organisation.kind == OrgKind.COUNCIL).order_by(Organisation.name)).all())
 
 
 def _query_without_page() -> str:
@@ -211,7 +212,7 @@ def new_referral() -> Any:
         child, details = _details_from(form)
         try:
             with transaction(db()) as s:
-                referral = referral_service.create_referral(s, _organisation(), child, details)
+                referral = referral_service.create_referral(s, current_organisation(), child, details)
             flash("Referral saved as a draft. Check the answers, then submit it to the RCC.")
             return redirect(url_for("commissioning.referral", referral_id=referral.id))
         except ServiceError as error:
@@ -223,35 +224,46 @@ def new_referral() -> Any:
 @bp.route("/referrals/<int:referral_id>")
 @allow(*REFERRAL_READERS)
 def referral(referral_id: int) -> Any:
-    found = get_or_404(Referral, referral_id)
-    child = get_or_404(Child, found.child_id)
+    found, child = _referral_and_child(referral_id)
     session = db()
-    with transaction(session):
-        referral_service.record_viewed(session, found)
     group = session.get(SiblingGroup, found.sibling_group_id) if found.sibling_group_id else None
     events = referral_service.history(session, found)
-    people: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
-        select(User.id, User.name).where(
-        col(User.id).in_([e.user_id for e in events if e.user_id]))).all()) if events else {}
+    people = users.names_of(session, {e.user_id for e in events if e.user_id})
     excluded_providers: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
         select(Organisation.id, Organisation.name).where(
         col(Organisation.id).in_(found.excluded_provider_ids))).all()) if found.excluded_provider_ids else {}
     excluded_homes = supply.homes_by_id(session, found.excluded_home_ids)
     placement_rows = placements.placements_for_referral(session, found)
+    council = _council_of(found)
+    # Audited last, so the page's reads and the audit row share one transaction.
+    with transaction(session):
+        referral_service.record_viewed(session, found)
     return render_template(
         "commissioning/referral.html", referral=found, child=child, group=group, events=events, people=people,
         excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
         show_initials=_is_council(), legal_statuses=legal_statuses(), categories=categories_of_need(),
-        council=session.get(Organisation, found.council_id),
+        council=council,
         can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))),
         can_match=current_user.has_any_role((str(Role.RCC_PLACEMENT_OFFICER),)))
+
+
+def _referral_and_child(referral_id: int) -> tuple[Referral, Child]:
+    found = referral_service.referral_with_child(db(), referral_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _council_of(found: Referral) -> Organisation | None:
+    if found.council_id == current_user.organisation_id:
+        return current_organisation()
+    return db().get(Organisation, found.council_id)
 
 
 @bp.route("/referrals/<int:referral_id>/edit", methods=["GET", "POST"])
 @allow(*COUNCIL_WRITERS)
 def edit_referral(referral_id: int) -> Any:
-    found = get_or_404(Referral, referral_id)
-    child = get_or_404(Child, found.child_id)
+    found, child = _referral_and_child(referral_id)
     form = ReferralForm()
     _referral_form_choices(form)
     if request.method == "GET":
@@ -341,7 +353,7 @@ def upload_referrals() -> Any:
         data = upload.read() if upload else b""
         try:
             with transaction(db()) as s:
-                result = imports.upload_referrals(s, _organisation(), data, bool(form.submit_now.data))
+                result = imports.upload_referrals(s, current_organisation(), data, bool(form.submit_now.data))
             flash(f"{result.referrals_created} referrals "
                   f"{'submitted' if result.submitted else 'saved as drafts'}"
                   f"{f', with {result.sibling_groups_created} new sibling groups' if result.sibling_groups_created else ''}.")
@@ -385,7 +397,7 @@ def new_sibling_group() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                group = sibling_groups.create_sibling_group(s, _organisation(), form.name.data,
+                group = sibling_groups.create_sibling_group(s, current_organisation(), form.name.data,
                                                             form.keep_together.data == "yes",
                                                             form.separation_reason.data)
             flash("Sibling group created. Now add a referral for each child.")
@@ -603,7 +615,7 @@ def new_home() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                created = supply.create_home(s, _organisation(), _home_details(form))
+                created = supply.create_home(s, current_organisation(), _home_details(form))
             flash("Home added. Now tell us its vacancies.")
             return redirect(url_for("commissioning.home", home_id=created.id))
         except ServiceError as error:
@@ -692,7 +704,7 @@ def import_ofsted() -> Any:
         data = upload.read() if upload and upload.filename else None
         try:
             with transaction(db()) as s:
-                summary = imports.import_ofsted(s, _organisation(), data=data)
+                summary = imports.import_ofsted(s, current_organisation(), data=data)
         except ServiceError as error:
             errors = [{"text": error.message, "href": "#file"}]
             form.file.errors = [error.message]

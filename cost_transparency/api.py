@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import abort, request
+from flask import request
 from flask_login import current_user
 from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
@@ -54,14 +54,13 @@ from cost_transparency.services import (
     sufficiency,
 )
 from cost_transparency.services.cost_records import CostDetails
-from rcc.api import api_blueprint
+from rcc.api import api_blueprint, raise_service_error
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldError, FieldErrors, ServiceError
-from rcc.models import Organisation
+from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
-from rcc.web import db, get_or_404
+from rcc.web import current_organisation, db, get_or_404
 
 bp = api_blueprint("cost_transparency_api", __name__, "Placement cost records, comparison, high-cost reviews, "
                    "publications, sufficiency and provider risk")
@@ -74,16 +73,6 @@ RECORD_EXAMPLE = {"placement_id": 12, "start_date": "2026-04-01", "end_date": No
                   "additional_support_weekly": 65000, "education_weekly": 0, "health_weekly": 0,
                   "nhs_contribution_weekly": 30000, "education_contribution_weekly": 0, "need_band": "enhanced",
                   "notes": "Extra night staffing"}
-
-
-def _fail(error: ServiceError) -> Any:
-    if isinstance(error, Conflict):
-        api_abort(409, message=error.message)
-    if isinstance(error, FieldErrors):
-        api_abort(422, errors={"json": error.errors}, message="Some fields are wrong")
-    if isinstance(error, FieldError):
-        api_abort(422, errors={"json": {error.field: error.message}}, message=error.message)
-    api_abort(400, message=error.message)
 
 
 def _body(schema: Any) -> dict[str, Any]:
@@ -119,14 +108,12 @@ def list_cost_records() -> Any:
 @allow(*COST_READERS)
 def create_cost_record(data: dict[str, Any]) -> Any:
     """Add a cost record to a placement. Amounts are pence a week; records of a placement may not overlap."""
-    placement = db().get(Placement, data["placement_id"])
-    if placement is None:
-        abort(404)
+    placement = get_or_404(Placement, data["placement_id"])
     try:
         with transaction(db()) as s:
             return cost_records.create_record(s, placement, _details(data), "entered", current_user.id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/cost-records/<int:cost_record_id>")
@@ -153,7 +140,7 @@ def update_cost_record(cost_record_id: int) -> Any:
         with transaction(db()) as s:
             return cost_records.update_record(s, record, _details(data))
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 def _cells(stats: dict[str, comparison.CellStats]) -> list[dict[str, Any]]:
@@ -176,7 +163,7 @@ def cost_comparison(args: dict[str, Any]) -> Any:
     if start > end:
         api_abort(422, errors={"query": {"from": ["must be on or before 'to'"]}}, message="The period is back to front")
     if current_user.organisation_kind == OrgKind.COUNCIL:
-        council = db().get(Organisation, current_user.organisation_id)
+        council = current_organisation()
         own = comparison.by_type(comparison.observations(db(), start, end, council_id=current_user.organisation_id))
         region = comparison.region_figures_for_council(db(), council, start, end, lambda o: o.placement_type)
         region_rows = [{"group": k, **vars(v)} for k, v in sorted(region.items())]
@@ -209,7 +196,7 @@ def record_review_outcome(high_cost_review_id: int) -> Any:
             return high_cost_review.record_outcome(s, found, data["outcome"], data["notes"], data["next_review_on"],
                                                    current_user.id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/publications")
@@ -226,13 +213,13 @@ def list_publications() -> Any:
 @allow(*COMMISSIONER)
 def create_publication(data: dict[str, Any]) -> Any:
     """A draft report built from the current data."""
-    rcc = db().get(Organisation, current_user.organisation_id)
+    rcc = current_organisation()
     try:
         with transaction(db()) as s:
             return publications.create_draft(s, rcc, data["title"], data["period_start"], data["period_end"],
                                              current_user.id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/publications/<int:publication_id>")
@@ -264,7 +251,7 @@ def update_publication(publication_id: int) -> Any:
                                              data.get("period_start", found.period_start),
                                              data.get("period_end", found.period_end))
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/publications/<int:publication_id>", methods=["DELETE"])
@@ -278,7 +265,7 @@ def delete_publication(publication_id: int) -> Any:
         with transaction(db()) as s:
             publications.delete_draft(s, found)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
     return None
 
 
@@ -288,7 +275,7 @@ def _move(publication_id: int, action: Any) -> Any:
         with transaction(db()) as s:
             return action(s, found, current_user.id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/publications/<int:publication_id>/approve", methods=["POST"])
@@ -325,7 +312,7 @@ def correct_publication(publication_id: int) -> Any:
         with transaction(db()) as s:
             return publications.correct(s, found, data["changes"], current_user.id)
     except ServiceError as error:
-        return _fail(error)
+        raise_service_error(error)
 
 
 @bp.route("/sufficiency")

@@ -60,7 +60,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
-from rcc.web import db, form_errors, get_or_404
+from rcc.web import current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
 
@@ -73,13 +73,6 @@ RCC_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
     return {"pounds": pounds, "type_label": type_label, "render_chart": report_tables.render_chart}
-
-
-def _organisation() -> Organisation:
-    found = db().get(Organisation, current_user.organisation_id)
-    if found is None:
-        abort(404)
-    return found
 
 
 def _rcc_id() -> int:
@@ -129,7 +122,7 @@ def _apply_errors(form: Any, error: ServiceError) -> None:
 def overview() -> Any:
     if not _is_council():
         return redirect(url_for("cost_transparency.comparison_page"))
-    council = _organisation()
+    council = current_organisation()
     start, end = _period()
     own = comparison.observations(db(), start, end, council_id=council.id)
     own_by_type = comparison.by_type(own)
@@ -266,7 +259,7 @@ def import_costs() -> Any:
         data = upload.read() if upload else b""
         try:
             with transaction(db()) as s:
-                made = imports.import_cost_records(s, _organisation(), data, current_user.id)
+                made = imports.import_cost_records(s, current_organisation(), data, current_user.id)
             flash(f"{len(made)} cost record{'s' if len(made) != 1 else ''} imported.")
             return redirect(url_for("cost_transparency.placements"))
         except imports.ImportRejected as error:
@@ -401,7 +394,7 @@ def new_publication() -> Any:
     if request.method == "POST" and form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                made = publications.create_draft(s, _organisation(), form.title.data or "", form.period_start.data,
+                made = publications.create_draft(s, current_organisation(), form.title.data or "", form.period_start.data,
                                                  form.period_end.data, current_user.id)
             flash("Draft made from the current data. Check it, then approve it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))

@@ -20,10 +20,9 @@ from rcc.config import load_config
 from rcc.db import make_engine, session_factory
 from rcc.errors import NotFound
 from rcc.layout import init_layout
-from rcc.models import User
 from rcc.permissions import refuse_undeclared_routes
 from rcc.tenancy import system_access
-from rcc.web import db, init_request_handling
+from rcc.web import db, init_request_handling, signed_in_person
 
 # The capability packages; the core only registers them and never reads their contents.
 CAPABILITIES: tuple[str, ...] = ("commissioning", "contracts", "matching", "cost_transparency")
@@ -104,7 +103,7 @@ def _init_login(app: Flask) -> None:
     def _load_user(user_id: str) -> Any:
         if request.path.startswith("/api/"):
             return None  # the API takes tokens only, so a browser's cookie cannot act there
-        return _active_user(lambda s: s.get(User, int(user_id)))
+        return signed_in_person(int(user_id))
 
     @login_manager.request_loader
     def _load_api_client(req: Any) -> Any:

@@ -46,7 +46,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("RCC_IDLE_MINUTES", "30"))),
-        "SESSION_REFRESH_EACH_REQUEST": True,
+        # The cookie is re-sent only when the session changes: ``last_seen`` moves once a minute.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
         "SERVICE_NAME": "Regional Care Cooperative",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import create_engine, event, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session as SQLModelSession
 from sqlmodel import SQLModel
@@ -36,10 +38,37 @@ def make_engine(url: str, app_role: str | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_engine(_psycopg_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20)
+    engine = create_engine(_psycopg_url(url), pool_size=10, max_overflow=20)
+    event.listen(engine, "checkout", _ping_if_idle(engine))
+    event.listen(engine, "checkin", _note_checkin)
     if app_role:
         event.listen(engine, "connect", _switch_role(app_role))
     return engine
+
+
+# A connection used moments ago is alive; one idle longer may have been dropped by a server
+# restart or a firewall, so it is pinged first (and replaced if dead). Pinging every checkout
+# would add a round trip to every request.
+IDLE_SECONDS_BEFORE_PING = 10.0
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        last_used = record.info.get("checked_in_at")
+        if last_used is not None and time.monotonic() - last_used < IDLE_SECONDS_BEFORE_PING:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise DisconnectionError("the database connection was lost") from error
+        if not alive:
+            raise DisconnectionError("the database connection was lost")
+
+    return ping
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in_at"] = time.monotonic()
 
 
 def _psycopg_url(url: str) -> str:

@@ -12,7 +12,7 @@ from flask_login import current_user
 
 from rcc.models import Organisation
 from rcc.roles import Role
-from rcc.web import db
+from rcc.web import current_organisation
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,4 @@ def _layout_context() -> dict:
 
 
 def _current_organisation() -> Organisation | None:
-    if not current_user.is_authenticated:
-        return None
-    return db().get(Organisation, current_user.organisation_id)
+    return current_organisation() if current_user.is_authenticated else None

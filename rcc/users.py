@@ -81,6 +81,13 @@ def add_provider(session: Session, rcc: Organisation, name: str, sector: str,
 
 # People --------------------------------------------------------------------------------
 
+def names_of(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """People's names by id, for pages that say who did what."""
+    if not user_ids:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())  # type: ignore[arg-type]
+
+
 def normalise_email(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()

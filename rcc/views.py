@@ -2,26 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 from urllib.parse import urlparse
 
 import pyotp
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from rcc import users
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
 from rcc.layout import add_nav_item, home_links_for_current_user
-from rcc.models import ApiToken, AuditEvent, Organisation, User
+from rcc.models import ApiToken, AuditEvent, User
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
 from rcc.tenancy import OrgKind, system_access
-from rcc.web import act_as, db, form_errors, get_or_404
+from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, sign_in_to_session
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
@@ -117,9 +115,7 @@ def _complete_sign_in(user: User) -> Any:
     with transaction(db()) as s:
         users.record_sign_in(s, user)
     session.clear()  # a fresh session, so nothing from before sign-in carries over
-    login_user(user)
-    session["last_seen"] = time.time()
-    session.permanent = True
+    sign_in_to_session(user)
     return redirect(next_page or url_for("home.index"))
 
 
@@ -202,7 +198,7 @@ def people() -> Any:
 @admin.route("/people/invite", methods=["GET", "POST"])
 @allow(*ADMINS)
 def invite() -> Any:
-    organisation = db().get(Organisation, current_user.organisation_id)
+    organisation = current_organisation()
     form = InviteForm()
     form.roles.choices = [(r.value, r.label) for r in ROLES_BY_KIND[OrgKind(organisation.kind)]]
     if form.validate_on_submit():
@@ -253,14 +249,8 @@ def audit_trail() -> Any:
     page = max(1, request.args.get("page", 1, type=int))
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(50).offset((page - 1) * 50)
     events = db().scalars(query).all()
-    names = _names_of(db(), {e.user_id for e in events if e.user_id})
+    names = users.names_of(db(), {e.user_id for e in events if e.user_id})
     return render_template("rcc/admin/audit_trail.html", events=events, names=names, page=page)
-
-
-def _names_of(s: Session, user_ids: set[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    return dict(s.execute(select(User.id, User.name).where(User.id.in_(user_ids))).all())
 
 
 @admin.route("/api-tokens", methods=["GET", "POST"])

@@ -7,11 +7,12 @@ import uuid
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, request, session
-from flask_login import current_user, logout_user
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
 
 from rcc.audit import Actor, set_actor
 from rcc.db import Session
-from rcc.models import User
+from rcc.models import Organisation, User
 from rcc.tenancy import TenantScope, set_scope
 
 Model = TypeVar("Model")
@@ -44,6 +45,47 @@ def act_as(user: User) -> None:
     set_actor(db(), Actor(user.id, user.organisation_id, user.rcc_id, request_id()))
 
 
+def sign_in_to_session(user: User) -> None:
+    """Start a signed-in session for ``user``, remembering whose data it may see."""
+    login_user(user)
+    session["scope"] = [str(user.organisation_kind), user.organisation_id, user.rcc_id]
+    note_activity()
+
+
+def signed_in_person(user_id: int) -> User | None:
+    """The person a session cookie names, if still active, with their organisation in the same query.
+
+    The person is looked up within the scope their session remembers, so the request's first
+    statement already runs as them rather than as the platform.
+    """
+    remembered = _remembered_scope()
+    if remembered is None:
+        return None
+    set_scope(db(), remembered)
+    row = db().execute(select(User, Organisation).join(Organisation, Organisation.id == User.organisation_id)
+                       .where(User.id == user_id)).first()
+    if row is None or not row[0].is_active or scope_for(row[0]) != remembered:
+        set_scope(db(), PUBLIC_SCOPE)
+        return None
+    g.current_organisation = row[1]
+    return row[0]  # type: ignore[no-any-return]
+
+
+def _remembered_scope() -> TenantScope | None:
+    remembered = session.get("scope")
+    if not isinstance(remembered, list) or len(remembered) != 3:
+        return None  # a session from before scopes were remembered: sign in again
+    kind, organisation_id, rcc_id = remembered
+    return TenantScope.for_organisation(kind, organisation_id, rcc_id)
+
+
+def current_organisation() -> Organisation:
+    """The signed-in person's organisation, looked up once a request (every page's header shows it)."""
+    if "current_organisation" not in g:
+        g.current_organisation = get_or_404(Organisation, current_user.organisation_id)
+    return g.current_organisation
+
+
 def get_or_404(model: type[Model], object_id: int) -> Model:
     """The object if the signed-in organisation may see it; otherwise 404, never 403."""
     found = db().get(model, object_id)
@@ -61,10 +103,10 @@ def init_request_handling(app: Flask) -> None:
         if _idle_too_long():
             logout_user()
             session.clear()
+            set_scope(db(), PUBLIC_SCOPE)
             flash("You were signed out because you had not used the service for a while. Sign in again.")
             return
-        session["last_seen"] = time.time()
-        session.permanent = True
+        note_activity()
         act_as(user)
 
     @app.teardown_request
@@ -72,6 +114,19 @@ def init_request_handling(app: Flask) -> None:
         opened = g.pop("db_session", None)
         if opened is not None:
             opened.close()
+
+
+IDLE_CLOCK_SECONDS = 60
+
+
+def note_activity() -> None:
+    # To the minute: the idle time-out is 30 minutes, and re-signing the cookie on every
+    # request would make each response carry a new one.
+    now = time.time()
+    if now - float(session.get("last_seen") or 0) >= IDLE_CLOCK_SECONDS:
+        session["last_seen"] = now
+    if not session.permanent:
+        session.permanent = True
 
 
 def _idle_too_long() -> bool:

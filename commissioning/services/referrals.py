@@ -424,6 +424,13 @@ def history(session: Session, referral: Referral) -> list[ReferralEvent]:
                                 .order_by(ReferralEvent.at, ReferralEvent.id)))
 
 
+def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, Child] | None:
+    """A referral and its child, if the session may see both."""
+    row = session.execute(select(Referral, Child).join(Child, Child.id == Referral.child_id)
+                          .where(Referral.id == referral_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
 def record_viewed(session: Session, referral: Referral) -> None:
     """Reading a child's referral is audited."""
     audit.record(session, "referral.viewed", referral)
@@ -454,9 +461,14 @@ def list_referrals(session: Session, filters: ReferralFilters, page: int = 1, pe
     conditions = [column == value for column, value in (
         (Referral.status, filters.status), (Referral.urgency, filters.urgency),
         (Referral.placement_type, filters.placement_type), (Referral.council_id, filters.council_id)) if value]
-    total = session.scalar(select(func.count(Referral.id)).where(*conditions)) or 0
-    query = select(Referral, Child).join(Child, Child.id == Referral.child_id).where(*conditions)
     page = max(1, page)
-    rows = session.execute(query.order_by(Referral.date_needed, Referral.id)
-                           .offset((page - 1) * per_page).limit(per_page)).all()
-    return ReferralPage([(r, c) for r, c in rows], total, page, per_page)
+    order = (Referral.date_needed, Referral.id)
+    # The page's referrals are picked from the referral table alone, then joined to their children,
+    # and the count rides along: one round trip, and the sort stops at the page.
+    on_page = select(Referral.id).where(*conditions).order_by(*order).offset((page - 1) * per_page).limit(per_page)
+    total = select(func.count(Referral.id)).where(*conditions).scalar_subquery()
+    rows = session.execute(select(Referral, Child, total).join(Child, Child.id == Referral.child_id)
+                           .where(col(Referral.id).in_(on_page)).order_by(*order)).all()
+    # A page past the end has no rows to carry the count, but still says how many there are.
+    count = rows[0][2] if rows else session.scalar(select(func.count(Referral.id)).where(*conditions)) or 0
+    return ReferralPage([(r, c) for r, c, _ in rows], count, page, per_page)

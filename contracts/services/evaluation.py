@@ -19,7 +19,7 @@ from contracts.models import Bid, EvaluatorScore, Lot, ModeratedScore, QualityQu
 from contracts.services import bids as bid_service
 from contracts.services import tenders
 from contracts.services.common import is_rcc, round_half_up
-from rcc import audit
+from rcc import audit, users
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
 
@@ -238,11 +238,7 @@ def lot_report(session: Session, lot: Lot, now: datetime) -> LotReport:
     tender = tenders.get_tender(session, lot.tender_id)
     ranking = rank_lot(session, lot, now)
     marks = evaluator_scores(session, lot)
-    from rcc.models import User  # noqa: PLC0415 - only the report needs people's names
-
-    evaluator_ids = {s.evaluator_user_id for scores in marks.values() for s in scores}
-    evaluators: dict[int, str] = {row[0]: row[1] for row in session.execute(
-        select(User.id, User.name).where(col(User.id).in_(evaluator_ids)))}
+    evaluators = users.names_of(session, {s.evaluator_user_id for scores in marks.values() for s in scores})
     awarded = next((r for r in ranking if r.bid.id == lot.awarded_bid_id), None)
     return LotReport(tender, lot, tenders.questions_of(session, lot), ranking, moderated_scores(session, lot), marks,
                      evaluators, min((r.bid.weekly_price for r in ranking), default=None), awarded)

@@ -134,6 +134,18 @@ def test_idle_session_is_signed_out(client, region):
     assert "/sign-in" in response.headers["Location"]
 
 
+def test_using_the_service_keeps_the_session_alive_without_a_new_cookie_on_every_page(client, region):
+    sign_in(client, region.people[Role.PROVIDER_MANAGER])
+    with client.session_transaction() as flask_session:
+        flask_session["last_seen"] = time.time() - 29 * 60
+    assert client.get("/").status_code == 200
+    with client.session_transaction() as flask_session:
+        assert time.time() - flask_session["last_seen"] < 5
+    again = client.get("/")
+    assert again.status_code == 200
+    assert "Set-Cookie" not in again.headers
+
+
 def test_next_page_is_followed_only_within_the_site(client, region):
     user = region.people[Role.PROVIDER_MANAGER]
     response = client.post("/sign-in?next=https://evil.example.com/", data={"email": user.email,
