@@ -242,7 +242,6 @@ def edit_record(cost_record_id: int) -> Any:
             flash("Cost record updated.")
             return redirect(url_for("cost_transparency.placement_costs", placement_id=placement.id))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     return render_template("cost_transparency/edit_record.html", record=record, placement=placement, form=form,
                            errors=form_errors(form))
@@ -316,7 +315,6 @@ def review(high_cost_review_id: int) -> Any:
             flash("Review outcome recorded.")
             return redirect(url_for("cost_transparency.reviews"))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     record = db().get(CostRecord, found.cost_record_id)
     placement = db().get(Placement, found.placement_id)
@@ -343,7 +341,6 @@ def settings() -> Any:
             flash("Settings saved.")
             return redirect(url_for("cost_transparency.reviews"))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     return render_template("cost_transparency/settings.html", form=form, errors=form_errors(form))
 
@@ -399,7 +396,6 @@ def new_publication() -> Any:
             flash("Draft made from the current data. Check it, then approve it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     return render_template("cost_transparency/new_publication.html", form=form, errors=form_errors(form))
 
@@ -465,7 +461,6 @@ def edit_publication(publication_id: int) -> Any:
             flash(error.message)
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     db().refresh(found)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
@@ -503,7 +498,6 @@ def correct_publication(publication_id: int) -> Any:
             flash(error.message)
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            db().rollback()
             _apply_errors(form, error)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
