@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -25,6 +24,7 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
+from rcc import numbers
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -42,11 +42,11 @@ def parse_date(text: str | None) -> date | None:
     text = (text or "").strip()
     if not text:
         return None
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
+    if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", text):
         year, month, day = map(int, text.split("-"))
         return date(year, month, day)
     parts = re.split(r"[\s/.-]+", text)
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
+    if len(parts) == 3 and all(re.fullmatch(r"[0-9]{1,4}", p) for p in parts):
         day, month, year = map(int, parts)
         return date(year if year > 99 else 2000 + year, month, day)
     raise ValueError(text)
@@ -54,16 +54,7 @@ def parse_date(text: str | None) -> date | None:
 
 def parse_pounds(text: str | None) -> int | None:
     """Pounds (like 4,500 or 4500.50) to pence; raises ValueError if it is not an amount."""
-    text = (text or "").replace(",", "").replace("£", "").strip()
-    if not text:
-        return None
-    try:
-        pounds = Decimal(text)
-    except InvalidOperation as error:
-        raise ValueError(text) from error
-    if pounds != pounds.quantize(Decimal("0.01")) or pounds < 0:
-        raise ValueError(text)
-    return int(pounds * 100)
+    return numbers.pence(text)
 
 
 def pounds_text(pence: int | None) -> str:
@@ -85,13 +76,15 @@ def _pounds_field(form: Any, field: Any) -> None:
     try:
         parse_pounds(field.data)
     except ValueError as error:
-        raise ValidationError(f"{field.label.text} must be an amount in pounds, like 4500 or 4500.50") from error
+        raise ValidationError(f"{field.label.text} {error}") from error
 
 
 def _whole_number(message: str) -> Any:
     def check(form: Any, field: Any) -> None:
-        if (field.data or "").strip() and not field.data.strip().isdigit():
-            raise ValidationError(message)
+        try:
+            numbers.whole_number(field.data)
+        except ValueError as error:
+            raise ValidationError(message) from error
     return check
 
 

@@ -48,7 +48,7 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
-from rcc import users
+from rcc import numbers, users
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
@@ -176,14 +176,18 @@ def _referral_form_choices(form: ReferralForm) -> None:
                       [la.name for la in local_authorities()], [(i, n) for i, n in groups])
 
 
-def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
-    def number(text: str | None) -> int | None:
-        text = (text or "").strip()
-        return int(text) if text.isdigit() else None
+def _number(text: str | None) -> int | None:
+    """A whole number the form's validators have already checked (None if they refused it)."""
+    try:
+        return numbers.whole_number(text)
+    except ValueError:
+        return None
 
+
+def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
     child = ChildDetails(
         reference=form.reference.data or "", initials=form.initials.data or None,
-        birth_month=number(form.birth_month.data), birth_year=number(form.birth_year.data),
+        birth_month=_number(form.birth_month.data), birth_year=_number(form.birth_year.data),
         sex=form.sex.data or "", legal_status=form.legal_status.data or "",
         category_of_need=form.category_of_need.data or "", uasc=form.uasc.data, ehcp=form.ehcp.data,
         home_postcode=form.home_postcode.data or "", school_postcode=form.school_postcode.data or None)
@@ -194,9 +198,9 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
         child_wishes=form.child_wishes.data or "", excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
-        max_distance_miles=number(form.max_distance_miles.data),
+        max_distance_miles=_number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
-        sibling_group_id=int(group) if group.isdigit() else None)
+        sibling_group_id=_number(group))
     return child, details
 
 
@@ -589,16 +593,12 @@ def _home_form_choices(form: HomeForm) -> None:
 
 
 def _home_details(form: HomeForm) -> HomeDetails:
-    def number(text: str | None) -> int | None:
-        text = (text or "").strip()
-        return int(text) if text.isdigit() else None
-
     return HomeDetails(
         ofsted_urn=form.ofsted_urn.data or "", name=form.name.data or "",
         placement_type=form.placement_type.data or "", local_authority=form.local_authority.data or "",
-        postcode=form.postcode.data or None, registered_places=number(form.registered_places.data),
-        age_min=number(form.age_min.data), age_max=number(form.age_max.data), sexes=form.sexes.data or [],
-        needs_met=form.needs_met.data or [], max_sibling_group=number(form.max_sibling_group.data),
+        postcode=form.postcode.data or None, registered_places=_number(form.registered_places.data),
+        age_min=_number(form.age_min.data), age_max=_number(form.age_max.data), sexes=form.sexes.data or [],
+        needs_met=form.needs_met.data or [], max_sibling_group=_number(form.max_sibling_group.data),
         weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
         ofsted_rating=form.ofsted_rating.data or "", rating_date=parse_date(form.rating_date.data),
         dol_capable=form.dol_capable.data, active=form.active.data)
@@ -669,7 +669,7 @@ def home_vacancy(home_id: int) -> Any:
         places = form.places_free.data.strip()
         try:
             with transaction(db()) as s:
-                supply.set_vacancy(s, found, int(places) if places.isdigit() else None,
+                supply.set_vacancy(s, found, _number(places),
                                    parse_date(form.available_from.data))
             flash("Vacancy saved and confirmed")
             return redirect(url_for("commissioning.home", home_id=found.id))

@@ -53,7 +53,7 @@ class SettingsForm(FlaskForm):
         InputRequired("Enter the weekly threshold in whole pounds"),
         NumberRange(500, 100_000, "Enter a weekly threshold between £500 and £100,000")])
     provider_share_alert_percent = IntegerField("Alert when one provider group holds more than (%)", validators=[
-        InputRequired("Enter a percentage"), NumberRange(5, 100, "Enter a share between 5% and 100%")])
+        InputRequired("Enter a percentage"), NumberRange(5, 100, "Enter a share between 5%% and 100%%")])
 
 
 class PublicationForm(FlaskForm):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from rcc import numbers
 
 WHOLE_REGION, CHOSEN = "all", "chosen"
 
@@ -64,14 +65,10 @@ class DayMonthYear:
 
 def parse_pounds(text: str | None) -> int | None:
     """'£4,800.50' -> 480050 pence; None when it is not an amount of money."""
-    cleaned = (text or "").strip().replace("£", "").replace(",", "")
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
+        return numbers.pence(text)
+    except ValueError:
         return None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
-        return None
-    return int(amount * 100)
 
 
 class ApproveForm(FlaskForm):

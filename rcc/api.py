@@ -16,8 +16,10 @@ from flask_smorest import Api, Blueprint
 from flask_smorest import abort as api_abort
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
+from rcc import numbers
 from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
 from rcc.models import AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
@@ -30,7 +32,7 @@ smorest = Api()
 
 
 # Bounds for request fields, so the database never sees a value it cannot store.
-MAX_WEEKLY_PENCE = 10_000_000  # £100,000 a week: far above any real placement, far below an integer column
+MAX_WEEKLY_PENCE = numbers.MAX_WEEKLY_PENCE
 MAX_LIST = 500  # ids or names in one list: more than a region has
 EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
@@ -67,8 +69,21 @@ def id_field(**kwargs: Any) -> fields.Integer:
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
+class _BodyParser(FlaskParser):
+    """webargs' parser, refusing a body nested too deeply for the JSON reader as a 400 like any
+    other unreadable JSON (Python's reader gives up with RecursionError, which would be a 500)."""
+
+    def _raw_load_json(self, req: Any) -> Any:
+        try:
+            return super()._raw_load_json(req)
+        except RecursionError as error:
+            self._handle_invalid_json_error(error, req)  # type: ignore[arg-type]
+
+
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
-    return Blueprint(name, import_name, url_prefix=API_PREFIX, description=description)
+    blueprint = Blueprint(name, import_name, url_prefix=API_PREFIX, description=description)
+    blueprint.ARGUMENTS_PARSER = _BodyParser()
+    return blueprint
 
 
 def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:

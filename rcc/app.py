@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from flask import Flask, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
@@ -44,10 +45,22 @@ CONTENT_SECURITY_POLICY = "; ".join([
 ])
 
 
+class _JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, refusing a body nested too deeply for the reader as unreadable JSON (a 400)
+    rather than letting the reader's RecursionError become a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as error:
+            raise ValueError("The JSON is nested too deeply") from error
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=False,
                 instance_path=os.environ.get("RCC_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
     app.config.update(load_config(app.instance_path, overrides))
+    app.json = _JsonProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
     engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"])

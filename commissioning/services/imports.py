@@ -11,7 +11,6 @@ import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,7 +20,7 @@ from commissioning.models import Child, Home, SiblingGroup
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
-from rcc import audit, users
+from rcc import audit, numbers, users
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
 from rcc.geography import (
     REFERENCE_DATA,
@@ -177,29 +176,19 @@ def _parse_row(row: dict[str, str], problems: dict[str, str]) -> tuple[ChildDeta
 
 
 def _integer(row: dict[str, str], name: str, problems: dict[str, str]) -> int | None:
-    text = row.get(name, "").replace(",", "")
-    if not text:
-        return None
     try:
-        return int(text)
-    except ValueError:
-        problems[name] = f"'{text}' is not a whole number"
+        return numbers.whole_number(row.get(name, ""))
+    except ValueError as error:
+        problems[name] = f"'{row.get(name)}' {error}"
         return None
 
 
 def _pence(row: dict[str, str], name: str, problems: dict[str, str]) -> int | None:
-    text = row.get(name, "").replace(",", "").replace("£", "")
-    if not text:
-        return None
     try:
-        pounds = Decimal(text)
-    except InvalidOperation:
-        problems[name] = f"'{row.get(name)}' is not an amount in pounds, like 4500 or 4500.50"
+        return numbers.pence(row.get(name, ""))
+    except ValueError as error:
+        problems[name] = f"'{row.get(name)}' {error}"
         return None
-    if pounds != pounds.quantize(Decimal("0.01")):
-        problems[name] = "Give the amount in pounds and pence, at most 2 decimal places"
-        return None
-    return int(pounds * 100)
 
 
 def _date(row: dict[str, str], name: str, problems: dict[str, str]) -> date | None:

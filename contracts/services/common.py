@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy.orm import Session
 
+from rcc import numbers
 from rcc.errors import NotFound
 from rcc.tenancy import OrgKind, TenantScope, current_scope
 
@@ -54,26 +55,18 @@ def pounds(pence: int | None) -> str:
 
 def parse_pounds(text: str | None) -> int | None:
     """Pence from '1,234.56' or '£1234'; None if it is not an amount of money."""
-    cleaned = (text or "").strip().replace(",", "").removeprefix("£").strip()
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation:
+        return numbers.pence(text)
+    except ValueError:
         return None
-    if not amount.is_finite() or amount != amount.quantize(HUNDREDTH):
-        return None
-    return int(amount * 100)
 
 
 def parse_percentage(text: str | None) -> int | None:
     """Basis points from '2.5' or '2.5%' (250); None if it is not a percentage with at most 2 decimals."""
-    cleaned = (text or "").strip().removesuffix("%").strip()
     try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
+        return numbers.basis_points(text)
+    except ValueError:
         return None
-    if not value.is_finite() or value != value.quantize(HUNDREDTH):
-        return None
-    return int(value * 100)
 
 
 def percentage(basis_points: int) -> str:

@@ -22,8 +22,8 @@ from cost_transparency.vocabulary import NEED_BANDS, need_band_for
 from rcc import audit
 from rcc.errors import FieldErrors, NotFound
 from rcc.models import utcnow
+from rcc.numbers import MAX_WEEKLY_PENCE
 
-MAX_WEEKLY_PENCE = 100_000 * 100  # £100,000 a week: above any placement ever reported (the highest was £85,000)
 AMOUNT_FIELDS = ("core_weekly", "additional_support_weekly", "education_weekly", "health_weekly",
                  "nhs_contribution_weekly", "education_contribution_weekly")
 

@@ -9,10 +9,8 @@ is found by the council's own child reference and the placement's start date.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,6 +20,7 @@ from cost_transparency.models import CostRecord
 from cost_transparency.services import cost_records
 from cost_transparency.services.cost_records import CostDetails
 from cost_transparency.vocabulary import NEED_BANDS
+from rcc import numbers
 from rcc.csv_files import CsvFileError, read_csv, write_csv
 from rcc.errors import ServiceError
 from rcc.models import Organisation
@@ -65,15 +64,11 @@ def parse_date(text: str) -> date:
 
 
 def parse_pounds(text: str) -> int:
-    """Pounds as typed (e.g. "£6,108.50") to whole pence."""
-    cleaned = re.sub(r"[£,\s]", "", text or "") or "0"
+    """Pounds as typed (e.g. "£6,108.50") to whole pence; empty is nothing."""
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as error:
-        raise ValueError("Enter an amount in pounds, like 6108 or 6108.50") from error
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("Enter pounds and pence, with no more than 2 decimal places")
-    return int(amount * 100)
+        return numbers.pence(text) or 0
+    except ValueError as error:
+        raise ValueError(f"Enter an amount in pounds, like 6108 or 6108.50 (it {error})") from error
 
 
 def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:

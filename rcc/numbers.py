@@ -1,0 +1,65 @@
+"""Numbers people type, read one way for forms, CSV columns and anything else that arrives as text.
+
+Python's own readers are too generous for a public service: ``int("²")`` fails only after
+``"²".isdigit()`` said yes, ``int("١٢")`` is 12, ``Decimal("sNaN")``, ``Decimal("Infinity")`` and
+``Decimal("1e30")`` are all numbers, and a value too big for its column fails in the database.
+Here a number is ASCII digits only, with a comma allowed between thousands, and it is checked
+against the bounds its column can hold before anything is written. Each reader raises
+``ValueError`` with a plain reason; the caller names the field.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+MAX_INTEGER = 2**31 - 1  # PostgreSQL ``integer``: the type of every count and id column
+# £100,000 a week: far above any real placement, far below the integer pence column.
+MAX_WEEKLY_PENCE = 10_000_000
+
+_WHOLE = re.compile(r"-?[0-9]{1,10}")
+_MONEY = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
+_PERCENT = re.compile(r"-?[0-9]{1,5}(\.[0-9]{1,2})?")
+
+
+def _clean(text: str | None) -> str:
+    return (text or "").strip().replace(",", "")
+
+
+def whole_number(text: str | None, minimum: int = 0, maximum: int = MAX_INTEGER) -> int | None:
+    """A whole number from ``minimum`` to ``maximum``; None when nothing was typed."""
+    cleaned = _clean(text)
+    if not cleaned:
+        return None
+    if not _WHOLE.fullmatch(cleaned):
+        raise ValueError("must be a whole number, in digits, like 12")
+    value = int(cleaned)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"must be from {minimum:,} to {maximum:,}")
+    return value
+
+
+def pence(text: str | None, maximum: int = MAX_WEEKLY_PENCE) -> int | None:
+    """Pounds as typed ('£4,500.50', '4500') to whole pence; None when nothing was typed."""
+    cleaned = _clean(text).removeprefix("£").strip()
+    if not cleaned:
+        return None
+    if not _MONEY.fullmatch(cleaned):
+        raise ValueError("must be an amount in pounds, like 4500 or 4500.50")
+    amount = int(Decimal(cleaned) * 100)
+    if amount > maximum:
+        raise ValueError(f"must be £{maximum // 100:,} or less")
+    return amount
+
+
+def basis_points(text: str | None, minimum: int = -10_000, maximum: int = 10_000) -> int | None:
+    """A percentage as typed ('2.5' or '2.5%') to basis points (250); None when nothing was typed."""
+    cleaned = _clean(text).removesuffix("%").strip()
+    if not cleaned:
+        return None
+    if not _PERCENT.fullmatch(cleaned):
+        raise ValueError("must be a percentage, like 2.5")
+    value = int(Decimal(cleaned) * 100)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"must be from {minimum / 100:g}% to {maximum / 100:g}%")
+    return value
