@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rcc.errors import ServiceError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -59,12 +61,26 @@ def read_csv(data: bytes, required_columns: Iterable[str], max_bytes: int = MAX_
         raise CsvFileError(f"The file is missing these columns: {', '.join(missing)}. "
                            "Use the template's header row.")
     reader.fieldnames = header
-    rows = [(index + 2, {k: (v or "").strip() for k, v in row.items() if k is not None})
-            for index, row in enumerate(reader)]
+    rows = []
+    try:
+        for index, row in enumerate(reader):
+            rows.append((index + 2, {k: _cell(v, index + 2, k) for k, v in row.items() if k is not None}))
+    except csv.Error as error:  # a field over csv's size limit, a NUL byte, a broken quote
+        raise CsvFileError(f"Row {reader.line_num} of the file cannot be read ({error}). Check that row: "
+                           f"a cell may be over {csv.field_size_limit():,} characters long.") from error
     rows = [(number, row) for number, row in rows if any(row.values())]
     if not rows:
         raise CsvFileError(f"The file has a header row but no {what}.")
     return rows
+
+
+def _cell(value: str | None, row: int, column: str) -> str:
+    """A cell's text, refusing characters no database column can hold (NUL and other controls)."""
+    text = (value or "").strip()
+    if _CONTROL.search(text):
+        raise CsvFileError(f"Row {row}, column {column}: remove the control characters (such as NUL) from "
+                           "this cell and upload the file again.")
+    return text
 
 
 def safe_cell(value: object) -> str:

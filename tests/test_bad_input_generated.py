@@ -9,6 +9,7 @@ to every field that takes text, a number or a date.
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
@@ -228,4 +229,54 @@ def test_every_api_body_property_refuses_hostile_values_without_a_server_error(a
                     failures.append(f"{method.upper()} {path} {label}: {response.status_code}")
     print(f"\n{sent} hostile API requests")
     assert sent > 200
+    assert failures == [], "\n".join(failures)
+
+
+def _csv_case(value: str | bytes) -> bytes:
+    raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
+    return b'"' + raw.replace(b'"', b'""') + b'"'
+
+
+# Each import: its upload page, the template it offers (header and example row), who uploads it,
+# and the table that must stay empty when the file is refused.
+def _imports(region):  # type: ignore[no-untyped-def]
+    from commissioning.models import Home, Referral
+    from commissioning.services.imports import referral_template_csv
+    from cost_transparency.models import CostRecord
+    from cost_transparency.services.imports import template_csv
+    from rcc.roles import Role
+
+    ofsted = ("urn,provider_type,sector,local_authority,region,registered_places,overall_effectiveness,"
+              "organisation,postcode,name,latest_inspection_date\n"
+              "SC000001,Children's home,Private,Coventry,West Midlands,4,Good,Example Care Ltd,CV1 1AA,"
+              "Example home,2025-01-31\n")
+    return [
+        ("/referrals/upload", referral_template_csv(), region.people[Role.COUNCIL_PLACEMENT_OFFICER], Referral),
+        ("/costs/import", template_csv(), region.people[Role.COUNCIL_FINANCE_LEAD], CostRecord),
+        ("/supply/import-ofsted", ofsted, region.people[Role.RCC_COMMISSIONER], Home),
+    ]
+
+
+def test_every_csv_column_refuses_hostile_values_without_a_server_error(app, setup_session):
+    world = build_world(setup_session)
+    failures: list[str] = []
+    sent = 0
+    cases: dict[str, str | bytes] = {**FORM_CASES, "field over csv's limit": "y" * 140_000}
+    for path, template, person, _model in _imports(world.regions["A"]):
+        client = sign_in(app.test_client(), person)
+        header, example = template.splitlines()[:2]
+        columns = header.split(",")
+        cells = next(iter(__import__("csv").reader([example])))
+        for index, column in enumerate(columns):
+            for case, value in cases.items():
+                row = [_csv_case(cell) for cell in cells]
+                row[index] = _csv_case(value)
+                content = header.encode() + b"\n" + b",".join(row) + b"\n"
+                response = client.post(path, data={"file": (io.BytesIO(content), "upload.csv")},
+                                       content_type="multipart/form-data")
+                sent += 1
+                if response.status_code >= 500:
+                    failures.append(f"{path} {column} ({case}): {response.status_code}")
+    print(f"\n{sent} hostile CSV uploads")
+    assert sent > 300
     assert failures == [], "\n".join(failures)

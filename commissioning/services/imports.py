@@ -240,6 +240,7 @@ OFSTED_FILE = REFERENCE_DATA / "ofsted_providers.csv"
 OFSTED_COLUMNS = ["urn", "provider_type", "sector", "local_authority", "region", "registered_places",
                   "overall_effectiveness", "organisation", "postcode", "name", "latest_inspection_date"]
 MAX_OFSTED_BYTES = 20 * 1024 * 1024
+MAX_REGISTERED_PLACES = 1_000  # the largest registered setting in England has fewer than 200 places
 
 # Ofsted provider type -> our placement type; None means skipped, with the reason.
 OFSTED_TYPES: dict[str, str | None] = {
@@ -351,13 +352,15 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
     placement_type = OFSTED_TYPES[provider_type]
     assert placement_type is not None
     places_text = row["registered_places"]
-    if places_text and not places_text.isdigit():
-        return f"registered places '{places_text}' is not a number"
+    try:
+        places = numbers.whole_number(places_text, maximum=MAX_REGISTERED_PLACES) or 0
+    except ValueError as error:
+        return f"registered places '{places_text}' {error}"
     provider = _provider_for(session, rcc, row, providers, summary)
     postcode, point = _located(row, authority)
     values = {
         "name": row["name"].strip() or f"Ofsted {urn}", "placement_type": placement_type,
-        "local_authority": authority.name, "registered_places": int(places_text or 0),
+        "local_authority": authority.name, "registered_places": places,
         "ofsted_rating": RATINGS.get(row["overall_effectiveness"], "not_yet_inspected"),
         "rating_date": _iso_date(row["latest_inspection_date"]), "provider_id": provider.id,
     }
