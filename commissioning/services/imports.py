@@ -22,6 +22,7 @@ from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
 from rcc import audit, users
+from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
 from rcc.geography import (
     REFERENCE_DATA,
@@ -241,7 +242,7 @@ def _write_referrals(session: Session, council: Organisation,
         referral = referral_service.create_referral(session, council, child, details, today)
         if submit:
             referral_service.submit_referral(session, referral, today)
-    audit.record(session, "referral.uploaded", council, referrals=len(parsed), submitted=submit)
+    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(parsed), submitted=submit)
     return UploadResult(len(parsed), len(created_groups), submit)
 
 
@@ -329,7 +330,7 @@ def import_ofsted(session: Session, rcc: Organisation, data: bytes | None = None
         outcome = _import_row(session, rcc, row, members, homes, providers, summary, seen)
         if outcome is not None:
             summary.skipped.append((number, row.get("urn", ""), row.get("name", ""), outcome))
-    audit.record(session, "supply.ofsted_imported", rcc, created=summary.created, updated=summary.updated,
+    audit.record(session, AuditAction.SUPPLY_OFSTED_IMPORTED, rcc, created=summary.created, updated=summary.updated,
                  unchanged=summary.unchanged, skipped=len(summary.skipped), outside_region=summary.outside_region,
                  providers_created=summary.providers_created)
     return summary

@@ -31,6 +31,7 @@ from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGr
 from commissioning.ssda903 import categories_of_need, legal_statuses
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
@@ -39,6 +40,16 @@ from rcc.tenancy import OrgKind
 EDITABLE_STATUSES = (DRAFT, SUBMITTED)
 MAX_WISHES = 4000
 MAX_REASON = 2000
+# The audit action for each move into a status.
+MOVE_ACTIONS: dict[str, AuditAction] = {
+    SUBMITTED: AuditAction.REFERRAL_SUBMITTED,
+    IN_MATCHING: AuditAction.REFERRAL_IN_MATCHING,
+    OFFERED: AuditAction.REFERRAL_OFFERED,
+    PROPOSAL_APPROVED: AuditAction.REFERRAL_PROPOSAL_APPROVED,
+    PLACED: AuditAction.REFERRAL_PLACED,
+    ENDED: AuditAction.REFERRAL_ENDED,
+    WITHDRAWN: AuditAction.REFERRAL_WITHDRAWN,
+}
 
 
 @dataclass
@@ -214,7 +225,7 @@ def create_referral(session: Session, council: Organisation, child: ChildDetails
     session.add(referral)
     session.flush()
     _add_event(session, referral, None, DRAFT, None)
-    audit.record(session, "referral.created", referral, child_id=record.id)
+    audit.record(session, AuditAction.REFERRAL_CREATED, referral, child_id=record.id)
     return referral
 
 
@@ -238,7 +249,7 @@ def update_referral(session: Session, referral: Referral, child: ChildDetails, d
         raise FieldErrors(errors)
     _apply_child(record, child)
     _apply_details(referral, details)
-    audit.record(session, "referral.updated", referral)
+    audit.record(session, AuditAction.REFERRAL_UPDATED, referral)
     return referral
 
 
@@ -330,7 +341,7 @@ def _move(session: Session, referral: Referral, to_status: str, reason: str | No
         referral.submitted_at = now
     session.add(referral)
     _add_event(session, referral, from_status, to_status, reason)
-    audit.record(session, f"referral.{to_status}", referral, from_status=from_status, reason=reason, **detail)
+    audit.record(session, MOVE_ACTIONS[to_status], referral, from_status=from_status, reason=reason, **detail)
     return referral
 
 
@@ -433,7 +444,7 @@ def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, C
 
 def record_viewed(session: Session, referral: Referral) -> None:
     """Reading a child's referral is audited."""
-    audit.record(session, "referral.viewed", referral)
+    audit.record(session, AuditAction.REFERRAL_VIEWED, referral)
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,7 @@ from matching.models import (
 from matching.services.capacity import free_unheld_places, lock_vacancy
 from matching.services.snapshot import free_block_places
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
@@ -184,7 +185,7 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
                   sent_by_user_id=audit.current_actor(session).user_id)
     session.add(offer)
     mark_offered(session, referral)
-    audit.record(session, "matching.offer.sent", offer, home_id=home.id, referral_id=referral.id,
+    audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
     return offer
 
@@ -215,7 +216,7 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
                        "child. Decline this offer, or free a place on the home's vacancy first.")
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
           answered_by_user_id=audit.current_actor(session).user_id)
-    audit.record(session, "matching.offer.accepted", offer, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id)
     return offer
 
 
@@ -238,7 +239,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
           decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
     _return_child_to_matching(session, offer, offer.home_id, reason)
-    audit.record(session, "matching.offer.declined", offer, reason=reason_code, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
     return offer
 
 
@@ -257,7 +258,7 @@ def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | 
           decided_by_user_id=audit.current_actor(session).user_id)
     _return_child_to_matching(session, offer, offer.home_id if expired else None,
                               f"Offer withdrawn by the RCC: {reason}")
-    audit.record(session, "matching.offer.withdrawn", offer, reason=reason, expired=expired)
+    audit.record(session, AuditAction.MATCHING_OFFER_WITHDRAWN, offer, reason=reason, expired=expired)
     return offer
 
 

@@ -1,9 +1,13 @@
 """Creating, changing and reading a record each writes one audit row, in the same transaction."""
 
+import re
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from rcc import audit, users
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import FieldError
 from rcc.models import AuditEvent, User
@@ -59,8 +63,8 @@ def test_reading_a_record_can_be_audited_with_the_reader(region, setup_session):
     reader = region.people[Role.RCC_PLACEMENT_OFFICER]
     audit.set_actor(setup_session, audit.Actor(reader.id, reader.organisation_id, reader.rcc_id, "req-1"))
     with transaction(setup_session):
-        audit.record(setup_session, "user.viewed", reader)
-    event = _events(setup_session, action="user.viewed")[0]
+        audit.record(setup_session, AuditAction.USER_UNLOCKED, reader)
+    event = _events(setup_session, action="user.unlocked")[0]
     assert (event.user_id, event.request_id, event.object_id) == (reader.id, "req-1", str(reader.id))
 
 
@@ -75,3 +79,35 @@ def test_admins_see_their_own_organisations_trail_only(app, region, setup_sessio
     assert page.count("user: signed in") == 1
     assert admin.name in page
     assert council_officer.name not in page and other_rcc_admin.name not in page
+
+
+# The closed vocabulary -----------------------------------------------------------------------
+
+PROJECT = Path(__file__).resolve().parents[2]
+SOURCE_DIRS = ("rcc", "commissioning", "matching", "contracts", "cost_transparency")
+
+
+def _source_files():
+    for directory in SOURCE_DIRS:
+        yield from (path for path in (PROJECT / directory).rglob("*.py") if path.name != "audit.py"
+                    or path.parent.name != "rcc")
+
+
+def test_record_refuses_an_action_outside_the_vocabulary(region, setup_session):
+    person = region.people[Role.RCC_ADMIN]
+    with pytest.raises(TypeError), transaction(setup_session):
+        audit.record(setup_session, "user.viewed", person)  # type: ignore[arg-type]
+    with pytest.raises(TypeError), transaction(setup_session):
+        audit.record(setup_session, "user.unlocked", person)  # type: ignore[arg-type]  # spelled like a member
+    assert _events(setup_session, action="user.viewed") == []
+
+
+def test_every_call_site_names_a_member_and_every_member_is_used():
+    text = "\n".join(path.read_text() for path in _source_files())
+    # No call passes a literal or formatted string as the action.
+    literal = re.findall(r"audit\.record(?:_read)?\(\s*[\w.]+,\s*f?[\"']", text)
+    assert literal == []
+    used = set(re.findall(r"AuditAction\.([A-Z_]+)", text))
+    members = {member.name for member in AuditAction}
+    assert used - members == set()
+    assert members - used == set(), "members no code records: remove them or record them"
