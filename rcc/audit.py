@@ -6,6 +6,7 @@ change it describes are committed, or rolled back, together.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -57,17 +58,25 @@ class AuditAction(StrEnum):
     MATCHING_OFFER_REJECTED = "matching.offer.rejected"
     MATCHING_OFFER_SENT = "matching.offer.sent"
     MATCHING_OFFER_WITHDRAWN = "matching.offer.withdrawn"
+    MATCHING_OFFER_LISTED = "matching.offer.listed"
+    MATCHING_OFFER_VIEWED = "matching.offer.viewed"
     MATCHING_PROPOSAL_ACCEPTED = "matching.proposal.accepted"
     MATCHING_PROPOSAL_ALTERNATIVE_CHOSEN = "matching.proposal.alternative_chosen"
     MATCHING_PROPOSAL_LEFT_UNMATCHED = "matching.proposal.left_unmatched"
+    MATCHING_PROPOSAL_LISTED = "matching.proposal.listed"
+    MATCHING_PROPOSAL_VIEWED = "matching.proposal.viewed"
     MATCHING_RUN_FAILED = "matching.run.failed"
     MATCHING_RUN_FINISHED = "matching.run.finished"
     MATCHING_RUN_STARTED = "matching.run.started"
+    MATCHING_RUN_VIEWED = "matching.run.viewed"
+    MATCHING_RUN_FORM_OPENED = "matching.run.form_opened"
 
     ORGANISATION_CREATED = "organisation.created"
 
     PLACEMENT_ENDED = "placement.ended"
     PLACEMENT_STARTED = "placement.started"
+    PLACEMENT_LISTED = "placement.listed"
+    PLACEMENT_VIEWED = "placement.viewed"
 
     PUBLICATION_APPROVED = "publication.approved"
     PUBLICATION_CORRECTION_DRAFTED = "publication.correction_drafted"
@@ -82,6 +91,9 @@ class AuditAction(StrEnum):
     REFERRAL_UPDATED = "referral.updated"
     REFERRAL_UPLOADED = "referral.uploaded"
     REFERRAL_VIEWED = "referral.viewed"
+    REFERRAL_LISTED = "referral.listed"
+    REFERRAL_EXPORTED = "referral.exported"
+    REFERRAL_FORM_OPENED = "referral.form_opened"
     REFERRAL_SUBMITTED = "referral.submitted"
     REFERRAL_IN_MATCHING = "referral.in_matching"
     REFERRAL_OFFERED = "referral.offered"
@@ -95,6 +107,8 @@ class AuditAction(StrEnum):
     SIBLING_GROUP_REFERRAL_ADDED = "sibling_group.referral_added"
     SIBLING_GROUP_REFERRAL_REMOVED = "sibling_group.referral_removed"
     SIBLING_GROUP_UPDATED = "sibling_group.updated"
+    SIBLING_GROUP_LISTED = "sibling_group.listed"
+    SIBLING_GROUP_VIEWED = "sibling_group.viewed"
 
     SUPPLY_OFSTED_IMPORTED = "supply.ofsted_imported"
 
@@ -172,10 +186,49 @@ def record(session: Session, action: AuditAction, target: Any, actor: Actor | No
         object_type=type(target).__tablename__,
         object_id=str(target.id) if target.id is not None else None,
         request_id=actor.request_id,
+        subject_organisation_id=getattr(target, "council_id", None),
         detail={key: _plain(value) for key, value in detail.items()},
     )
     session.add(event)
     return event
+
+
+def record_read(session: Session, action: AuditAction, records: Sequence[Any], **detail: Any) -> list[AuditEvent]:
+    """Audit one read of ``records`` (model instances of one kind): a page, a list, an export, a form.
+
+    Names what was read: the count, the records' ids and the referrals they belong to. One row
+    per council whose children were read (one for a council reading its own), so each council's
+    trail shows the reads of its children and no other council's ids; all rows go to the database
+    in one INSERT, whatever the number of records.
+    """
+    if not isinstance(action, AuditAction):
+        raise TypeError(f"Audit action {action!r} is not an AuditAction member")
+    kinds = {type(r).__tablename__ for r in records}
+    if len(kinds) > 1:
+        raise ValueError(f"record_read takes records of one kind, not {sorted(kinds)}")
+    object_type = kinds.pop() if kinds else action.value.rsplit(".", 1)[0]
+    by_council: dict[int | None, list[Any]] = {}
+    for found in records:
+        by_council.setdefault(getattr(found, "council_id", None), []).append(found)
+    actor = current_actor(session)
+    events = []
+    for council_id, rows in (by_council or {None: []}).items():
+        ids = sorted(int(r.id) for r in rows)
+        events.append(AuditEvent(
+            rcc_id=actor.rcc_id, organisation_id=actor.organisation_id, user_id=actor.user_id,
+            action=action.value, object_type=object_type,
+            object_id=str(ids[0]) if len(ids) == 1 else None, request_id=actor.request_id,
+            subject_organisation_id=council_id, record_ids=f",{','.join(map(str, ids))}," if ids else None,
+            detail={"count": len(ids), "ids": ids, "referral_ids": sorted({_referral_of(r) for r in rows} - {None}),
+                    **{key: _plain(value) for key, value in detail.items()}}))
+    session.add_all(events)
+    return events
+
+
+def _referral_of(found: Any) -> int | None:
+    if type(found).__tablename__ == "referral":
+        return int(found.id)
+    return getattr(found, "referral_id", None)
 
 
 def _plain(value: Any) -> Any:

@@ -442,11 +442,6 @@ def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, C
     return None if row is None else (row[0], row[1])
 
 
-def record_viewed(session: Session, referral: Referral) -> None:
-    """Reading a child's referral is audited."""
-    audit.record(session, AuditAction.REFERRAL_VIEWED, referral)
-
-
 @dataclass(frozen=True)
 class ReferralFilters:
     status: str | None = None
