@@ -170,13 +170,15 @@ def export_referrals() -> Any:
                     headers={"Content-Disposition": "attachment; filename=referrals.csv"})
 
 
-def _referral_form_choices(form: ReferralForm) -> None:
+def _referral_form_choices(form: ReferralForm) -> list[SiblingGroup]:
+    """Fills the form's lists; gives the council's sibling groups it offers (their names are the council's)."""
     session = db()
     council_id = current_user.organisation_id
-    groups = session.execute(select(SiblingGroup.id, SiblingGroup.name)
-                             .where(SiblingGroup.council_id == council_id).order_by(SiblingGroup.name)).all()
+    groups = list(session.scalars(select(SiblingGroup).where(SiblingGroup.council_id == council_id)
+                                  .order_by(SiblingGroup.name)))
     form.fill_choices([(int(p.id or 0), p.name) for p in supply.providers(session)],
-                      [la.name for la in local_authorities()], [(i, n) for i, n in groups])
+                      [la.name for la in local_authorities()], [(int(g.id or 0), g.name) for g in groups])
+    return groups
 
 
 def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
@@ -207,9 +209,11 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
 @allow(*COUNCIL_WRITERS)
 def new_referral() -> Any:
     form = ReferralForm()
-    _referral_form_choices(form)
-    if request.method == "GET" and request.args.get("sibling_group_id", "").isdigit():
-        form.sibling_group_id.data = request.args["sibling_group_id"]
+    groups = _referral_form_choices(form)
+    if request.method == "GET":
+        if request.args.get("sibling_group_id", "").isdigit():
+            form.sibling_group_id.data = request.args["sibling_group_id"]
+        audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         child, details = _details_from(form)
@@ -726,6 +730,7 @@ def import_ofsted() -> Any:
 @allow(*RCC_STAFF)
 def region_dashboard() -> Any:
     data = dashboard.region_dashboard(db())
+    audit_read(AuditAction.REFERRAL_LISTED, data.referrals_shown, page="region_dashboard")
     chart = {
         "urgency": charts.bar_chart("Open referrals by urgency", data.by_urgency),
         "type": charts.bar_chart("Open referrals by placement type", data.by_type),
