@@ -161,9 +161,10 @@ def export_referrals() -> Any:
     page = referral_service.list_referrals(db(), ReferralFilters(), 1, 100_000)
     council_view = _is_council()
     header = ["referral_id", "reference", *(["initials"] if council_view else []), "status", "placement_type",
-              "urgency", "date_needed", "needs", "risk_flags", "child_wishes"]
+              "urgency", "date_needed", "needs", "risk_flags", "child_wishes", "provider_summary"]
     rows = ([r.id, c.reference, *([c.initials or ""] if council_view else []), r.status, r.placement_type,
-             r.urgency, r.date_needed.isoformat(), ";".join(r.needs), ";".join(r.risk_flags), r.child_wishes]
+             r.urgency, r.date_needed.isoformat(), ";".join(r.needs), ";".join(r.risk_flags), r.child_wishes,
+             r.provider_summary]
             for r, c in page.rows)
     audit_read(AuditAction.REFERRAL_EXPORTED, [r for r, _c in page.rows], format="csv")
     return Response(write_csv(header, rows), mimetype="text/csv",
@@ -197,7 +198,8 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         placement_type=form.placement_type.data or "", urgency=form.urgency.data or "",
         date_needed=parse_date(form.date_needed.data), needs=form.needs.data or [],
         risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
-        child_wishes=form.child_wishes.data or "", excluded_provider_ids=form.excluded_provider_ids.data or [],
+        child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
+        excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
         max_distance_miles=number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
@@ -300,6 +302,7 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.date_needed.data = d.date_needed.strftime("%d/%m/%Y") if d.date_needed else ""
     form.needs.data, form.risk_flags.data = d.needs, d.risk_flags
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
+    form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
     form.max_weekly_cost.data = pounds_text(d.max_weekly_cost)
     form.max_distance_miles.data = str(d.max_distance_miles or "")

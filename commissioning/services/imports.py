@@ -58,7 +58,8 @@ REFERRAL_COLUMNS: list[tuple[str, bool, str]] = [
     ("needs", False, "Keys separated by semicolons, like education;communication"),
     ("risk_flags", False, "Keys separated by semicolons, like going_missing;self_harm"),
     ("dol_order_needed", False, "yes or no (deprivation of liberty order)"),
-    ("child_wishes", False, "The child's own words"),
+    ("child_wishes", False, "The child's own words (never shown to providers)"),
+    ("provider_summary", False, "What providers may be told about the child, in your words"),
     ("excluded_areas", False, "Local authority names separated by semicolons"),
     ("max_weekly_cost", False, "Pounds, like 4500 or 4500.50"),
     ("max_distance_miles", False, "Whole miles, like 20"),
@@ -76,7 +77,8 @@ def referral_template_csv() -> str:
     """The template: the header row and one example row."""
     example = ["ABC-1234", "JS", "4", "2012", "F", "C2", "N1", "no", "yes", "M1 1AE", "M13 9PL", "foster_care",
                "planned", "2027-03-27", "education;living_with_others", "going_missing", "no",
-               "I want to stay at my school", "", "1200", "20", "", "Family A", "yes", ""]
+               "I want to stay at my school", "Settled at school; a home within reach of it would help", "",
+               "1200", "20", "", "Family A", "yes", ""]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for name, _, _ in REFERRAL_COLUMNS])
@@ -169,7 +171,7 @@ def _parse_row(row: dict[str, str], problems: dict[str, str]) -> tuple[ChildDeta
         placement_type=row.get("placement_type", "").lower(), urgency=row.get("urgency", "").lower(),
         date_needed=_date(row, "date_needed", problems), needs=_keys(row, "needs"),
         risk_flags=_keys(row, "risk_flags"), dol_order_needed=_yes_no(row, "dol_order_needed", problems),
-        child_wishes=row.get("child_wishes", ""),
+        child_wishes=row.get("child_wishes", ""), provider_summary=row.get("provider_summary", ""),
         excluded_areas=[a.strip() for a in row.get("excluded_areas", "").split(";") if a.strip()],
         max_weekly_cost=_pence(row, "max_weekly_cost", problems),
         max_distance_miles=_integer(row, "max_distance_miles", problems),

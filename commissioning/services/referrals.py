@@ -39,6 +39,7 @@ from rcc.tenancy import OrgKind
 
 EDITABLE_STATUSES = (DRAFT, SUBMITTED)
 MAX_WISHES = 4000
+MAX_PROVIDER_SUMMARY = 2000
 MAX_REASON = 2000
 # The audit action for each move into a status.
 MOVE_ACTIONS: dict[str, AuditAction] = {
@@ -80,6 +81,7 @@ class ReferralDetails:
     risk_flags: list[str] = field(default_factory=list)
     dol_order_needed: bool = False
     child_wishes: str = ""
+    provider_summary: str = ""  # what providers are told about the child, written by the council
     excluded_provider_ids: list[int] = field(default_factory=list)
     excluded_home_ids: list[int] = field(default_factory=list)
     excluded_areas: list[str] = field(default_factory=list)
@@ -158,6 +160,8 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
         errors["risk_flags"] = f"Risk flags must be from the list; not {sorted(unknown_risks)}"
     if len(details.child_wishes or "") > MAX_WISHES:
         errors["child_wishes"] = f"The child's wishes must be {MAX_WISHES:,} characters or fewer"
+    if len(details.provider_summary or "") > MAX_PROVIDER_SUMMARY:
+        errors["provider_summary"] = f"The summary for providers must be {MAX_PROVIDER_SUMMARY:,} characters or fewer"
     if details.max_weekly_cost is not None and details.max_weekly_cost <= 0:
         errors["max_weekly_cost"] = "Maximum weekly cost must be more than £0"
     if details.max_distance_miles is not None and not 1 <= details.max_distance_miles <= 1000:
@@ -282,6 +286,7 @@ def _apply_details(referral: Referral, details: ReferralDetails) -> None:
     referral.risk_flags = [key for key in RISK_FLAGS if key in details.risk_flags]
     referral.dol_order_needed = bool(details.dol_order_needed)
     referral.child_wishes = (details.child_wishes or "").strip()
+    referral.provider_summary = (details.provider_summary or "").strip()
     referral.excluded_provider_ids = sorted(set(details.excluded_provider_ids))
     referral.excluded_home_ids = sorted(set(details.excluded_home_ids))
     referral.excluded_areas = sorted({la.name for a in details.excluded_areas if (la := local_authority_named(a))})
@@ -314,6 +319,7 @@ def details_of(referral: Referral) -> ReferralDetails:
         placement_type=referral.placement_type, urgency=referral.urgency, date_needed=referral.date_needed,
         needs=list(referral.needs), risk_flags=list(referral.risk_flags),
         dol_order_needed=referral.dol_order_needed, child_wishes=referral.child_wishes,
+        provider_summary=referral.provider_summary,
         excluded_provider_ids=list(referral.excluded_provider_ids),
         excluded_home_ids=list(referral.excluded_home_ids), excluded_areas=list(referral.excluded_areas),
         max_weekly_cost=referral.max_weekly_cost, max_distance_miles=referral.max_distance_miles,

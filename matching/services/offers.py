@@ -1,8 +1,9 @@
 """Offers: a child offered to a provider's home, answered by the provider before a deadline.
 
 The provider sees only an anonymised profile (``anonymised_profile``): age band, sex, needs and
-risks, the child's wishes, distance band, placement type, urgency and date needed — never a
-name, reference, initials, postcode or the council's notes. The profile is computed when the
+risks, the council's summary for providers, distance band, placement type, urgency and date
+needed — never a name, reference, initials, postcode, the child's own words or any other free
+text from the council or the RCC. The profile is computed when the
 offer is made (by the RCC, who may read the referral) and kept on the offer, so the provider's
 pages never read the referral or the child at all.
 
@@ -92,7 +93,7 @@ class AnonymisedProfile:
     needs: tuple[str, ...]
     risk_flags: tuple[str, ...]
     deprivation_of_liberty_order: bool
-    wishes: str
+    summary: str  # the council's summary for providers (Referral.provider_summary)
     distance_band: str
 
 
@@ -109,7 +110,7 @@ def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, 
         "needs": [NEEDS[k] for k in referral.needs if k in NEEDS],
         "risk_flags": [RISK_FLAGS[k] for k in referral.risk_flags if k in RISK_FLAGS],
         "deprivation_of_liberty_order": bool(referral.dol_order_needed),
-        "wishes": referral.child_wishes or "",
+        "summary": referral.provider_summary or "",
         "distance_band": "Not known" if miles is None else distance_band(miles),
     }
 
@@ -123,7 +124,7 @@ def anonymised_profile(offer: Offer) -> AnonymisedProfile:
         date_needed=date.fromisoformat(p["date_needed"]), needs=tuple(p.get("needs", [])),
         risk_flags=tuple(p.get("risk_flags", [])),
         deprivation_of_liberty_order=bool(p.get("deprivation_of_liberty_order")),
-        wishes=str(p.get("wishes", "")), distance_band=str(p.get("distance_band", "")))
+        summary=str(p.get("summary", "")), distance_band=str(p.get("distance_band", "")))
 
 
 def _miles_between(child: Child, home: Home) -> float | None:

@@ -3,7 +3,8 @@
 Every read of a child's data is audited against the council whose child it is
 (``subject_organisation_id``), naming the records read (``record_ids``); the audit
 trail's row-level security lets that council see those rows. Referrals gain the
-council's summary for providers, the only free text about a child providers see.
+council's summary for providers, the only free text about a child providers see; the
+child's own words are removed from the profiles stored on offers already made.
 
 Revision ID: 0010
 Revises: 0005
@@ -14,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from rcc.migration_support import enable_row_level_security
+from rcc.migration_support import enable_row_level_security, is_postgres
 from rcc.tenancy import OWN_ORGANISATION, TenantPolicy
 
 # Written out here rather than imported, so a later change to the model cannot rewrite history.
@@ -38,6 +39,15 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('provider_summary', sa.String(length=2000), nullable=False,
                                       server_default=''))
     enable_row_level_security(op, "audit_event", AUDIT_TRAIL)
+    # Offers already made carry the child's own words in their stored profile; providers are shown
+    # only the summary from now on, and the words are removed from what is stored as well.
+    if is_postgres(op):
+        op.execute("SELECT set_config('rcc.org_kind', 'system', true)")
+        op.execute("UPDATE matching_offer SET profile = (profile::jsonb - 'wishes')::json "
+                   "WHERE profile::jsonb ? 'wishes'")
+    else:
+        op.execute("UPDATE matching_offer SET profile = json_remove(profile, '$.wishes') "
+                   "WHERE json_extract(profile, '$.wishes') IS NOT NULL")
 
 
 def downgrade() -> None:
