@@ -140,6 +140,12 @@ def test_a_councils_trail_shows_the_rccs_reads_of_its_children_and_no_other_coun
     exported = client.get("/admin/audit-trail.csv?action=referral.listed").get_data(as_text=True)
     assert officer.name in exported and " ".join(map(str, sorted(ours))) in exported
 
+    api_client, headers = _client_for(app, admin, api=True, tokens={})
+    events = api_client.get("/api/v1/audit-events", headers=headers).get_json()
+    listed = [e for e in events if e["action"] == "referral.listed" and e["organisation_id"] == region.rcc.id]
+    assert [set(e["record_ids"]) for e in listed] == [ours]
+    assert all(e["subject_organisation_id"] == coventry.id for e in listed)
+
     other_admin = region.other_council_people[Role.COUNCIL_ADMIN]
     other_page = sign_in(app.test_client(), other_admin).get("/admin/audit-trail?action=referral.listed")
     assert ", ".join(map(str, sorted(theirs))) in other_page.get_data(as_text=True)
