@@ -15,9 +15,9 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from rcc import users
 from rcc.audit import AuditAction
-from rcc.models import AuditEvent, Organisation, User
-from rcc.tenancy import system_access
+from rcc.models import AuditEvent, Organisation
 
 PER_PAGE = 50
 MAX_PAGE = 100_000
@@ -171,12 +171,10 @@ def people_in_trail(session: Session) -> list[tuple[int, str]]:
 
 
 def _people(session: Session, ids: set[int]) -> dict[int, str]:
-    # The trail the session may see names these people (someone at the RCC who read one of the
-    # council's children, say); the council's admin may know who, though not see their account.
-    if not ids:
-        return {}
-    with system_access(session):
-        return dict(session.execute(select(User.id, User.name).where(col(User.id).in_(ids))).all())  # type: ignore[arg-type]
+    """Names of the people in your own organisation; someone elsewhere (at the RCC, say, reading one of
+    your children) by number, which their organisation can put a name to: people are not shared."""
+    names = users.names_of(session, ids)
+    return {i: names.get(i, f"Person {i}") for i in ids}
 
 
 def _names(session: Session, events: list[AuditEvent]) -> tuple[dict[int, str], dict[int, str]]:
