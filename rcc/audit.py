@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from rcc.models import AuditEvent
+from rcc.models import AuditEvent, utcnow
 
 
 class AuditAction(StrEnum):
@@ -193,13 +194,13 @@ def record(session: Session, action: AuditAction, target: Any, actor: Actor | No
     return event
 
 
-def record_read(session: Session, action: AuditAction, records: Sequence[Any], **detail: Any) -> list[AuditEvent]:
+def record_read(session: Session, action: AuditAction, records: Sequence[Any], **detail: Any) -> int:
     """Audit one read of ``records`` (model instances of one kind): a page, a list, an export, a form.
 
     Names what was read: the count, the records' ids and the referrals they belong to. One row
     per council whose children were read (one for a council reading its own), so each council's
     trail shows the reads of its children and no other council's ids; all rows go to the database
-    in one INSERT, whatever the number of records.
+    in one INSERT, whatever the number of records. Gives the number of rows written.
     """
     if not isinstance(action, AuditAction):
         raise TypeError(f"Audit action {action!r} is not an AuditAction member")
@@ -211,18 +212,21 @@ def record_read(session: Session, action: AuditAction, records: Sequence[Any], *
     for found in records:
         by_council.setdefault(getattr(found, "council_id", None), []).append(found)
     actor = current_actor(session)
+    now = utcnow()
     events = []
     for council_id, rows in (by_council or {None: []}).items():
         ids = sorted(int(r.id) for r in rows)
-        events.append(AuditEvent(
-            rcc_id=actor.rcc_id, organisation_id=actor.organisation_id, user_id=actor.user_id,
-            action=action.value, object_type=object_type,
-            object_id=str(ids[0]) if len(ids) == 1 else None, request_id=actor.request_id,
-            subject_organisation_id=council_id, record_ids=f",{','.join(map(str, ids))}," if ids else None,
-            detail={"count": len(ids), "ids": ids, "referral_ids": sorted({_referral_of(r) for r in rows} - {None}),
-                    **{key: _plain(value) for key, value in detail.items()}}))
-    session.add_all(events)
-    return events
+        events.append({
+            "occurred_at": now, "rcc_id": actor.rcc_id, "organisation_id": actor.organisation_id,
+            "user_id": actor.user_id, "action": action.value, "object_type": object_type,
+            "object_id": str(ids[0]) if len(ids) == 1 else None, "request_id": actor.request_id,
+            "subject_organisation_id": council_id, "record_ids": f",{','.join(map(str, ids))}," if ids else None,
+            "detail": {"count": len(ids), "ids": ids,
+                       "referral_ids": sorted({ref for r in rows if (ref := _referral_of(r)) is not None}),
+                       **{key: _plain(value) for key, value in detail.items()}}})
+    # A multi-row INSERT of its own: the unit of work would send one statement a row.
+    session.execute(insert(AuditEvent).values(events))
+    return len(events)
 
 
 def _referral_of(found: Any) -> int | None:

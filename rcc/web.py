@@ -34,7 +34,10 @@ def audit_read(action: AuditAction, records: Sequence[Any], **detail: Any) -> No
     """Audit this request's read of a child's ``records`` (see ``rcc.audit.record_read``), and commit it.
 
     Called once per page or API response, after its data is loaded: one INSERT, however many rows.
+    A response that shows no child (an empty list, a run page refreshing while it runs) reads nothing.
     """
+    if not records:
+        return
     with transaction(db()) as session:
         audit.record_read(session, action, records, **detail)
 

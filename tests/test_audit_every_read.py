@@ -150,3 +150,32 @@ def test_a_councils_trail_shows_the_rccs_reads_of_its_children_and_no_other_coun
     other_admin = region.other_council_people[Role.COUNCIL_ADMIN]
     other_page = sign_in(app.test_client(), other_admin).get("/admin/audit-trail?action=referral.listed")
     assert ", ".join(map(str, sorted(theirs))) in other_page.get_data(as_text=True)
+
+
+def test_a_read_of_many_childrens_records_costs_one_insert(app, setup_session):
+    from sqlalchemy import event
+
+    from tests.factories import make_region
+    from tests.matching import builders
+
+    region = make_region(setup_session, "A", ("Coventry", "Warwickshire"))
+    for number in range(30):
+        for council in region.councils:
+            builders.add_referral(setup_session, council, f"C{council.id}-{number}")
+    setup_session.commit()
+    client = sign_in(app.test_client(), region.people[Role.RCC_PLACEMENT_OFFICER])
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT"):
+            statements.append(statement)
+
+    engine = app.extensions["rcc_engine"]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get("/referrals").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    rows = list(setup_session.scalars(select(AuditEvent).where(AuditEvent.action == "referral.listed")))
+    assert sorted(e.detail["count"] for e in rows) == [25, 25]  # a page of 50, one row per council
