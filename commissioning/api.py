@@ -20,12 +20,13 @@ from commissioning.services import sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
 from rcc.api import api_blueprint, raise_service_error
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, get_or_404
+from rcc.web import audit_read, current_organisation, db, get_or_404
 
 bp = api_blueprint("commissioning_api", __name__, "Referrals, sibling groups, homes and vacancies")
 
@@ -63,6 +64,7 @@ def list_referrals(query: dict) -> Any:
     filters = ReferralFilters(status=query.get("status"), urgency=query.get("urgency"),
                               placement_type=query.get("placement_type"))
     page = referral_service.list_referrals(db(), filters, query["page"], PER_PAGE)
+    audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
     return [_referral_out(r, c) for r, c in page.rows]
 
 
@@ -91,8 +93,7 @@ def get_referral(referral_id: int) -> Any:
     """One referral (reading it is audited)."""
     referral = get_or_404(Referral, referral_id)
     child = get_or_404(Child, referral.child_id)
-    with transaction(db()) as s:
-        referral_service.record_viewed(s, referral)
+    audit_read(AuditAction.REFERRAL_VIEWED, [referral])
     return _referral_out(referral, child)
 
 
@@ -147,6 +148,7 @@ def list_sibling_groups() -> Any:
     for referral_id, group_id in db().execute(select(Referral.id, Referral.sibling_group_id)
                                                .where(col(Referral.sibling_group_id).is_not(None))):
         counts.setdefault(group_id, []).append(referral_id)
+    audit_read(AuditAction.SIBLING_GROUP_LISTED, groups)
     return [{"id": g.id, "council_id": g.council_id, "name": g.name, "keep_together": g.keep_together,
              "separation_reason": g.separation_reason, "referral_ids": counts.get(g.id, [])} for g in groups]
 
@@ -172,7 +174,9 @@ def create_sibling_group(body: dict) -> Any:
 @allow(*REFERRAL_READERS)
 def get_sibling_group(sibling_group_id: int) -> Any:
     """One sibling group and its referrals."""
-    return _group_out(get_or_404(SiblingGroup, sibling_group_id))
+    group = get_or_404(SiblingGroup, sibling_group_id)
+    audit_read(AuditAction.SIBLING_GROUP_VIEWED, [group])
+    return _group_out(group)
 
 
 # Homes and vacancies ---------------------------------------------------------------------

@@ -140,7 +140,8 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
             needs=sorted(rng.sample(list(NEEDS), rng.randint(0, 3)), key=list(NEEDS).index),
             risk_flags=sorted(rng.sample(list(RISK_FLAGS), rng.choice((0, 0, 1, 1, 2, 3))), key=list(RISK_FLAGS).index),
             dol_order_needed=placement_type == "secure" or rng.random() < 0.02,
-            child_wishes=rng.choice(_WISHES), max_distance_miles=rng.choice((None, 20, 30, 50)),
+            child_wishes=(wishes := rng.choice(_WISHES)), provider_summary=_SUMMARIES[wishes],
+            max_distance_miles=rng.choice((None, 20, 30, 50)),
             status=status, created_at=created, status_changed_at=created,
             submitted_at=None if status == DRAFT else created + timedelta(hours=2)))
     session.add_all(children)
@@ -184,6 +185,17 @@ def _events(referrals: list[Referral]) -> list[ReferralEvent]:
         r.status_changed_at = steps[-1][2]
     return events
 
+
+# What the council tells providers for each of the child's wishes: the need, not the child's words.
+_SUMMARIES = {
+    "I want to stay at my school and see my friends.": "Settled at school; a home within reach of it would help.",
+    "I want to live with my brother.": "Close to a brother; regular contact matters to them.",
+    "Somewhere quiet where I can have my own room.": "Does best in a calm home with their own room.",
+    "I want to keep playing football on Saturdays.": "Plays in a weekend sports team and wants to carry on.",
+    "Near my nan so I can visit her.": "Regular visits to a grandparent are important.",
+    "I don't want to move far away again.": "Has moved often; stability near home is a priority.",
+    "": "",
+}
 
 _WISHES = (
     "I want to stay at my school and see my friends.",

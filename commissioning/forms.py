@@ -114,6 +114,7 @@ class ReferralForm(FlaskForm):
     risk_flags = MultiCheckbox("Risks", choices=list(RISK_FLAGS.items()))
     dol_order_needed = BooleanField("A deprivation of liberty order is needed")
     child_wishes = TextAreaField("What the child wants, in their own words", validators=[Length(max=4000)])
+    provider_summary = TextAreaField("Summary for providers", validators=[Length(max=2000)])
     excluded_provider_ids = MultiCheckbox("Providers to exclude", coerce=int)
     excluded_areas = MultiCheckbox("Areas to exclude")
     max_weekly_cost = StringField("Maximum weekly cost in pounds (optional)", validators=[_pounds_field])

@@ -92,7 +92,10 @@ class Referral(SQLModel, table=True):
     needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     risk_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     dol_order_needed: bool = False
-    child_wishes: str = Field(default="", max_length=4000)
+    child_wishes: str = Field(default="", max_length=4000)  # the child's own words: never shown to providers
+    # What the council chooses to tell providers about the child, in its own words: the only free text
+    # about the child that leaves the council and the RCC.
+    provider_summary: str = Field(default="", max_length=2000)
     excluded_provider_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     excluded_home_ids: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     excluded_areas: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

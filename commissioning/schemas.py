@@ -62,7 +62,11 @@ class ReferralInSchema(Schema):
     needs = fields.List(fields.String(validate=validate.OneOf(list(NEEDS))), load_default=list)
     risk_flags = fields.List(fields.String(validate=validate.OneOf(list(RISK_FLAGS))), load_default=list)
     dol_order_needed = fields.Boolean(load_default=False)
-    child_wishes = bounded_text(4000, load_default="")
+    child_wishes = bounded_text(4000, load_default="", metadata={
+        "description": "The child's own words. Never shown to providers."})
+    provider_summary = bounded_text(2000, load_default="", metadata={
+        "description": "What providers are told about the child, written by the council: the only free text "
+                       "about the child a provider sees."})
     excluded_provider_ids = id_list(load_default=list)
     excluded_home_ids = id_list(load_default=list)
     excluded_areas = fields.List(bounded_text(80), validate=validate.Length(max=MAX_LIST), load_default=list,
@@ -85,6 +89,7 @@ class ReferralOutSchema(Schema):
     risk_flags = fields.List(fields.String())
     dol_order_needed = fields.Boolean()
     child_wishes = fields.String()
+    provider_summary = fields.String()
     excluded_provider_ids = fields.List(fields.Integer())
     excluded_home_ids = fields.List(fields.Integer())
     excluded_areas = fields.List(fields.String())

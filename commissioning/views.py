@@ -49,6 +49,7 @@ from commissioning.vocabulary import (
     URGENCIES,
 )
 from rcc import numbers, users
+from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
@@ -57,7 +58,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, form_errors, get_or_404
+from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/commissioning-static")
@@ -134,6 +135,7 @@ def referrals() -> Any:
         council_id=int(council_id) if council_id.isdigit() else None)
     page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
     councils = _councils_to_filter_by()
+    audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
     return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
                            show_initials=_is_council(), query=_query_without_page())
 
@@ -159,21 +161,25 @@ def export_referrals() -> Any:
     page = referral_service.list_referrals(db(), ReferralFilters(), 1, 100_000)
     council_view = _is_council()
     header = ["referral_id", "reference", *(["initials"] if council_view else []), "status", "placement_type",
-              "urgency", "date_needed", "needs", "risk_flags", "child_wishes"]
+              "urgency", "date_needed", "needs", "risk_flags", "child_wishes", "provider_summary"]
     rows = ([r.id, c.reference, *([c.initials or ""] if council_view else []), r.status, r.placement_type,
-             r.urgency, r.date_needed.isoformat(), ";".join(r.needs), ";".join(r.risk_flags), r.child_wishes]
+             r.urgency, r.date_needed.isoformat(), ";".join(r.needs), ";".join(r.risk_flags), r.child_wishes,
+             r.provider_summary]
             for r, c in page.rows)
+    audit_read(AuditAction.REFERRAL_EXPORTED, [r for r, _c in page.rows], format="csv")
     return Response(write_csv(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=referrals.csv"})
 
 
-def _referral_form_choices(form: ReferralForm) -> None:
+def _referral_form_choices(form: ReferralForm) -> list[SiblingGroup]:
+    """Fills the form's lists; gives the council's sibling groups it offers (their names are the council's)."""
     session = db()
     council_id = current_user.organisation_id
-    groups = session.execute(select(SiblingGroup.id, SiblingGroup.name)
-                             .where(SiblingGroup.council_id == council_id).order_by(SiblingGroup.name)).all()
+    groups = list(session.scalars(select(SiblingGroup).where(SiblingGroup.council_id == council_id)
+                                  .order_by(SiblingGroup.name)))
     form.fill_choices([(int(p.id or 0), p.name) for p in supply.providers(session)],
-                      [la.name for la in local_authorities()], [(i, n) for i, n in groups])
+                      [la.name for la in local_authorities()], [(int(g.id or 0), g.name) for g in groups])
+    return groups
 
 
 def _number(text: str | None) -> int | None:
@@ -196,7 +202,8 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         placement_type=form.placement_type.data or "", urgency=form.urgency.data or "",
         date_needed=parse_date(form.date_needed.data), needs=form.needs.data or [],
         risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
-        child_wishes=form.child_wishes.data or "", excluded_provider_ids=form.excluded_provider_ids.data or [],
+        child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
+        excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
         max_distance_miles=_number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
@@ -208,9 +215,11 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
 @allow(*COUNCIL_WRITERS)
 def new_referral() -> Any:
     form = ReferralForm()
-    _referral_form_choices(form)
-    if request.method == "GET" and request.args.get("sibling_group_id", "").isdigit():
-        form.sibling_group_id.data = request.args["sibling_group_id"]
+    groups = _referral_form_choices(form)
+    if request.method == "GET":
+        if request.args.get("sibling_group_id", "").isdigit():
+            form.sibling_group_id.data = request.args["sibling_group_id"]
+        audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         child, details = _details_from(form)
@@ -239,9 +248,7 @@ def referral(referral_id: int) -> Any:
     excluded_homes = supply.homes_by_id(session, found.excluded_home_ids)
     placement_rows = placements.placements_for_referral(session, found)
     council = _council_of(found)
-    # Audited last, so the page's reads and the audit row share one transaction.
-    with transaction(session):
-        referral_service.record_viewed(session, found)
+    audit_read(AuditAction.REFERRAL_VIEWED, [found])
     return render_template(
         "commissioning/referral.html", referral=found, child=child, group=group, events=events, people=people,
         excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
@@ -272,6 +279,7 @@ def edit_referral(referral_id: int) -> Any:
     _referral_form_choices(form)
     if request.method == "GET":
         _fill_referral_form(form, found, child)
+        audit_read(AuditAction.REFERRAL_FORM_OPENED, [found], form="edit")
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         child_details, details = _details_from(form)
@@ -298,6 +306,7 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.date_needed.data = d.date_needed.strftime("%d/%m/%Y") if d.date_needed else ""
     form.needs.data, form.risk_flags.data = d.needs, d.risk_flags
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
+    form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
     form.max_weekly_cost.data = pounds_text(d.max_weekly_cost)
     form.max_distance_miles.data = str(d.max_distance_miles or "")
@@ -343,6 +352,8 @@ def withdraw_referral(referral_id: int) -> Any:
             _put_errors(form, error)
             if isinstance(error, Conflict):
                 form.reason.errors = [error.message]
+    if request.method == "GET":
+        audit_read(AuditAction.REFERRAL_FORM_OPENED, [found], form="withdraw")
     return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form), referral=found)
 
 
@@ -390,6 +401,7 @@ def sibling_groups_list() -> Any:
     councils: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
         select(Organisation.id, Organisation.name)
                                     .where(Organisation.kind == OrgKind.COUNCIL)).all())
+    audit_read(AuditAction.SIBLING_GROUP_LISTED, groups)
     return render_template("commissioning/sibling_groups.html", groups=groups, counts=counts, councils=councils,
                            can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))))
 
@@ -424,6 +436,8 @@ def sibling_group(sibling_group_id: int) -> Any:
             Referral.council_id == group.council_id, col(Referral.sibling_group_id).is_(None),
             col(Referral.status).in_(sibling_groups.CHANGEABLE_STATUSES)).order_by(Child.reference)).all()
     add_form.referral_id.choices = [("", "Select a child")] + [(str(r.id), c.reference) for r, c in candidates]
+    # The group's children, and the council's other children offered to add to it.
+    audit_read(AuditAction.SIBLING_GROUP_VIEWED, [*members, *(r for r, _c in candidates)], sibling_group_id=group.id)
     return render_template("commissioning/sibling_group.html", group=group, members=members, children=children,
                            add_form=add_form, show_initials=_is_council(),
                            council=session.get(Organisation, group.council_id),
@@ -439,6 +453,7 @@ def edit_sibling_group(sibling_group_id: int) -> Any:
         form.name.data = group.name
         form.keep_together.data = "yes" if group.keep_together else "no"
         form.separation_reason.data = group.separation_reason
+        audit_read(AuditAction.SIBLING_GROUP_VIEWED, [group], form="edit")
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
@@ -516,6 +531,7 @@ def submit_sibling_group(sibling_group_id: int) -> Any:
 def placement(placement_id: int) -> Any:
     found = get_or_404(Placement, placement_id)
     session = db()
+    audit_read(AuditAction.PLACEMENT_VIEWED, [found])
     return render_template("commissioning/placement.html", placement=found,
                            child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
                            reasons=placement_end_reasons(), form=_end_form(),
@@ -717,6 +733,7 @@ def import_ofsted() -> Any:
 @allow(*RCC_STAFF)
 def region_dashboard() -> Any:
     data = dashboard.region_dashboard(db())
+    audit_read(AuditAction.REFERRAL_LISTED, data.referrals_shown, page="region_dashboard")
     chart = {
         "urgency": charts.bar_chart("Open referrals by urgency", data.by_urgency),
         "type": charts.bar_chart("Open referrals by placement type", data.by_type),

@@ -53,6 +53,7 @@ from cost_transparency.vocabulary import (
     pounds,
     type_label,
 )
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldError, FieldErrors, ServiceError
 from rcc.forms import ConfirmForm
@@ -60,7 +61,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, form_errors, get_or_404
+from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
 
@@ -159,6 +160,7 @@ def _median_of(stats: comparison.CellStats | None) -> int | None:
 def placements() -> Any:
     today = date.today()
     rows = cost_records.placements_with_costs(db(), today)
+    audit_read(AuditAction.PLACEMENT_LISTED, [p for p, _ in rows], page="costs")
     return render_template("cost_transparency/placements.html", rows=rows, today=today, form=ConfirmForm(),
                            councils=_council_names(), homes=_home_names([p for p, _ in rows]))
 
@@ -218,6 +220,7 @@ def placement_costs(placement_id: int) -> Any:
         except ServiceError as error:
             _apply_errors(form, error)
     home = db().get(Home, placement.home_id)
+    audit_read(AuditAction.PLACEMENT_VIEWED, [placement], page="costs")
     return render_template("cost_transparency/placement_costs.html", placement=placement, records=records,
                            form=form, errors=form_errors(form), home=home, sources=COST_SOURCES,
                            bands=NEED_BANDS, funding=FUNDING, council=db().get(Organisation, placement.council_id))

@@ -17,11 +17,12 @@ from matching import schemas
 from matching.models import MatchingRun, Offer, Proposal
 from matching.services import approvals, jobs, offers, review, runs, shortage
 from rcc.api import api_blueprint, raise_service_error, register_api_blueprint
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import db, get_or_404, request_id
+from rcc.web import audit_read, db, get_or_404, request_id
 
 bp = api_blueprint("matching_api", __name__, "Matching runs, proposals, offers, approvals and placements")
 provider_bp = api_blueprint("matching_provider_api", __name__, "Offers for a provider's homes (anonymised)")
@@ -104,6 +105,7 @@ def run_result(run_id: int) -> Any:
     """A run's engine result (null until it is done) and its proposals."""
     run = get_or_404(MatchingRun, run_id)
     proposals = db().scalars(select(Proposal).where(Proposal.run_id == run.id).order_by(Proposal.id)).all()
+    audit_read(AuditAction.MATCHING_RUN_VIEWED, proposals, run_id=run.id)
     return {"run": _run_out(run), "result": run.result, "proposals": proposals}
 
 
@@ -114,7 +116,9 @@ def run_result(run_id: int) -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_proposals() -> Any:
     """Proposals you may see (your council's children, or every child for the RCC), newest first."""
-    return db().scalars(select(Proposal).order_by(Proposal.id.desc()).limit(LIST_LIMIT)).all()
+    found = db().scalars(select(Proposal).order_by(Proposal.id.desc()).limit(LIST_LIMIT)).all()
+    audit_read(AuditAction.MATCHING_PROPOSAL_LISTED, found)
+    return found
 
 
 @bp.route("/matching/proposals/<int:proposal_id>")
@@ -123,7 +127,9 @@ def list_proposals() -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_proposal(proposal_id: int) -> Any:
     """One child's proposal: home, score parts, alternatives, or the funnel."""
-    return get_or_404(Proposal, proposal_id)
+    found = get_or_404(Proposal, proposal_id)
+    audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, [found])
+    return found
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])
@@ -183,7 +189,9 @@ def leave_unmatched(body: dict, proposal_id: int) -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_offers() -> Any:
     """Offers you may see, newest first."""
-    return [_offer_out(o) for o in offers.list_offers(db(), limit=LIST_LIMIT)]
+    found = offers.list_offers(db(), limit=LIST_LIMIT)
+    audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
+    return [_offer_out(o) for o in found]
 
 
 @bp.route("/matching/offers/<int:offer_id>")
@@ -192,7 +200,9 @@ def list_offers() -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def get_offer(offer_id: int) -> Any:
     """One offer."""
-    return _offer_out(get_or_404(Offer, offer_id))
+    found = get_or_404(Offer, offer_id)
+    audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
+    return _offer_out(found)
 
 
 @bp.route("/matching/offers/<int:offer_id>/withdraw", methods=["POST"])
@@ -253,7 +263,9 @@ def reject_offer(body: dict, offer_id: int) -> Any:
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
 def list_placements() -> Any:
     """Placements you may see, newest first."""
-    return approvals.list_placements(db())[:LIST_LIMIT]
+    found = approvals.list_placements(db())[:LIST_LIMIT]
+    audit_read(AuditAction.PLACEMENT_LISTED, found)
+    return found
 
 
 @bp.route("/matching/placements/<int:placement_id>/end", methods=["POST"])
@@ -297,6 +309,7 @@ def provider_offers() -> Any:
     """Offers for your homes, newest first: each child as an anonymised profile only."""
     found = offers.list_offers(db(), limit=LIST_LIMIT)
     homes = offers.homes_by_id(db(), {o.home_id for o in found})
+    audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return [_provider_offer_out(o, homes) for o in found]
 
 
@@ -307,6 +320,7 @@ def provider_offers() -> Any:
 def provider_offer(offer_id: int) -> Any:
     """One offer for your home."""
     offer = get_or_404(Offer, offer_id)
+    audit_read(AuditAction.MATCHING_OFFER_VIEWED, [offer])
     return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
 
 

@@ -92,7 +92,8 @@ class ProfileSchema(Schema):
     needs = fields.List(fields.String(), required=True)
     risk_flags = fields.List(fields.String(), required=True)
     deprivation_of_liberty_order = fields.Boolean(required=True)
-    wishes = fields.String(required=True)
+    summary = fields.String(required=True, metadata={
+        "description": "The council's summary for providers: the only free text about the child they see"})
     distance_band = fields.String(required=True, metadata={"example": "10–20 miles"})
 
 
@@ -228,7 +229,8 @@ LEFT_UNMATCHED_EXAMPLE = {**NO_HOME_PROPOSAL_EXAMPLE, "status": "left_unmatched"
                           "decided_at": "2027-03-01T11:00:00+00:00"}
 PROFILE_EXAMPLE = {"age_band": "13–15", "sex": "F", "placement_type": "foster_care", "urgency": "planned",
                    "date_needed": "2027-03-27", "needs": ["education"], "risk_flags": ["going_missing"],
-                   "deprivation_of_liberty_order": False, "wishes": "I want to stay at my school",
+                   "deprivation_of_liberty_order": False,
+                   "summary": "Settled in school and wants to stay near it; gets on well with younger children",
                    "distance_band": "0–10 miles"}
 OFFER_EXAMPLE = {
     "id": 17, "status": "sent", "shown_status": "sent", "council_id": 3, "provider_id": 9, "home_id": 12,

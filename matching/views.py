@@ -38,12 +38,13 @@ from matching.models import (
 )
 from matching.services import approvals, explain, jobs, offers, review, runs, shortage
 from matching.services.snapshot import snapshot_summary
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import FieldErrors, ServiceError
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import db, form_errors, get_or_404, request_id
+from rcc.web import audit_read, db, form_errors, get_or_404, request_id
 
 RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
 COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
@@ -128,6 +129,7 @@ def new_run() -> Any:
         errors = form_errors(form)
     children = _children_of(session, open_referrals)
     councils = _councils(session, {r.council_id for r in open_referrals})
+    audit_read(AuditAction.MATCHING_RUN_FORM_OPENED, open_referrals)
     return render_template("matching/new_run.html", form=form, errors=errors, referrals=open_referrals,
                            children=children, councils=councils, urgencies=URGENCIES,
                            placement_types=PLACEMENT_TYPES), 200 if not errors else 400
@@ -158,6 +160,7 @@ def run(run_id: int) -> Any:
     session.refresh(found)
     rows = review.review_rows(session, found) if found.stage == "done" else []
     summary = snapshot_summary(found.problem) if found.problem else None
+    audit_read(AuditAction.MATCHING_RUN_VIEWED, [row.proposal for row in rows], run_id=found.id)
     return render_template(
         "matching/run.html", run=found, rows=rows, running=runs.is_running(found), summary=summary,
         elapsed=runs.elapsed_seconds(found), stages=RUN_STAGES, stage_label=_stage_label,
@@ -190,6 +193,7 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
     alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else f"Home {a.home_id}")
                                         for a in alternatives]
     offer = session.scalars(select(Offer).where(Offer.proposal_id == found.id).order_by(Offer.id.desc())).first()
+    audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, [found])
     return render_template(
         "matching/proposal.html", proposal=found, referral=referral, child=child, home=home, chosen=chosen,
         parts=explain.part_lines(found.parts) if found.parts else [], alternatives=alternatives,
@@ -255,6 +259,7 @@ def leave_unmatched(proposal_id: int) -> Any:
 def offers_list() -> Any:
     session = db()
     found = offers.list_offers(session)
+    audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return render_template("matching/offers.html", offers=found, **_offer_context(session, found))
 
 
@@ -277,6 +282,7 @@ def offer(offer_id: int) -> Any:
 def _offer_page(found: Offer, form: ReasonForm | None = None, errors: list[dict[str, str]] | None = None,
                 status: int = 200) -> Any:
     session = db()
+    audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/offer.html", offer=found, profile=offers.anonymised_profile(found),
                            form=form or ReasonForm(), errors=errors or [],
                            can_withdraw=_can(RUNNERS) and found.status in ("sent", "accepted"),
@@ -307,6 +313,7 @@ def withdraw_offer(offer_id: int) -> Any:
 def provider_offers() -> Any:
     session = db()
     found = offers.list_offers(session)
+    audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return render_template("matching/provider_offers.html", offers=found,
                            homes=offers.homes_by_id(session, {o.home_id for o in found}),
                            profiles={o.id: offers.anonymised_profile(o) for o in found},
@@ -323,6 +330,7 @@ def _provider_offer_page(found: Offer, form: DeclineForm | None = None, errors: 
                          status: int = 200) -> Any:
     form = form or DeclineForm()
     form.reason.choices = list(offers.DECLINE_REASONS.items())
+    audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/provider_offer.html", offer=found, profile=offers.anonymised_profile(found),
                            home=db().get(Home, found.home_id), form=form, errors=errors or [],
                            can_answer=found.status == "sent" and not offers.is_expired(found),
@@ -370,6 +378,7 @@ def provider_decline(offer_id: int) -> Any:
 def approvals_list() -> Any:
     session = db()
     waiting = offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+    audit_read(AuditAction.MATCHING_OFFER_LISTED, waiting)
     return render_template("matching/approvals.html", offers=waiting, **_offer_context(session, waiting))
 
 
@@ -386,6 +395,7 @@ def approval(offer_id: int) -> Any:
 def _approval_page(found: Offer, form: ApproveForm, reject_form: ReasonForm | None = None,
                    errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
     session = db()
+    audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/approval.html", offer=found, form=form,
                            reject_form=reject_form or ReasonForm(prefix="reject"),
                            profile=offers.anonymised_profile(found), errors=errors or [],
@@ -442,6 +452,7 @@ def reject(offer_id: int) -> Any:
 def placements() -> Any:
     session = db()
     found = approvals.list_placements(session)
+    audit_read(AuditAction.PLACEMENT_LISTED, found)
     referrals = {r.id: r for r in session.scalars(select(Referral).where(
         Referral.id.in_({p.referral_id for p in found})))} if found else {}
     return render_template("matching/placements.html", placements=found,
@@ -473,6 +484,7 @@ def end_placement(placement_id: int) -> Any:
             errors = form_errors(form)
     session = db()
     child = session.get(Child, found.child_id)
+    audit_read(AuditAction.PLACEMENT_VIEWED, [found], form="end")
     return render_template("matching/end_placement.html", placement=found, form=form, errors=errors,
                            home=session.get(Home, found.home_id), child=child), 400 if errors else 200
 

@@ -164,6 +164,11 @@ class AuditEventSchema(Schema):
     object_type = fields.String(required=True)
     object_id = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
+    organisation_id = fields.Integer(allow_none=True, metadata={"description": "The organisation of who acted"})
+    subject_organisation_id = fields.Integer(allow_none=True, metadata={
+        "description": "The council whose child's record it is, when it is one"})
+    record_ids = fields.Function(lambda event: [int(i) for i in (event.record_ids or "").strip(",").split(",") if i],
+                                 metadata={"description": "Every record a read named (a list, an export)"})
 
 
 @core.route("/me")
@@ -193,6 +198,7 @@ def organisations() -> Any:
      "object_type": "referral", "object_id": "41", "request_id": "5f0c9a7e2b1d4c3a"}])
 @allow(*ADMINS)
 def audit_events() -> Any:
-    """Your organisation's most recent 500 audit events, newest first."""
+    """Your organisation's most recent 500 audit events, newest first: your own actions, and anyone's
+    actions on your organisation's children (the RCC reading one of your referrals, say)."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)
     return db().scalars(query).all()

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
 from rcc.roles import TWO_FACTOR_REQUIRED_KINDS, Role
-from rcc.tenancy import OWN_ORGANISATION, WHOLE_RCC, OrgKind, TenantPolicy
+from rcc.tenancy import AUDIT_TRAIL, OWN_ORGANISATION, WHOLE_RCC, OrgKind, TenantPolicy
 
 
 def utcnow() -> datetime:
@@ -112,10 +112,15 @@ class ApiToken(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only: who did what to which record, written in the change's own transaction."""
+    """Append-only: who did what to which record, written in the change's own transaction.
+
+    ``organisation_id`` is the actor's organisation; ``subject_organisation_id`` the council whose
+    record it is, so a council's trail shows what others (the RCC, a provider) did with its children.
+    A read of several records names them all in ``record_ids`` (",12,15," so one id can be searched).
+    """
 
     __tablename__ = "audit_event"
-    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+    __tenant_policy__: ClassVar[TenantPolicy] = AUDIT_TRAIL
 
     id: int | None = Field(default=None, primary_key=True)
     occurred_at: datetime = Field(default_factory=utcnow, index=True)
@@ -126,4 +131,6 @@ class AuditEvent(SQLModel, table=True):
     object_type: str = Field(max_length=60)
     object_id: str | None = Field(default=None, max_length=40)
     request_id: str | None = Field(default=None, max_length=40)
+    subject_organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    record_ids: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -97,6 +97,9 @@ class TenantPolicy:
 # Policies used across the platform; models pick one rather than inventing their own.
 WHOLE_RCC = TenantPolicy(rcc_staff=True, any_council=True, any_provider=True)
 OWN_ORGANISATION = TenantPolicy(owner_columns=("organisation_id",))
+# The audit trail: an organisation's own actions, and anyone's actions on its records (the RCC
+# reading a council's child shows in that council's trail).
+AUDIT_TRAIL = TenantPolicy(owner_columns=("organisation_id", "subject_organisation_id"))
 COUNCIL_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_id",))
 SUPPLY_REGISTER = TenantPolicy(rcc_staff=True, any_council=True, owner_columns=("provider_id",))
 PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("provider_id",))

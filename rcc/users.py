@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldError
 from rcc.geography import LocalAuthority
 from rcc.models import ApiToken, Organisation, User, utcnow
@@ -37,7 +38,7 @@ def create_rcc(session: Session, name: str, region: str | None = None) -> Organi
     session.add(rcc)
     session.flush()
     rcc.rcc_id = rcc.id
-    audit.record(session, "organisation.created", rcc)
+    audit.record(session, AuditAction.ORGANISATION_CREATED, rcc)
     return rcc
 
 
@@ -62,7 +63,7 @@ def add_member_council(session: Session, rcc: Organisation, council: LocalAuthor
     member = Organisation(kind=OrgKind.COUNCIL, name=council.name, rcc_id=rcc.id, ons_code=council.ons_code,
                           dfe_code=council.dfe_code, region=council.region)
     session.add(member)
-    audit.record(session, "organisation.created", member)
+    audit.record(session, AuditAction.ORGANISATION_CREATED, member)
     return member
 
 
@@ -75,7 +76,7 @@ def add_provider(session: Session, rcc: Organisation, name: str, sector: str,
     provider = Organisation(kind=OrgKind.PROVIDER, name=name.strip(), rcc_id=rcc.id, provider_sector=sector,
                             ofsted_urn=ofsted_urn, region=rcc.region)
     session.add(provider)
-    audit.record(session, "organisation.created", provider)
+    audit.record(session, AuditAction.ORGANISATION_CREATED, provider)
     return provider
 
 
@@ -127,7 +128,7 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if with_two_factor:
         user.totp_secret = totp_secret or pyotp.random_base32()
     session.add(user)
-    audit.record(session, "user.created", user, roles=user.roles)
+    audit.record(session, AuditAction.USER_CREATED, user, roles=user.roles)
     return user
 
 
@@ -136,7 +137,7 @@ def invite_user(session: Session, organisation: Organisation, email: str, name: 
     """Create the user with a one-time invite link token, returned once and stored hashed."""
     user = create_user(session, organisation, email, name, roles)
     token = _issue_invite(user)
-    audit.record(session, "user.invited", user)
+    audit.record(session, AuditAction.USER_INVITED, user)
     return user, token
 
 
@@ -166,31 +167,31 @@ def accept_invite(session: Session, user: User, password: str, totp_secret: str,
     user.totp_secret = totp_secret
     user.invite_token_hash = None
     user.invite_expires_at = None
-    audit.record(session, "user.invite_accepted", user)
+    audit.record(session, AuditAction.USER_INVITE_ACCEPTED, user)
 
 
 def deactivate_user(session: Session, user: User, by: User) -> None:
     if user.id == by.id:
         raise Conflict("You cannot deactivate your own account. Ask another admin.")
     user.active = False
-    audit.record(session, "user.deactivated", user)
+    audit.record(session, AuditAction.USER_DEACTIVATED, user)
 
 
 def reactivate_user(session: Session, user: User) -> None:
     user.active = True
-    audit.record(session, "user.reactivated", user)
+    audit.record(session, AuditAction.USER_REACTIVATED, user)
 
 
 def reset_two_factor(session: Session, user: User) -> None:
     """Clear the user's authenticator; they set up a new one at their next sign-in."""
     user.totp_secret = None
-    audit.record(session, "user.two_factor_reset", user)
+    audit.record(session, AuditAction.USER_TWO_FACTOR_RESET, user)
 
 
 def unlock_user(session: Session, user: User) -> None:
     user.locked_at = None
     user.failed_sign_ins = 0
-    audit.record(session, "user.unlocked", user)
+    audit.record(session, AuditAction.USER_UNLOCKED, user)
 
 
 # Sign-in -------------------------------------------------------------------------------
@@ -236,9 +237,9 @@ def record_failed_attempt(session: Session, user: User) -> str:
     account = audit.on_behalf_of_account(session, user.organisation_id, user.rcc_id)
     if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
         user.locked_at = utcnow()
-        audit.record(session, "user.locked", user, actor=account)
+        audit.record(session, AuditAction.USER_LOCKED, user, actor=account)
         return LOCKED
-    audit.record(session, "user.sign_in_failed", user, actor=account)
+    audit.record(session, AuditAction.USER_SIGN_IN_FAILED, user, actor=account)
     return WRONG_DETAILS
 
 
@@ -255,14 +256,14 @@ def check_two_factor(session: Session, user: User, code: str) -> str | None:
 def record_sign_in(session: Session, user: User) -> None:
     user.failed_sign_ins = 0
     user.last_sign_in_at = utcnow()
-    audit.record(session, "user.signed_in", user)
+    audit.record(session, AuditAction.USER_SIGNED_IN, user)
 
 
 def set_up_two_factor(session: Session, user: User, secret: str, code: str) -> None:
     if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
         raise FieldError("code", "The code is not right. Enter the 6-digit code your app shows now")
     user.totp_secret = secret
-    audit.record(session, "user.two_factor_set_up", user)
+    audit.record(session, AuditAction.USER_TWO_FACTOR_SET_UP, user)
 
 
 def current_code(user: User) -> str:
@@ -280,7 +281,7 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
     token = ApiToken(rcc_id=user.rcc_id, organisation_id=user.organisation_id, user_id=user.id,
                      name=name.strip(), token_hash=hash_token(secret))
     session.add(token)
-    audit.record(session, "api_token.created", token)
+    audit.record(session, AuditAction.API_TOKEN_CREATED, token)
     return token, secret
 
 
@@ -295,4 +296,4 @@ def user_for_api_token(session: Session, secret: str) -> User | None:
 
 def revoke_api_token(session: Session, token: ApiToken) -> None:
     token.revoked_at = utcnow()
-    audit.record(session, "api_token.revoked", token)
+    audit.record(session, AuditAction.API_TOKEN_REVOKED, token)

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import urlencode, urlparse
 
 import pyotp
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, logout_user
 from sqlalchemy import select
 
+from rcc import audit_trail as audit_trail_service
 from rcc import users
+from rcc.csv_files import write_csv
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
 from rcc.layout import add_nav_item, home_links_for_current_user
-from rcc.models import ApiToken, AuditEvent, User
+from rcc.models import ApiToken, User
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
 from rcc.tenancy import OrgKind, system_access
@@ -246,11 +259,27 @@ def change_person(user_id: int, action: str) -> Any:
 @admin.route("/audit-trail")
 @allow(*ADMINS)
 def audit_trail() -> Any:
-    page = max(1, request.args.get("page", 1, type=int))
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(50).offset((page - 1) * 50)
-    events = db().scalars(query).all()
-    names = users.names_of(db(), {e.user_id for e in events if e.user_id})
-    return render_template("rcc/admin/audit_trail.html", events=events, names=names, page=page)
+    parsed = audit_trail_service.parse_filters(request.args)
+    page_text = request.args.get("page", "1")
+    number = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= audit_trail_service.MAX_PAGE else 1
+    page = audit_trail_service.trail_page(db(), parsed.filters, number)
+    errors = [{"text": message, "href": f"#{name}"} for name, message in parsed.errors.items()]
+    return render_template(
+        "rcc/admin/audit_trail.html", page=page, filters=parsed.filters, errors=errors, field_errors=parsed.errors,
+        query=urlencode(parsed.filters.query_string_items()), people=audit_trail_service.people_in_trail(db()),
+        actions=audit_trail_service.action_choices(), record_types=audit_trail_service.record_types(),
+        describe=audit_trail_service.describe), 400 if errors else 200
+
+
+@admin.route("/audit-trail.csv")
+@allow(*ADMINS)
+def audit_trail_csv() -> Any:
+    parsed = audit_trail_service.parse_filters(request.args)
+    if parsed.errors:
+        abort(400)
+    rows = audit_trail_service.trail_csv_rows(db(), parsed.filters)
+    return Response(write_csv(audit_trail_service.CSV_HEADER, rows), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=audit-trail.csv"})
 
 
 @admin.route("/api-tokens", methods=["GET", "POST"])

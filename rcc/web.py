@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from rcc.audit import Actor, set_actor
-from rcc.db import Session
+from rcc import audit
+from rcc.audit import Actor, AuditAction, set_actor
+from rcc.db import Session, transaction
 from rcc.models import Organisation, User
 from rcc.tenancy import TenantScope, set_scope
 
@@ -26,6 +28,18 @@ def db() -> Session:
         set_scope(g.db_session, PUBLIC_SCOPE)
         set_actor(g.db_session, Actor.platform(request_id()))
     return g.db_session
+
+
+def audit_read(action: AuditAction, records: Sequence[Any], **detail: Any) -> None:
+    """Audit this request's read of a child's ``records`` (see ``rcc.audit.record_read``), and commit it.
+
+    Called once per page or API response, after its data is loaded: one INSERT, however many rows.
+    A response that shows no child (an empty list, a run page refreshing while it runs) reads nothing.
+    """
+    if not records:
+        return
+    with transaction(db()) as session:
+        audit.record_read(session, action, records, **detail)
 
 
 def request_id() -> str:

@@ -30,6 +30,7 @@ class Dashboard:
     vacancies_by_area: list[tuple[str, int]]
     stale: list[tuple[Vacancy, Home]]
     sibling_groups_waiting: list[tuple[SiblingGroup, str, int]]  # (group, council name, children waiting)
+    referrals_shown: list[Referral]  # the children the page names (oldest, and those in waiting groups): audited
 
 
 def days_waiting(referral: Referral, now: datetime | None = None) -> int:
@@ -76,6 +77,7 @@ def region_dashboard(session: Session) -> Dashboard:
         sibling_groups_waiting=sorted(
             ((groups[gid], councils.get(groups[gid].council_id, ""), count) for gid, count in waiting_counts.items()
              if gid in groups), key=lambda item: (-item[2], item[0].id)),
+        referrals_shown=[*oldest, *(r for r in live if r.sibling_group_id in groups and r not in oldest)],
     )
 
 

@@ -21,6 +21,7 @@ from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
 from rcc import audit, numbers, users
+from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
 from rcc.geography import (
     REFERENCE_DATA,
@@ -56,7 +57,8 @@ REFERRAL_COLUMNS: list[tuple[str, bool, str]] = [
     ("needs", False, "Keys separated by semicolons, like education;communication"),
     ("risk_flags", False, "Keys separated by semicolons, like going_missing;self_harm"),
     ("dol_order_needed", False, "yes or no (deprivation of liberty order)"),
-    ("child_wishes", False, "The child's own words"),
+    ("child_wishes", False, "The child's own words (never shown to providers)"),
+    ("provider_summary", False, "What providers may be told about the child, in your words"),
     ("excluded_areas", False, "Local authority names separated by semicolons"),
     ("max_weekly_cost", False, "Pounds, like 4500 or 4500.50"),
     ("max_distance_miles", False, "Whole miles, like 20"),
@@ -74,7 +76,8 @@ def referral_template_csv() -> str:
     """The template: the header row and one example row."""
     example = ["ABC-1234", "JS", "4", "2012", "F", "C2", "N1", "no", "yes", "M1 1AE", "M13 9PL", "foster_care",
                "planned", "2027-03-27", "education;living_with_others", "going_missing", "no",
-               "I want to stay at my school", "", "1200", "20", "", "Family A", "yes", ""]
+               "I want to stay at my school", "Settled at school; a home within reach of it would help", "",
+               "1200", "20", "", "Family A", "yes", ""]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for name, _, _ in REFERRAL_COLUMNS])
@@ -167,7 +170,7 @@ def _parse_row(row: dict[str, str], problems: dict[str, str]) -> tuple[ChildDeta
         placement_type=row.get("placement_type", "").lower(), urgency=row.get("urgency", "").lower(),
         date_needed=_date(row, "date_needed", problems), needs=_keys(row, "needs"),
         risk_flags=_keys(row, "risk_flags"), dol_order_needed=_yes_no(row, "dol_order_needed", problems),
-        child_wishes=row.get("child_wishes", ""),
+        child_wishes=row.get("child_wishes", ""), provider_summary=row.get("provider_summary", ""),
         excluded_areas=[a.strip() for a in row.get("excluded_areas", "").split(";") if a.strip()],
         max_weekly_cost=_pence(row, "max_weekly_cost", problems),
         max_distance_miles=_integer(row, "max_distance_miles", problems),
@@ -230,7 +233,7 @@ def _write_referrals(session: Session, council: Organisation,
         referral = referral_service.create_referral(session, council, child, details, today)
         if submit:
             referral_service.submit_referral(session, referral, today)
-    audit.record(session, "referral.uploaded", council, referrals=len(parsed), submitted=submit)
+    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(parsed), submitted=submit)
     return UploadResult(len(parsed), len(created_groups), submit)
 
 
@@ -319,7 +322,7 @@ def import_ofsted(session: Session, rcc: Organisation, data: bytes | None = None
         outcome = _import_row(session, rcc, row, members, homes, providers, summary, seen)
         if outcome is not None:
             summary.skipped.append((number, row.get("urn", ""), row.get("name", ""), outcome))
-    audit.record(session, "supply.ofsted_imported", rcc, created=summary.created, updated=summary.updated,
+    audit.record(session, AuditAction.SUPPLY_OFSTED_IMPORTED, rcc, created=summary.created, updated=summary.updated,
                  unchanged=summary.unchanged, skipped=len(summary.skipped), outside_region=summary.outside_region,
                  providers_created=summary.providers_created)
     return summary

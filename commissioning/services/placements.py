@@ -17,6 +17,7 @@ from commissioning.services import referrals
 from commissioning.ssda903 import placement_end_reasons
 from commissioning.vocabulary import FUNDING
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors
 
 
@@ -52,7 +53,7 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
                           funding=funding, block_contract_id=block_contract_id)
     session.add(placement)
     referrals.mark_placed(session, referral)
-    audit.record(session, "placement.started", placement, home_id=home.id, weekly_cost=weekly_cost,
+    audit.record(session, AuditAction.PLACEMENT_STARTED, placement, home_id=home.id, weekly_cost=weekly_cost,
                  funding=funding)
     return placement
 
@@ -79,7 +80,7 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
     referral = session.get(Referral, placement.referral_id)
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
-    audit.record(session, "placement.ended", placement, end_date=end_date, reason=reason_code)
+    audit.record(session, AuditAction.PLACEMENT_ENDED, placement, end_date=end_date, reason=reason_code)
     return placement
 
 

@@ -31,6 +31,7 @@ from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGr
 from commissioning.ssda903 import categories_of_need, legal_statuses
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
@@ -38,7 +39,18 @@ from rcc.tenancy import OrgKind
 
 EDITABLE_STATUSES = (DRAFT, SUBMITTED)
 MAX_WISHES = 4000
+MAX_PROVIDER_SUMMARY = 2000
 MAX_REASON = 2000
+# The audit action for each move into a status.
+MOVE_ACTIONS: dict[str, AuditAction] = {
+    SUBMITTED: AuditAction.REFERRAL_SUBMITTED,
+    IN_MATCHING: AuditAction.REFERRAL_IN_MATCHING,
+    OFFERED: AuditAction.REFERRAL_OFFERED,
+    PROPOSAL_APPROVED: AuditAction.REFERRAL_PROPOSAL_APPROVED,
+    PLACED: AuditAction.REFERRAL_PLACED,
+    ENDED: AuditAction.REFERRAL_ENDED,
+    WITHDRAWN: AuditAction.REFERRAL_WITHDRAWN,
+}
 
 
 @dataclass
@@ -69,6 +81,7 @@ class ReferralDetails:
     risk_flags: list[str] = field(default_factory=list)
     dol_order_needed: bool = False
     child_wishes: str = ""
+    provider_summary: str = ""  # what providers are told about the child, written by the council
     excluded_provider_ids: list[int] = field(default_factory=list)
     excluded_home_ids: list[int] = field(default_factory=list)
     excluded_areas: list[str] = field(default_factory=list)
@@ -147,6 +160,8 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
         errors["risk_flags"] = f"Risk flags must be from the list; not {sorted(unknown_risks)}"
     if len(details.child_wishes or "") > MAX_WISHES:
         errors["child_wishes"] = f"The child's wishes must be {MAX_WISHES:,} characters or fewer"
+    if len(details.provider_summary or "") > MAX_PROVIDER_SUMMARY:
+        errors["provider_summary"] = f"The summary for providers must be {MAX_PROVIDER_SUMMARY:,} characters or fewer"
     if details.max_weekly_cost is not None and details.max_weekly_cost <= 0:
         errors["max_weekly_cost"] = "Maximum weekly cost must be more than £0"
     if details.max_distance_miles is not None and not 1 <= details.max_distance_miles <= 1000:
@@ -214,7 +229,7 @@ def create_referral(session: Session, council: Organisation, child: ChildDetails
     session.add(referral)
     session.flush()
     _add_event(session, referral, None, DRAFT, None)
-    audit.record(session, "referral.created", referral, child_id=record.id)
+    audit.record(session, AuditAction.REFERRAL_CREATED, referral, child_id=record.id)
     return referral
 
 
@@ -238,7 +253,7 @@ def update_referral(session: Session, referral: Referral, child: ChildDetails, d
         raise FieldErrors(errors)
     _apply_child(record, child)
     _apply_details(referral, details)
-    audit.record(session, "referral.updated", referral)
+    audit.record(session, AuditAction.REFERRAL_UPDATED, referral)
     return referral
 
 
@@ -271,6 +286,7 @@ def _apply_details(referral: Referral, details: ReferralDetails) -> None:
     referral.risk_flags = [key for key in RISK_FLAGS if key in details.risk_flags]
     referral.dol_order_needed = bool(details.dol_order_needed)
     referral.child_wishes = (details.child_wishes or "").strip()
+    referral.provider_summary = (details.provider_summary or "").strip()
     referral.excluded_provider_ids = sorted(set(details.excluded_provider_ids))
     referral.excluded_home_ids = sorted(set(details.excluded_home_ids))
     referral.excluded_areas = sorted({la.name for a in details.excluded_areas if (la := local_authority_named(a))})
@@ -303,6 +319,7 @@ def details_of(referral: Referral) -> ReferralDetails:
         placement_type=referral.placement_type, urgency=referral.urgency, date_needed=referral.date_needed,
         needs=list(referral.needs), risk_flags=list(referral.risk_flags),
         dol_order_needed=referral.dol_order_needed, child_wishes=referral.child_wishes,
+        provider_summary=referral.provider_summary,
         excluded_provider_ids=list(referral.excluded_provider_ids),
         excluded_home_ids=list(referral.excluded_home_ids), excluded_areas=list(referral.excluded_areas),
         max_weekly_cost=referral.max_weekly_cost, max_distance_miles=referral.max_distance_miles,
@@ -330,7 +347,7 @@ def _move(session: Session, referral: Referral, to_status: str, reason: str | No
         referral.submitted_at = now
     session.add(referral)
     _add_event(session, referral, from_status, to_status, reason)
-    audit.record(session, f"referral.{to_status}", referral, from_status=from_status, reason=reason, **detail)
+    audit.record(session, MOVE_ACTIONS[to_status], referral, from_status=from_status, reason=reason, **detail)
     return referral
 
 
@@ -429,11 +446,6 @@ def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, C
     row = session.execute(select(Referral, Child).join(Child, Child.id == Referral.child_id)
                           .where(Referral.id == referral_id)).first()
     return None if row is None else (row[0], row[1])
-
-
-def record_viewed(session: Session, referral: Referral) -> None:
-    """Reading a child's referral is audited."""
-    audit.record(session, "referral.viewed", referral)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from commissioning import lifecycle
 from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
 from commissioning.models import Referral, SiblingGroup
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
 
@@ -42,7 +43,7 @@ def create_sibling_group(session: Session, council: Organisation, name: str, kee
                          keep_together=keep_together,
                          separation_reason=None if keep_together else (separation_reason or "").strip())
     session.add(group)
-    audit.record(session, "sibling_group.created", group, keep_together=keep_together)
+    audit.record(session, AuditAction.SIBLING_GROUP_CREATED, group, keep_together=keep_together)
     return group
 
 
@@ -56,7 +57,7 @@ def update_sibling_group(session: Session, group: SiblingGroup, name: str, keep_
     group.keep_together = keep_together
     group.separation_reason = None if keep_together else (separation_reason or "").strip()
     session.add(group)
-    audit.record(session, "sibling_group.updated", group, keep_together=keep_together)
+    audit.record(session, AuditAction.SIBLING_GROUP_UPDATED, group, keep_together=keep_together)
     return group
 
 
@@ -71,7 +72,7 @@ def add_to_group(session: Session, group: SiblingGroup, referral: Referral) -> R
     _refuse_if_any_offered(session, group, "add a child to")
     referral.sibling_group_id = group.id
     session.add(referral)
-    audit.record(session, "sibling_group.referral_added", group, referral_id=referral.id)
+    audit.record(session, AuditAction.SIBLING_GROUP_REFERRAL_ADDED, group, referral_id=referral.id)
     return referral
 
 
@@ -81,14 +82,14 @@ def remove_from_group(session: Session, group: SiblingGroup, referral: Referral)
     _refuse_unless_changeable(referral, "removed from")
     referral.sibling_group_id = None
     session.add(referral)
-    audit.record(session, "sibling_group.referral_removed", group, referral_id=referral.id)
+    audit.record(session, AuditAction.SIBLING_GROUP_REFERRAL_REMOVED, group, referral_id=referral.id)
     return referral
 
 
 def delete_sibling_group(session: Session, group: SiblingGroup) -> None:
     if members(session, group):
         raise Conflict("Remove every child from the group before you delete it")
-    audit.record(session, "sibling_group.deleted", group, name=group.name)
+    audit.record(session, AuditAction.SIBLING_GROUP_DELETED, group, name=group.name)
     session.delete(group)
 
 

@@ -12,6 +12,7 @@ from sqlmodel import col
 from commissioning.models import Home, Vacancy, is_stale
 from commissioning.vocabulary import NEEDS_AND_RISKS, OFSTED_RATINGS, PLACEMENT_TYPES, SEXES, STALE_AFTER_DAYS
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
@@ -96,7 +97,7 @@ def create_home(session: Session, provider: Organisation, details: HomeDetails) 
                 local_authority="")
     apply_home_details(home, details)
     session.add(home)
-    audit.record(session, "home.created", home, ofsted_urn=home.ofsted_urn)
+    audit.record(session, AuditAction.HOME_CREATED, home, ofsted_urn=home.ofsted_urn)
     return home
 
 
@@ -109,7 +110,7 @@ def update_home(session: Session, home: Home, details: HomeDetails) -> Home:
     apply_home_details(home, details)
     home.updated_at = utcnow()
     session.add(home)
-    audit.record(session, "home.updated", home)
+    audit.record(session, AuditAction.HOME_UPDATED, home)
     return home
 
 
@@ -187,7 +188,7 @@ def set_vacancy(session: Session, home: Home, places_free: int | None, available
     vacancy.available_from = available_from or date.today()
     vacancy.last_confirmed_at = utcnow()
     session.add(vacancy)
-    audit.record(session, "vacancy.updated", vacancy, home_id=home.id, places_free=vacancy.places_free)
+    audit.record(session, AuditAction.VACANCY_UPDATED, vacancy, home_id=home.id, places_free=vacancy.places_free)
     return vacancy
 
 
@@ -195,7 +196,7 @@ def confirm_vacancy(session: Session, vacancy: Vacancy) -> Vacancy:
     """The provider says the vacancy is still right as it stands."""
     vacancy.last_confirmed_at = utcnow()
     session.add(vacancy)
-    audit.record(session, "vacancy.confirmed", vacancy, places_free=vacancy.places_free)
+    audit.record(session, AuditAction.VACANCY_CONFIRMED, vacancy, places_free=vacancy.places_free)
     return vacancy
 
 

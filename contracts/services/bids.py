@@ -18,6 +18,7 @@ from contracts.models import Bid, Lot, Tender
 from contracts.services import tenders
 from contracts.services.common import aware, is_rcc, pounds, provider_id_of
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 
 
@@ -83,7 +84,7 @@ def submit_bid(session: Session, lot: Lot, details: BidDetails, user_id: int | N
                   home_ids=sorted(set(details.home_ids)), answers=answers, summary=details.summary.strip(),
                   submitted_by_user_id=user_id, submitted_at=now, updated_at=now)
         session.add(bid)
-        action = "bid.submitted"
+        action = AuditAction.BID_SUBMITTED
     else:
         bid.weekly_price = details.weekly_price or 0
         bid.places_offered = details.places_offered or 0
@@ -92,7 +93,7 @@ def submit_bid(session: Session, lot: Lot, details: BidDetails, user_id: int | N
         bid.summary = details.summary.strip()
         bid.submitted_by_user_id = user_id
         bid.updated_at = now
-        action = "bid.updated"
+        action = AuditAction.BID_UPDATED
     audit.record(session, action, bid, lot_id=lot.id, weekly_price=bid.weekly_price, places=bid.places_offered)
     return bid
 
@@ -104,7 +105,7 @@ def withdraw_bid(session: Session, bid: Bid, now: datetime) -> None:
         raise NotFound()
     if not tenders.accepts_bids(tender, now):
         raise Conflict("Bids have closed, so this bid can no longer be withdrawn")
-    audit.record(session, "bid.withdrawn", bid, lot_id=bid.lot_id)
+    audit.record(session, AuditAction.BID_WITHDRAWN, bid, lot_id=bid.lot_id)
     session.delete(bid)
 
 

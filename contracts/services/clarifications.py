@@ -16,6 +16,7 @@ from contracts.models import ClarificationAnswer, ClarificationQuestion, Tender
 from contracts.services import tenders
 from contracts.services.common import is_rcc, provider_id_of
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 
 
@@ -33,7 +34,7 @@ def ask_question(session: Session, tender: Tender, text: str, user_id: int | Non
     question = ClarificationQuestion(rcc_id=tender.rcc_id, provider_id=provider_id, tender_id=tender.id,
                                      text=text, asked_by_user_id=user_id, asked_at=now)
     session.add(question)
-    audit.record(session, "clarification.asked", question, tender_id=tender.id)
+    audit.record(session, AuditAction.CLARIFICATION_ASKED, question, tender_id=tender.id)
     return question
 
 
@@ -47,7 +48,7 @@ def answer_question(session: Session, question: ClarificationQuestion, published
     tender = tenders.get_tender(session, question.tender_id)
     published = publish_answer(session, tender, published_question, answer, now)
     question.answer_id = published.id
-    audit.record(session, "clarification.answered", question, answer_id=published.id)
+    audit.record(session, AuditAction.CLARIFICATION_ANSWERED, question, answer_id=published.id)
     return published
 
 
@@ -71,7 +72,7 @@ def publish_answer(session: Session, tender: Tender, question: str, answer: str,
     published = ClarificationAnswer(rcc_id=tender.rcc_id, tender_id=tender.id, question=question.strip(),
                                     answer=answer.strip(), published_at=now)
     session.add(published)
-    audit.record(session, "clarification.published", published, tender_id=tender.id)
+    audit.record(session, AuditAction.CLARIFICATION_PUBLISHED, published, tender_id=tender.id)
     return published
 
 

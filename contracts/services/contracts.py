@@ -17,6 +17,7 @@ from contracts.models import BlockContract, ContractHome, ContractPrice, CostSha
 from contracts.services import tenders
 from contracts.services.common import aware, is_rcc, percentage, round_half_up, scope_of
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
 from rcc.tenancy import OrgKind
@@ -113,7 +114,7 @@ def create_contract(session: Session, rcc_id: int, details: ContractDetails, use
         session.add(CostShare(**owner, council_id=council_id, share_bp=share))
     session.add(ContractPrice(**owner, effective_from=contract.start_date, weekly_price=contract.weekly_price,
                               reason="start"))
-    audit.record(session, "contract.created", contract, provider_id=contract.provider_id,
+    audit.record(session, AuditAction.CONTRACT_CREATED, contract, provider_id=contract.provider_id,
                  weekly_price=contract.weekly_price, homes=details.homes, cost_shares_bp=details.cost_shares_bp,
                  lot_id=contract.lot_id)
     return contract
@@ -217,7 +218,7 @@ def apply_due_uplifts(session: Session, contract: BlockContract, today: date) ->
                               effective_from=day, weekly_price=price, reason="uplift")
         session.add(entry)
         added.append(entry)
-        audit.record(session, "contract.uplift_applied", contract, effective_from=day, weekly_price=price)
+        audit.record(session, AuditAction.CONTRACT_UPLIFT_APPLIED, contract, effective_from=day, weekly_price=price)
     return added
 
 

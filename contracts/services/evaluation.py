@@ -20,6 +20,7 @@ from contracts.services import bids as bid_service
 from contracts.services import tenders
 from contracts.services.common import is_rcc, round_half_up
 from rcc import audit, users
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
 
@@ -88,7 +89,7 @@ def record_score(session: Session, bid_id: int, question_id: int, evaluator_user
                                evaluator_user_id=evaluator_user_id, score=mark)
         session.add(score)
     score.score, score.comment, score.scored_at = mark, comment.strip(), now
-    audit.record(session, "evaluation.scored", score, bid_id=bid.id, question_id=question.id, score=mark)
+    audit.record(session, AuditAction.EVALUATION_SCORED, score, bid_id=bid.id, question_id=question.id, score=mark)
     return score
 
 
@@ -113,7 +114,7 @@ def moderate(session: Session, bid_id: int, question_id: int, mark: int | None, 
         session.add(moderated)
     moderated.score, moderated.reason = mark, reason.strip()
     moderated.moderated_by_user_id, moderated.moderated_at = user_id, now
-    audit.record(session, "evaluation.moderated", moderated, bid_id=bid.id, question_id=question.id,
+    audit.record(session, AuditAction.EVALUATION_MODERATED, moderated, bid_id=bid.id, question_id=question.id,
                  score=mark, reason=moderated.reason)
     return moderated
 
@@ -181,7 +182,7 @@ def decide_lot_award(session: Session, lot: Lot, bid_id: int | None, justificati
     lot.award_justification = justification.strip()
     lot.award_decided_at = now
     top = ranking[0].bid.id
-    audit.record(session, "evaluation.award_decided", lot, bid_id=bid_id, justification=lot.award_justification,
+    audit.record(session, AuditAction.EVALUATION_AWARD_DECIDED, lot, bid_id=bid_id, justification=lot.award_justification,
                  highest_ranked=bid_id == top)
     return lot
 
@@ -215,7 +216,7 @@ def award_tender(session: Session, tender: Tender, now: datetime) -> Tender:
             entry.bid.successful = entry.bid.id == lot.awarded_bid_id
     tender.awarded_at = now
     tender.standstill_ends_at = now + timedelta(days=tenders.STANDSTILL_DAYS)
-    audit.record(session, "tender.awarded", tender,
+    audit.record(session, AuditAction.TENDER_AWARDED, tender,
                  lots={lot.number: lot.awarded_bid_id for lot, _ in results})
     return tender
 

@@ -19,6 +19,7 @@ from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts.models import Lot, QualityQuestion, Tender
 from contracts.services.common import aware, is_rcc, pounds
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
 
@@ -152,7 +153,7 @@ def create_tender(session: Session, rcc_id: int, details: TenderDetails, user_id
                     contract_start=details.contract_start)
     _apply(tender, details)
     session.add(tender)
-    audit.record(session, "tender.created", tender, reference=tender.reference)
+    audit.record(session, AuditAction.TENDER_CREATED, tender, reference=tender.reference)
     return tender
 
 
@@ -162,7 +163,7 @@ def update_tender(session: Session, tender: Tender, details: TenderDetails, now:
     if errors:
         raise FieldErrors(errors)
     _apply(tender, details)
-    audit.record(session, "tender.updated", tender)
+    audit.record(session, AuditAction.TENDER_UPDATED, tender)
     return tender
 
 
@@ -244,7 +245,7 @@ def add_lot(session: Session, tender: Tender, details: LotDetails, now: datetime
     for q_number, (text, weight) in enumerate(details.questions, start=1):
         session.add(QualityQuestion(rcc_id=tender.rcc_id, lot_id=lot.id, number=q_number, text=text.strip(),
                                     weight=weight or 0))
-    audit.record(session, "tender.lot_added", tender, lot_id=lot.id, lot_number=number)
+    audit.record(session, AuditAction.TENDER_LOT_ADDED, tender, lot_id=lot.id, lot_number=number)
     return lot
 
 
@@ -255,7 +256,7 @@ def remove_lot(session: Session, tender: Tender, lot: Lot, now: datetime) -> Non
     for question in questions_of(session, lot):
         session.delete(question)
     session.delete(lot)
-    audit.record(session, "tender.lot_removed", tender, lot_id=lot.id)
+    audit.record(session, AuditAction.TENDER_LOT_REMOVED, tender, lot_id=lot.id)
 
 
 # Moves ----------------------------------------------------------------------------------
@@ -275,7 +276,7 @@ def publish(session: Session, tender: Tender, now: datetime) -> Tender:
     if problems:
         raise Conflict("This tender cannot be published yet. " + " ".join(problems))
     tender.published_at = now
-    audit.record(session, "tender.published", tender)
+    audit.record(session, AuditAction.TENDER_PUBLISHED, tender)
     return tender
 
 
@@ -285,7 +286,7 @@ def start_evaluation(session: Session, tender: Tender, now: datetime) -> Tender:
         raise Conflict("Evaluation can start only after bids close; this tender is "
                        f"'{STATUS_LABELS[status].lower()}'")
     tender.evaluation_started_at = now
-    audit.record(session, "tender.evaluation_started", tender)
+    audit.record(session, AuditAction.TENDER_EVALUATION_STARTED, tender)
     return tender
 
 
@@ -297,7 +298,7 @@ def cancel(session: Session, tender: Tender, reason: str, now: datetime) -> Tend
         raise FieldErrors({"reason": "Enter why the tender is cancelled"})
     tender.cancelled_at = now
     tender.cancel_reason = reason.strip()[:2000]
-    audit.record(session, "tender.cancelled", tender, reason=tender.cancel_reason)
+    audit.record(session, AuditAction.TENDER_CANCELLED, tender, reason=tender.cancel_reason)
     return tender
 
 

@@ -20,6 +20,7 @@ from cost_transparency.models import CostRecord
 from cost_transparency.services import high_cost_review
 from cost_transparency.vocabulary import NEED_BANDS, need_band_for
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import FieldErrors, NotFound
 from rcc.models import utcnow
 from rcc.numbers import MAX_WEEKLY_PENCE
@@ -141,7 +142,7 @@ def create_record(session: Session, placement: Placement, details: CostDetails, 
                         funding=placement.funding, source=source, created_by_user_id=user_id,
                         **_columns(details))
     session.add(record)
-    audit.record(session, "cost_record.created", record, placement_id=placement.id, source=source,
+    audit.record(session, AuditAction.COST_RECORD_CREATED, record, placement_id=placement.id, source=source,
                  gross_weekly=record.gross_weekly)
     high_cost_review.flag_if_above_threshold(session, record, today or date.today())
     return record
@@ -163,7 +164,7 @@ def update_record(session: Session, record: CostRecord, details: CostDetails,
     record.source = "entered" if record.source == "contract_price" else record.source
     record.updated_at = utcnow()
     session.add(record)
-    audit.record(session, "cost_record.updated", record, gross_weekly_before=before,
+    audit.record(session, AuditAction.COST_RECORD_UPDATED, record, gross_weekly_before=before,
                  gross_weekly=record.gross_weekly)
     high_cost_review.flag_if_above_threshold(session, record, today or date.today())
     return record

@@ -21,6 +21,7 @@ from cost_transparency.models import CostRecord, CostSettings, HighCostReview
 from cost_transparency.services import statistics
 from cost_transparency.vocabulary import REVIEW_OUTCOMES
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import FieldErrors
 from rcc.models import utcnow
 
@@ -49,7 +50,7 @@ def update_settings(session: Session, rcc_id: int, threshold_pounds: int | None,
     settings.updated_at = utcnow()
     settings.updated_by_user_id = user_id
     session.add(settings)
-    audit.record(session, "cost_settings.updated", settings, before=list(before),
+    audit.record(session, AuditAction.COST_SETTINGS_UPDATED, settings, before=list(before),
                  after=[settings.high_cost_threshold, settings.provider_share_alert_percent])
     return settings
 
@@ -76,7 +77,7 @@ def _flag(session: Session, record: CostRecord, reasons: list[str], threshold: i
                             weekly_cost=record.gross_weekly, reasons=sorted(reasons), threshold=threshold,
                             outlier_limit=outlier_limit, flagged_on=today)
     session.add(review)
-    audit.record(session, "high_cost_review.flagged", review, reasons=review.reasons,
+    audit.record(session, AuditAction.HIGH_COST_REVIEW_FLAGGED, review, reasons=review.reasons,
                  weekly_cost=review.weekly_cost)
     return review
 
@@ -143,7 +144,7 @@ def record_outcome(session: Session, review: HighCostReview, outcome: str | None
     review.reviewed_by_user_id = user_id
     review.reviewed_at = utcnow()
     session.add(review)
-    audit.record(session, "high_cost_review.reviewed", review, outcome=outcome, previous_outcome=previous)
+    audit.record(session, AuditAction.HIGH_COST_REVIEW_REVIEWED, review, outcome=outcome, previous_outcome=previous)
     return review
 
 

@@ -22,6 +22,7 @@ from cost_transparency.services import statistics
 from cost_transparency.services.high_cost_review import settings_for
 from cost_transparency.vocabulary import RATING_ORDER
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.models import Organisation
 from rcc.tenancy import OrgKind
 
@@ -172,5 +173,5 @@ def record_ratings(session: Session, rcc_id: int, on: date) -> int:
         session.flush()
         marker = session.scalars(select(RatingObservation).where(RatingObservation.rcc_id == rcc_id)).first()
         if marker is not None:
-            audit.record(session, "ratings.recorded", marker, homes=added, on=on)
+            audit.record(session, AuditAction.RATINGS_RECORDED, marker, homes=added, on=on)
     return added

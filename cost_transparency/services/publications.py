@@ -25,6 +25,7 @@ from cost_transparency.models import Publication
 from cost_transparency.services import report_tables
 from cost_transparency.vocabulary import APPROVED, DRAFT, PUBLISHED
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation, utcnow
 from rcc.tenancy import system_access
@@ -78,7 +79,7 @@ def create_draft(session: Session, rcc: Organisation, title: str, period_start: 
                               created_by_user_id=user_id)
     publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today)
     session.add(publication)
-    audit.record(session, "publication.drafted", publication, slug=publication.slug, version=1)
+    audit.record(session, AuditAction.PUBLICATION_DRAFTED, publication, slug=publication.slug, version=1)
     return publication
 
 
@@ -109,13 +110,13 @@ def rebuild_draft(session: Session, publication: Publication, today: date | None
         raise NotFound()
     publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today or date.today())
     session.add(publication)
-    audit.record(session, "publication.rebuilt", publication)
+    audit.record(session, AuditAction.PUBLICATION_REBUILT, publication)
     return publication
 
 
 def delete_draft(session: Session, publication: Publication) -> None:
     require_draft(publication, "deleted")
-    audit.record(session, "publication.deleted", publication, slug=publication.slug, version=publication.version)
+    audit.record(session, AuditAction.PUBLICATION_DELETED, publication, slug=publication.slug, version=publication.version)
     session.delete(publication)
 
 
@@ -125,7 +126,7 @@ def approve(session: Session, publication: Publication, user_id: int | None) -> 
     publication.approved_by_user_id = user_id
     publication.approved_at = utcnow()
     session.add(publication)
-    audit.record(session, "publication.approved", publication, version=publication.version)
+    audit.record(session, AuditAction.PUBLICATION_APPROVED, publication, version=publication.version)
     return publication
 
 
@@ -137,7 +138,7 @@ def publish(session: Session, publication: Publication, user_id: int | None) -> 
     publication.published_by_user_id = user_id
     publication.published_at = utcnow()
     session.add(publication)
-    audit.record(session, "publication.published", publication, version=publication.version)
+    audit.record(session, AuditAction.PUBLICATION_PUBLISHED, publication, version=publication.version)
     return publication
 
 
@@ -165,7 +166,7 @@ def correct(session: Session, publication: Publication, changes: str, user_id: i
                              created_by_user_id=user_id)
     correction.snapshot = report_tables.build_snapshot(session, rcc, correction, today or date.today())
     session.add(correction)
-    audit.record(session, "publication.correction_drafted", correction, corrects_version=publication.version)
+    audit.record(session, AuditAction.PUBLICATION_CORRECTION_DRAFTED, correction, corrects_version=publication.version)
     return correction
 
 

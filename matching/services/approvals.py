@@ -24,6 +24,7 @@ from matching.services.capacity import lock_vacancy
 from matching.services.offers import MAX_DETAILS, move_offer
 from matching.services.snapshot import free_block_places
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import utcnow
 
@@ -69,7 +70,7 @@ def approve_offer(session: Session, offer: Offer, start_date: date | None, weekl
     session.flush()
     offer.placement_id = placement.id
     session.add(offer)
-    audit.record(session, "matching.offer.approved", offer, placement_id=placement.id, home_id=home.id,
+    audit.record(session, AuditAction.MATCHING_OFFER_APPROVED, offer, placement_id=placement.id, home_id=home.id,
                  start_date=start_date, weekly_cost=weekly_cost, funding=funding)
     return placement
 
@@ -99,7 +100,7 @@ def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | No
     if referral is None:
         raise NotFound()
     return_to_matching(session, referral, offer.home_id, f"Council rejected the home: {reason}")
-    audit.record(session, "matching.offer.rejected", offer, reason=reason, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_REJECTED, offer, reason=reason, home_id=offer.home_id)
     return offer
 
 

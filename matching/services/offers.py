@@ -1,8 +1,9 @@
 """Offers: a child offered to a provider's home, answered by the provider before a deadline.
 
 The provider sees only an anonymised profile (``anonymised_profile``): age band, sex, needs and
-risks, the child's wishes, distance band, placement type, urgency and date needed — never a
-name, reference, initials, postcode or the council's notes. The profile is computed when the
+risks, the council's summary for providers, distance band, placement type, urgency and date
+needed — never a name, reference, initials, postcode, the child's own words or any other free
+text from the council or the RCC. The profile is computed when the
 offer is made (by the RCC, who may read the referral) and kept on the offer, so the provider's
 pages never read the referral or the child at all.
 
@@ -43,6 +44,7 @@ from matching.models import (
 from matching.services.capacity import free_unheld_places, lock_vacancy
 from matching.services.snapshot import free_block_places
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
@@ -91,7 +93,7 @@ class AnonymisedProfile:
     needs: tuple[str, ...]
     risk_flags: tuple[str, ...]
     deprivation_of_liberty_order: bool
-    wishes: str
+    summary: str  # the council's summary for providers (Referral.provider_summary)
     distance_band: str
 
 
@@ -108,7 +110,7 @@ def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, 
         "needs": [NEEDS[k] for k in referral.needs if k in NEEDS],
         "risk_flags": [RISK_FLAGS[k] for k in referral.risk_flags if k in RISK_FLAGS],
         "deprivation_of_liberty_order": bool(referral.dol_order_needed),
-        "wishes": referral.child_wishes or "",
+        "summary": referral.provider_summary or "",
         "distance_band": "Not known" if miles is None else distance_band(miles),
     }
 
@@ -122,7 +124,7 @@ def anonymised_profile(offer: Offer) -> AnonymisedProfile:
         date_needed=date.fromisoformat(p["date_needed"]), needs=tuple(p.get("needs", [])),
         risk_flags=tuple(p.get("risk_flags", [])),
         deprivation_of_liberty_order=bool(p.get("deprivation_of_liberty_order")),
-        wishes=str(p.get("wishes", "")), distance_band=str(p.get("distance_band", "")))
+        summary=str(p.get("summary", "")), distance_band=str(p.get("distance_band", "")))
 
 
 def _miles_between(child: Child, home: Home) -> float | None:
@@ -184,7 +186,7 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
                   sent_by_user_id=audit.current_actor(session).user_id)
     session.add(offer)
     mark_offered(session, referral)
-    audit.record(session, "matching.offer.sent", offer, home_id=home.id, referral_id=referral.id,
+    audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
     return offer
 
@@ -215,7 +217,7 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
                        "child. Decline this offer, or free a place on the home's vacancy first.")
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
           answered_by_user_id=audit.current_actor(session).user_id)
-    audit.record(session, "matching.offer.accepted", offer, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id)
     return offer
 
 
@@ -238,7 +240,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
           decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
     _return_child_to_matching(session, offer, offer.home_id, reason)
-    audit.record(session, "matching.offer.declined", offer, reason=reason_code, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
     return offer
 
 
@@ -257,7 +259,7 @@ def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | 
           decided_by_user_id=audit.current_actor(session).user_id)
     _return_child_to_matching(session, offer, offer.home_id if expired else None,
                               f"Offer withdrawn by the RCC: {reason}")
-    audit.record(session, "matching.offer.withdrawn", offer, reason=reason, expired=expired)
+    audit.record(session, AuditAction.MATCHING_OFFER_WITHDRAWN, offer, reason=reason, expired=expired)
     return offer
 
 

@@ -31,10 +31,16 @@ from matching.services import explain
 from matching.services.keys import HOME, id_of
 from matching.services.offers import make_offer
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation, utcnow
 
 MAX_REASON = 2000
+# The audit action for each decision that makes an offer.
+DECISION_ACTIONS: dict[str, AuditAction] = {
+    ACCEPTED: AuditAction.MATCHING_PROPOSAL_ACCEPTED,
+    ALTERNATIVE_CHOSEN: AuditAction.MATCHING_PROPOSAL_ALTERNATIVE_CHOSEN,
+}
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,7 @@ def leave_unmatched(session: Session, proposal: Proposal, reason: str, now: date
     if errors:
         raise FieldErrors(errors)
     _record_decision(session, proposal, LEFT_UNMATCHED, None, reason, now or utcnow())
-    audit.record(session, "matching.proposal.left_unmatched", proposal, reason=reason,
+    audit.record(session, AuditAction.MATCHING_PROPOSAL_LEFT_UNMATCHED, proposal, reason=reason,
                  referral_id=proposal.referral_id)
     return proposal
 
@@ -154,7 +160,7 @@ def _decide_with_offer(session: Session, proposal: Proposal, home_id: int, statu
         raise NotFound()
     _record_decision(session, proposal, status, home_id, reason, now)
     offer = make_offer(session, referral, home, proposal.id, now)
-    audit.record(session, f"matching.proposal.{status}", proposal, home_id=home_id, reason=reason,
+    audit.record(session, DECISION_ACTIONS[status], proposal, home_id=home_id, reason=reason,
                  referral_id=referral.id, offer_id=offer.id)
     return offer
 

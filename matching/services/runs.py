@@ -34,6 +34,7 @@ from matching.models import (
 from matching.services.keys import CHILD, HOME, id_of
 from matching.services.snapshot import build_problem, referrals_for_run
 from rcc import audit
+from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import utcnow
 
@@ -71,7 +72,7 @@ def start_run(session: Session, rcc_id: int, request: RunRequest) -> MatchingRun
                       referral_ids=sorted(set(request.referral_ids or [])))
     session.add(run)
     session.flush()
-    audit.record(session, "matching.run.started", run, whole_region=run.whole_region,
+    audit.record(session, AuditAction.MATCHING_RUN_STARTED, run, whole_region=run.whole_region,
                  referral_ids=run.referral_ids)
     return run
 
@@ -134,7 +135,7 @@ def store_result(session: Session, run: MatchingRun, result: Result) -> list[Pro
     session.add_all(proposals)
     session.add(run)
     session.flush()
-    audit.record(session, "matching.run.finished", run, placed=run.placed, unmatched=run.unmatched,
+    audit.record(session, AuditAction.MATCHING_RUN_FINISHED, run, placed=run.placed, unmatched=run.unmatched,
                  status=result.status, objective=result.objective)
     return proposals
 
@@ -142,7 +143,7 @@ def store_result(session: Session, run: MatchingRun, result: Result) -> list[Pro
 def record_failure(session: Session, run: MatchingRun, message: str) -> None:
     run.error = message[:2000]
     enter_stage(session, run, FAILED)
-    audit.record(session, "matching.run.failed", run, error=run.error)
+    audit.record(session, AuditAction.MATCHING_RUN_FAILED, run, error=run.error)
 
 
 def reproduced_proposals(run: MatchingRun) -> dict[str, str | None]:

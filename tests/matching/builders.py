@@ -45,6 +45,7 @@ def add_referral(session: Session, council: Organisation, reference: str = "", *
                  placement_type: str = "childrens_home", urgency: str = "planned",
                  needs: tuple[str, ...] = ("emotional_behavioural",), risk_flags: tuple[str, ...] = (),
                  wishes: str = "Wants to stay near her school and keep playing netball.",
+                 provider_summary: str = "Settled at school; a home within reach of it would help.",
                  initials: str = "JS", sibling_group: SiblingGroup | None = None,
                  status: str = SUBMITTED, date_needed: date | None = None) -> Referral:
     number = next(_numbers)
@@ -64,7 +65,8 @@ def add_referral(session: Session, council: Organisation, reference: str = "", *
                         sibling_group_id=sibling_group.id if sibling_group else None,
                         placement_type=placement_type, urgency=urgency,
                         date_needed=date_needed or today + timedelta(days=14), needs=list(needs),
-                        risk_flags=list(risk_flags), child_wishes=wishes, status=status,
+                        risk_flags=list(risk_flags), child_wishes=wishes, provider_summary=provider_summary,
+                        status=status,
                         submitted_at=utcnow())
     session.add(referral)
     session.flush()

@@ -40,7 +40,7 @@ def test_the_whole_flow_through_the_api(client, setup_session, scenario):
     seen = client.get("/api/v1/provider/offers", headers=provider).get_json()
     assert [o["id"] for o in seen] == [offer_id]
     assert "referral_id" not in seen[0] and "council_id" not in seen[0]
-    assert set(seen[0]["profile"]) >= {"age_band", "sex", "needs", "wishes", "distance_band", "date_needed"}
+    assert set(seen[0]["profile"]) >= {"age_band", "sex", "needs", "summary", "distance_band", "date_needed"}
     assert client.get("/api/v1/matching/offers", headers=provider).status_code == 403
     accepted = client.post(f"/api/v1/provider/offers/{offer_id}/accept", headers=provider)
     assert accepted.status_code == 200 and accepted.get_json()["status"] == "accepted"

@@ -124,9 +124,9 @@ def test_the_anonymised_profile_has_bands_and_labels_only(run, session_for, scen
     assert profile.age_band == "13–15" and profile.sex == "Female"
     assert profile.needs == ("Emotional and behavioural",)
     assert profile.distance_band in {"Under 5 miles", "5–10 miles"}
-    assert profile.wishes.startswith("Wants to stay near her school")
+    assert profile.summary == "Settled at school; a home within reach of it would help."
     stored = str(offer.profile)
-    for secret in ("COV-0001", "AB", "CV2 4AA", "CV2"):
+    for secret in ("COV-0001", "AB", "CV2 4AA", "CV2", "netball"):  # netball: the child's own words
         assert secret not in stored
 
 

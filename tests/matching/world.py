@@ -48,4 +48,4 @@ def build(session: Session, region: Region, label: str) -> None:
 def _profile() -> dict[str, object]:
     return {"age_band": "13–15", "sex": "Female", "placement_type": "Children's home", "urgency": "Planned",
             "date_needed": (utcnow().date() + timedelta(days=14)).isoformat(), "needs": [], "risk_flags": [],
-            "deprivation_of_liberty_order": False, "wishes": "", "distance_band": "Under 5 miles"}
+            "deprivation_of_liberty_order": False, "summary": "", "distance_band": "Under 5 miles"}
