@@ -197,7 +197,8 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
         if found.funnel else None,
         council=session.get(Organisation, found.council_id), offer=offer,
-        can_decide=_can(RUNNERS) and found.status in UNDECIDED_STATUSES, proposed=PROPOSED,
+        can_decide=_can(RUNNERS) and review.can_be_decided(session, found), proposed=PROPOSED,
+        superseded=found.status in UNDECIDED_STATUSES and review.is_superseded(session, found),
         status_label=PROPOSAL_STATUS_LABELS[found.status], alternative_form=alternative_form,
         unmatched_form=unmatched_form or ReasonForm(prefix="unmatched"), errors=errors or [],
         placement_types=PLACEMENT_TYPES, offer_label=offers.status_label), status
@@ -227,7 +228,8 @@ def choose_alternative(proposal_id: int) -> Any:
         with transaction(db()) as s:
             offer = review.choose_alternative(s, found, form.home_id.data, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error), status=400)
+        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error),
+                              status=400 if isinstance(error, FieldErrors) else 409)
     flash(f"Offer sent for the home you chose. The provider has until {_when(offer.respond_by)} to answer.")
     return redirect(url_for("matching.run", run_id=found.run_id))
 
@@ -243,7 +245,8 @@ def leave_unmatched(proposal_id: int) -> Any:
         with transaction(db()) as s:
             review.leave_unmatched(s, found, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error), status=400)
+        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error),
+                              status=400 if isinstance(error, FieldErrors) else 409)
     flash("The child is left unmatched in this run; they stay in matching for the next run.")
     return redirect(url_for("matching.run", run_id=found.run_id))
 

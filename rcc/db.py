@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session as SQLModelSession
 from sqlmodel import SQLModel
 
+from rcc.errors import Conflict
 from rcc.tenancy import install_tenancy
 
 
@@ -108,3 +110,52 @@ def transaction(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+# Changing state when two people act at once -----------------------------------------------------
+#
+# Every change of state is conditional on the state it starts from, so of two requests racing
+# to change the same row exactly one wins and the other is told so (a Conflict: a 409 from the
+# API, a plain message on the page), never a silent success. Rules that read several rows lock
+# them first with ``lock``, always in the same order — referral, then the home's vacancy, then
+# the offer or placement — so that two requests never wait for each other.
+
+def transition(session: Any, row: Any, column: str, expected: Any, new: Any,
+               refused: str | Callable[[Any], str], **values: Any) -> None:
+    """Set ``row.column`` to ``new`` (and ``values``) only if it is still ``expected``.
+
+    ``expected`` is a value, a tuple of values, or None (the column is still empty). One
+    ``UPDATE ... WHERE id = :id AND column = :expected``: the database applies it atomically,
+    so whoever comes second finds the row changed and gets ``Conflict(refused)``; ``refused``
+    may be a function of the row as it now is, to say what it became.
+    """
+    model = type(row)
+    attribute = getattr(model, column)
+    if expected is None:
+        condition = attribute.is_(None)
+    elif isinstance(expected, tuple):
+        condition = attribute.in_(expected)
+    else:
+        condition = attribute == expected
+    changes = {column: new, **values}
+    result = session.execute(update(model).where(model.id == row.id, condition).values(changes)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.refresh(row)
+        raise Conflict(refused(row) if callable(refused) else refused)
+    for key, value in changes.items():
+        set_committed_value(row, key, value)
+
+
+def lock(session: Any, model: Any, *conditions: Any) -> Any:
+    """The first row of ``model`` matching ``conditions``, locked until the transaction ends.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` (and the row is read afresh, not from the session).
+    SQLite has no row locks: a no-op UPDATE of the row takes the database's write lock first,
+    so the read that follows sees every earlier writer's work and no later writer gets in.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(*conditions).values(id=model.id)
+                        .execution_options(synchronize_session=False))
+    return session.scalars(select(model).where(*conditions).with_for_update()
+                           .execution_options(populate_existing=True)).first()
