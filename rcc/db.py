@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session as SQLModelSession
@@ -103,13 +103,34 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextlib.contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """Commit everything done inside, including its audit rows, or nothing at all."""
+    """Commit everything done inside, including its audit rows, or nothing at all.
+
+    The services check their rules first (under the locks they take), so the database refusing a
+    duplicate or an impossible value (a unique index or CHECK of migration 0011) means another
+    request got there at the same moment: that is a Conflict with a plain message, not a 500.
+    """
     try:
         yield session
         session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        if _refused_as_a_race(error):
+            raise Conflict(RACE_LOST) from error
+        raise
     except BaseException:
         session.rollback()
         raise
+
+
+RACE_LOST = ("Someone else changed this at the same moment, so nothing was saved. "
+             "Reload the page to see what it is now, and try again if you still need to.")
+
+
+def _refused_as_a_race(error: IntegrityError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)  # PostgreSQL: unique or check violation
+    if sqlstate is not None:
+        return sqlstate in ("23505", "23514")
+    return str(error.orig).startswith(("UNIQUE constraint failed", "CHECK constraint failed"))
 
 
 # Changing state when two people act at once -----------------------------------------------------

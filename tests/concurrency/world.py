@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, PLACED
@@ -55,7 +56,7 @@ def placed(session: Session, council: Organisation, to: Home) -> Placement:
                      home_id=to.id, placement_type=to.placement_type, start_date=date.today() - timedelta(days=30),
                      weekly_cost=500_000, funding="spot")
     session.add(made)
-    vacancy = session.query(Vacancy).filter(Vacancy.home_id == to.id).one()
+    vacancy = session.scalars(select(Vacancy).where(Vacancy.home_id == to.id)).one()
     vacancy.places_free -= 1
     session.flush()
     return made
