@@ -461,6 +461,7 @@ def end_placement(placement_id: int) -> Any:
     form = EndPlacementForm()
     form.reason_code.choices = [("", "Select a reason"), *approvals.end_reasons().items()]
     errors: list[dict[str, str]] = []
+    conflict = False
     if request.method == "POST":
         if form.validate_on_submit():
             try:
@@ -472,12 +473,14 @@ def end_placement(placement_id: int) -> Any:
                 fields = error.errors if isinstance(error, FieldErrors) else {"end_date": error.message}
                 anchors = {"end_date": "#end_day", "reason_code": "#reason_code"}
                 errors = [{"text": m, "href": anchors.get(n, "#main-content")} for n, m in fields.items()]
+                conflict = not isinstance(error, FieldErrors)
         else:
             errors = form_errors(form)
     session = db()
     child = session.get(Child, found.child_id)
     return render_template("matching/end_placement.html", placement=found, form=form, errors=errors,
-                           home=session.get(Home, found.home_id), child=child), 400 if errors else 200
+                           home=session.get(Home, found.home_id), child=child), \
+        409 if conflict else 400 if errors else 200
 
 
 # Shortage report (RCC) -------------------------------------------------------------------
