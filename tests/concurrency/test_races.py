@@ -38,12 +38,14 @@ def test_deciding_one_child_in_two_runs_at_once_sends_one_offer(app, setup_sessi
                                                                  rcc_officers, tries):
     """Defect 1: accept in one run and choose a home in another; only one offer may go out."""
     tally = Tally("decide x decide across runs")
+    pairs = []
     for _ in range(tries):
         child = world.referral(setup_session, region.councils[0])
         first_home, second_home = world.home(setup_session, region.provider), world.home(setup_session, region.provider)
-        older = world.finished_run(setup_session, region.rcc, [(child, first_home)])[0]
-        newer = world.finished_run(setup_session, region.rcc, [(child, second_home)])[0]
-        setup_session.commit()
+        pairs.append((world.finished_run(setup_session, region.rcc, [(child, first_home)])[0],
+                      world.finished_run(setup_session, region.rcc, [(child, second_home)])[0]))
+    setup_session.commit()
+    for older, newer in pairs:
         tally.add(race(app, [
             Attempt(rcc_officers[0], _get(Proposal, older.id), lambda s, p: review.accept_proposal(s, p)),
             Attempt(rcc_officers[1], _get(Proposal, newer.id), lambda s, p: review.accept_proposal(s, p)),
@@ -55,10 +57,11 @@ def test_offering_one_child_to_two_homes_at_once_sends_one_offer(app, setup_sess
                                                                   rcc_officers, tries):
     """The rule under defect 1 without runs: a child has at most one offer waiting."""
     tally = Tally("offer x offer for one child")
-    for _ in range(tries):
-        child = world.referral(setup_session, region.councils[0])
-        homes = [world.home(setup_session, region.provider), world.home(setup_session, region.provider)]
-        setup_session.commit()
+    made = [(world.referral(setup_session, region.councils[0]),
+             [world.home(setup_session, region.provider), world.home(setup_session, region.provider)])
+            for _ in range(tries)]
+    setup_session.commit()
+    for child, homes in made:
         tally.add(race(app, [
             Attempt(officer, _get(Referral, child.id),
                     lambda s, r, home_id=home.id: offers.make_offer(s, r, offers.homes_by_id(s, {home_id})[home_id]))
@@ -70,10 +73,10 @@ def test_offering_the_last_place_to_two_children_at_once_sends_one_offer(app, se
                                                                           rcc_officers, tries):
     """Defect 4: two offers for the last free place."""
     tally = Tally("offer x offer for the last place")
-    for _ in range(tries):
-        home = world.home(setup_session, region.provider, places=1)
-        children = [world.referral(setup_session, council) for council in region.councils]
-        setup_session.commit()
+    made = [(world.home(setup_session, region.provider, places=1),
+             [world.referral(setup_session, council) for council in region.councils]) for _ in range(tries)]
+    setup_session.commit()
+    for home, children in made:
         tally.add(race(app, [
             Attempt(officer, _get(Referral, child.id),
                     lambda s, r, home_id=home.id: offers.make_offer(s, r, offers.homes_by_id(s, {home_id})[home_id]))
@@ -84,10 +87,10 @@ def test_offering_the_last_place_to_two_children_at_once_sends_one_offer(app, se
 def test_two_providers_accepting_the_last_place_at_once_one_wins(app, setup_session, owner_engine, region,
                                                                  provider_managers, tries):
     tally = Tally("accept x accept for the last place")
-    for _ in range(tries):
-        home = world.home(setup_session, region.provider, places=1)
-        made = [world.offered(setup_session, council, home) for council in region.councils]
-        setup_session.commit()
+    homes = [world.home(setup_session, region.provider, places=1) for _ in range(tries)]
+    offered = [[world.offered(setup_session, council, home) for council in region.councils] for home in homes]
+    setup_session.commit()
+    for made in offered:
         tally.add(race(app, [Attempt(manager, _get(Offer, offer.id), lambda s, o: offers.accept_offer(s, o))
                              for manager, offer in zip(provider_managers, made, strict=True)]))
     _finish(tally, owner_engine)
@@ -96,10 +99,10 @@ def test_two_providers_accepting_the_last_place_at_once_one_wins(app, setup_sess
 def test_two_officers_approving_one_offer_at_once_make_one_placement(app, setup_session, owner_engine, region,
                                                                      council_officers, tries):
     tally = Tally("approve x approve")
-    for _ in range(tries):
-        home = world.home(setup_session, region.provider, places=2)
-        offer = world.offered(setup_session, region.councils[0], home, PROVIDER_ACCEPTED)
-        setup_session.commit()
+    made = [world.offered(setup_session, region.councils[0], world.home(setup_session, region.provider, places=2),
+                          PROVIDER_ACCEPTED) for _ in range(tries)]
+    setup_session.commit()
+    for offer in made:
         tally.add(race(app, [
             Attempt(officer, _get(Offer, offer.id),
                     lambda s, o: approvals.approve_offer(s, o, date.today(), 500_000))
@@ -112,10 +115,10 @@ def test_withdrawing_and_approving_at_once_one_wins(app, setup_session, owner_en
     """Defect 2: the council is never told "withdrawn" for a child who then ends up placed."""
     tally = Tally("withdraw x approve")
     withdrawn = 0
-    for _ in range(tries):
-        home = world.home(setup_session, region.provider, places=1)
-        offer = world.offered(setup_session, region.councils[0], home, PROVIDER_ACCEPTED)
-        setup_session.commit()
+    made = [world.offered(setup_session, region.councils[0], world.home(setup_session, region.provider, places=1),
+                          PROVIDER_ACCEPTED) for _ in range(tries)]
+    setup_session.commit()
+    for offer in made:
         outcomes = race(app, [
             Attempt(council_officers[0], _get(Offer, offer.id),
                     lambda s, o: approvals.approve_offer(s, o, date.today(), 500_000)),
@@ -137,10 +140,10 @@ def test_ending_a_placement_twice_at_once_ends_it_once(app, setup_session, owner
                                                        tries):
     """Defect 3: two ends freed two places."""
     tally = Tally("end x end")
-    for _ in range(tries):
-        home = world.home(setup_session, region.provider, places=2)
-        placement = world.placed(setup_session, region.councils[0], home)
-        setup_session.commit()
+    made = [world.placed(setup_session, region.councils[0], world.home(setup_session, region.provider, places=2))
+            for _ in range(tries)]
+    setup_session.commit()
+    for placement in made:
         tally.add(race(app, [
             Attempt(officer, _get(Placement, placement.id),
                     lambda s, p: approvals.finish_placement(s, p, date.today(), "CHILD"))
