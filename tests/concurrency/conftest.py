@@ -1,15 +1,11 @@
-"""Fixtures for the races: how many tries, the people racing, and the checker after every race."""
+"""Fixtures for the races: how many tries, and the people racing (two of each kind)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from sqlalchemy.engine import Engine
 
 from rcc.models import User
 from rcc.roles import Role
-from tests.concurrency.invariants import violations
 from tests.factories import Region, make_region, make_user
 
 # PostgreSQL lets requests overlap for real; SQLite runs one writer at a time, so fewer tries
@@ -47,11 +43,3 @@ def provider_managers(setup_session, region) -> list[User]:
     second = make_user(setup_session, region.provider, Role.PROVIDER_MANAGER, "R-second-manager")
     setup_session.commit()
     return [region.people[Role.PROVIDER_MANAGER], second]
-
-
-@pytest.fixture
-def checked(owner_engine: Engine) -> Iterator[None]:
-    """After the test's races, every invariant holds across the whole database."""
-    yield
-    broken = violations(owner_engine)
-    assert not broken, "invariants broken:\n" + "\n".join(broken)

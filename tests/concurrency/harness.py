@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
@@ -73,11 +73,8 @@ class Tally:
 
     name: str
     tries: int = 0
-    outcomes: Counter[str] = None  # type: ignore[assignment]
+    outcomes: Counter[str] = field(default_factory=Counter)
     not_one_winner: int = 0
-
-    def __post_init__(self) -> None:
-        self.outcomes = Counter()
 
     def add(self, outcomes: list[str]) -> None:
         self.tries += 1
