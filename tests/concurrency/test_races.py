@@ -151,3 +151,21 @@ def test_ending_a_placement_twice_at_once_ends_it_once(app, setup_session, owner
     ended = setup_session.scalars(select(Placement).where(Placement.end_date.is_not(None))).all()
     assert len(ended) == tries
     _finish(tally, owner_engine)
+
+
+def test_a_provider_answering_while_the_rcc_withdraws_the_offer_one_wins(app, setup_session, owner_engine, region,
+                                                                        provider_managers, rcc_officers, tries):
+    """Accept or decline against withdraw: the offer ends in one state, the child's history stays legal."""
+    tally = Tally("answer x withdraw")
+    made = [world.offered(setup_session, region.councils[0], world.home(setup_session, region.provider, places=1))
+            for _ in range(tries)]
+    setup_session.commit()
+    for number, offer in enumerate(made):
+        answer = ((lambda s, o: offers.accept_offer(s, o)) if number % 2 == 0
+                  else (lambda s, o: offers.decline_offer(s, o, "staffing", "")))
+        tally.add(race(app, [
+            Attempt(provider_managers[0], _get(Offer, offer.id), answer),
+            Attempt(rcc_officers[0], _get(Offer, offer.id),
+                    lambda s, o: offers.withdraw_offer(s, o, "The child's plans changed")),
+        ]))
+    _finish(tally, owner_engine)
