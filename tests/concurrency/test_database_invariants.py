@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from alembic import command
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from commissioning.lifecycle import SUBMITTED
@@ -18,6 +19,7 @@ from commissioning.models import Placement, Referral, Vacancy
 from matching.models import PROVIDER_ACCEPTED, SENT, WITHDRAWN
 from rcc.db import transaction
 from rcc.errors import Conflict
+from rcc.migration_support import alembic_config
 from tests.concurrency import world
 from tests.concurrency.invariants import always_violations
 
@@ -75,3 +77,17 @@ def test_a_write_the_database_refuses_is_a_conflict_not_an_error(setup_session, 
         setup_session.execute(update(Vacancy).where(Vacancy.home_id == home.id).values(places_free=-1))
     # Nothing was written, and the session can carry on.
     assert setup_session.scalars(select(Vacancy.places_free).where(Vacancy.home_id == home.id)).one() == 1
+
+
+def test_the_migration_names_rows_that_already_break_a_rule(tmp_path):
+    """An existing database left double-booked by the old races is named, not failed on an index error."""
+    url = f"sqlite:///{tmp_path / 'before.db'}"
+    config = alembic_config(url)
+    command.upgrade(config, "0005")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO vacancy (id, rcc_id, provider_id, home_id, places_free, available_from, "
+                                "last_confirmed_at) VALUES (7, 1, 1, 1, -1, '2026-01-01', '2026-01-01')"))
+    engine.dispose()
+    with pytest.raises(RuntimeError, match=r"homes with negative free places: ids \[1\]"):
+        command.upgrade(config, "0011")
