@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from commissioning.lifecycle import DRAFT
+from commissioning.lifecycle import DRAFT, OPEN_STATUSES
 from commissioning.vocabulary import (  # noqa: F401 - re-exported: the names other packages use
     NEEDS,
     NEEDS_AND_RISKS,
@@ -80,6 +80,10 @@ class Referral(SQLModel, table=True):
 
     __tablename__ = "referral"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    # A child has at most one open referral, whoever asks at the same moment.
+    __table_args__ = (Index("uq_referral_open_per_child", "child_id", unique=True,
+                            sqlite_where=text(f"status IN {OPEN_STATUSES!r}"),
+                            postgresql_where=text(f"status IN {OPEN_STATUSES!r}")),)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -169,6 +173,7 @@ class Vacancy(SQLModel, table=True):
 
     __tablename__ = "vacancy"
     __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+    __table_args__ = (CheckConstraint("places_free >= 0", name="ck_vacancy_places_free_not_negative"),)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -199,6 +204,15 @@ class Placement(SQLModel, table=True):
 
     __tablename__ = "placement"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    # At most one live placement per referral and per child; a placement ends on or after its start
+    # (and only once: ``services.placements.end_placement`` sets the end only while it is empty).
+    __table_args__ = (
+        Index("uq_placement_live_per_referral", "referral_id", unique=True,
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
+        Index("uq_placement_live_per_child", "child_id", unique=True,
+              sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
+        CheckConstraint("end_date IS NULL OR end_date >= start_date", name="ck_placement_ends_after_start"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)

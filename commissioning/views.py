@@ -352,6 +352,9 @@ def withdraw_referral(referral_id: int) -> Any:
             _put_errors(form, error)
             if isinstance(error, Conflict):
                 form.reason.errors = [error.message]
+                # Someone else moved the referral meanwhile: the page says what it is now.
+                return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form),
+                                       referral=found), 409
     if request.method == "GET":
         audit_read(AuditAction.REFERRAL_FORM_OPENED, [found], form="withdraw")
     return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form), referral=found)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Index, text
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
@@ -143,6 +143,10 @@ class Offer(SQLModel, table=True):
 
     __tablename__ = "matching_offer"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    # At most one open offer (sent or accepted) per referral: a child is never offered twice at once.
+    __table_args__ = (Index("uq_matching_offer_open_per_referral", "referral_id", unique=True,
+                            sqlite_where=text(f"status IN {HOLDING_STATUSES!r}"),
+                            postgresql_where=text(f"status IN {HOLDING_STATUSES!r}")),)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)

@@ -201,7 +201,8 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
         if found.funnel else None,
         council=session.get(Organisation, found.council_id), offer=offer,
-        can_decide=_can(RUNNERS) and found.status in UNDECIDED_STATUSES, proposed=PROPOSED,
+        can_decide=_can(RUNNERS) and review.can_be_decided(session, found), proposed=PROPOSED,
+        superseded=found.status in UNDECIDED_STATUSES and review.is_superseded(session, found),
         status_label=PROPOSAL_STATUS_LABELS[found.status], alternative_form=alternative_form,
         unmatched_form=unmatched_form or ReasonForm(prefix="unmatched"), errors=errors or [],
         placement_types=PLACEMENT_TYPES, offer_label=offers.status_label), status
@@ -231,7 +232,8 @@ def choose_alternative(proposal_id: int) -> Any:
         with transaction(db()) as s:
             offer = review.choose_alternative(s, found, form.home_id.data, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error), status=400)
+        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error),
+                              status=400 if isinstance(error, FieldErrors) else 409)
     flash(f"Offer sent for the home you chose. The provider has until {_when(offer.respond_by)} to answer.")
     return redirect(url_for("matching.run", run_id=found.run_id))
 
@@ -247,7 +249,8 @@ def leave_unmatched(proposal_id: int) -> Any:
         with transaction(db()) as s:
             review.leave_unmatched(s, found, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error), status=400)
+        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error),
+                              status=400 if isinstance(error, FieldErrors) else 409)
     flash("The child is left unmatched in this run; they stay in matching for the next run.")
     return redirect(url_for("matching.run", run_id=found.run_id))
 
@@ -469,6 +472,7 @@ def end_placement(placement_id: int) -> Any:
     form = EndPlacementForm()
     form.reason_code.choices = [("", "Select a reason"), *approvals.end_reasons().items()]
     errors: list[dict[str, str]] = []
+    conflict = False
     if request.method == "POST":
         if form.validate_on_submit():
             try:
@@ -480,13 +484,15 @@ def end_placement(placement_id: int) -> Any:
                 fields = error.errors if isinstance(error, FieldErrors) else {"end_date": error.message}
                 anchors = {"end_date": "#end_day", "reason_code": "#reason_code"}
                 errors = [{"text": m, "href": anchors.get(n, "#main-content")} for n, m in fields.items()]
+                conflict = not isinstance(error, FieldErrors)
         else:
             errors = form_errors(form)
     session = db()
     child = session.get(Child, found.child_id)
     audit_read(AuditAction.PLACEMENT_VIEWED, [found], form="end")
     return render_template("matching/end_placement.html", placement=found, form=form, errors=errors,
-                           home=session.get(Home, found.home_id), child=child), 400 if errors else 200
+                           home=session.get(Home, found.home_id), child=child), \
+        409 if conflict else 400 if errors else 200
 
 
 # Shortage report (RCC) -------------------------------------------------------------------

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import create_engine, event, select
+from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session as SQLModelSession
 from sqlmodel import SQLModel
 
+from rcc.errors import Conflict
 from rcc.tenancy import install_tenancy
 
 
@@ -101,10 +103,80 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextlib.contextmanager
 def transaction(session: Session) -> Iterator[Session]:
-    """Commit everything done inside, including its audit rows, or nothing at all."""
+    """Commit everything done inside, including its audit rows, or nothing at all.
+
+    The services check their rules first (under the locks they take), so the database refusing a
+    duplicate or an impossible value (a unique index or CHECK of migration 0011) means another
+    request got there at the same moment: that is a Conflict with a plain message, not a 500.
+    """
     try:
         yield session
         session.commit()
+    except IntegrityError as error:
+        session.rollback()
+        if _refused_as_a_race(error):
+            raise Conflict(RACE_LOST) from error
+        raise
     except BaseException:
         session.rollback()
         raise
+
+
+RACE_LOST = ("Someone else changed this at the same moment, so nothing was saved. "
+             "Reload the page to see what it is now, and try again if you still need to.")
+
+
+def _refused_as_a_race(error: IntegrityError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)  # PostgreSQL: unique or check violation
+    if sqlstate is not None:
+        return sqlstate in ("23505", "23514")
+    return str(error.orig).startswith(("UNIQUE constraint failed", "CHECK constraint failed"))
+
+
+# Changing state when two people act at once -----------------------------------------------------
+#
+# Every change of state is conditional on the state it starts from, so of two requests racing
+# to change the same row exactly one wins and the other is told so (a Conflict: a 409 from the
+# API, a plain message on the page), never a silent success. Rules that read several rows lock
+# them first with ``lock``, always in the same order — referral, then the home's vacancy, then
+# the offer or placement — so that two requests never wait for each other.
+
+def transition(session: Any, row: Any, column: str, expected: Any, new: Any,
+               refused: str | Callable[[Any], str], **values: Any) -> None:
+    """Set ``row.column`` to ``new`` (and ``values``) only if it is still ``expected``.
+
+    ``expected`` is a value, a tuple of values, or None (the column is still empty). One
+    ``UPDATE ... WHERE id = :id AND column = :expected``: the database applies it atomically,
+    so whoever comes second finds the row changed and gets ``Conflict(refused)``; ``refused``
+    may be a function of the row as it now is, to say what it became.
+    """
+    model = type(row)
+    attribute = getattr(model, column)
+    if expected is None:
+        condition = attribute.is_(None)
+    elif isinstance(expected, tuple):
+        condition = attribute.in_(expected)
+    else:
+        condition = attribute == expected
+    changes = {column: new, **values}
+    result = session.execute(update(model).where(model.id == row.id, condition).values(changes)
+                             .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        session.refresh(row)
+        raise Conflict(refused(row) if callable(refused) else refused)
+    for key, value in changes.items():
+        set_committed_value(row, key, value)
+
+
+def lock(session: Any, model: Any, *conditions: Any) -> Any:
+    """The first row of ``model`` matching ``conditions``, locked until the transaction ends.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE`` (and the row is read afresh, not from the session).
+    SQLite has no row locks: a no-op UPDATE of the row takes the database's write lock first,
+    so the read that follows sees every earlier writer's work and no later writer gets in.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(*conditions).values(id=model.id)
+                        .execution_options(synchronize_session=False))
+    return session.scalars(select(model).where(*conditions).with_for_update()
+                           .execution_options(populate_existing=True)).first()

@@ -85,9 +85,13 @@ def is_postgres(database_url: str) -> bool:
 
 @pytest.fixture
 def clean_database(owner_engine: Engine) -> Iterator[None]:
-    """Every test that touches the database leaves it empty for the next."""
+    """Every test that touches the database leaves it empty for the next, and breaks no invariant."""
     yield
+    from tests.concurrency.invariants import always_violations  # noqa: PLC0415 - only when a test used the DB
+
+    broken = always_violations(owner_engine)
     _empty_every_table(owner_engine)
+    assert not broken, "the test left the database in an impossible state:\n" + "\n".join(broken)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 A place is never given twice: ``record_placement`` takes it with one conditional UPDATE
 (``places_free > 0``), which the database applies atomically whichever request gets there first.
+A placement ends once (``end_placement``), and the database holds the rest: at most one live
+placement per referral and per child, an end on or after the start, never fewer than no places.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from commissioning.ssda903 import placement_end_reasons
 from commissioning.vocabulary import FUNDING
 from rcc import audit
 from rcc.audit import AuditAction
+from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors
 
 
@@ -38,6 +41,7 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
         errors["start_date"] = "Enter the date the placement starts"
     if errors:
         raise FieldErrors(errors)
+    referral = referrals.lock_referral(session, int(referral.id or 0))
     if referral.status != PROPOSAL_APPROVED:
         raise Conflict("A placement can only start once the council has approved the proposed home; "
                        f"this referral is '{referral.status.replace('_', ' ')}'")
@@ -59,7 +63,12 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
 
 
 def end_placement(session: Session, placement: Placement, end_date: date, reason_code: str) -> Placement:
-    """End a placement, free its place in the home, and close the referral."""
+    """End a placement, free its place in the home, and close the referral.
+
+    A placement ends once: the end date is set only if it is still empty (one conditional
+    UPDATE), so of two people ending it at the same moment one is told it has already ended,
+    and its place is freed once.
+    """
     errors: dict[str, str] = {}
     if placement.end_date is not None:
         raise Conflict("This placement has already ended")
@@ -71,13 +80,16 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
         errors["reason_code"] = "Select why the placement ended"
     if errors:
         raise FieldErrors(errors)
-    placement.end_date = end_date
-    placement.end_reason = reason_code
-    session.add(placement)
+    # Locks in the one order: the referral (if this person may see it), then the placement's row.
+    referral = session.get(Referral, placement.referral_id)
+    if referral is not None:
+        referral = referrals.lock_referral(session, placement.referral_id)
+    transition(session, placement, "end_date", None, end_date,
+               lambda ended: f"Someone else has just ended this placement (on {ended.end_date:%d %B %Y})",
+               end_reason=reason_code)
     session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
                     .values(places_free=Vacancy.places_free + 1).execution_options(synchronize_session=False))
     _refresh_vacancy(session, placement.home_id)
-    referral = session.get(Referral, placement.referral_id)
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
     audit.record(session, AuditAction.PLACEMENT_ENDED, placement, end_date=end_date, reason=reason_code)

@@ -32,6 +32,7 @@ from commissioning.ssda903 import categories_of_need, legal_statuses
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
 from rcc import audit
 from rcc.audit import AuditAction
+from rcc.db import lock, transition
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
@@ -338,17 +339,34 @@ def child_details_of(child: Child) -> ChildDetails:
 
 def _move(session: Session, referral: Referral, to_status: str, reason: str | None = None,
           **detail: Any) -> Referral:
+    """Move the referral on, only from the status it had when it was read.
+
+    One conditional UPDATE: if someone else moved it meanwhile (withdrew it while the council
+    approved a home, say), this move is refused with a Conflict saying what it is now.
+    """
     from_status = referral.status
     lifecycle.check_transition(from_status, to_status)
     now = utcnow()
-    referral.status = to_status
-    referral.status_changed_at = now
+    values: dict[str, Any] = {"status_changed_at": now}
     if to_status == SUBMITTED and referral.submitted_at is None:
-        referral.submitted_at = now
-    session.add(referral)
+        values["submitted_at"] = now
+    transition(session, referral, "status", from_status, to_status, _changed_meanwhile, **values)
     _add_event(session, referral, from_status, to_status, reason)
     audit.record(session, MOVE_ACTIONS[to_status], referral, from_status=from_status, reason=reason, **detail)
     return referral
+
+
+def _changed_meanwhile(referral: Referral) -> str:
+    return (f"Someone else has just changed this referral: it is now '{lifecycle.label(referral.status)}'. "
+            "Nothing was saved; check the referral and try again if you still need to.")
+
+
+def lock_referral(session: Session, referral_id: int) -> Referral:
+    """The referral, read afresh and locked until the transaction ends (take it before any home's vacancy)."""
+    found = lock(session, Referral, Referral.id == referral_id)
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def _add_event(session: Session, referral: Referral, from_status: str | None, to_status: str,

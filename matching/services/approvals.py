@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import Home, Placement, Referral
+from commissioning.models import Home, Placement
 from commissioning.services.placements import end_placement, record_placement
-from commissioning.services.referrals import approve_proposal, return_to_matching
+from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
 from matching.models import APPROVED, PROVIDER_ACCEPTED, REJECTED, SENT, Offer
 from matching.services.capacity import lock_vacancy
@@ -57,10 +57,11 @@ def approve_offer(session: Session, offer: Offer, start_date: date | None, weekl
     if offer.status != PROVIDER_ACCEPTED:
         raise Conflict("Only a home the provider has accepted can be approved; this offer is "
                        f"'{offer.status.replace('_', ' ')}'")
-    referral = session.get(Referral, offer.referral_id)
     home = session.get(Home, offer.home_id)
-    if referral is None or home is None:
+    if home is None:
         raise NotFound()
+    # The referral, then the home's vacancy: the one order every change takes its locks in.
+    referral = lock_referral(session, offer.referral_id)
     lock_vacancy(session, home.id)
     move_offer(session, offer, PROVIDER_ACCEPTED, APPROVED, decided_at=now,
           decided_by_user_id=audit.current_actor(session).user_id)
@@ -94,11 +95,9 @@ def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | No
         raise FieldErrors({"reason": f"The reason must be {MAX_DETAILS:,} characters or fewer"})
     if offer.status not in (SENT, PROVIDER_ACCEPTED):
         raise Conflict(f"This offer is '{offer.status.replace('_', ' ')}' and can no longer be rejected")
+    referral = lock_referral(session, offer.referral_id)
     move_offer(session, offer, offer.status, REJECTED, decided_at=now, decision_reason=reason,
           decided_by_user_id=audit.current_actor(session).user_id)
-    referral = session.get(Referral, offer.referral_id)
-    if referral is None:
-        raise NotFound()
     return_to_matching(session, referral, offer.home_id, f"Council rejected the home: {reason}")
     audit.record(session, AuditAction.MATCHING_OFFER_REJECTED, offer, reason=reason, home_id=offer.home_id)
     return offer

@@ -16,6 +16,7 @@ from sqlmodel import col
 
 from commissioning.models import Vacancy
 from matching.models import PROVIDER_ACCEPTED, SENT, Offer
+from rcc.db import lock
 
 
 def holding_condition(now: datetime):  # type: ignore[no-untyped-def]
@@ -37,13 +38,12 @@ def held_places(session: Session, home_ids: Iterable[int], now: datetime,
 
 
 def lock_vacancy(session: Session, home_id: int) -> Vacancy | None:
-    """The home's vacancy row, locked until the transaction ends (PostgreSQL; SQLite locks on write).
+    """The home's vacancy row, locked until the transaction ends (see ``rcc.db.lock``).
 
     Everything that gives out a place for the home takes this lock first, so two requests
     for the last place queue up and the second sees what the first did.
     """
-    return session.scalars(select(Vacancy).where(Vacancy.home_id == home_id)
-                           .with_for_update().execution_options(populate_existing=True)).first()
+    return lock(session, Vacancy, Vacancy.home_id == home_id)
 
 
 def free_unheld_places(session: Session, home_id: int, now: datetime, except_offer_id: int | None = None) -> int:

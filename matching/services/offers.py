@@ -23,13 +23,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.lifecycle import IN_MATCHING, SUBMITTED
+from commissioning.lifecycle import IN_MATCHING, OFFERED, SUBMITTED
 from commissioning.models import Child, Home, Referral, Vacancy
-from commissioning.services.referrals import mark_offered, return_to_matching, start_matching
+from commissioning.services.referrals import (
+    lock_referral,
+    mark_offered,
+    return_to_matching,
+    start_matching,
+)
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
 from matching.models import (
     DECLINED,
@@ -45,6 +50,7 @@ from matching.services.capacity import free_unheld_places, lock_vacancy
 from matching.services.snapshot import free_block_places
 from rcc import audit
 from rcc.audit import AuditAction
+from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
@@ -166,11 +172,16 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
                now: datetime | None = None) -> Offer:
     """Offer the child to the home's provider, holding one of its free places until answered."""
     now = now or utcnow()
+    # Lock the child's referral, then the home's vacancy (the one order everywhere), so that the
+    # checks below read what every earlier request did and no other request can act on them until
+    # this one ends: one offer per child, no more offers than free places.
+    referral = lock_referral(session, int(referral.id or 0))
     if referral.status not in (SUBMITTED, IN_MATCHING):
         raise Conflict("This child is no longer waiting for a home: the referral is "
                        f"'{referral.status.replace('_', ' ')}'")
     if _open_offer_for(session, referral.id) is not None:
         raise Conflict("This child already has an offer waiting for an answer")
+    lock_vacancy(session, int(home.id or 0))
     if free_unheld_places(session, home.id, now) < 1:
         raise Conflict(f"{home.name} has no free place now that is not already offered to another child")
     child = session.get(Child, referral.child_id)
@@ -236,6 +247,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
     if errors:
         raise FieldErrors(errors)
     _check_answerable(offer, now, declining=True)
+    _lock_referral_of(session, offer)
     move_offer(session, offer, SENT, DECLINED, answered_at=now, decline_reason=reason_code,
           decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
@@ -255,6 +267,7 @@ def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | 
     expired = is_expired(offer, now)
     if offer.status not in HOLDING_STATUSES:
         raise Conflict(f"This offer is '{status_label(offer, now).lower()}' and cannot be withdrawn")
+    _lock_referral_of(session, offer)
     move_offer(session, offer, offer.status, WITHDRAWN, decided_at=now, decision_reason=reason,
           decided_by_user_id=audit.current_actor(session).user_id)
     _return_child_to_matching(session, offer, offer.home_id if expired else None,
@@ -278,12 +291,16 @@ def _accepted_elsewhere(session: Session, offer: Offer) -> int:
 
 def move_offer(session: Session, offer: Offer, expected: str, new: str, **values: Any) -> None:
     """Change the offer's status only if it is still ``expected``: whoever gets there second loses."""
-    changed = session.execute(update(Offer).where(Offer.id == offer.id, Offer.status == expected)
-                              .values(status=new, **values).execution_options(synchronize_session=False))
-    if changed.rowcount != 1:  # type: ignore[attr-defined]
-        session.refresh(offer)
-        raise Conflict(f"Someone else has just answered this offer: it is now '{status_label(offer).lower()}'")
-    session.refresh(offer)
+    transition(session, offer, "status", expected, new,
+               lambda now_is: f"Someone else has just acted on this offer: it is now "
+                              f"'{status_label(now_is).lower()}'. Nothing was saved.", **values)
+
+
+def _lock_referral_of(session: Session, offer: Offer) -> None:
+    # The referral is locked before the offer's row, as everywhere (see rcc.db.lock). A provider
+    # may not read the referral; answering still moves the child, so this runs with system access.
+    with system_access(session):
+        lock_referral(session, offer.referral_id)
 
 
 def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: int | None, reason: str) -> None:
@@ -293,6 +310,10 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
         referral = session.get(Referral, offer.referral_id)
         if referral is None:
             raise NotFound()
+        if referral.status != OFFERED:
+            # The referral was closed meanwhile (the council withdrew it): the offer is released
+            # and the referral stays as it is.
+            return
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
         session.flush()  # while the platform's scope still lets the row be written
 

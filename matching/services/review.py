@@ -3,7 +3,9 @@
 Accepting (or choosing an alternative) sends the offer to the home's provider at once. Choosing
 an alternative and leaving a child unmatched both need a reason. Every decision is audited,
 and a proposal is decided once: the status moves only from "to review" with a conditional
-UPDATE, so two officers deciding the same child at the same moment cannot both succeed.
+UPDATE, so two officers deciding the same child at the same moment cannot both succeed. Once a
+later run has finished with a proposal for the same child, the older proposal is superseded and
+can no longer be decided (a Conflict), so two runs cannot send the child two offers.
 """
 
 from __future__ import annotations
@@ -12,14 +14,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from commissioning.models import Child, Home, Referral
 from matching.models import (
     ACCEPTED,
     ALTERNATIVE_CHOSEN,
+    DONE,
     LEFT_UNMATCHED,
     PROPOSED,
     UNDECIDED_STATUSES,
@@ -167,11 +170,37 @@ def _decide_with_offer(session: Session, proposal: Proposal, home_id: int, statu
 
 def _record_decision(session: Session, proposal: Proposal, status: str, home_id: int | None, reason: str | None,
                      now: datetime) -> None:
+    """Decide the proposal once, and only while no newer run has replaced it (one conditional UPDATE)."""
     changed = session.execute(
-        update(Proposal).where(Proposal.id == proposal.id, col(Proposal.status).in_(UNDECIDED_STATUSES))
+        update(Proposal).where(Proposal.id == proposal.id, col(Proposal.status).in_(UNDECIDED_STATUSES),
+                               ~_superseded_condition(Proposal))
         .values(status=status, chosen_home_id=home_id, decision_reason=reason, decided_at=now,
                 decided_by_user_id=audit.current_actor(session).user_id)
         .execution_options(synchronize_session=False))
     session.refresh(proposal)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
+        if proposal.status in UNDECIDED_STATUSES and is_superseded(session, proposal):
+            raise Conflict(SUPERSEDED)
         raise Conflict("This child's proposal has already been decided")
+
+
+SUPERSEDED = ("A newer matching run has replaced this one for this child, so this proposal can no longer be "
+              "decided. Open the newer run to decide what happens next.")
+
+
+def _superseded_condition(proposal: Any) -> Any:
+    """A finished later run has a proposal for the same child."""
+    newer = aliased(Proposal)
+    finished = select(MatchingRun.id).where(MatchingRun.stage == DONE)
+    return exists(select(newer.id).where(newer.referral_id == proposal.referral_id, newer.run_id > proposal.run_id,
+                                         col(newer.run_id).in_(finished)))
+
+
+def is_superseded(session: Session, proposal: Proposal) -> bool:
+    """A finished later run also proposed for this child: only the newest run's proposal can be decided."""
+    found = session.scalar(select(Proposal.id).where(Proposal.id == proposal.id, _superseded_condition(Proposal)))
+    return found is not None
+
+
+def can_be_decided(session: Session, proposal: Proposal) -> bool:
+    return proposal.status in UNDECIDED_STATUSES and not is_superseded(session, proposal)
