@@ -57,6 +57,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
+from rcc.versions import EditConflict, conflict_errors
 from rcc.web import current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
@@ -273,9 +274,11 @@ def edit_referral(referral_id: int) -> Any:
         child_details, details = _details_from(form)
         try:
             with transaction(db()) as s:
-                referral_service.update_referral(s, found, child_details, details)
+                referral_service.update_referral(s, found, child_details, details, seen_version=form.seen_version)
             flash("Referral updated")
             return redirect(url_for("commissioning.referral", referral_id=found.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
         except ServiceError as error:
             _put_errors(form, error, extra)
     return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
@@ -285,6 +288,7 @@ def edit_referral(referral_id: int) -> Any:
 def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> None:
     c = referral_service.child_details_of(child)
     d = referral_service.details_of(found)
+    form.show_version(found)
     form.reference.data, form.initials.data = c.reference, c.initials
     form.birth_month.data, form.birth_year.data = str(c.birth_month), str(c.birth_year)
     form.sex.data, form.legal_status.data, form.category_of_need.data = c.sex, c.legal_status, c.category_of_need

@@ -17,9 +17,9 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Integer, inspect, text
-from sqlalchemy.orm import declared_attr
+from sqlalchemy.orm import Session, declared_attr
 from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Field, Session, SQLModel
+from sqlmodel import Field, SQLModel
 
 from rcc.errors import Conflict
 
