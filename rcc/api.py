@@ -142,11 +142,11 @@ EDIT_CONFLICT_DOC = ("Someone else changed the record after you read it: `curren
                      "`changes` lists each field with their value and yours. 412 when you sent `If-Match`.")
 
 
-def row_version_field() -> fields.Integer:
+def row_version_field(**kwargs: Any) -> fields.Integer:
     """The ``row_version`` a change schema accepts (optional) and a record schema shows."""
     return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
         "description": "The record's version: send back the one you read, and a change made by someone else "
-                       "since is refused rather than overwritten"})
+                       "since is refused rather than overwritten"}, **kwargs)
 
 
 def etag(version: int) -> str:
