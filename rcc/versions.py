@@ -59,9 +59,10 @@ class Change:
 class EditConflict(Conflict):
     """Someone else saved the record after the person read it: their save is refused."""
 
-    def __init__(self, thing: str, current_version: int, changes: Sequence[Change]):
-        super().__init__(f"Someone else changed this {thing} while you were editing it. "
-                         "Check their changes below; save again to replace them with yours.")
+    def __init__(self, thing: str, current_version: int, changes: Sequence[Change], doing: str = "editing"):
+        after = ("Check their changes below; save again to replace them with yours." if doing == "editing"
+                 else "Nothing was saved: check it as it is now and try again.")
+        super().__init__(f"Someone else changed this {thing} while you were {doing} it. {after}")
         self.thing = thing
         self.current_version = current_version
         self.changes = list(changes)
@@ -80,20 +81,21 @@ def parse_version(value: object) -> int | None:
 
 
 def save_edit(session: Session, thing: str, seen: int | None, record: Versioned, *also: SQLModel,
-              money: Collection[str] = ()) -> None:
+              money: Collection[str] = (), doing: str = "editing") -> None:
     """Write the edit already applied to ``record`` (and ``also``, rows edited with it) if nobody
     else saved ``record`` since the person read version ``seen``; otherwise raise ``EditConflict``.
 
     ``seen`` is None when a client did not say which version it read: the write is still refused
     if the row changed between this request reading it and writing it. ``money`` names pence fields,
-    shown in pounds.
+    shown in pounds. ``doing`` is what the person was doing, for the message ("approving"); then
+    nothing they typed is at stake, so no differences are listed.
     """
     rows: tuple[SQLModel, ...] = (record, *also)
     loaded = _committed(record, VERSION)
     yours = [_values(row) for row in rows]
     if seen is not None and seen != loaded:
         theirs = [{name: _committed(row, name) for name in values} for row, values in zip(rows, yours, strict=True)]
-        raise EditConflict(thing, loaded, _differences(theirs, yours, money))
+        raise EditConflict(thing, loaded, _differences(theirs, yours, money) if doing == "editing" else [], doing)
     record.row_version = loaded + 1  # always UPDATE the row, so its version is checked even if only ``also`` changed
     session.add(record)
     try:
@@ -103,7 +105,8 @@ def save_edit(session: Session, thing: str, seen: int | None, record: Versioned,
         for row in rows:
             session.refresh(row)
         theirs = [_values(row) for row in rows]
-        raise EditConflict(thing, record.row_version, _differences(theirs, yours, money)) from None
+        changes = _differences(theirs, yours, money) if doing == "editing" else []
+        raise EditConflict(thing, record.row_version, changes, doing) from None
 
 
 def _committed(row: SQLModel, name: str) -> Any:
@@ -117,8 +120,9 @@ def _committed(row: SQLModel, name: str) -> Any:
 
 def _values(row: SQLModel) -> dict[str, Any]:
     mapper = inspect(type(row))
-    return {column.key: getattr(row, column.key) for column in mapper.column_attrs
-            if column.key not in _NOT_EDITED and not column.key.endswith(("latitude", "longitude"))}
+    values = {column.key: getattr(row, column.key) for column in mapper.column_attrs
+              if column.key not in _NOT_EDITED and not column.key.endswith(("latitude", "longitude"))}
+    return {name: value for name, value in values.items() if not isinstance(value, dict)}  # JSON nobody typed
 
 
 def _differences(theirs: list[dict[str, Any]], yours: list[dict[str, Any]], money: Collection[str]) -> list[Change]:

@@ -22,6 +22,7 @@ from cost_transparency.vocabulary import NEED_BANDS, need_band_for
 from rcc import audit
 from rcc.errors import FieldErrors, NotFound
 from rcc.models import utcnow
+from rcc.versions import save_edit
 
 MAX_WEEKLY_PENCE = 100_000 * 100  # £100,000 a week: above any placement ever reported (the highest was £85,000)
 AMOUNT_FIELDS = ("core_weekly", "additional_support_weekly", "education_weekly", "health_weekly",
@@ -148,7 +149,8 @@ def create_record(session: Session, placement: Placement, details: CostDetails, 
 
 
 def update_record(session: Session, record: CostRecord, details: CostDetails,
-                  today: date | None = None) -> CostRecord:
+                  today: date | None = None, seen_version: int | None = None) -> CostRecord:
+    """Change a cost record; refused if someone else changed it after the person read ``seen_version``."""
     placement = placement_of(session, record)
     errors = check_details(details, placement)
     if not errors:
@@ -162,7 +164,7 @@ def update_record(session: Session, record: CostRecord, details: CostDetails,
         setattr(record, name, value)
     record.source = "entered" if record.source == "contract_price" else record.source
     record.updated_at = utcnow()
-    session.add(record)
+    save_edit(session, "cost record", seen_version, record, money=AMOUNT_FIELDS)
     audit.record(session, "cost_record.updated", record, gross_weekly_before=before,
                  gross_weekly=record.gross_weekly)
     high_cost_review.flag_if_above_threshold(session, record, today or date.today())

@@ -28,6 +28,7 @@ from rcc import audit
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation, utcnow
 from rcc.tenancy import system_access
+from rcc.versions import save_edit
 
 MAX_PERIOD_DAYS = 3 * 366
 
@@ -89,7 +90,9 @@ def require_draft(publication: Publication, action: str) -> None:
 
 
 def update_draft(session: Session, publication: Publication, title: str, period_start: date | None,
-                 period_end: date | None, today: date | None = None) -> Publication:
+                 period_end: date | None, today: date | None = None, seen_version: int | None = None) -> Publication:
+    """Change a draft's title or period and rebuild it; refused if it was approved, or changed by
+    someone else, after the person read version ``seen_version`` (the write is conditional on both)."""
     require_draft(publication, "changed")
     today = today or date.today()
     errors = check_period(title, period_start, period_end, today)
@@ -98,7 +101,9 @@ def update_draft(session: Session, publication: Publication, title: str, period_
     publication.title = title.strip()
     publication.period_start = period_start  # type: ignore[assignment]
     publication.period_end = period_end  # type: ignore[assignment]
-    return rebuild_draft(session, publication, today)
+    rebuild_draft(session, publication, today)
+    save_edit(session, "report", seen_version, publication)
+    return publication
 
 
 def rebuild_draft(session: Session, publication: Publication, today: date | None = None) -> Publication:
@@ -119,12 +124,15 @@ def delete_draft(session: Session, publication: Publication) -> None:
     session.delete(publication)
 
 
-def approve(session: Session, publication: Publication, user_id: int | None) -> Publication:
+def approve(session: Session, publication: Publication, user_id: int | None,
+            seen_version: int | None = None) -> Publication:
+    """Approve the draft exactly as the person saw it (version ``seen_version``): refused if it was
+    changed or approved meanwhile, so an edit can never slip into the approved version."""
     require_draft(publication, "approved again")
     publication.status = APPROVED
     publication.approved_by_user_id = user_id
     publication.approved_at = utcnow()
-    session.add(publication)
+    save_edit(session, "report", seen_version, publication, doing="approving")
     audit.record(session, "publication.approved", publication, version=publication.version)
     return publication
 
