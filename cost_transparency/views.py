@@ -336,15 +336,20 @@ def review(high_cost_review_id: int) -> Any:
 def settings() -> Any:
     current = high_cost_review.settings_for(db(), _rcc_id())
     form = SettingsForm(data={"high_cost_threshold": current.high_cost_threshold // 100,
-                              "provider_share_alert_percent": current.provider_share_alert_percent}
+                              "provider_share_alert_percent": current.provider_share_alert_percent,
+                              "row_version": str(current.row_version) if current.id else ""}
                         if request.method == "GET" else None)
     if request.method == "POST" and form.validate_on_submit():
         try:
             with transaction(db()) as s:
                 high_cost_review.update_settings(s, _rcc_id(), form.high_cost_threshold.data,
-                                                 form.provider_share_alert_percent.data, current_user.id)
+                                                 form.provider_share_alert_percent.data, current_user.id,
+                                                 seen_version=form.seen_version)
             flash("Settings saved.")
             return redirect(url_for("cost_transparency.reviews"))
+        except EditConflict as error:
+            return render_template("cost_transparency/settings.html", form=form,
+                                   errors=conflict_errors(form, error)), 409
         except ServiceError as error:
             _apply_errors(form, error)
     return render_template("cost_transparency/settings.html", form=form, errors=form_errors(form))

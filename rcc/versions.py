@@ -11,7 +11,7 @@ naming each field where their saved value and the person's differ.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -159,16 +159,28 @@ def describe(value: Any, money: bool = False) -> str:
 # Pages ---------------------------------------------------------------------------------------
 
 def conflict_errors(form: Any, error: EditConflict) -> list[dict[str, str]]:
-    """GOV.UK error summary entries for a refused edit, each difference linking to its field;
-    the form's hidden version moves on to the current one, so saving again is a deliberate choice."""
+    """GOV.UK error summary entries for a refused edit on a WTForms form, each difference linking to
+    its field; the form's hidden version moves on to the current one, so saving again is a deliberate
+    choice to replace the other person's change."""
     version_field = getattr(form, VERSION, None)
     if version_field is not None:
         version_field.data = str(error.current_version)
         version_field.raw_data = [str(error.current_version)]
+
+    def field_of(name: str) -> tuple[str, str] | None:
+        field = getattr(form, name, None)
+        return (field.label.text, field.id) if field is not None else None
+
+    return conflict_summary(error, field_of)
+
+
+def conflict_summary(error: EditConflict,
+                     field_of: Callable[[str], tuple[str, str] | None] = lambda _name: None) -> list[dict[str, str]]:
+    """The same entries for any page: ``field_of`` gives a field's (label, element id), or None."""
     entries = [{"text": error.message, "href": "#main-content"}]
     for change in error.changes:
-        field = getattr(form, change.field, None)
-        label = field.label.text if field is not None else change.label
+        found = field_of(change.field)
+        label, anchor = found if found is not None else (change.label, "main-content")
         entries.append({"text": f"{label}: their value is {change.theirs}, yours is {change.yours}",
-                        "href": f"#{field.id}" if field is not None else "#main-content"})
+                        "href": f"#{anchor}"})
     return entries
