@@ -101,21 +101,27 @@ def update_draft(session: Session, publication: Publication, title: str, period_
     publication.title = title.strip()
     publication.period_start = period_start  # type: ignore[assignment]
     publication.period_end = period_end  # type: ignore[assignment]
-    rebuild_draft(session, publication, today)
+    _rebuild(session, publication, today)
     save_edit(session, "report", seen_version, publication)
+    audit.record(session, "publication.rebuilt", publication)
     return publication
 
 
 def rebuild_draft(session: Session, publication: Publication, today: date | None = None) -> Publication:
-    """Recalculate a draft's tables from the data as it is now."""
+    """Recalculate a draft's tables from the data as it is now (refused if approved meanwhile)."""
     require_draft(publication, "rebuilt")
-    rcc = session.get(Organisation, publication.rcc_id)
-    if rcc is None:
-        raise NotFound()
-    publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today or date.today())
-    session.add(publication)
+    _rebuild(session, publication, today or date.today())
+    save_edit(session, "report", None, publication, doing="rebuilding")
     audit.record(session, "publication.rebuilt", publication)
     return publication
+
+
+def _rebuild(session: Session, publication: Publication, today: date) -> None:
+    with session.no_autoflush:  # its reads must not write the change before save_edit checks the version
+        rcc = session.get(Organisation, publication.rcc_id)
+        if rcc is None:
+            raise NotFound()
+        publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today)
 
 
 def delete_draft(session: Session, publication: Publication) -> None:
