@@ -138,8 +138,30 @@ IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"t
                            "version and what differs. The body's `row_version` field does the same (then 409)."}
 ETAG_HEADER = {"ETag": {"description": "The record's row version, for `If-Match` on your next change",
                         "schema": {"type": "string"}}}
-EDIT_CONFLICT_DOC = ("Someone else changed the record after you read it: `current_version` is its version now and "
-                     "`changes` lists each field with their value and yours. 412 when you sent `If-Match`.")
+EDIT_CONFLICT_DOC = ("Refused: the record is not in a state that allows this, or someone else changed it after "
+                     "you read it. Then `current_version` is its version now and `changes` lists each field with "
+                     "their value and yours (412 when you sent If-Match, else 409).")
+
+
+class ChangeSchema(Schema):
+    field = fields.String(required=True)
+    theirs = fields.String(required=True)
+    yours = fields.String(required=True)
+
+
+EDIT_CONFLICT_EXAMPLE = {
+    "code": 412, "status": "Precondition Failed", "current_version": 4,
+    "message": "Someone else changed this referral while you were editing it. Check their changes below; save "
+               "again to replace them with yours.",
+    "changes": [{"field": "child_wishes", "theirs": "Live near my brother", "yours": "Keep my school"}]}
+
+
+class EditConflictSchema(Schema):
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    current_version = fields.Integer()
+    changes = fields.List(fields.Nested(ChangeSchema))
 
 
 def row_version_field(**kwargs: Any) -> fields.Integer:
@@ -169,8 +191,9 @@ def edits_a_versioned_record(blueprint: Blueprint) -> Callable[[Callable[..., An
     """Documents a handler that changes a versioned record: its If-Match header and 409/412 answers."""
 
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
-        handler = blueprint.alt_response(409, response="CONFLICT", description=EDIT_CONFLICT_DOC)(handler)
-        handler = blueprint.alt_response(412, response="PRECONDITION_FAILED", description=EDIT_CONFLICT_DOC)(handler)
+        for code in (409, 412):
+            handler = blueprint.alt_response(code, schema=EditConflictSchema, description=EDIT_CONFLICT_DOC,
+                                             example=EDIT_CONFLICT_EXAMPLE)(handler)
         return blueprint.doc(parameters=[IF_MATCH])(handler)
 
     return decorate
