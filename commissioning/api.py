@@ -106,16 +106,21 @@ def get_referral(referral_id: int) -> Any:
 @bp.route("/referrals/<int:referral_id>", methods=["PUT"])
 @bp.alt_response(404, response="NOT_FOUND")
 @edits_a_versioned_record(bp)
-@bp.arguments(schemas.ReferralChangeSchema, example={**REFERRAL_EXAMPLE, "row_version": 1})
+@bp.arguments(schemas.ReferralChangeSchema(partial=True),
+              example={"child_wishes": "I want to live near my brother", "max_distance_miles": 15, "row_version": 1})
 @bp.response(200, schemas.ReferralOutSchema, example=schemas.REFERRAL_EXAMPLE, headers=ETAG_HEADER)
 @allow(*COUNCIL_WRITERS)
 def update_referral(body: dict, referral_id: int) -> Any:
-    """Change a draft or submitted referral of your council: send it whole, as it should be, with the
-    version you read (If-Match header or ``row_version``); if someone changed it since, nothing is written."""
+    """Change a draft or submitted referral of your council: fields you leave out keep their values. Send
+    the version you read (If-Match header or ``row_version``); if someone changed it since, nothing is written."""
     referral = get_or_404(Referral, referral_id)
     seen = seen_version(body)
-    child = ChildDetails(**body.pop("child"))
-    details = ReferralDetails(**body)
+    child = referral_service.child_details_of(get_or_404(Child, referral.child_id))
+    for name, value in body.pop("child", {}).items():
+        setattr(child, name, value)
+    details = referral_service.details_of(referral)
+    for name, value in body.items():
+        setattr(details, name, value)
     try:
         with transaction(db()) as s:
             referral_service.update_referral(s, referral, child, details, seen_version=seen)

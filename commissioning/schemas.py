@@ -98,7 +98,8 @@ class ReferralOutSchema(Schema):
 
 
 class ReferralChangeSchema(ReferralInSchema):
-    """For PUT: the whole referral as it should be, with the ``row_version`` you read (or send If-Match)."""
+    """For PUT (loaded partial): the fields you send change, the rest keep their values; send the
+    ``row_version`` you read (or If-Match)."""
 
     row_version = row_version_field()
 
