@@ -19,7 +19,14 @@ from commissioning.services import referrals as referral_service
 from commissioning.services import sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
-from rcc.api import api_blueprint, raise_service_error
+from rcc.api import (
+    ETAG_HEADER,
+    api_blueprint,
+    edits_a_versioned_record,
+    raise_service_error,
+    seen_version,
+    with_etag,
+)
 from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import ServiceError
@@ -90,11 +97,38 @@ def create_referral(body: dict) -> Any:
 @bp.response(200, schemas.ReferralOutSchema, example=schemas.SUBMITTED_REFERRAL_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def get_referral(referral_id: int) -> Any:
-    """One referral (reading it is audited)."""
+    """One referral (reading it is audited). Its ETag is its ``row_version``, for If-Match on a change."""
     referral = get_or_404(Referral, referral_id)
     child = get_or_404(Child, referral.child_id)
     audit_read(AuditAction.REFERRAL_VIEWED, [referral])
-    return _referral_out(referral, child)
+    return with_etag(_referral_out(referral, child), referral.row_version)
+
+
+@bp.route("/referrals/<int:referral_id>", methods=["PUT"])
+@bp.alt_response(404, response="NOT_FOUND")
+@edits_a_versioned_record(bp)
+@bp.arguments(schemas.ReferralChangeSchema(partial=True),
+              example={"child_wishes": "I want to live near my brother", "max_distance_miles": 15, "row_version": 1})
+@bp.response(200, schemas.ReferralOutSchema, example=schemas.REFERRAL_EXAMPLE, headers=ETAG_HEADER)
+@allow(*COUNCIL_WRITERS)
+def update_referral(body: dict, referral_id: int) -> Any:
+    """Change a draft or submitted referral of your council: fields you leave out keep their values. Send
+    the version you read (If-Match header or ``row_version``); if someone changed it since, nothing is written."""
+    referral = get_or_404(Referral, referral_id)
+    seen = seen_version(body)
+    child = referral_service.child_details_of(get_or_404(Child, referral.child_id))
+    for name, value in body.pop("child", {}).items():
+        setattr(child, name, value)
+    details = referral_service.details_of(referral)
+    for name, value in body.items():
+        setattr(details, name, value)
+    try:
+        with transaction(db()) as s:
+            referral_service.update_referral(s, referral, child, details, seen_version=seen)
+            record = s.get(Child, referral.child_id)
+    except ServiceError as error:
+        raise_service_error(error)
+    return with_etag(_referral_out(referral, record), referral.row_version)
 
 
 @bp.route("/referrals/<int:referral_id>/submit", methods=["POST"])
@@ -218,27 +252,32 @@ def get_home(home_id: int) -> Any:
 
 @bp.route("/homes/<int:home_id>", methods=["PUT"])
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.arguments(schemas.HomeChangeSchema(partial=True), example={"registered_places": 5, "weekly_price": 495000})
-@bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
+@edits_a_versioned_record(bp)
+@bp.arguments(schemas.HomeChangeSchema(partial=True),
+              example={"registered_places": 5, "weekly_price": 495000, "row_version": 3})
+@bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE, headers=ETAG_HEADER)
 @allow(*PROVIDER_STAFF)
 def update_home(body: dict, home_id: int) -> Any:
-    """Change one of your homes: fields you leave out keep their values."""
+    """Change one of your homes: fields you leave out keep their values. Send the version you read
+    (If-Match header or ``row_version``); if someone changed the home since, nothing is written."""
     home = get_or_404(Home, home_id)
     if home.provider_id != current_user.organisation_id:
         abort(404)
+    seen = seen_version(body)
     details = supply.home_details_of(home)
     for name, value in body.items():
         setattr(details, name, value)
     try:
         with transaction(db()) as s:
-            return supply.update_home(s, home, details)
+            supply.update_home(s, home, details, seen_version=seen)
     except ServiceError as error:
         raise_service_error(error)
+    return with_etag(home, home.row_version)
 
 
 def _vacancy_out(vacancy: Vacancy) -> dict[str, Any]:
     return {**{name: getattr(vacancy, name) for name in ("id", "home_id", "provider_id", "places_free",
-                                                          "available_from", "last_confirmed_at")},
+                                                          "available_from", "last_confirmed_at", "row_version")},
             "stale": vacancy.stale}
 
 
@@ -252,21 +291,23 @@ def list_vacancies() -> Any:
 
 @bp.route("/homes/<int:home_id>/vacancy", methods=["PUT"])
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.arguments(schemas.VacancyInSchema, example={"places_free": 1, "available_from": "2027-03-27"})
-@bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE)
+@edits_a_versioned_record(bp)
+@bp.arguments(schemas.VacancyInSchema, example={"places_free": 1, "available_from": "2027-03-27", "row_version": 2})
+@bp.response(200, schemas.VacancyOutSchema, example=schemas.VACANCY_EXAMPLE, headers=ETAG_HEADER)
 @allow(*PROVIDER_STAFF)
 def set_vacancy(body: dict, home_id: int) -> Any:
-    """Set (and confirm) one of your homes' free places."""
+    """Set (and confirm) one of your homes' free places. Send the vacancy's version you read (If-Match
+    header or ``row_version``); if someone changed it since, nothing is written."""
     home = get_or_404(Home, home_id)
     if home.provider_id != current_user.organisation_id:
         abort(404)
+    seen = seen_version(body)
     try:
         with transaction(db()) as s:
-            vacancy = supply.set_vacancy(s, home, body["places_free"], body["available_from"])
+            vacancy = supply.set_vacancy(s, home, body["places_free"], body["available_from"], seen_version=seen)
     except ServiceError as error:
         raise_service_error(error)
-    return _vacancy_out(vacancy)
+    return with_etag(_vacancy_out(vacancy), vacancy.row_version)
 
 
 @bp.route("/vacancies/<int:vacancy_id>/confirm", methods=["POST"])

@@ -25,6 +25,7 @@ from commissioning.vocabulary import (
     URGENCIES,
 )
 from rcc import numbers
+from rcc.forms import VersionedForm
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -88,7 +89,7 @@ def _whole_number(message: str) -> Any:
     return check
 
 
-class ReferralForm(FlaskForm):
+class ReferralForm(VersionedForm):
     reference = StringField("Your reference for the child", validators=[
         DataRequired("Enter your council's reference for the child"), Length(max=40)])
     initials = StringField("Initials (optional)", validators=[Optional(), Length(max=5)])
@@ -135,7 +136,7 @@ class ReferralForm(FlaskForm):
         self.sibling_group_id.choices = [("", "Not in a sibling group")] + [(str(i), n) for i, n in groups]
 
 
-class SiblingGroupForm(FlaskForm):
+class SiblingGroupForm(VersionedForm):
     name = StringField("Name for the group", validators=[DataRequired("Enter a name for the sibling group"),
                                                           Length(max=80)])
     keep_together = RadioField("Is the plan to keep the brothers and sisters together?", validate_choice=False, choices=YES_NO,
@@ -164,7 +165,7 @@ class ImportOfstedForm(FlaskForm):
     file = FileField("Ofsted provider list (optional: leave empty to use the list shipped with the service)")
 
 
-class HomeForm(FlaskForm):
+class HomeForm(VersionedForm):
     ofsted_urn = StringField("Ofsted URN", validators=[DataRequired("Enter the home's Ofsted URN")])
     name = StringField("Name of the home", validators=[DataRequired("Enter the home's name"), Length(max=200)])
     placement_type = RadioField("Type of placement", validate_choice=False, choices=[(k, v.label) for k, v in PLACEMENT_TYPES.items()],
@@ -192,7 +193,7 @@ class HomeForm(FlaskForm):
     active = BooleanField("Taking referrals (active)", default=True)
 
 
-class VacancyForm(FlaskForm):
+class VacancyForm(VersionedForm):
     places_free = StringField("Free places", validators=[
         DataRequired("Enter the number of free places"), _whole_number("Free places must be a number, like 1")])
     available_from = StringField("Free from", validators=[

@@ -26,6 +26,7 @@ from commissioning.vocabulary import (  # noqa: F401 - re-exported: the names ot
 )
 from rcc.models import utcnow
 from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC, SUPPLY_REGISTER, TenantPolicy
+from rcc.versions import Versioned
 
 
 class Child(SQLModel, table=True):
@@ -60,7 +61,7 @@ class Child(SQLModel, table=True):
         return day.year - self.birth_year - (1 if day.month < self.birth_month else 0)
 
 
-class SiblingGroup(SQLModel, table=True):
+class SiblingGroup(Versioned, table=True):
     """Brothers and sisters referred together; the plan keeps them together or says why not."""
 
     __tablename__ = "sibling_group"
@@ -75,7 +76,7 @@ class SiblingGroup(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Referral(SQLModel, table=True):
+class Referral(Versioned, table=True):
     """A council's request for a home for one child."""
 
     __tablename__ = "referral"
@@ -134,7 +135,7 @@ class ReferralEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class Home(SQLModel, table=True):
+class Home(Versioned, table=True):
     """A registered home (or, for a fostering agency, its carers taken together)."""
 
     __tablename__ = "home"
@@ -168,7 +169,7 @@ class Home(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class Vacancy(SQLModel, table=True):
+class Vacancy(Versioned, table=True):
     """The free places a home has now; one row per home, kept current by its provider."""
 
     __tablename__ = "vacancy"

@@ -20,6 +20,7 @@ from rcc.api import (
     MAX_WEEKLY_PENCE,
     bounded_text,
     id_field,
+    row_version_field,
     whole_number,
 )
 
@@ -98,6 +99,14 @@ class ReferralOutSchema(Schema):
     out_of_area_reason = fields.String(allow_none=True)
     sibling_group_id = fields.Integer(allow_none=True)
     submitted_at = fields.DateTime(allow_none=True)
+    row_version = row_version_field()
+
+
+class ReferralChangeSchema(ReferralInSchema):
+    """For PUT (loaded partial): the fields you send change, the rest keep their values; send the
+    ``row_version`` you read (or If-Match)."""
+
+    row_version = row_version_field()
 
 
 class ReferralQuerySchema(Schema):
@@ -150,6 +159,7 @@ class HomeSchema(Schema):
     rating_date = day(allow_none=True, load_default=None)
     dol_capable = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=True)
+    row_version = row_version_field(dump_only=True)
 
 
 class HomeQuerySchema(Schema):
@@ -162,6 +172,7 @@ class HomeQuerySchema(Schema):
 class VacancyInSchema(Schema):
     places_free = whole_number(0, 500, allow_none=True, load_default=None)
     available_from = day(allow_none=True, load_default=None)
+    row_version = row_version_field()
 
 
 class VacancyOutSchema(Schema):
@@ -172,10 +183,13 @@ class VacancyOutSchema(Schema):
     available_from = fields.Date(required=True)
     last_confirmed_at = fields.DateTime(required=True)
     stale = fields.Boolean(required=True)
+    row_version = row_version_field()
 
 
 class HomeChangeSchema(HomeSchema):
-    """For PUT: any field left out keeps its value."""
+    """For PUT: any field left out keeps its value. Send the ``row_version`` you read (or If-Match)."""
+
+    row_version = row_version_field()
 
 
 # Examples for the OpenAPI document: what a response looks like -------------------------
@@ -189,7 +203,7 @@ REFERRAL_EXAMPLE = {
     "needs": ["education"], "risk_flags": ["going_missing"], "dol_order_needed": False,
     "child_wishes": "I want to stay at my school", "excluded_provider_ids": [], "excluded_home_ids": [],
     "excluded_areas": [], "max_weekly_cost": None, "max_distance_miles": 20, "out_of_area_reason": None,
-    "sibling_group_id": None, "submitted_at": None,
+    "sibling_group_id": None, "submitted_at": None, "row_version": 1,
 }
 SUBMITTED_REFERRAL_EXAMPLE = {**REFERRAL_EXAMPLE, "status": "submitted",
                               "submitted_at": "2027-03-01T10:15:00+00:00"}
@@ -202,6 +216,7 @@ HOME_EXAMPLE = {
     "location_precision": "postcode", "registered_places": 4, "age_min": 11, "age_max": 17, "sexes": ["F", "M"],
     "needs_met": ["emotional_behavioural", "education"], "max_sibling_group": 2, "weekly_price": 480000,
     "price_band": None, "ofsted_rating": "good", "rating_date": "2025-11-12", "dol_capable": False, "active": True,
+    "row_version": 3,
 }
 VACANCY_EXAMPLE = {"id": 7, "home_id": 12, "provider_id": 9, "places_free": 1, "available_from": "2027-03-27",
-                   "last_confirmed_at": "2027-03-20T09:30:00+00:00", "stale": False}
+                   "last_confirmed_at": "2027-03-20T09:30:00+00:00", "stale": False, "row_version": 2}

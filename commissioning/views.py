@@ -58,6 +58,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
+from rcc.versions import EditConflict, conflict_errors
 from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
@@ -285,9 +286,11 @@ def edit_referral(referral_id: int) -> Any:
         child_details, details = _details_from(form)
         try:
             with transaction(db()) as s:
-                referral_service.update_referral(s, found, child_details, details)
+                referral_service.update_referral(s, found, child_details, details, seen_version=form.seen_version)
             flash("Referral updated")
             return redirect(url_for("commissioning.referral", referral_id=found.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
         except ServiceError as error:
             _put_errors(form, error, extra)
     return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
@@ -297,6 +300,7 @@ def edit_referral(referral_id: int) -> Any:
 def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> None:
     c = referral_service.child_details_of(child)
     d = referral_service.details_of(found)
+    form.show_version(found)
     form.reference.data, form.initials.data = c.reference, c.initials
     form.birth_month.data, form.birth_year.data = str(c.birth_month), str(c.birth_year)
     form.sex.data, form.legal_status.data, form.category_of_need.data = c.sex, c.legal_status, c.category_of_need
@@ -457,18 +461,23 @@ def edit_sibling_group(sibling_group_id: int) -> Any:
         form.keep_together.data = "yes" if group.keep_together else "no"
         form.separation_reason.data = group.separation_reason
         audit_read(AuditAction.SIBLING_GROUP_VIEWED, [group], form="edit")
+        form.show_version(group)
+    extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
                 sibling_groups.update_sibling_group(s, group, form.name.data, form.keep_together.data == "yes",
-                                                    form.separation_reason.data)
+                                                    form.separation_reason.data, seen_version=form.seen_version)
             flash("Sibling group updated")
             return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
         except ServiceError as error:
             _put_errors(form, error)
             if isinstance(error, Conflict):
                 form.name.errors = [*form.name.errors, error.message]
-    return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form), group=group)
+    return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form) + extra,
+                           group=group)
 
 
 @bp.route("/sibling-groups/<int:sibling_group_id>/add", methods=["POST"])
@@ -664,15 +673,19 @@ def edit_home(home_id: int) -> Any:
             getattr(form, name).data = str(getattr(d, name))
         form.weekly_price.data = pounds_text(d.weekly_price)
         form.rating_date.data = d.rating_date.strftime("%d/%m/%Y") if d.rating_date else ""
+        form.show_version(found)
+    extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                supply.update_home(s, found, _home_details(form))
+                supply.update_home(s, found, _home_details(form), seen_version=form.seen_version)
             flash("Home updated")
             return redirect(url_for("commissioning.home", home_id=found.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
         except ServiceError as error:
             _put_errors(form, error)
-    return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=found)
+    return render_template("commissioning/home_form.html", form=form, errors=form_errors(form) + extra, home=found)
 
 
 @bp.route("/supply/homes/<int:home_id>/vacancy", methods=["GET", "POST"])
@@ -684,19 +697,24 @@ def home_vacancy(home_id: int) -> Any:
     if request.method == "GET" and vacancy is not None:
         form.places_free.data = str(vacancy.places_free)
         form.available_from.data = vacancy.available_from.strftime("%d/%m/%Y")
+        form.show_version(vacancy)
+    extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         places = form.places_free.data.strip()
         try:
             with transaction(db()) as s:
                 supply.set_vacancy(s, found, _number(places),
-                                   parse_date(form.available_from.data))
+                                   parse_date(form.available_from.data), seen_version=form.seen_version)
             flash("Vacancy saved and confirmed")
             return redirect(url_for("commissioning.home", home_id=found.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
         except ServiceError as error:
             _put_errors(form, error)
             if isinstance(error, Conflict):
                 form.places_free.errors = [error.message]
-    return render_template("commissioning/vacancy_form.html", form=form, errors=form_errors(form), home=found)
+    return render_template("commissioning/vacancy_form.html", form=form, errors=form_errors(form) + extra,
+                           home=found)
 
 
 @bp.route("/supply/vacancies/<int:vacancy_id>/confirm", methods=["POST"])

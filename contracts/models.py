@@ -22,12 +22,13 @@ from rcc.tenancy import (
     WHOLE_RCC,
     TenantPolicy,
 )
+from rcc.versions import Versioned
 
 # Evaluators' working scores are for the RCC's eyes only: no council or provider, not even the bidder.
 RCC_ONLY = TenantPolicy(rcc_staff=True)
 
 
-class Tender(SQLModel, table=True):
+class Tender(Versioned, table=True):
     """A block tender. Its status is worked out from these dates and decisions (``services.tenders``)."""
 
     __tablename__ = "tender"
@@ -51,7 +52,7 @@ class Tender(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-class Lot(SQLModel, table=True):
+class Lot(Versioned, table=True):
     """One part of a tender: a number of places of one type, for an area, at a capped price."""
 
     __tablename__ = "tender_lot"
@@ -194,7 +195,7 @@ class ModeratedScore(SQLModel, table=True):
     moderated_at: datetime = Field(default_factory=utcnow)
 
 
-class BlockContract(SQLModel, table=True):
+class BlockContract(Versioned, table=True):
     """Places reserved with a provider at a weekly price per place, paid for whether used or not."""
 
     __tablename__ = "block_contract"

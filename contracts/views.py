@@ -26,6 +26,7 @@ from rcc.models import Organisation, utcnow
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, EVERY_ROLE, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
+from rcc.versions import EditConflict, conflict_summary, parse_version
 from rcc.web import db
 
 bp = Blueprint("contracts", __name__, template_folder="templates", url_prefix="/contracts")
@@ -75,7 +76,11 @@ def _uk_date(day: Any) -> str:
 
 
 def _summary(errors: dict[str, str]) -> list[dict[str, str]]:
-    return [{"text": message, "href": f"#{ANCHORS.get(field, field)}"} for field, message in errors.items()]
+    return [{"text": message, "href": f"#{_anchor(field)}"} for field, message in errors.items()]
+
+
+def _anchor(field: str) -> str:
+    return ANCHORS.get(field, field)
 
 
 def _kind() -> str:
@@ -96,6 +101,8 @@ def _change(change: Callable[[Session], Result], done: str | Callable[[Result], 
             result = change(s)
     except FieldErrors as problem:
         return None, problem.errors
+    except EditConflict:
+        raise  # the page shows the form again with what changed
     except Conflict as problem:
         flash(problem.message, "error")
         return redirect(back), {}
@@ -160,8 +167,15 @@ def edit_tender(tender_id: int) -> Any:
         details, errors = forms.tender_from(request.form)
         if not errors:
             page = url_for(".tender_detail", tender_id=tender.id)
-            moved, errors = _change(lambda s: tenders.update_tender(s, tender, details, utcnow()),
-                                    "Tender saved", page, back=page)
+            seen = parse_version(request.form.get("row_version"))
+            try:
+                moved, errors = _change(lambda s: tenders.update_tender(s, tender, details, utcnow(), seen),
+                                        "Tender saved", page, back=page)
+            except EditConflict as conflict:
+                values = {**request.form.to_dict(), "row_version": str(conflict.current_version)}
+                return render_template("contracts/tender_form.html", values=values, field_errors={}, tender=tender,
+                                       errors=conflict_summary(conflict, lambda name: (name.replace("_", " ")
+                                                                                       .capitalize(), _anchor(name))))
             if moved:
                 return moved
     else:
@@ -170,7 +184,7 @@ def edit_tender(tender_id: int) -> Any:
                   "clarification_closes_time": forms.uk_time_text(tenders.aware(tender.clarification_closes_at)),
                   "bids_close_date": forms.uk_date_text(tenders.aware(tender.bids_close_at)),
                   "bids_close_time": forms.uk_time_text(tenders.aware(tender.bids_close_at)),
-                  "contract_start": tender.contract_start.strftime("%-d/%-m/%Y")}
+                  "contract_start": tender.contract_start.strftime("%-d/%-m/%Y"), "row_version": tender.row_version}
     return render_template("contracts/tender_form.html", values=values, errors=_summary(errors),
                            field_errors=errors, tender=tender)
 

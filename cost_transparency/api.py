@@ -54,7 +54,14 @@ from cost_transparency.services import (
     sufficiency,
 )
 from cost_transparency.services.cost_records import CostDetails
-from rcc.api import api_blueprint, raise_service_error
+from rcc.api import (
+    ETAG_HEADER,
+    api_blueprint,
+    edits_a_versioned_record,
+    raise_service_error,
+    seen_version,
+    with_etag,
+)
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.permissions import allow
@@ -121,26 +128,31 @@ def create_cost_record(data: dict[str, Any]) -> Any:
 @bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE)
 @allow(*COST_READERS)
 def get_cost_record(cost_record_id: int) -> Any:
-    return get_or_404(CostRecord, cost_record_id)
+    record = get_or_404(CostRecord, cost_record_id)
+    return with_etag(record, record.row_version)
 
 
 @bp.route("/cost-records/<int:cost_record_id>", methods=["PUT"])
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@edits_a_versioned_record(bp)
 @bp.doc(requestBody={"content": {"application/json": {"schema": CostRecordUpdateSchema,
-                                                      "example": {k: v for k, v in RECORD_EXAMPLE.items()
-                                                                  if k != "placement_id"}}}})
-@bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE)
+                                                      "example": {**{k: v for k, v in RECORD_EXAMPLE.items()
+                                                                     if k != "placement_id"}, "row_version": 2}}}})
+@bp.response(200, CostRecordSchema, example=COST_RECORD_EXAMPLE, headers=ETAG_HEADER)
 @allow(*COST_READERS)
 def update_cost_record(cost_record_id: int) -> Any:
-    """Replace a cost record's dates, amounts, need band and notes."""
+    """Replace a cost record's dates, amounts, need band and notes. Send the version you read (If-Match
+    header or ``row_version``); if someone changed the record since, nothing is written."""
     record = get_or_404(CostRecord, cost_record_id)
     data = _body(CostRecordUpdateSchema())
+    seen = seen_version(data)
     try:
         with transaction(db()) as s:
-            return cost_records.update_record(s, record, _details(data))
+            cost_records.update_record(s, record, _details(data), seen_version=seen)
     except ServiceError as error:
         raise_service_error(error)
+    return with_etag(record, record.row_version)
 
 
 def _cells(stats: dict[str, comparison.CellStats]) -> list[dict[str, Any]]:
@@ -227,31 +239,35 @@ def create_publication(data: dict[str, Any]) -> Any:
 @bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
 @allow(*COMMISSIONER)
 def get_publication(publication_id: int) -> Any:
-    return get_or_404(Publication, publication_id)
+    found = get_or_404(Publication, publication_id)
+    return with_etag(found, found.row_version)
 
 
 @bp.route("/publications/<int:publication_id>", methods=["PATCH"])
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@edits_a_versioned_record(bp)
 @bp.doc(requestBody={"content": {"application/json": {"schema": CostPublicationChangeSchema(partial=True), "example": {
     "title": "Placement unit costs, year to October 2026", "period_end": "2026-10-31"}}}})
-@bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE)
+@bp.response(200, CostPublicationDetailSchema, example=PUBLICATION_DETAIL_EXAMPLE, headers=ETAG_HEADER)
 @allow(*COMMISSIONER)
 def update_publication(publication_id: int) -> Any:
-    """Change a draft's title or period (it is rebuilt). 409 once approved or published."""
+    """Change a draft's title or period (it is rebuilt). 409 once approved or published; 409/412 if it
+    changed after you read the version you send (If-Match header or ``row_version``)."""
     found = get_or_404(Publication, publication_id)
     if found.status != "draft":
         api_abort(409, message=f"Version {found.version} is {found.status} and cannot be changed; "
                                "publish a correction as a new version")
     data = _body(CostPublicationChangeSchema(partial=True))
+    seen = seen_version(data)
     try:
         with transaction(db()) as s:
-            return publications.update_draft(s, found, data.get("title", found.title),
-                                             data.get("period_start", found.period_start),
-                                             data.get("period_end", found.period_end))
+            publications.update_draft(s, found, data.get("title", found.title),
+                                      data.get("period_start", found.period_start),
+                                      data.get("period_end", found.period_end), seen_version=seen)
     except ServiceError as error:
         raise_service_error(error)
+    return with_etag(found, found.row_version)
 
 
 @bp.route("/publications/<int:publication_id>", methods=["DELETE"])
@@ -280,11 +296,15 @@ def _move(publication_id: int, action: Any) -> Any:
 
 @bp.route("/publications/<int:publication_id>/approve", methods=["POST"])
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.alt_response(409, response="CONFLICT")
-@bp.response(200, CostPublicationSchema, example=APPROVED_PUBLICATION_EXAMPLE)
+@edits_a_versioned_record(bp)
+@bp.response(200, CostPublicationSchema, example=APPROVED_PUBLICATION_EXAMPLE, headers=ETAG_HEADER)
 @allow(*COMMISSIONER)
 def approve_publication(publication_id: int) -> Any:
-    return _move(publication_id, publications.approve)
+    """Approve a draft. Send the ETag you read as If-Match to approve exactly that version: if it was
+    changed since, nothing is approved (412)."""
+    seen = seen_version({})
+    found = _move(publication_id, lambda s, p, user_id: publications.approve(s, p, user_id, seen_version=seen))
+    return with_etag(found, found.row_version)
 
 
 @bp.route("/publications/<int:publication_id>/publish", methods=["POST"])

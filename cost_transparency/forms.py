@@ -8,6 +8,7 @@ from wtforms import DateField, IntegerField, RadioField, SelectField, StringFiel
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from cost_transparency.vocabulary import CONTRIBUTIONS, COST_PARTS, NEED_BANDS, REVIEW_OUTCOMES
+from rcc.forms import VersionedForm
 
 
 class DayField(DateField):
@@ -24,7 +25,7 @@ class DayField(DateField):
             raise ValueError(f"{self.label.text} must be a real date, like 2026-03-31") from error
 
 
-class CostRecordForm(FlaskForm):
+class CostRecordForm(VersionedForm):
     start_date = DayField("Cost starts", validators=[InputRequired("Enter the date this cost starts")],
                            format="%Y-%m-%d")
     end_date = DayField("Cost ends (leave empty if it continues)", validators=[Optional()], format="%Y-%m-%d")
@@ -48,7 +49,7 @@ class ReviewOutcomeForm(FlaskForm):
     next_review_on = DayField("Next review (optional)", validators=[Optional()], format="%Y-%m-%d")
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(VersionedForm):
     high_cost_threshold = IntegerField("High-cost threshold (£ a week)", validators=[
         InputRequired("Enter the weekly threshold in whole pounds"),
         NumberRange(500, 100_000, "Enter a weekly threshold between £500 and £100,000")])
@@ -56,7 +57,7 @@ class SettingsForm(FlaskForm):
         InputRequired("Enter a percentage"), NumberRange(5, 100, "Enter a share between 5%% and 100%%")])
 
 
-class PublicationForm(FlaskForm):
+class PublicationForm(VersionedForm):
     title = StringField("Title", validators=[DataRequired("Enter a title for the report"), Length(max=200)])
     period_start = DayField("First day of the period", validators=[
         InputRequired("Enter the first day of the period the report covers")], format="%Y-%m-%d")

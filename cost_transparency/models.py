@@ -16,6 +16,7 @@ from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
 from rcc.tenancy import COUNCIL_AND_RCC, PROVIDER_AND_RCC, WHOLE_RCC, TenantPolicy
+from rcc.versions import Versioned
 
 # Drafts of publications are the RCC's own working papers: no council or provider sees them.
 RCC_STAFF_ONLY = TenantPolicy(rcc_staff=True)
@@ -24,7 +25,7 @@ DEFAULT_HIGH_COST_THRESHOLD = 1_000_000  # pence a week: £10,000, the LGA surve
 DEFAULT_PROVIDER_SHARE_ALERT = 25  # percent of the region's spend held by one provider group
 
 
-class CostSettings(SQLModel, table=True):
+class CostSettings(Versioned, table=True):
     """The RCC's thresholds for the high-cost review queue and provider concentration alerts."""
 
     __tablename__ = "cost_settings"
@@ -38,7 +39,7 @@ class CostSettings(SQLModel, table=True):
     updated_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
-class CostRecord(SQLModel, table=True):
+class CostRecord(Versioned, table=True):
     """What one placement costs a week over a date range, split into its parts.
 
     Gross cost is core + additional support + education + health; other bodies' contributions
@@ -127,7 +128,7 @@ class RatingObservation(SQLModel, table=True):
     observed_on: date
 
 
-class Publication(SQLModel, table=True):
+class Publication(Versioned, table=True):
     """One version of a published cost report: draft → approved → published, then never changed.
 
     A correction is a new version of the same ``slug`` whose ``changes`` says what changed.

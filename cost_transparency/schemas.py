@@ -17,6 +17,7 @@ from rcc.api import (
     MAX_WEEKLY_PENCE,
     Text,
     id_field,
+    row_version_field,
 )
 
 PENCE = {"description": "Whole pence a week"}
@@ -55,10 +56,14 @@ class CostRecordSchema(Schema):
     net_weekly = fields.Integer(dump_only=True, metadata=PENCE)
     source = fields.String(dump_only=True)
     notes = Text(load_default="", validate=validate.Length(max=2000))
+    row_version = row_version_field(dump_only=True)
 
 
 class CostRecordUpdateSchema(CostRecordSchema):
+    """For PUT: the record as it should be, with the ``row_version`` you read (or send If-Match)."""
+
     placement_id = fields.Integer(dump_only=True)
+    row_version = row_version_field()
 
 
 class CostCellSchema(Schema):
@@ -116,10 +121,14 @@ class CostPublicationSchema(Schema):
     created_at = fields.DateTime(dump_only=True)
     approved_at = fields.DateTime(dump_only=True, allow_none=True)
     published_at = fields.DateTime(dump_only=True, allow_none=True)
+    row_version = row_version_field(dump_only=True)
 
 
 class CostPublicationChangeSchema(CostPublicationSchema):
-    """For PATCH (loaded partial): the fields you send change; the rest keep their values."""
+    """For PATCH (loaded partial): the fields you send change; the rest keep their values. Send the
+    ``row_version`` you read (or If-Match), so a change or approval made meanwhile is not overwritten."""
+
+    row_version = row_version_field()
 
 
 class CostPublicationDetailSchema(CostPublicationSchema):
@@ -215,7 +224,7 @@ COST_RECORD_EXAMPLE = {
     "funding": "spot", "need_band": "enhanced", "start_date": "2026-04-01", "end_date": None, "core_weekly": 580000,
     "additional_support_weekly": 65000, "education_weekly": 0, "health_weekly": 0, "nhs_contribution_weekly": 30000,
     "education_contribution_weekly": 0, "gross_weekly": 645000, "net_weekly": 615000, "source": "entered",
-    "notes": "Extra night staffing",
+    "notes": "Extra night staffing", "row_version": 2,
 }
 COST_COMPARISON_EXAMPLE = {
     "from": "2025-11-30", "to": "2026-11-29",
@@ -235,7 +244,7 @@ PUBLICATION_EXAMPLE = {
     "id": 2, "slug": "north-west-rcc-placement-unit-costs-year-to-september-2026", "version": 1,
     "title": "Placement unit costs, year to September 2026", "period_start": "2025-10-01",
     "period_end": "2026-09-30", "status": "draft", "changes": "", "created_at": "2026-11-29T09:00:00+00:00",
-    "approved_at": None, "published_at": None,
+    "approved_at": None, "published_at": None, "row_version": 1,
 }
 APPROVED_PUBLICATION_EXAMPLE = {**PUBLICATION_EXAMPLE, "status": "approved",
                                 "approved_at": "2026-11-30T09:00:00+00:00"}

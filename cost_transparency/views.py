@@ -61,6 +61,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
+from rcc.versions import EditConflict, conflict_errors, parse_version
 from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
@@ -238,12 +239,16 @@ def edit_record(cost_record_id: int) -> Any:
         for name in cost_records.AMOUNT_FIELDS:
             getattr(form, name).data = f"{getattr(details, name) / 100:.2f}"
         form.need_band.data, form.notes.data = details.need_band, details.notes
+        form.show_version(record)
     elif form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                cost_records.update_record(s, record, _details(form))
+                cost_records.update_record(s, record, _details(form), seen_version=form.seen_version)
             flash("Cost record updated.")
             return redirect(url_for("cost_transparency.placement_costs", placement_id=placement.id))
+        except EditConflict as error:
+            return render_template("cost_transparency/edit_record.html", record=record, placement=placement,
+                                   form=form, errors=conflict_errors(form, error)), 409
         except ServiceError as error:
             _apply_errors(form, error)
     return render_template("cost_transparency/edit_record.html", record=record, placement=placement, form=form,
@@ -334,15 +339,20 @@ def review(high_cost_review_id: int) -> Any:
 def settings() -> Any:
     current = high_cost_review.settings_for(db(), _rcc_id())
     form = SettingsForm(data={"high_cost_threshold": current.high_cost_threshold // 100,
-                              "provider_share_alert_percent": current.provider_share_alert_percent}
+                              "provider_share_alert_percent": current.provider_share_alert_percent,
+                              "row_version": str(current.row_version) if current.id else ""}
                         if request.method == "GET" else None)
     if request.method == "POST" and form.validate_on_submit():
         try:
             with transaction(db()) as s:
                 high_cost_review.update_settings(s, _rcc_id(), form.high_cost_threshold.data,
-                                                 form.provider_share_alert_percent.data, current_user.id)
+                                                 form.provider_share_alert_percent.data, current_user.id,
+                                                 seen_version=form.seen_version)
             flash("Settings saved.")
             return redirect(url_for("cost_transparency.reviews"))
+        except EditConflict as error:
+            return render_template("cost_transparency/settings.html", form=form,
+                                   errors=conflict_errors(form, error)), 409
         except ServiceError as error:
             _apply_errors(form, error)
     return render_template("cost_transparency/settings.html", form=form, errors=form_errors(form))
@@ -411,7 +421,8 @@ def publication(publication_id: int) -> Any:
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
                            tags=PUBLICATION_TAGS, form=ConfirmForm(), correction=CorrectionForm(),
                            edit=PublicationForm(data={"title": found.title, "period_start": found.period_start,
-                                                      "period_end": found.period_end}))
+                                                      "period_end": found.period_end,
+                                                      "row_version": str(found.row_version)}))
 
 
 def _publication_action(publication_id: int, action: Any, done: str) -> Any:
@@ -431,7 +442,8 @@ def _publication_action(publication_id: int, action: Any, done: str) -> Any:
 @bp.route("/costs/publications/<int:publication_id>/approve", methods=["POST"])
 @allow(*COMMISSIONER)
 def approve_publication(publication_id: int) -> Any:
-    return _publication_action(publication_id, lambda s, p: publications.approve(s, p, current_user.id),
+    seen = parse_version(request.form.get("row_version"))  # the version on the page the person approved
+    return _publication_action(publication_id, lambda s, p: publications.approve(s, p, current_user.id, seen),
                                "Version approved. Publish it when it should go public.")
 
 
@@ -457,9 +469,16 @@ def edit_publication(publication_id: int) -> Any:
         try:
             with transaction(db()) as s:
                 publications.update_draft(s, found, form.title.data or "", form.period_start.data,
-                                          form.period_end.data)
+                                          form.period_end.data, seen_version=form.seen_version)
             flash("Draft changed and rebuilt.")
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
+        except EditConflict as error:
+            edit_errors = conflict_errors(form, error)
+            db().refresh(found)
+            return render_template("cost_transparency/publication.html", publication=found,
+                                   snapshot=found.snapshot, versions=publications.versions_of(db(), found.slug),
+                                   statuses=PUBLICATION_STATUSES, tags=PUBLICATION_TAGS, form=ConfirmForm(),
+                                   correction=CorrectionForm(), edit=form, errors=edit_errors), 409
         except Conflict as error:
             flash(error.message)
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))

@@ -7,10 +7,11 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, NoReturn
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from flask_smorest import abort as api_abort
@@ -24,6 +25,7 @@ from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
 from rcc.models import AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
+from rcc.versions import EditConflict, parse_version
 from rcc.web import db
 
 API_PREFIX = "/api/v1"
@@ -115,7 +117,13 @@ def api_error_response(error: HTTPException) -> Any:
     if data.get("errors"):
         body["errors"] = data["errors"]
     body["message"] = data.get("message") or ("Not found" if error.code == 404 else error.description)
-    return jsonify(body), error.code
+    for extra in ("current_version", "changes"):
+        if extra in data:
+            body[extra] = data[extra]
+    response = jsonify(body)
+    if "current_version" in data:
+        response.headers["ETag"] = etag(data["current_version"])
+    return response, error.code
 
 
 def raise_service_error(error: ServiceError) -> NoReturn:
@@ -126,11 +134,89 @@ def raise_service_error(error: ServiceError) -> NoReturn:
     """
     if isinstance(error, NotFound):
         api_abort(404)
+    if isinstance(error, EditConflict):
+        api_abort(412 if request.headers.get("If-Match") else 409, message=error.message,
+                  current_version=error.current_version,
+                  changes=[{"field": c.field, "theirs": c.theirs, "yours": c.yours} for c in error.changes])
     if isinstance(error, FieldErrors | FieldError):
         fields = error.errors if isinstance(error, FieldErrors) else {error.field: error.message}
         api_abort(422, errors={"json": fields}, message="The request has problems: " + "; ".join(fields.values()))
     api_abort(409 if isinstance(error, Conflict) else 400, message=error.message)
     raise AssertionError  # pragma: no cover - api_abort always raises; mypy cannot see it (flask_smorest is untyped)
+
+
+# Optimistic locking: the version a client read travels with its change -----------------------
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False, "schema": {"type": "string"},
+            "description": "The ETag (row version) of the record as you read it, like `\"3\"`. If someone has "
+                           "changed the record since, nothing is written and the answer is 412 with the current "
+                           "version and what differs. The body's `row_version` field does the same (then 409)."}
+ETAG_HEADER = {"ETag": {"description": "The record's row version, for `If-Match` on your next change",
+                        "schema": {"type": "string"}}}
+EDIT_CONFLICT_DOC = ("Refused: the record is not in a state that allows this, or someone else changed it after "
+                     "you read it. Then `current_version` is its version now and `changes` lists each field with "
+                     "their value and yours (412 when you sent If-Match, else 409).")
+
+
+class ChangeSchema(Schema):
+    field = fields.String(required=True)
+    theirs = fields.String(required=True)
+    yours = fields.String(required=True)
+
+
+EDIT_CONFLICT_EXAMPLE = {
+    "code": 412, "status": "Precondition Failed", "current_version": 4,
+    "message": "Someone else changed this referral while you were editing it. Check their changes below; save "
+               "again to replace them with yours.",
+    "changes": [{"field": "child_wishes", "theirs": "Live near my brother", "yours": "Keep my school"}]}
+
+
+class EditConflictSchema(Schema):
+    code = fields.Integer(required=True)
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    current_version = fields.Integer()
+    changes = fields.List(fields.Nested(ChangeSchema))
+
+
+def row_version_field(**kwargs: Any) -> fields.Integer:
+    """The ``row_version`` a change schema accepts (optional) and a record schema shows."""
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), metadata={
+        "description": "The record's version: send back the one you read, and a change made by someone else "
+                       "since is refused rather than overwritten"}, **kwargs)
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def seen_version(body: dict[str, Any]) -> int | None:
+    """The version the client read: its ``If-Match`` header, else the body's ``row_version`` (taken out
+    of ``body``), else None (then only a change made at the same moment is refused).
+
+    An ``If-Match`` that is no version of ours can match no record, so it is refused as 412 too."""
+    from_body = body.pop("row_version", None)
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return from_body
+    return parse_version(header) or 0
+
+
+def edits_a_versioned_record(blueprint: Blueprint) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Documents a handler that changes a versioned record: its If-Match header and 409/412 answers."""
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        for code in (409, 412):
+            handler = blueprint.alt_response(code, schema=EditConflictSchema, description=EDIT_CONFLICT_DOC,
+                                             example=EDIT_CONFLICT_EXAMPLE)(handler)
+        return blueprint.doc(parameters=[IF_MATCH])(handler)
+
+    return decorate
+
+
+def with_etag(data: Any, version: int, status: int = 200) -> tuple[Any, int, dict[str, str]]:
+    """A handler's answer with the record's version as its ETag header."""
+    return data, status, {"ETag": etag(version)}
 
 
 # The core's own endpoints --------------------------------------------------------------

@@ -11,6 +11,8 @@ from flask.json.provider import DefaultJSONProvider
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import Conflict as HTTPConflict
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import NotFound as werkzeug_not_found
 from werkzeug.routing import IntegerConverter
@@ -177,6 +179,12 @@ def _init_error_pages(app: Flask) -> None:
         template = {403: "errors/403.html", 404: "errors/404.html", 413: "errors/413.html"}.get(
             error.code or 500, "errors/generic.html")
         return render_template(template, error=error), error.code
+
+    @app.errorhandler(StaleDataError)
+    def _changed_meanwhile(_error: StaleDataError) -> Any:
+        # A write whose row another request changed after this one read it (rcc.versions): never a 500.
+        return _http_error(HTTPConflict("Someone else changed this record at the same moment, so your change "
+                                        "was not saved. Go back, reload the page and try again."))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:

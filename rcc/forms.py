@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectMultipleField, StringField
+from wtforms import EmailField, HiddenField, PasswordField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from rcc.versions import Versioned, parse_version
 
 
 class SignInForm(FlaskForm):
@@ -40,3 +42,17 @@ class ConfirmForm(FlaskForm):
 
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired("Enter a name for the token"), Length(max=100)])
+
+
+class VersionedForm(FlaskForm):
+    """A form that changes a record people edit: the version the person saw travels in a hidden
+    field (``{{ f.version(form) }}``), so a save over someone else's change is refused (rcc.versions)."""
+
+    row_version = HiddenField()
+
+    def show_version(self, record: Versioned) -> None:
+        self.row_version.data = str(record.row_version)
+
+    @property
+    def seen_version(self) -> int | None:
+        return parse_version(self.row_version.data)

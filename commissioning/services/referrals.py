@@ -37,6 +37,7 @@ from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
 from rcc.tenancy import OrgKind
+from rcc.versions import save_edit
 
 EDITABLE_STATUSES = (DRAFT, SUBMITTED)
 MAX_WISHES = 4000
@@ -235,8 +236,9 @@ def create_referral(session: Session, council: Organisation, child: ChildDetails
 
 
 def update_referral(session: Session, referral: Referral, child: ChildDetails, details: ReferralDetails,
-                    today: date | None = None) -> Referral:
-    """Change a referral's details while it is a draft or newly submitted."""
+                    today: date | None = None, seen_version: int | None = None) -> Referral:
+    """Change a referral's details while it is a draft or newly submitted; refused if someone else
+    changed it after the person read version ``seen_version``."""
     if referral.status not in EDITABLE_STATUSES:
         raise Conflict(f"A referral that is '{lifecycle.label(referral.status)}' cannot be changed; "
                        "only draft and submitted referrals can")
@@ -254,6 +256,7 @@ def update_referral(session: Session, referral: Referral, child: ChildDetails, d
         raise FieldErrors(errors)
     _apply_child(record, child)
     _apply_details(referral, details)
+    save_edit(session, "referral", seen_version, referral, record, money=("max_weekly_cost",))
     audit.record(session, AuditAction.REFERRAL_UPDATED, referral)
     return referral
 

@@ -14,6 +14,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
+from rcc.versions import save_edit
 
 # Membership can change only before a home has been offered for any of them.
 CHANGEABLE_STATUSES = (DRAFT, SUBMITTED, IN_MATCHING)
@@ -48,7 +49,7 @@ def create_sibling_group(session: Session, council: Organisation, name: str, kee
 
 
 def update_sibling_group(session: Session, group: SiblingGroup, name: str, keep_together: bool,
-                         separation_reason: str | None = None) -> SiblingGroup:
+                         separation_reason: str | None = None, seen_version: int | None = None) -> SiblingGroup:
     errors = check_group(name, keep_together, separation_reason)
     if errors:
         raise FieldErrors(errors)
@@ -56,7 +57,7 @@ def update_sibling_group(session: Session, group: SiblingGroup, name: str, keep_
     group.name = name.strip()
     group.keep_together = keep_together
     group.separation_reason = None if keep_together else (separation_reason or "").strip()
-    session.add(group)
+    save_edit(session, "sibling group", seen_version, group)
     audit.record(session, AuditAction.SIBLING_GROUP_UPDATED, group, keep_together=keep_together)
     return group
 

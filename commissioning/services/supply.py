@@ -17,6 +17,7 @@ from rcc.errors import Conflict, FieldErrors
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
 from rcc.tenancy import OrgKind, system_access
+from rcc.versions import save_edit
 
 MAX_AGE = 18  # supported accommodation takes young people to their 18th birthday
 
@@ -101,7 +102,8 @@ def create_home(session: Session, provider: Organisation, details: HomeDetails) 
     return home
 
 
-def update_home(session: Session, home: Home, details: HomeDetails) -> Home:
+def update_home(session: Session, home: Home, details: HomeDetails, seen_version: int | None = None) -> Home:
+    """Change a home's details; refused if someone else changed it after the person read ``seen_version``."""
     errors = check_home(details)
     if "ofsted_urn" not in errors and _urn_taken(session, home.rcc_id, details.ofsted_urn.strip(), home.id):
         errors["ofsted_urn"] = "Another home in the register already has this Ofsted URN"
@@ -109,7 +111,7 @@ def update_home(session: Session, home: Home, details: HomeDetails) -> Home:
         raise FieldErrors(errors)
     apply_home_details(home, details)
     home.updated_at = utcnow()
-    session.add(home)
+    save_edit(session, "home", seen_version, home, money=("weekly_price",))
     audit.record(session, AuditAction.HOME_UPDATED, home)
     return home
 
@@ -166,8 +168,10 @@ def _urn_taken(session: Session, rcc_id: int, urn: str, home_id: int | None) -> 
 
 # Vacancies -----------------------------------------------------------------------------
 
-def set_vacancy(session: Session, home: Home, places_free: int | None, available_from: date | None) -> Vacancy:
-    """Record the home's free places now (which also confirms them)."""
+def set_vacancy(session: Session, home: Home, places_free: int | None, available_from: date | None,
+                seen_version: int | None = None) -> Vacancy:
+    """Record the home's free places now (which also confirms them); refused if someone else changed
+    them after the person read version ``seen_version``."""
     errors: dict[str, str] = {}
     if places_free is None or places_free < 0:
         errors["places_free"] = "Enter the number of free places, 0 or more"
@@ -187,7 +191,10 @@ def set_vacancy(session: Session, home: Home, places_free: int | None, available
     vacancy.places_free = int(places_free or 0)
     vacancy.available_from = available_from or date.today()
     vacancy.last_confirmed_at = utcnow()
-    session.add(vacancy)
+    if vacancy.id is None:
+        session.add(vacancy)
+    else:
+        save_edit(session, "vacancy", seen_version, vacancy)
     audit.record(session, AuditAction.VACANCY_UPDATED, vacancy, home_id=home.id, places_free=vacancy.places_free)
     return vacancy
 

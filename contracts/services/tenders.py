@@ -22,6 +22,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
+from rcc.versions import save_edit
 
 DRAFT = "draft"
 OPEN = "open"
@@ -157,12 +158,15 @@ def create_tender(session: Session, rcc_id: int, details: TenderDetails, user_id
     return tender
 
 
-def update_tender(session: Session, tender: Tender, details: TenderDetails, now: datetime) -> Tender:
+def update_tender(session: Session, tender: Tender, details: TenderDetails, now: datetime,
+                  seen_version: int | None = None) -> Tender:
+    """Change a draft tender; refused if someone else changed it after the person read ``seen_version``."""
     _refuse_unless_draft(tender, now, "change")
     errors = check_tender(details)
     if errors:
         raise FieldErrors(errors)
     _apply(tender, details)
+    save_edit(session, "tender", seen_version, tender)
     audit.record(session, AuditAction.TENDER_UPDATED, tender)
     return tender
 

@@ -24,6 +24,7 @@ from rcc.audit import AuditAction
 from rcc.errors import FieldErrors, NotFound
 from rcc.models import utcnow
 from rcc.numbers import MAX_WEEKLY_PENCE
+from rcc.versions import save_edit
 
 AMOUNT_FIELDS = ("core_weekly", "additional_support_weekly", "education_weekly", "health_weekly",
                  "nhs_contribution_weekly", "education_contribution_weekly")
@@ -149,7 +150,8 @@ def create_record(session: Session, placement: Placement, details: CostDetails, 
 
 
 def update_record(session: Session, record: CostRecord, details: CostDetails,
-                  today: date | None = None) -> CostRecord:
+                  today: date | None = None, seen_version: int | None = None) -> CostRecord:
+    """Change a cost record; refused if someone else changed it after the person read ``seen_version``."""
     placement = placement_of(session, record)
     errors = check_details(details, placement)
     if not errors:
@@ -163,7 +165,7 @@ def update_record(session: Session, record: CostRecord, details: CostDetails,
         setattr(record, name, value)
     record.source = "entered" if record.source == "contract_price" else record.source
     record.updated_at = utcnow()
-    session.add(record)
+    save_edit(session, "cost record", seen_version, record, money=AMOUNT_FIELDS)
     audit.record(session, AuditAction.COST_RECORD_UPDATED, record, gross_weekly_before=before,
                  gross_weekly=record.gross_weekly)
     high_cost_review.flag_if_above_threshold(session, record, today or date.today())

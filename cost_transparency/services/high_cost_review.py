@@ -24,6 +24,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import FieldErrors
 from rcc.models import utcnow
+from rcc.versions import save_edit
 
 MIN_FOR_OUTLIERS = 4  # quartiles of fewer costs say nothing about what is unusual
 
@@ -35,7 +36,8 @@ def settings_for(session: Session, rcc_id: int) -> CostSettings:
 
 
 def update_settings(session: Session, rcc_id: int, threshold_pounds: int | None, share_percent: int | None,
-                    user_id: int | None) -> CostSettings:
+                    user_id: int | None, seen_version: int | None = None) -> CostSettings:
+    """Change the RCC's thresholds; refused if someone else changed them after the person read ``seen_version``."""
     errors = {}
     if threshold_pounds is None or not 500 <= threshold_pounds <= 100_000:
         errors["high_cost_threshold"] = "Enter a weekly threshold between £500 and £100,000"
@@ -49,7 +51,10 @@ def update_settings(session: Session, rcc_id: int, threshold_pounds: int | None,
     settings.provider_share_alert_percent = int(share_percent or 0)
     settings.updated_at = utcnow()
     settings.updated_by_user_id = user_id
-    session.add(settings)
+    if settings.id is None:
+        session.add(settings)
+    else:
+        save_edit(session, "setting", seen_version, settings, money=("high_cost_threshold",))
     audit.record(session, AuditAction.COST_SETTINGS_UPDATED, settings, before=list(before),
                  after=[settings.high_cost_threshold, settings.provider_share_alert_percent])
     return settings

@@ -29,6 +29,7 @@ from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation, utcnow
 from rcc.tenancy import system_access
+from rcc.versions import save_edit
 
 MAX_PERIOD_DAYS = 3 * 366
 
@@ -90,7 +91,9 @@ def require_draft(publication: Publication, action: str) -> None:
 
 
 def update_draft(session: Session, publication: Publication, title: str, period_start: date | None,
-                 period_end: date | None, today: date | None = None) -> Publication:
+                 period_end: date | None, today: date | None = None, seen_version: int | None = None) -> Publication:
+    """Change a draft's title or period and rebuild it; refused if it was approved, or changed by
+    someone else, after the person read version ``seen_version`` (the write is conditional on both)."""
     require_draft(publication, "changed")
     today = today or date.today()
     errors = check_period(title, period_start, period_end, today)
@@ -99,19 +102,27 @@ def update_draft(session: Session, publication: Publication, title: str, period_
     publication.title = title.strip()
     publication.period_start = period_start  # type: ignore[assignment]
     publication.period_end = period_end  # type: ignore[assignment]
-    return rebuild_draft(session, publication, today)
+    _rebuild(session, publication, today)
+    save_edit(session, "report", seen_version, publication)
+    audit.record(session, AuditAction.PUBLICATION_REBUILT, publication)
+    return publication
 
 
 def rebuild_draft(session: Session, publication: Publication, today: date | None = None) -> Publication:
-    """Recalculate a draft's tables from the data as it is now."""
+    """Recalculate a draft's tables from the data as it is now (refused if approved meanwhile)."""
     require_draft(publication, "rebuilt")
-    rcc = session.get(Organisation, publication.rcc_id)
-    if rcc is None:
-        raise NotFound()
-    publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today or date.today())
-    session.add(publication)
+    _rebuild(session, publication, today or date.today())
+    save_edit(session, "report", None, publication, doing="rebuilding")
     audit.record(session, AuditAction.PUBLICATION_REBUILT, publication)
     return publication
+
+
+def _rebuild(session: Session, publication: Publication, today: date) -> None:
+    with session.no_autoflush:  # its reads must not write the change before save_edit checks the version
+        rcc = session.get(Organisation, publication.rcc_id)
+        if rcc is None:
+            raise NotFound()
+        publication.snapshot = report_tables.build_snapshot(session, rcc, publication, today)
 
 
 def delete_draft(session: Session, publication: Publication) -> None:
@@ -120,12 +131,15 @@ def delete_draft(session: Session, publication: Publication) -> None:
     session.delete(publication)
 
 
-def approve(session: Session, publication: Publication, user_id: int | None) -> Publication:
+def approve(session: Session, publication: Publication, user_id: int | None,
+            seen_version: int | None = None) -> Publication:
+    """Approve the draft exactly as the person saw it (version ``seen_version``): refused if it was
+    changed or approved meanwhile, so an edit can never slip into the approved version."""
     require_draft(publication, "approved again")
     publication.status = APPROVED
     publication.approved_by_user_id = user_id
     publication.approved_at = utcnow()
-    session.add(publication)
+    save_edit(session, "report", seen_version, publication, doing="approving")
     audit.record(session, AuditAction.PUBLICATION_APPROVED, publication, version=publication.version)
     return publication
 
