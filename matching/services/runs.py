@@ -177,7 +177,7 @@ def retry_run(session: Session, run_id: int) -> MatchingRun:
         if not open_referrals_for_matching(session):
             raise Conflict("There are no submitted referrals to match")
         return _new_run(session, old.rcc_id, old.note, None, old)
-    still_open = sorted({r.id for r in open_referrals_for_matching(session)} & set(old.referral_ids))
+    still_open = sorted({int(r.id or 0) for r in open_referrals_for_matching(session)} & set(old.referral_ids))
     if not still_open:
         raise Conflict("None of this run's referrals is open for matching any more")
     return _new_run(session, old.rcc_id, old.note, still_open, old)
