@@ -58,7 +58,7 @@ def test_two_runs_started_at_the_same_moment_have_exactly_one_winner(app, scenar
         barrier = threading.Barrier(2)
         outcomes: list[object] = []
 
-        def start() -> None:
+        def start(barrier: threading.Barrier = barrier, outcomes: list[object] = outcomes) -> None:
             session = app.extensions["rcc_sessions"]()
             set_scope(session, scope_for(officer))
             set_actor(session, Actor(officer.id, officer.organisation_id, officer.rcc_id, "race"))
