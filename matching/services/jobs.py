@@ -39,6 +39,8 @@ QUEUE_NAME = "matching"
 JOB_TIMEOUT_SECONDS = 15 * 60
 QUEUE_DOWN = ("The matching queue is not available at the moment, so the run could not start. "
               "Nothing was changed. Try again in a few minutes.")
+TOO_LONG = "The run took too long and was stopped. Try again."
+FAILED_UNEXPECTEDLY = "The run failed unexpectedly. Try again."
 # For fault tests only: "solving:5" holds the worker for 5 seconds after it enters the solving stage.
 PAUSE_HOOK = "RCC_TEST_PAUSE_IN_STAGE"
 log = logging.getLogger(__name__)
@@ -151,8 +153,10 @@ def _record_failure(session: Session, run_id: int, error: BaseException | str) -
 
     if isinstance(error, str):
         message = error
+    elif isinstance(error, ServiceError):
+        message = error.message
     else:
-        message = error.message if isinstance(error, ServiceError) else "The run failed unexpectedly. Try again."
+        message = TOO_LONG if type(error).__name__ == "JobTimeoutException" else FAILED_UNEXPECTEDLY
     session.rollback()
     with transaction(session):
         runs.record_failure(session, runs.get_run(session, run_id), message)
@@ -176,8 +180,7 @@ def run_matching_job(run_id: int, rcc_id: int, user_id: int | None, request_id: 
 def job_failed(job: Any, connection: Any, exc_type: Any = None, exc_value: Any = None, traceback: Any = None) -> None:
     """RQ's ``on_failure`` callback: the job itself failed (a timeout, a crash outside the run), so fail the run."""
     run_id, rcc_id, user_id, request_id = (list(job.args) + [None, None, None, None])[:4]
-    reason = "The run took too long and was stopped. Try again." if exc_type is not None and \
-        exc_type.__name__ == "JobTimeoutException" else "The run failed unexpectedly. Try again."
+    reason = TOO_LONG if exc_type is not None and exc_type.__name__ == "JobTimeoutException" else FAILED_UNEXPECTEDLY
     engine = _engine_from_environment()
     try:
         with _scoped(session_factory(engine), rcc_id, user_id, request_id) as session:

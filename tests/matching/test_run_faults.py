@@ -295,3 +295,20 @@ def test_the_jobs_failure_callback_fails_the_run_with_the_reason(app, session_fo
     session.expire_all()
     failed = runs.get_run(session, run.id)
     assert failed.stage == FAILED and "took too long" in (failed.error or "")
+
+
+def test_a_run_cut_off_by_the_job_timeout_says_so(app, session_for, scenario, monkeypatch):
+    from rq.timeouts import JobTimeoutException
+
+    def too_slow(problem):  # type: ignore[no-untyped-def]
+        raise JobTimeoutException("Task exceeded maximum timeout value (900 seconds)")
+
+    monkeypatch.setattr(runs, "solve_snapshot", too_slow)
+    session = session_for(scenario.officer)
+    with transaction(session):
+        run = runs.start_run(session, scenario.officer.rcc_id, runs.RunRequest())
+
+    assert not jobs.perform_run(app.extensions["rcc_sessions"], run.id, scenario.officer.rcc_id, scenario.officer.id)
+    session.expire_all()
+    failed = runs.get_run(session, run.id)
+    assert (failed.stage, failed.error) == (FAILED, jobs.TOO_LONG)
