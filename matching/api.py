@@ -90,6 +90,8 @@ def list_runs() -> Any:
 
 
 @bp.route("/matching/runs", methods=["POST"])
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @bp.arguments(schemas.RunInSchema, example={"referral_ids": None, "note": "Weekly run"})
 @bp.response(201, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RUNNERS)
@@ -127,6 +129,7 @@ def cancel_run(run_id: int) -> Any:
 @bp.route("/matching/runs/<int:run_id>/retry", methods=["POST"])
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @bp.response(201, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RUNNERS)
 def retry_run(run_id: int) -> Any:
