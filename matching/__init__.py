@@ -12,12 +12,13 @@ from typing import Any
 
 
 def register(app: Any) -> None:
-    from matching import api, views  # noqa: PLC0415
+    from matching import api, cli, views  # noqa: PLC0415
     from rcc.layout import add_home_link, add_nav_item  # noqa: PLC0415
     from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role  # noqa: PLC0415
 
     views.register(app)
     api.register(app)
+    cli.register(app)
     provider = (Role.PROVIDER_MANAGER,)
     add_nav_item(app, "Matching", "matching.runs_list", RCC_STAFF, 30)
     add_nav_item(app, "Offers", "matching_offers.offers_list", RCC_STAFF, 32)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
+from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from commissioning.models import Home, Placement
@@ -41,7 +42,26 @@ def register(app: Any) -> None:
 def _run_out(run: MatchingRun) -> dict[str, Any]:
     out = {name: getattr(run, name) for name in schemas.RunSchema().fields if hasattr(run, name)}
     out["elapsed_seconds"] = runs.elapsed_seconds(run)
+    if runs.is_running(run):
+        out["stage"] = runs.shown_stage(db(), run)  # derived in SQL: right even before the reaper runs
     return out
+
+
+def _reap() -> None:
+    """Fail runs whose worker stopped, so what is listed is true."""
+    with transaction(db()) as session:
+        runs.reap_stale_runs(session)
+
+
+def _dispatch(run: MatchingRun) -> MatchingRun:
+    session = db()
+    try:
+        jobs.dispatch_run(session, current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
+                          current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
+    except jobs.QueueUnavailable as error:
+        api_abort(503, message=error.message)
+    session.refresh(run)
+    return run
 
 
 def _offer_out(offer: Offer) -> dict[str, Any]:
@@ -66,26 +86,62 @@ def _provider_offer_out(offer: Offer, homes: dict[int, Home]) -> dict[str, Any]:
 @allow(*RCC_STAFF)
 def list_runs() -> Any:
     """The region's matching runs, newest first."""
+    _reap()
     return [_run_out(r) for r in runs.list_runs(db())]
 
 
 @bp.route("/matching/runs", methods=["POST"])
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
 @bp.arguments(schemas.RunInSchema, example={"referral_ids": None, "note": "Weekly run"})
 @bp.response(201, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
 @allow(*RUNNERS)
 def start_run(body: dict) -> Any:
     """Start a run over every submitted referral (or the ones named). Without Redis it finishes before
-    this returns; with Redis it runs in the background: poll the run until ``stage`` is done or failed."""
+    this returns; with Redis it runs in the background: poll the run until ``stage`` is done, failed or
+    cancelled. One run at a time per region: while one is waiting or working this is a 409 naming it.
+    If the job queue is not answering, this is a 503 and the run is recorded as failed (retry it later)."""
     session = db()
     try:
         with transaction(session) as s:
             run = runs.start_run(s, current_user.rcc_id, runs.RunRequest(body.get("referral_ids"), body["note"]))
     except ServiceError as error:
         raise_service_error(error)
-    jobs.dispatch_run(session, current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
-                      current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
-    session.refresh(run)
+    return _run_out(_dispatch(run))
+
+
+@bp.route("/matching/runs/<int:run_id>/cancel", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.response(200, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
+@allow(*RUNNERS)
+def cancel_run(run_id: int) -> Any:
+    """Cancel a waiting or working run: a queued job is taken off the queue; a working one stops at its next stage."""
+    session = db()
+    try:
+        with transaction(session) as s:
+            run = runs.cancel_run(s, run_id)
+    except ServiceError as error:
+        raise_service_error(error)
+    jobs.cancel_job(current_app.config.get("REDIS_URL"), run.job_id)
     return _run_out(run)
+
+
+@bp.route("/matching/runs/<int:run_id>/retry", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.alt_response(503, response="SERVICE_UNAVAILABLE")
+@bp.response(201, schemas.RunSchema, example=schemas.RUN_EXAMPLE)
+@allow(*RUNNERS)
+def retry_run(run_id: int) -> Any:
+    """Try a failed or cancelled run again: a new run over its referrals that are still open, linked to it."""
+    session = db()
+    try:
+        with transaction(session) as s:
+            run = runs.retry_run(s, run_id)
+    except ServiceError as error:
+        raise_service_error(error)
+    return _run_out(_dispatch(run))
 
 
 @bp.route("/matching/runs/<int:run_id>")
@@ -94,6 +150,7 @@ def start_run(body: dict) -> Any:
 @allow(*RCC_STAFF)
 def get_run(run_id: int) -> Any:
     """A run's stage, timings and counts."""
+    _reap()
     return _run_out(get_or_404(MatchingRun, run_id))
 
 

@@ -19,7 +19,7 @@ from sqlmodel import Field, SQLModel
 from rcc.models import utcnow
 from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC, OWN_ORGANISATION, TenantPolicy
 
-# Run stages, in order; "failed" can follow any of them.
+# Run stages, in order; "failed" or "cancelled" can follow any of them but "done".
 QUEUED = "queued"
 SNAPSHOT = "snapshot"
 CANDIDATES = "candidates"
@@ -27,8 +27,15 @@ SOLVING = "solving"
 EXPLAINING = "explaining"
 DONE = "done"
 FAILED = "failed"
+CANCELLED = "cancelled"
 RUN_STAGES = (QUEUED, SNAPSHOT, CANDIDATES, SOLVING, EXPLAINING, DONE)
 RUNNING_STAGES = (QUEUED, SNAPSHOT, CANDIDATES, SOLVING, EXPLAINING)
+ENDED_STAGES = (DONE, FAILED, CANCELLED)
+# A failed or cancelled run can be tried again (a new run over the same referrals).
+RETRYABLE_STAGES = (FAILED, CANCELLED)
+# The database keeps one active run per RCC: this index is the rule (see migration 0013).
+ACTIVE_RUN_INDEX = "uq_matching_run_one_active_per_rcc"
+_ACTIVE_WHERE = text("stage IN ('queued', 'snapshot', 'candidates', 'solving', 'explaining')")
 
 
 class MatchingRun(SQLModel, table=True):
@@ -36,6 +43,8 @@ class MatchingRun(SQLModel, table=True):
 
     __tablename__ = "matching_run"
     __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+    __table_args__ = (Index(ACTIVE_RUN_INDEX, "rcc_id", unique=True, sqlite_where=_ACTIVE_WHERE,
+                            postgresql_where=_ACTIVE_WHERE),)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -59,6 +68,11 @@ class MatchingRun(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     stage_started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    # The worker touches this while it works on the run; a run whose heartbeat stops is failed by the reaper.
+    heartbeat_at: datetime | None = None
+    # A retry is a new run over the same referrals, linked to the run it retries.
+    retry_of_run_id: int | None = Field(default=None, foreign_key="matching_run.id")
+    cancelled_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
 # What the officer decided about a proposal.

@@ -32,7 +32,8 @@ class RunInSchema(Schema):
 
 class RunSchema(Schema):
     id = fields.Integer(required=True)
-    stage = fields.String(required=True, metadata={"enum": [*RUN_STAGES, "failed"]})
+    stage = fields.String(required=True, metadata={"enum": [*RUN_STAGES, "failed", "cancelled"], "description":
+                          "A run whose worker stopped shows as failed even before the reaper has recorded it"})
     whole_region = fields.Boolean(required=True)
     referral_ids = fields.List(fields.Integer(), required=True)
     note = fields.String(required=True)
@@ -45,6 +46,8 @@ class RunSchema(Schema):
     unmatched = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
     finished_at = fields.DateTime(allow_none=True)
+    heartbeat_at = fields.DateTime(allow_none=True, metadata={"description": "When the worker last showed it was alive"})
+    retry_of_run_id = fields.Integer(allow_none=True, metadata={"description": "The failed or cancelled run this retries"})
 
 
 class ProposalSchema(Schema):

@@ -40,7 +40,8 @@ from matching.services import approvals, explain, jobs, offers, review, runs, sh
 from matching.services.snapshot import snapshot_summary
 from rcc.audit import AuditAction
 from rcc.db import transaction
-from rcc.errors import FieldErrors, ServiceError
+from rcc.errors import FieldErrors, NotFound, ServiceError
+from rcc.forms import ConfirmForm
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
@@ -99,14 +100,21 @@ def _service_errors(form: Any, error: ServiceError) -> list[dict[str, str]]:
 @bp.route("/")
 @allow(*RCC_STAFF)
 def runs_list() -> Any:
+    _reap()
     return render_template("matching/runs.html", runs=runs.list_runs(db()), can_run=_can(RUNNERS),
                            stage_label=_stage_label)
+
+
+def _reap() -> None:
+    """Fail runs whose worker stopped before showing them, so no page waits on a run that will never end."""
+    with transaction(db()) as session:
+        runs.reap_stale_runs(session)
 
 
 def _stage_label(stage: str) -> str:
     return {"queued": "Waiting to start", "snapshot": "Taking the snapshot", "candidates": "Finding candidate homes",
             "solving": "Solving", "explaining": "Explaining the proposals", "done": "Finished",
-            "failed": "Failed"}.get(stage, stage)
+            "failed": "Failed", "cancelled": "Cancelled"}.get(stage, stage)
 
 
 @bp.route("/runs/new", methods=["GET", "POST"])
@@ -116,6 +124,7 @@ def new_run() -> Any:
     form = StartRunForm()
     open_referrals = open_referrals_for_matching(session)
     errors: list[dict[str, str]] = []
+    status = 400
     if form.validate_on_submit():
         chosen = form.referral_ids.data if form.scope.data == CHOSEN else None
         try:
@@ -123,6 +132,10 @@ def new_run() -> Any:
                 run = runs.start_run(s, current_user.rcc_id, runs.RunRequest(chosen, form.note.data or ""))
             _execute(run)
             return redirect(url_for("matching.run", run_id=run.id))
+        except runs.ActiveRunExists as error:
+            errors, status = [{"text": error.message, "href": url_for("matching.run", run_id=error.run_id)}], 409
+        except jobs.QueueUnavailable as error:
+            errors, status = [{"text": error.message, "href": "#main-content"}], 503
         except ServiceError as error:
             errors = _service_errors(form, error)
     else:
@@ -132,11 +145,14 @@ def new_run() -> Any:
     audit_read(AuditAction.MATCHING_RUN_FORM_OPENED, open_referrals)
     return render_template("matching/new_run.html", form=form, errors=errors, referrals=open_referrals,
                            children=children, councils=councils, urgencies=URGENCIES,
-                           placement_types=PLACEMENT_TYPES), 200 if not errors else 400
+                           placement_types=PLACEMENT_TYPES), 200 if not errors else status
 
 
 def _execute(run: MatchingRun) -> None:
-    """Queue the run on RQ when Redis is configured; otherwise run it now, inside this request."""
+    """Queue the run on RQ when Redis is configured; otherwise run it now, inside this request.
+
+    Raises ``jobs.QueueUnavailable`` (the run is failed, nothing queued) when Redis does not answer.
+    """
     jobs.dispatch_run(db(), current_app.extensions["rcc_sessions"], run, current_app.config.get("REDIS_URL"),
                       current_user.id, request_id(), current_app.config.get("MATCHING_QUEUE", jobs.QUEUE_NAME))
 
@@ -154,19 +170,62 @@ def _councils(session: Any, ids: set[int]) -> dict[int, str]:
 
 @bp.route("/runs/<int:run_id>")
 @allow(*RCC_STAFF)
-def run(run_id: int) -> Any:
+def run(run_id: int, errors: list[dict[str, str]] | None = None, status: int = 200) -> Any:
+    _reap()
     found = get_or_404(MatchingRun, run_id)
     session = db()
     session.refresh(found)
     rows = review.review_rows(session, found) if found.stage == "done" else []
     summary = snapshot_summary(found.problem) if found.problem else None
     audit_read(AuditAction.MATCHING_RUN_VIEWED, [row.proposal for row in rows], run_id=found.id)
+    linked = runs.runs_by_id(session, [i for i in (found.retry_of_run_id,) if i])
+    retried_by = session.scalars(select(MatchingRun.id).where(MatchingRun.retry_of_run_id == found.id)).first()
     return render_template(
         "matching/run.html", run=found, rows=rows, running=runs.is_running(found), summary=summary,
         elapsed=runs.elapsed_seconds(found), stages=RUN_STAGES, stage_label=_stage_label,
         refresh_seconds=REFRESH_SECONDS, proposal_labels=PROPOSAL_STATUS_LABELS, placement_types=PLACEMENT_TYPES,
-        offer_label=offers.status_label, offer_tag=offers.status_tag,
-        to_review=sum(1 for r in rows if r.proposal.status in UNDECIDED_STATUSES))
+        offer_label=offers.status_label, offer_tag=offers.status_tag, errors=errors or [],
+        can_cancel=_can(RUNNERS) and runs.is_running(found),
+        can_retry=_can(RUNNERS) and runs.can_retry(found) and retried_by is None, retried_by=retried_by,
+        retry_of=linked.get(found.retry_of_run_id or 0), form=ConfirmForm(),
+        to_review=sum(1 for r in rows if r.proposal.status in UNDECIDED_STATUSES)), status
+
+
+@bp.route("/runs/<int:run_id>/cancel", methods=["POST"])
+@allow(*RUNNERS)
+def cancel_run(run_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        return run(run_id, [{"text": "The form has expired. Try again.", "href": "#main-content"}], 400)
+    try:
+        with transaction(db()) as s:
+            cancelled = runs.cancel_run(s, run_id)
+    except NotFound:
+        raise
+    except ServiceError as error:
+        return run(run_id, [{"text": error.message, "href": "#main-content"}], 409)
+    jobs.cancel_job(current_app.config.get("REDIS_URL"), cancelled.job_id)
+    flash("The run is cancelled. Nothing it had not finished is kept.")
+    return redirect(url_for("matching.run", run_id=run_id))
+
+
+@bp.route("/runs/<int:run_id>/retry", methods=["POST"])
+@allow(*RUNNERS)
+def retry_run(run_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        return run(run_id, [{"text": "The form has expired. Try again.", "href": "#main-content"}], 400)
+    try:
+        with transaction(db()) as s:
+            retried = runs.retry_run(s, run_id)
+        _execute(retried)
+    except NotFound:
+        raise
+    except runs.ActiveRunExists as error:
+        return run(run_id, [{"text": error.message, "href": url_for("matching.run", run_id=error.run_id)}], 409)
+    except jobs.QueueUnavailable as error:
+        return run(run_id, [{"text": error.message, "href": "#main-content"}], 503)
+    except ServiceError as error:
+        return run(run_id, [{"text": error.message, "href": "#main-content"}], 409)
+    return redirect(url_for("matching.run", run_id=retried.id))
 
 
 # Proposals -------------------------------------------------------------------------------

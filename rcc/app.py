@@ -13,14 +13,14 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict as HTTPConflict
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.exceptions import NotFound as werkzeug_not_found
 from werkzeug.routing import IntegerConverter
 
 from rcc import users
 from rcc.api import MAX_ID
 from rcc.config import load_config
-from rcc.db import make_engine, session_factory
+from rcc.db import lost_connection, make_engine, session_factory
 from rcc.errors import NotFound
 from rcc.layout import init_layout
 from rcc.permissions import refuse_undeclared_routes
@@ -188,6 +188,10 @@ def _init_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> Any:
+        if lost_connection(error):  # it was retried once already (rcc.web); nothing of the request was kept
+            app.logger.warning("The database connection was lost twice in one request: %s", error)
+            return _http_error(ServiceUnavailable(
+                "The service lost its connection to the database, so nothing was saved. Try again in a moment."))
         app.logger.exception("Unexpected error")
         if request.path.startswith("/api/"):
             return jsonify(code=500, status="Internal Server Error",

@@ -67,6 +67,7 @@ class AuditAction(StrEnum):
     MATCHING_PROPOSAL_LISTED = "matching.proposal.listed"
     MATCHING_PROPOSAL_VIEWED = "matching.proposal.viewed"
     MATCHING_RUN_FAILED = "matching.run.failed"
+    MATCHING_RUN_CANCELLED = "matching.run.cancelled"
     MATCHING_RUN_FINISHED = "matching.run.finished"
     MATCHING_RUN_STARTED = "matching.run.started"
     MATCHING_RUN_VIEWED = "matching.run.viewed"

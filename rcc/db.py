@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session as SQLModelSession
@@ -33,6 +33,32 @@ class Session(SQLModelSession):
 
 
 install_tenancy(Session, SQLModel._sa_registry)  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "after_commit")
+def _note_commit(session: Any) -> None:
+    session.info["committed"] = True
+
+
+def has_committed(session: Session) -> bool:
+    """Whether anything done through this session has been committed (so redoing its work is not safe)."""
+    return bool(session.info.get("committed"))
+
+
+def lost_connection(error: BaseException) -> bool:
+    """The error is the database connection dropping (server restart, terminated backend, network).
+
+    SQLAlchemy has already invalidated that connection and, for a disconnect, every pooled
+    connection older than it, so the next checkout gets a fresh one.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, DBAPIError) and seen.connection_invalidated:
+            return True
+        if isinstance(seen, DisconnectionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def make_engine(url: str, app_role: str | None = None) -> Engine:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from rcc import audit
 from rcc.audit import Actor, AuditAction, set_actor
-from rcc.db import Session, transaction
+from rcc.db import Session, has_committed, lost_connection, transaction
 from rcc.models import Organisation, User
 from rcc.tenancy import TenantScope, set_scope
 
@@ -128,6 +128,57 @@ def init_request_handling(app: Flask) -> None:
         opened = g.pop("db_session", None)
         if opened is not None:
             opened.close()
+
+    _retry_once_on_lost_connection(app)
+
+
+def _retry_once_on_lost_connection(app: Flask) -> None:
+    """A request whose database connection dropped is run again, once, on a fresh connection.
+
+    A pooled connection can be dropped between requests (a server restart, a terminated backend)
+    and pinging only idle ones cannot see that; the server also rolls back a transaction whose
+    connection dies mid-request. Either way nothing of this request was kept, so, provided nothing
+    of it had been committed yet, running the whole request again (before-request handlers
+    included) is safe, and the person sees their page instead of an error.
+    """
+    preprocess, dispatch = app.preprocess_request, app.dispatch_request
+
+    def retryable(error: BaseException) -> bool:
+        opened = g.get("db_session")
+        return (lost_connection(error) and not g.get("db_retried")
+                and (opened is None or not has_committed(opened)))
+
+    def start_again() -> None:
+        g.db_retried = True
+        opened = g.pop("db_session", None)
+        if opened is not None:
+            opened.close()
+        for name in ("current_organisation", "_login_user"):
+            g.pop(name, None)
+        for upload in request.files.values():  # the first attempt read them
+            upload.stream.seek(0)
+        app.logger.warning("The database connection was lost; running the request again on a new one")
+
+    def preprocess_request() -> Any:
+        try:
+            return preprocess()
+        except Exception as error:
+            if not retryable(error):
+                raise
+            start_again()
+            return preprocess()
+
+    def dispatch_request() -> Any:
+        try:
+            return dispatch()
+        except Exception as error:
+            if not retryable(error):
+                raise
+            start_again()
+            return preprocess() or dispatch()
+
+    app.preprocess_request = preprocess_request  # type: ignore[method-assign]
+    app.dispatch_request = dispatch_request  # type: ignore[method-assign]
 
 
 IDLE_CLOCK_SECONDS = 60
