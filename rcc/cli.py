@@ -10,7 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
 
 from rcc import users
-from rcc.db import transaction
+from rcc.db import Session, make_engine, session_factory, transaction
 from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region
 from rcc.errors import ServiceError
 from rcc.migration_support import upgrade_database
@@ -23,8 +23,14 @@ def register(app: Flask) -> None:
         app.cli.add_command(command)
 
 
-def _system_session():  # type: ignore[no-untyped-def]
-    session = current_app.extensions["rcc_sessions"]()
+def system_session() -> Session:
+    """A session for the platform's trusted commands: it logs in with SYSTEM_DATABASE_URL (a member of
+    rcc_system on PostgreSQL; the web's own login cannot act with system scope) and acts as the system."""
+    if "rcc_system_sessions" not in current_app.extensions:
+        engine = make_engine(current_app.config["SYSTEM_DATABASE_URL"])
+        current_app.extensions["rcc_system_engine"] = engine
+        current_app.extensions["rcc_system_sessions"] = session_factory(engine)
+    session: Session = current_app.extensions["rcc_system_sessions"]()
     set_scope(session, TenantScope.system())
     return session
 
@@ -33,7 +39,7 @@ def _system_session():  # type: ignore[no-untyped-def]
 @with_appcontext
 def upgrade_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
-    upgrade_database(current_app.config["DATABASE_URL"])
+    upgrade_database(current_app.config["MIGRATION_DATABASE_URL"])
     click.echo("Database is up to date.")
 
 
@@ -43,7 +49,7 @@ def upgrade_db() -> None:
 @click.option("--councils", default=20, show_default=True, help="How many of the region's councils join (20 at most)")
 def create_rcc(region: str, councils: int) -> None:
     """Create an RCC with the region's councils (their real ONS and DfE codes)."""
-    with _system_session() as session:
+    with system_session() as session:
         try:
             with transaction(session):
                 created = create_rcc_for_region(session, region, councils)
@@ -60,7 +66,7 @@ def create_rcc(region: str, councils: int) -> None:
 @click.option("--role", "roles", multiple=True, required=True)
 def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, ...]) -> None:
     """Invite a person to an organisation and print their one-time invite link path."""
-    with _system_session() as session:
+    with system_session() as session:
         organisation = session.get(Organisation, organisation_id)
         if organisation is None:
             raise click.ClickException(f"No organisation has id {organisation_id}")
@@ -77,7 +83,7 @@ def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, .
 def demo() -> None:
     """Build the demo region on an empty database and print the demo sign-ins."""
     started = time.perf_counter()
-    with _system_session() as session:
+    with system_session() as session:
         with transaction(session):
             region = build_demo(session, current_app)
         people = list(region.people)
@@ -97,7 +103,7 @@ def demo() -> None:
 @click.argument("email")
 def code(email: str) -> None:
     """Print a demo user's current two-factor security code."""
-    with _system_session() as session:
+    with system_session() as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise click.ClickException(f"No one has the email address {email}")

@@ -81,7 +81,9 @@ def run_matching_job(run_id: int, rcc_id: int, user_id: int | None, request_id: 
     """The RQ job: connects to the database named by the environment, like the app does."""
     instance = os.environ.get("RCC_INSTANCE_PATH") or str(Path.cwd() / "instance")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance) / 'rcc.db'}"
-    engine = make_engine(url, os.environ.get("DATABASE_APP_ROLE", "rcc_app"))
+    # The same login as the web's, refused in production if it could see past row-level security.
+    engine = make_engine(url, os.environ.get("DATABASE_APP_ROLE", "rcc_app"),
+                         check_login="refuse" if os.environ.get("RCC_ENV", "production") == "production" else "warn")
     try:
         perform_run(session_factory(engine), run_id, rcc_id, user_id, request_id)
     finally:

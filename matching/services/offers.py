@@ -46,7 +46,7 @@ from rcc import audit
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
-from rcc.tenancy import system_access
+from rcc.tenancy import within_rcc
 
 RESPONSE_HOURS = {"emergency": 4, "within_7_days": 24, "planned": 48}
 MAX_DETAILS = 2000
@@ -286,13 +286,15 @@ def move_offer(session: Session, offer: Offer, expected: str, new: str, **values
 
 def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: int | None, reason: str) -> None:
     # A provider may not read the referral; moving the child back is the platform's consequence of
-    # their answer, so it runs with system access, still recorded against the provider's user.
-    with system_access(session):
+    # their answer, so it runs within the offer's RCC as its staff would, still recorded against the
+    # provider's user. The audit row belongs to the provider's trail, so it is written after.
+    session.flush()  # the provider's own changes, in the provider's scope
+    with within_rcc(session, offer.rcc_id):
         referral = session.get(Referral, offer.referral_id)
         if referral is None:
             raise NotFound()
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
-        session.flush()  # while the platform's scope still lets the row be written
+        session.flush([referral])  # while the RCC's scope still lets the row be written
 
 
 # Reading -------------------------------------------------------------------------------------
