@@ -7,6 +7,7 @@ rewrite history; the SQL for a policy comes from ``rcc.tenancy`` so there is one
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -133,27 +134,27 @@ def make_append_only(op: Any, table: str) -> None:
 # Sign-in must find a person before anyone is signed in, in whichever organisation they are. The
 # web's login role cannot read across organisations, so this one function, run with its owner's
 # rights, answers exactly that: which organisation (kind, id, RCC) an address, an invite, an API
-# token or a user id belongs to. Nothing else about the person leaves it; the web then reads and
+# token or a user id belongs to, and the person's id. Nothing else about them leaves it; the web then reads and
 # changes the person within that organisation's scope, under row-level security as usual.
 ACCOUNT_SCOPE_FUNCTION = """
 CREATE OR REPLACE FUNCTION rcc_account_scope(p_by text, p_value text)
-RETURNS TABLE(kind text, organisation_id integer, rcc_id integer)
+RETURNS TABLE(kind text, organisation_id integer, rcc_id integer, user_id integer)
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 SET rcc.org_kind = 'system'  -- for the call only; counts because the owner is a member of rcc_system
 AS $$
 BEGIN
   IF p_by = 'email' THEN
-    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id FROM user_account u
+    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id, u.id FROM user_account u
       JOIN organisation o ON o.id = u.organisation_id WHERE lower(u.email) = lower(btrim(p_value)) LIMIT 1;
   ELSIF p_by = 'id' AND p_value ~ '^[0-9]{1,9}$' THEN
-    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id FROM user_account u
+    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id, u.id FROM user_account u
       JOIN organisation o ON o.id = u.organisation_id WHERE u.id = p_value::integer;
   ELSIF p_by = 'invite' THEN
-    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id FROM user_account u
+    RETURN QUERY SELECT o.kind::text, u.organisation_id, u.rcc_id, u.id FROM user_account u
       JOIN organisation o ON o.id = u.organisation_id WHERE u.invite_token_hash = p_value LIMIT 1;
   ELSIF p_by = 'api_token' THEN
-    RETURN QUERY SELECT o.kind::text, t.organisation_id, t.rcc_id FROM api_token t
+    RETURN QUERY SELECT o.kind::text, t.organisation_id, t.rcc_id, t.user_id FROM api_token t
       JOIN organisation o ON o.id = t.organisation_id WHERE t.token_hash = p_value AND t.revoked_at IS NULL;
   END IF;
 END $$"""
@@ -165,3 +166,42 @@ def create_account_scope_function(op: Any) -> None:
     op.execute(ACCOUNT_SCOPE_FUNCTION)
     op.execute("REVOKE ALL ON FUNCTION rcc_account_scope(text, text) FROM PUBLIC")
     op.execute(f"GRANT EXECUTE ON FUNCTION rcc_account_scope(text, text) TO {APP_ROLE}")
+
+
+# Login roles -----------------------------------------------------------------------------------
+# Roles belong to the PostgreSQL server (the cluster), not to one database, so these are made once
+# per server by `flask create-db-roles` (run with the owner's URL), or by the tests for themselves.
+
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+SAFE_PASSWORD = re.compile(r"^[A-Za-z0-9_\-]{16,200}$")
+_ROLES_LOCK = 72_716_003  # an advisory lock, so two runs making the roles at once do not collide
+
+
+def create_login_roles(connection: Any, web_role: str, platform_role: str,
+                       passwords: dict[str, str]) -> list[str]:
+    """Make (if missing) the web's login role, a member of the app role only, and the platform's,
+    a member of the app role and ``SYSTEM_ROLE``; returns the roles made. An existing role keeps its
+    password; its memberships are set right (the web's login is taken out of ``SYSTEM_ROLE``).
+
+    ``connection`` is a SQLAlchemy connection in a transaction, as a role that may create roles,
+    to a database already upgraded (so the app role and ``SYSTEM_ROLE`` exist).
+    """
+    for role in (web_role, platform_role):
+        if not ROLE_NAME.match(role):
+            raise ValueError(f"{role!r} is not a plain role name (lower-case letters, digits, underscores)")
+        if not SAFE_PASSWORD.match(passwords[role]):
+            raise ValueError(f"The password for {role} must be 16 or more letters, digits, '-' or '_'")
+    if web_role == platform_role:
+        raise ValueError("The web's login role and the platform's must differ")
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_ROLES_LOCK})")
+    made = []
+    for role in (web_role, platform_role):
+        if connection.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).first() is None:
+            connection.exec_driver_sql(
+                f"CREATE ROLE {role} LOGIN INHERIT NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE "
+                f"PASSWORD '{passwords[role]}'")
+            made.append(role)
+        connection.exec_driver_sql(f"GRANT {APP_ROLE} TO {role}")
+    connection.exec_driver_sql(f"REVOKE {SYSTEM_ROLE} FROM {web_role}")
+    connection.exec_driver_sql(f"GRANT {SYSTEM_ROLE} TO {platform_role}")
+    return made

@@ -201,7 +201,8 @@ def unlock_user(session: Session, user: User) -> None:
 def account_access(session: Session, *, email: str | None = None, user_id: int | None = None,
                    invite_token: str | None = None, api_token: str | None = None) -> Iterator[Session]:
     """Before anyone is signed in, act within the organisation of the person (or API token) named,
-    so the sign-in steps can read and update that person, and nobody else.
+    so the sign-in steps can read and update that person, and nobody else; what they change is
+    audited against the person and their organisation.
 
     The web's database role cannot read across organisations; on PostgreSQL the one look-up it
     needs, which organisation the person belongs to, is the ``rcc_account_scope`` function
@@ -217,30 +218,38 @@ def account_access(session: Session, *, email: str | None = None, user_id: int |
         by, value = "api_token", hash_token(api_token)
     else:
         raise TypeError("account_access needs one of email, user_id, invite_token or api_token")
-    with acting_as(session, _account_scope(session, by, value)):
-        yield session
+    scope, actor = _account_scope(session, by, value)
+    previous_actor = audit.current_actor(session)
+    audit.set_actor(session, actor)
+    try:
+        with acting_as(session, scope):
+            yield session
+    finally:
+        audit.set_actor(session, previous_actor)
 
 
-def _account_scope(session: Session, by: str, value: str) -> TenantScope:
+def _account_scope(session: Session, by: str, value: str) -> tuple[TenantScope, audit.Actor]:
+    request_id = audit.current_actor(session).request_id
     if session.get_bind().dialect.name == "postgresql":
-        row = session.execute(text("SELECT kind, organisation_id, rcc_id FROM rcc_account_scope(:by, :value)"),
+        row = session.execute(text("SELECT kind, organisation_id, rcc_id, user_id FROM rcc_account_scope(:by, :value)"),
                               {"by": by, "value": value}).first()
     else:  # SQLite has no row-level security to keep the web out, so the ORM looks it up directly
         with system_access(session):
             if by == "api_token":
-                query = select(Organisation.kind, ApiToken.organisation_id, ApiToken.rcc_id).join(
+                query = select(Organisation.kind, ApiToken.organisation_id, ApiToken.rcc_id, ApiToken.user_id).join(
                     Organisation, Organisation.id == ApiToken.organisation_id).where(
                     ApiToken.token_hash == value, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
             else:
                 found = {"email": func.lower(User.email) == value, "id": User.id == int(value) if value.isdigit() else False,
                          "invite": User.invite_token_hash == value}[by]
-                query = select(Organisation.kind, User.organisation_id, User.rcc_id).join(
+                query = select(Organisation.kind, User.organisation_id, User.rcc_id, User.id).join(
                     Organisation, Organisation.id == User.organisation_id).where(found)
             row = session.execute(query.limit(1)).first()
     if row is None:
-        return TenantScope.public()
-    kind, organisation_id, rcc_id = row
-    return TenantScope.for_organisation(kind, organisation_id, rcc_id)
+        return TenantScope.public(), audit.Actor.platform(request_id)
+    kind, organisation_id, rcc_id, user_id = row
+    return (TenantScope.for_organisation(kind, organisation_id, rcc_id),
+            audit.Actor(user_id, organisation_id, rcc_id, request_id))
 
 
 @dataclass(frozen=True)
