@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from rcc import users
 from rcc.db import Session, make_engine, session_factory, transaction
 from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region
 from rcc.errors import ServiceError
-from rcc.migration_support import upgrade_database
+from rcc.migration_support import create_login_roles, upgrade_database
 from rcc.models import Organisation, User
 from rcc.tenancy import TenantScope, set_scope
 
 
 def register(app: Flask) -> None:
-    for command in (upgrade_db, create_rcc, create_user, demo, code):
+    for command in (upgrade_db, create_db_roles, create_rcc, create_user, demo, code):
         app.cli.add_command(command)
 
 
@@ -41,6 +43,38 @@ def upgrade_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
     upgrade_database(current_app.config["MIGRATION_DATABASE_URL"])
     click.echo("Database is up to date.")
+
+
+@click.command("create-db-roles")
+@with_appcontext
+@click.option("--web-role", default="rcc_web", show_default=True,
+              help="The login role for DATABASE_URL (the web and the workers)")
+@click.option("--platform-role", default="rcc_platform", show_default=True,
+              help="The login role for SYSTEM_DATABASE_URL (these trusted commands)")
+def create_db_roles(web_role: str, platform_role: str) -> None:
+    """On PostgreSQL, once per server after `upgrade-db`: make the app's two login roles.
+
+    Runs with MIGRATION_DATABASE_URL (the owner, allowed to create roles). A role made now gets a
+    new random password, printed once in the URL to use; an existing role keeps its password.
+    """
+    url = make_url(current_app.config["MIGRATION_DATABASE_URL"])
+    if not url.drivername.startswith("postgres"):
+        raise click.ClickException("Database roles are a PostgreSQL matter; SQLite needs none.")
+    passwords = {web_role: secrets.token_urlsafe(24), platform_role: secrets.token_urlsafe(24)}
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            made = create_login_roles(connection, web_role, platform_role, passwords)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()
+    for role, setting in ((web_role, "DATABASE_URL"), (platform_role, "SYSTEM_DATABASE_URL")):
+        if role in made:
+            login = url.set(username=role, password=passwords[role]).render_as_string(hide_password=False)
+            click.echo(f"Made {role}. Set {setting}={login}")
+        else:
+            click.echo(f"{role} already exists; it keeps its password. Its memberships are set right.")
 
 
 @click.command("create-rcc")
