@@ -128,3 +128,20 @@ def test_in_production_the_app_refuses_an_owner_login(postgres_only, database_ur
             assert connection.execute(text("SELECT current_user")).scalar() == "rcc_app"
     finally:
         engine.dispose()
+
+
+def test_create_db_roles_keeps_existing_roles_and_sets_their_memberships(postgres_only, app, owner_engine):
+    result = app.test_cli_runner().invoke(args=["create-db-roles", "--web-role", "rcc_test_web",
+                                                "--platform-role", "rcc_test_platform"])
+    assert result.exit_code == 0, result.output
+    assert "rcc_test_web already exists" in result.output and "Set DATABASE_URL" not in result.output
+    with owner_engine.connect() as connection:
+        member = connection.execute(text(
+            "SELECT pg_has_role('rcc_test_web', 'rcc_system', 'MEMBER'), pg_has_role('rcc_test_platform', "
+            "'rcc_system', 'MEMBER'), pg_has_role('rcc_test_web', 'rcc_app', 'MEMBER')")).one()
+    assert tuple(member) == (False, True, True)
+
+
+def test_create_db_roles_refuses_a_bad_role_name(postgres_only, app):
+    result = app.test_cli_runner().invoke(args=["create-db-roles", "--web-role", 'x"; DROP TABLE audit_event; --'])
+    assert result.exit_code != 0 and "not a plain role name" in result.output
