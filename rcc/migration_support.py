@@ -24,7 +24,8 @@ APP_ROLE = os.environ.get("DATABASE_APP_ROLE", "rcc_app")
 
 def database_url(config: Any) -> str:
     url = (context_x_args(config).get("url") or config.get_main_option("sqlalchemy.url")
-           or os.environ.get("DATABASE_URL") or default_sqlite_url(str(PROJECT_ROOT / "instance")))
+           or os.environ.get("MIGRATION_DATABASE_URL") or os.environ.get("DATABASE_URL")
+           or default_sqlite_url(str(PROJECT_ROOT / "instance")))
     return _psycopg_url(url)
 
 
