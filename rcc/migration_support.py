@@ -87,7 +87,12 @@ def create_system_role(op: Any) -> None:
           END IF;
         EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;  -- made meanwhile by another
         END $$;""")
-    op.execute(f"GRANT {SYSTEM_ROLE} TO CURRENT_USER")
+    op.execute(f"""
+        DO $$ BEGIN
+          IF NOT pg_has_role(current_user, '{SYSTEM_ROLE}', 'MEMBER') THEN  -- a superuser already is
+            GRANT {SYSTEM_ROLE} TO CURRENT_USER;
+          END IF;
+        END $$;""")
 
 
 def enable_row_level_security(op: Any, table: str, policy: TenantPolicy) -> None:
