@@ -6,6 +6,8 @@ change it describes are committed, or rolled back, together.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,8 +61,28 @@ def record(session: Session, action: str, target: Any, actor: Actor | None = Non
         request_id=actor.request_id,
         detail={key: _plain(value) for key, value in detail.items()},
     )
-    session.add(event)
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(event)
+    else:
+        session.add(event)
     return event
+
+
+_HELD = "audit_rows_held"
+
+
+@contextlib.contextmanager
+def held_until_after(session: Session) -> Iterator[None]:
+    """Audit rows recorded inside are added to the session only when the block ends: for work done
+    in a wider scope on an actor's behalf, whose rows belong in the actor's own trail."""
+    held: list[AuditEvent] = []
+    session.info[_HELD] = held
+    try:
+        yield
+    finally:
+        session.info.pop(_HELD, None)
+    session.add_all(held)
 
 
 def _plain(value: Any) -> Any:

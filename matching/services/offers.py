@@ -289,12 +289,12 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
     # their answer, so it runs within the offer's RCC as its staff would, still recorded against the
     # provider's user. The audit row belongs to the provider's trail, so it is written after.
     session.flush()  # the provider's own changes, in the provider's scope
-    with within_rcc(session, offer.rcc_id):
+    with audit.held_until_after(session), within_rcc(session, offer.rcc_id):
         referral = session.get(Referral, offer.referral_id)
         if referral is None:
             raise NotFound()
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
-        session.flush([referral])  # while the RCC's scope still lets the row be written
+        session.flush()  # while the RCC's scope still lets the row be written
 
 
 # Reading -------------------------------------------------------------------------------------
