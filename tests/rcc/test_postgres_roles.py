@@ -145,3 +145,11 @@ def test_create_db_roles_keeps_existing_roles_and_sets_their_memberships(postgre
 def test_create_db_roles_refuses_a_bad_role_name(postgres_only, app):
     result = app.test_cli_runner().invoke(args=["create-db-roles", "--web-role", 'x"; DROP TABLE audit_event; --'])
     assert result.exit_code != 0 and "not a plain role name" in result.output
+
+
+def test_every_tenant_table_honours_system_scope_only_for_rcc_system(postgres_only, owner_engine):
+    with owner_engine.connect() as connection:
+        guarded = set(connection.execute(text(
+            "SELECT tablename FROM pg_policies WHERE schemaname = 'public' AND policyname = 'system_scope_needs_role' "
+            "AND permissive = 'RESTRICTIVE' AND qual LIKE '%pg_has_role%' AND with_check LIKE '%pg_has_role%'")).scalars())
+    assert set(_tenant_tables()) <= guarded
