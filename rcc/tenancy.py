@@ -119,10 +119,9 @@ class TenantPolicy:
 
 def postgres_system_guard() -> str:
     """A restrictive policy on every tenant table: the 'system' setting counts only for members of
-    ``SYSTEM_ROLE``. Evaluated once per statement (the sub-select), not once per row."""
+    ``SYSTEM_ROLE``. Evaluated once per statement (a sub-select, so an init plan), not once per row."""
     kind = "current_setting('rcc.org_kind', true)"
-    return (f"({kind} IS DISTINCT FROM '{SYSTEM}' "
-            f"OR (SELECT pg_has_role(current_user, '{SYSTEM_ROLE}', 'MEMBER')))")
+    return f"((SELECT {kind} IS DISTINCT FROM '{SYSTEM}' OR pg_has_role(current_user, '{SYSTEM_ROLE}', 'MEMBER')))"
 
 
 # Policies used across the platform; models pick one rather than inventing their own.
