@@ -43,7 +43,7 @@ class TenancyNotSet(RuntimeError):
 class TenantScope:
     """On whose behalf the session reads and writes."""
 
-    kind: str  # an OrgKind value, or SYSTEM for trusted jobs (migrations, imports, sign-in look-ups)
+    kind: str  # an OrgKind value, PUBLIC, or SYSTEM for trusted jobs (migrations, imports, the demo)
     organisation_id: int | None = None
     rcc_id: int | None = None
 
