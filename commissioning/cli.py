@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 
 from commissioning.services.imports import import_ofsted
+from rcc.cli import system_session
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.models import Organisation
-from rcc.tenancy import TenantScope, set_scope
 
 
 def register(app: Flask) -> None:
@@ -24,8 +24,7 @@ def register(app: Flask) -> None:
               help="An Ofsted provider list CSV (default: the one shipped in rcc/reference_data)")
 def import_ofsted_command(rcc_id: int, path: Path | None) -> None:
     """Import the Ofsted provider list into an RCC's supply register (safe to run again)."""
-    with current_app.extensions["rcc_sessions"]() as session:
-        set_scope(session, TenantScope.system())
+    with system_session() as session:
         rcc = session.get(Organisation, rcc_id)
         if rcc is None or rcc.kind != "rcc":
             raise click.ClickException(f"No RCC has id {rcc_id}")

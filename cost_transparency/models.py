@@ -20,6 +20,8 @@ from rcc.versions import Versioned
 
 # Drafts of publications are the RCC's own working papers: no council or provider sees them.
 RCC_STAFF_ONLY = TenantPolicy(rcc_staff=True)
+# A published version is public (anyone may read it, signed in or not); drafts are the RCC's.
+PUBLISHED_OR_RCC_STAFF = TenantPolicy(rcc_staff=True, public_when=("status", "published"))
 
 DEFAULT_HIGH_COST_THRESHOLD = 1_000_000  # pence a week: £10,000, the LGA survey's "high-cost" line
 DEFAULT_PROVIDER_SHARE_ALERT = 25  # percent of the region's spend held by one provider group
@@ -135,7 +137,7 @@ class Publication(Versioned, table=True):
     """
 
     __tablename__ = "cost_publication"
-    __tenant_policy__: ClassVar[TenantPolicy] = RCC_STAFF_ONLY
+    __tenant_policy__: ClassVar[TenantPolicy] = PUBLISHED_OR_RCC_STAFF
     __table_args__ = (UniqueConstraint("slug", "version", name="uq_cost_publication_slug_version"),)
 
     id: int | None = Field(default=None, primary_key=True)

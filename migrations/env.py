@@ -1,7 +1,8 @@
 """Alembic environment: plain Alembic on SQLModel's metadata.
 
-The URL comes from DATABASE_URL (or the -x url=... option) and migrations run as the
-database owner; the app itself later connects as a non-owner role on PostgreSQL.
+The URL comes from MIGRATION_DATABASE_URL, else DATABASE_URL (or the -x url=... option), and
+migrations run as the database owner; the app itself connects as its own login role on PostgreSQL
+(README, "Database roles").
 """
 
 from __future__ import annotations

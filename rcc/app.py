@@ -24,7 +24,6 @@ from rcc.db import lost_connection, make_engine, session_factory
 from rcc.errors import NotFound
 from rcc.layout import init_layout
 from rcc.permissions import refuse_undeclared_routes
-from rcc.tenancy import system_access
 from rcc.web import db, init_request_handling, signed_in_person
 
 # The capability packages; the core only registers them and never reads their contents.
@@ -65,7 +64,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json = _JsonProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"])
+    # The web and the workers log in as a role that cannot see past row-level security; in
+    # production the app refuses to work otherwise (README, "Database roles").
+    engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"],
+                         check_login="refuse" if app.config["RCC_ENV"] == "production" else "warn")
     app.extensions["rcc_engine"] = engine
     app.extensions["rcc_sessions"] = session_factory(engine)
 
@@ -125,7 +127,10 @@ def _init_login(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not req.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
-        return _active_user(lambda s: users.user_for_api_token(s, header.removeprefix("Bearer ").strip()))
+        secret = header.removeprefix("Bearer ").strip()
+        with users.account_access(db(), api_token=secret) as session:
+            user = users.user_for_api_token(session, secret)
+        return user if user is not None and user.is_active else None
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
@@ -137,12 +142,6 @@ def _init_login(app: Flask) -> None:
         flash(login_manager.login_message)
         return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
 
-
-
-def _active_user(find: Any) -> Any:
-    with system_access(db()) as session:
-        user = find(session)
-    return user if user is not None and user.is_active else None
 
 
 def _init_security_headers(app: Flask) -> None:

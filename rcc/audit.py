@@ -6,7 +6,8 @@ change it describes are committed, or rolled back, together.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -191,7 +192,11 @@ def record(session: Session, action: AuditAction, target: Any, actor: Actor | No
         subject_organisation_id=getattr(target, "council_id", None),
         detail={key: _plain(value) for key, value in detail.items()},
     )
-    session.add(event)
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(event)
+    else:
+        session.add(event)
     return event
 
 
@@ -234,6 +239,20 @@ def _referral_of(found: Any) -> int | None:
     if type(found).__tablename__ == "referral":
         return int(found.id)
     return getattr(found, "referral_id", None)
+_HELD = "audit_rows_held"
+
+
+@contextlib.contextmanager
+def held_until_after(session: Session) -> Iterator[None]:
+    """Audit rows recorded inside are added to the session only when the block ends: for work done
+    in a wider scope on an actor's behalf, whose rows belong in the actor's own trail."""
+    held: list[AuditEvent] = []
+    session.info[_HELD] = held
+    try:
+        yield
+    finally:
+        session.info.pop(_HELD, None)
+    session.add_all(held)
 
 
 def _plain(value: Any) -> Any:

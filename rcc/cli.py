@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from rcc import users
-from rcc.db import transaction
+from rcc.db import Session, make_engine, session_factory, transaction
 from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region
 from rcc.errors import ServiceError
-from rcc.migration_support import upgrade_database
+from rcc.migration_support import create_login_roles, upgrade_database
 from rcc.models import Organisation, User
 from rcc.tenancy import TenantScope, set_scope
 
 
 def register(app: Flask) -> None:
-    for command in (upgrade_db, create_rcc, create_user, demo, code):
+    for command in (upgrade_db, create_db_roles, create_rcc, create_user, demo, code):
         app.cli.add_command(command)
 
 
-def _system_session():  # type: ignore[no-untyped-def]
-    session = current_app.extensions["rcc_sessions"]()
+def system_session() -> Session:
+    """A session for the platform's trusted commands: it logs in with SYSTEM_DATABASE_URL (a member of
+    rcc_system on PostgreSQL; the web's own login cannot act with system scope) and acts as the system."""
+    if "rcc_system_sessions" not in current_app.extensions:
+        engine = make_engine(current_app.config["SYSTEM_DATABASE_URL"])
+        current_app.extensions["rcc_system_engine"] = engine
+        current_app.extensions["rcc_system_sessions"] = session_factory(engine)
+    session: Session = current_app.extensions["rcc_system_sessions"]()
     set_scope(session, TenantScope.system())
     return session
 
@@ -33,8 +41,40 @@ def _system_session():  # type: ignore[no-untyped-def]
 @with_appcontext
 def upgrade_db() -> None:
     """Create or upgrade the database schema to the latest migration."""
-    upgrade_database(current_app.config["DATABASE_URL"])
+    upgrade_database(current_app.config["MIGRATION_DATABASE_URL"])
     click.echo("Database is up to date.")
+
+
+@click.command("create-db-roles")
+@with_appcontext
+@click.option("--web-role", default="rcc_web", show_default=True,
+              help="The login role for DATABASE_URL (the web and the workers)")
+@click.option("--platform-role", default="rcc_platform", show_default=True,
+              help="The login role for SYSTEM_DATABASE_URL (these trusted commands)")
+def create_db_roles(web_role: str, platform_role: str) -> None:
+    """On PostgreSQL, once per server after `upgrade-db`: make the app's two login roles.
+
+    Runs with MIGRATION_DATABASE_URL (the owner, allowed to create roles). A role made now gets a
+    new random password, printed once in the URL to use; an existing role keeps its password.
+    """
+    url = make_url(current_app.config["MIGRATION_DATABASE_URL"])
+    if not url.drivername.startswith("postgres"):
+        raise click.ClickException("Database roles are a PostgreSQL matter; SQLite needs none.")
+    passwords = {web_role: secrets.token_urlsafe(24), platform_role: secrets.token_urlsafe(24)}
+    engine = make_engine(url.render_as_string(hide_password=False))
+    try:
+        with engine.begin() as connection:
+            made = create_login_roles(connection, web_role, platform_role, passwords)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    finally:
+        engine.dispose()
+    for role, setting in ((web_role, "DATABASE_URL"), (platform_role, "SYSTEM_DATABASE_URL")):
+        if role in made:
+            login = url.set(username=role, password=passwords[role]).render_as_string(hide_password=False)
+            click.echo(f"Made {role}. Set {setting}={login}")
+        else:
+            click.echo(f"{role} already exists; it keeps its password. Its memberships are set right.")
 
 
 @click.command("create-rcc")
@@ -43,7 +83,7 @@ def upgrade_db() -> None:
 @click.option("--councils", default=20, show_default=True, help="How many of the region's councils join (20 at most)")
 def create_rcc(region: str, councils: int) -> None:
     """Create an RCC with the region's councils (their real ONS and DfE codes)."""
-    with _system_session() as session:
+    with system_session() as session:
         try:
             with transaction(session):
                 created = create_rcc_for_region(session, region, councils)
@@ -60,7 +100,7 @@ def create_rcc(region: str, councils: int) -> None:
 @click.option("--role", "roles", multiple=True, required=True)
 def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, ...]) -> None:
     """Invite a person to an organisation and print their one-time invite link path."""
-    with _system_session() as session:
+    with system_session() as session:
         organisation = session.get(Organisation, organisation_id)
         if organisation is None:
             raise click.ClickException(f"No organisation has id {organisation_id}")
@@ -77,7 +117,7 @@ def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, .
 def demo() -> None:
     """Build the demo region on an empty database and print the demo sign-ins."""
     started = time.perf_counter()
-    with _system_session() as session:
+    with system_session() as session:
         with transaction(session):
             region = build_demo(session, current_app)
         people = list(region.people)
@@ -97,7 +137,7 @@ def demo() -> None:
 @click.argument("email")
 def code(email: str) -> None:
     """Print a demo user's current two-factor security code."""
-    with _system_session() as session:
+    with system_session() as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
             raise click.ClickException(f"No one has the email address {email}")

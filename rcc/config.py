@@ -1,6 +1,10 @@
 """Configuration from the environment.
 
-DATABASE_URL   where the data lives; default: a SQLite file under instance/
+DATABASE_URL            where the data lives, as the web and the workers log in to it (on PostgreSQL
+                        a login role that is neither owner nor superuser); default: a SQLite file under instance/
+MIGRATION_DATABASE_URL  the tables' owner, for `upgrade-db`; default: DATABASE_URL
+SYSTEM_DATABASE_URL     the platform's trusted commands (create-rcc, create-user, demo, import-ofsted): a
+                        login role that is a member of rcc_system; default: MIGRATION_DATABASE_URL
 REDIS_URL      optional; long jobs run inline without it
 SECRET_KEY     required unless RCC_ENV=development (or testing)
 """
@@ -37,7 +41,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RCC_ENV": mode,
         "SECRET_KEY": secret,
         "DATABASE_URL": env.get("DATABASE_URL") or default_sqlite_url(instance_path),
-        # On PostgreSQL the app switches to this non-owner role so row-level security applies.
+        "MIGRATION_DATABASE_URL": env.get("MIGRATION_DATABASE_URL") or None,
+        "SYSTEM_DATABASE_URL": env.get("SYSTEM_DATABASE_URL") or None,
+        # The group role holding the app's table rights; the web's login role is a member and also
+        # switches to it (harmless: RESET ROLE gives back only the login role, which has no more).
         "DATABASE_APP_ROLE": env.get("DATABASE_APP_ROLE", "rcc_app"),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SESSION_COOKIE_SECURE": production,
@@ -59,4 +66,6 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TESTING": mode == "testing",
     }
     config.update(overrides)
+    config["MIGRATION_DATABASE_URL"] = config["MIGRATION_DATABASE_URL"] or config["DATABASE_URL"]
+    config["SYSTEM_DATABASE_URL"] = config["SYSTEM_DATABASE_URL"] or config["MIGRATION_DATABASE_URL"]
     return config

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,7 +17,9 @@ from sqlmodel import Session as SQLModelSession
 from sqlmodel import SQLModel
 
 from rcc.errors import Conflict
-from rcc.tenancy import install_tenancy
+from rcc.tenancy import SYSTEM_ROLE, install_tenancy
+
+log = logging.getLogger(__name__)
 
 
 class Session(SQLModelSession):
@@ -61,7 +64,10 @@ def lost_connection(error: BaseException) -> bool:
     return False
 
 
-def make_engine(url: str, app_role: str | None = None) -> Engine:
+def make_engine(url: str, app_role: str | None = None, check_login: str = "off") -> Engine:
+    """An engine for ``url``. ``app_role``: switch to that role on connecting. ``check_login``
+    ("off", "warn" or "refuse"): on PostgreSQL, whether to warn or refuse to work when the login
+    role could see past row-level security (``privileges_of_login``); the web app refuses in production."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -71,7 +77,46 @@ def make_engine(url: str, app_role: str | None = None) -> Engine:
     event.listen(engine, "checkin", _note_checkin)
     if app_role:
         event.listen(engine, "connect", _switch_role(app_role))
+    if check_login != "off":
+        event.listen(engine, "first_connect", _check_login(refuse=check_login == "refuse"))
     return engine
+
+
+class PrivilegedLogin(RuntimeError):
+    """The web logged in to PostgreSQL as a role that could escape row-level security."""
+
+
+def privileges_of_login(dbapi_connection: Any) -> list[str]:
+    """What the connection's login role (``session_user``, which SET ROLE does not change) could use
+    to see past row-level security: superuser, BYPASSRLS, rcc_system, or owning the tables."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+                   EXISTS (SELECT 1 FROM pg_roles s WHERE s.rolname = %s AND pg_has_role(session_user, s.oid, 'MEMBER')),
+                   EXISTS (SELECT 1 FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace
+                           AND c.relkind = 'r' AND pg_has_role(session_user, c.relowner, 'MEMBER'))
+            FROM pg_roles r WHERE r.rolname = session_user""", (SYSTEM_ROLE,))
+        name, superuser, bypass, system, owner = cursor.fetchone()
+    dbapi_connection.rollback()
+    found = [f"{name} is a superuser"] if superuser else []
+    found += [f"{name} has BYPASSRLS"] if bypass else []
+    found += [f"{name} is a member of {SYSTEM_ROLE}"] if system else []
+    found += [f"{name} owns the tables (or can become their owner)"] if owner else []
+    return found
+
+
+def _check_login(refuse: bool) -> Any:
+    def check(dbapi_connection: Any, _record: Any) -> None:
+        found = privileges_of_login(dbapi_connection)
+        if not found:
+            return
+        message = ("DATABASE_URL must log in as the app's own role, not one that can see past row-level "
+                   f"security: {'; '.join(found)}. See the README, \"Database roles\".")
+        if refuse:
+            raise PrivilegedLogin(message)
+        log.warning(message)
+
+    return check
 
 
 # A connection used moments ago is alive; one idle longer may have been dropped by a server

@@ -28,6 +28,11 @@ class OrgKind(StrEnum):
 
 
 SYSTEM = "system"
+PUBLIC = "public"  # nobody signed in: sees only rows a policy publishes to everyone
+
+# On PostgreSQL a session may act with system scope only if its role is a member of this one.
+# The web's login role is not, so no setting it can make gives it every organisation's rows.
+SYSTEM_ROLE = "rcc_system"
 
 
 class TenancyNotSet(RuntimeError):
@@ -38,13 +43,17 @@ class TenancyNotSet(RuntimeError):
 class TenantScope:
     """On whose behalf the session reads and writes."""
 
-    kind: str  # an OrgKind value, or SYSTEM for trusted jobs (migrations, imports, sign-in look-ups)
+    kind: str  # an OrgKind value, PUBLIC, or SYSTEM for trusted jobs (migrations, imports, the demo)
     organisation_id: int | None = None
     rcc_id: int | None = None
 
     @classmethod
     def system(cls) -> TenantScope:
         return cls(SYSTEM)
+
+    @classmethod
+    def public(cls) -> TenantScope:
+        return cls(PUBLIC)
 
     @classmethod
     def for_organisation(cls, kind: str, organisation_id: int, rcc_id: int) -> TenantScope:
@@ -58,15 +67,22 @@ class TenantScope:
 @dataclass(frozen=True)
 class TenantPolicy:
     """Rows are visible within their RCC (``rcc_id``) to the groups switched on here,
-    and to the organisation named in any of ``owner_columns``."""
+    and to the organisation named in any of ``owner_columns``. ``public_when`` (a column and
+    a value) names rows anyone may read, signed in or not, such as published reports."""
 
     rcc_staff: bool = False
     any_council: bool = False
     any_provider: bool = False
     owner_columns: tuple[str, ...] = ()
+    public_when: tuple[str, str] | None = None
 
     def criteria(self, model: Any, scope: TenantScope) -> Any:
         alternatives: list[Any] = []
+        if scope.kind == PUBLIC:
+            if self.public_when is None:
+                return false()
+            column, value = self.public_when
+            return getattr(model, column) == value
         if self.rcc_staff and scope.kind == OrgKind.RCC:
             return model.rcc_id == scope.rcc_id
         if self.any_council and scope.kind == OrgKind.COUNCIL:
@@ -92,6 +108,20 @@ class TenantPolicy:
         groups += [f"{column} = {org}" for column in self.owner_columns]
         visible = " OR ".join(groups) or "false"
         return f"({kind} = '{SYSTEM}' OR (rcc_id = {rcc} AND ({visible})))"
+
+    def postgres_public_expression(self) -> str | None:
+        """The rows anyone may read (a separate SELECT-only policy), if the policy publishes any."""
+        if self.public_when is None:
+            return None
+        column, value = self.public_when
+        return f"({column} = '{value}')"
+
+
+def postgres_system_guard() -> str:
+    """A restrictive policy on every tenant table: the 'system' setting counts only for members of
+    ``SYSTEM_ROLE``. Evaluated once per statement (a sub-select, so an init plan), not once per row."""
+    kind = "current_setting('rcc.org_kind', true)"
+    return f"((SELECT {kind} IS DISTINCT FROM '{SYSTEM}' OR pg_has_role(current_user, '{SYSTEM_ROLE}', 'MEMBER')))"
 
 
 # Policies used across the platform; models pick one rather than inventing their own.
@@ -157,9 +187,36 @@ def set_scope(session: Session, scope: TenantScope) -> None:
 
 @contextlib.contextmanager
 def system_access(session: Session) -> Iterator[Session]:
-    """Run trusted platform code (sign-in look-ups, imports) with no tenant filter."""
+    """Run trusted platform code (the command line, imports, the demo) with no tenant filter.
+
+    On PostgreSQL this works only for a connection whose role is a member of ``SYSTEM_ROLE``
+    (the platform's login role, or the owner); the web's login role sees nothing with it.
+    Web requests use the narrower ``within_rcc`` or ``public_access`` instead.
+    """
+    with acting_as(session, TenantScope.system()):
+        yield session
+
+
+@contextlib.contextmanager
+def within_rcc(session: Session, rcc_id: int) -> Iterator[Session]:
+    """Platform work inside one RCC on a user's behalf (counting other councils' block placements,
+    say): the session sees what the RCC's own staff see, and nothing of any other RCC."""
+    with acting_as(session, TenantScope.for_organisation(OrgKind.RCC, rcc_id, rcc_id)):
+        yield session
+
+
+@contextlib.contextmanager
+def public_access(session: Session) -> Iterator[Session]:
+    """Read what is published to everyone (``TenantPolicy.public_when``), whoever is signed in."""
+    with acting_as(session, TenantScope.public()):
+        yield session
+
+
+@contextlib.contextmanager
+def acting_as(session: Session, scope: TenantScope) -> Iterator[Session]:
+    """Act on ``scope``'s behalf inside the block, then go back to the session's scope before it."""
     previous = current_scope(session)
-    set_scope(session, TenantScope.system())
+    set_scope(session, scope)
     try:
         yield session
     finally:

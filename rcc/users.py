@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -11,7 +13,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from rcc import audit
@@ -20,7 +22,7 @@ from rcc.errors import Conflict, FieldError
 from rcc.geography import LocalAuthority
 from rcc.models import ApiToken, Organisation, User, utcnow
 from rcc.roles import ROLES_BY_KIND
-from rcc.tenancy import OrgKind
+from rcc.tenancy import OrgKind, TenantScope, acting_as, system_access
 
 MAX_MEMBER_COUNCILS = 20
 MAX_FAILED_SIGN_INS = 10
@@ -195,6 +197,61 @@ def unlock_user(session: Session, user: User) -> None:
 
 
 # Sign-in -------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def account_access(session: Session, *, email: str | None = None, user_id: int | None = None,
+                   invite_token: str | None = None, api_token: str | None = None) -> Iterator[Session]:
+    """Before anyone is signed in, act within the organisation of the person (or API token) named,
+    so the sign-in steps can read and update that person, and nobody else; what they change is
+    audited against the person and their organisation.
+
+    The web's database role cannot read across organisations; on PostgreSQL the one look-up it
+    needs, which organisation the person belongs to, is the ``rcc_account_scope`` function
+    (migration 0008). Nobody named: the public scope, which sees no one.
+    """
+    if email is not None:
+        by, value = "email", email.strip().lower()
+    elif user_id is not None:
+        by, value = "id", str(user_id)
+    elif invite_token is not None:
+        by, value = "invite", hash_token(invite_token)
+    elif api_token is not None:
+        by, value = "api_token", hash_token(api_token)
+    else:
+        raise TypeError("account_access needs one of email, user_id, invite_token or api_token")
+    scope, actor = _account_scope(session, by, value)
+    previous_actor = audit.current_actor(session)
+    audit.set_actor(session, actor)
+    try:
+        with acting_as(session, scope):
+            yield session
+    finally:
+        audit.set_actor(session, previous_actor)
+
+
+def _account_scope(session: Session, by: str, value: str) -> tuple[TenantScope, audit.Actor]:
+    request_id = audit.current_actor(session).request_id
+    if session.get_bind().dialect.name == "postgresql":
+        row = session.execute(text("SELECT kind, organisation_id, rcc_id, user_id FROM rcc_account_scope(:by, :value)"),
+                              {"by": by, "value": value}).first()
+    else:  # SQLite has no row-level security to keep the web out, so the ORM looks it up directly
+        with system_access(session):
+            if by == "api_token":
+                query = select(Organisation.kind, ApiToken.organisation_id, ApiToken.rcc_id, ApiToken.user_id).join(
+                    Organisation, Organisation.id == ApiToken.organisation_id).where(
+                    ApiToken.token_hash == value, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
+            else:
+                found = {"email": func.lower(User.email) == value, "id": User.id == int(value) if value.isdigit() else False,
+                         "invite": User.invite_token_hash == value}[by]
+                query = select(Organisation.kind, User.organisation_id, User.rcc_id, User.id).join(
+                    Organisation, Organisation.id == User.organisation_id).where(found)
+            row = session.execute(query.limit(1)).first()
+    if row is None:
+        return TenantScope.public(), audit.Actor.platform(request_id)
+    kind, organisation_id, rcc_id, user_id = row
+    return (TenantScope.for_organisation(kind, organisation_id, rcc_id),
+            audit.Actor(user_id, organisation_id, rcc_id, request_id))
+
 
 @dataclass(frozen=True)
 class SignInResult:

@@ -31,7 +31,7 @@ from rcc.layout import add_nav_item, home_links_for_current_user
 from rcc.models import ApiToken, User
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
-from rcc.tenancy import OrgKind, system_access
+from rcc.tenancy import OrgKind
 from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, sign_in_to_session
 
 auth = Blueprint("auth", __name__)
@@ -56,7 +56,7 @@ def sign_in() -> Any:
         return redirect(url_for("home.index"))
     form = SignInForm()
     if form.validate_on_submit():
-        with system_access(db()) as s, transaction(s):
+        with users.account_access(db(), email=form.email.data or "") as s, transaction(s):
             result = users.check_password_sign_in(s, form.email.data, form.password.data)
         if result.ok and result.user is not None:
             return _after_password(result.user)
@@ -80,7 +80,7 @@ def _pending_user() -> User:
     user_id = session.get("pending_user_id")
     if user_id is None:
         abort(404)
-    with system_access(db()) as s:
+    with users.account_access(db(), user_id=user_id) as s:
         user = s.get(User, user_id)
     if user is None or not user.active:
         abort(404)
@@ -95,7 +95,7 @@ def two_factor() -> Any:
     user = _pending_user()
     form = TwoFactorForm()
     if form.validate_on_submit():
-        with system_access(db()) as s, transaction(s):
+        with users.account_access(db(), user_id=user.id) as s, transaction(s):
             problem = users.check_two_factor(s, user, form.code.data)
         if problem is None:
             return _complete_sign_in(user)
@@ -113,7 +113,7 @@ def set_up_two_factor() -> Any:
     form = TwoFactorForm()
     if form.validate_on_submit():
         try:
-            with system_access(db()) as s, transaction(s):
+            with users.account_access(db(), user_id=user.id) as s, transaction(s):
                 users.set_up_two_factor(s, user, secret, form.code.data)
             return _complete_sign_in(user)
         except ServiceError as error:
@@ -151,7 +151,7 @@ def sign_out() -> Any:
 @auth.route("/invite/<token>", methods=["GET", "POST"])
 @public
 def accept_invite(token: str) -> Any:
-    with system_access(db()) as s:
+    with users.account_access(db(), invite_token=token) as s:
         user = users.user_for_invite(s, token)
     if user is None:
         return render_template("rcc/invite_expired.html"), 404
@@ -159,7 +159,7 @@ def accept_invite(token: str) -> Any:
     form = ChoosePasswordForm()
     if form.validate_on_submit():
         try:
-            with system_access(db()) as s, transaction(s):
+            with users.account_access(db(), user_id=user.id) as s, transaction(s):
                 users.accept_invite(s, user, form.password.data, secret, form.code.data)
             session.pop(f"invite_secret_{user.id}", None)
             flash("Your account is ready. Sign in with your email address, password and security code.")

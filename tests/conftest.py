@@ -7,6 +7,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyotp
@@ -20,7 +21,7 @@ from sqlmodel import SQLModel
 from rcc.app import create_app
 from rcc.db import Session, make_engine, session_factory
 from rcc.metadata import load_all_models
-from rcc.migration_support import upgrade_database
+from rcc.migration_support import create_login_roles, upgrade_database
 from rcc.models import User
 from rcc.tenancy import TenantScope, set_scope
 
@@ -45,8 +46,23 @@ def _postgres_server_url() -> str | None:
     return url if url.startswith("postgres") else None
 
 
+# On PostgreSQL the app logs in as its own roles, as in production (README, "Database roles"). Roles
+# belong to the server, not to one database, so they are made once, idempotently, and never dropped:
+# the password is only ever used on a test server.
+WEB_LOGIN_ROLE = "rcc_test_web"
+PLATFORM_LOGIN_ROLE = "rcc_test_platform"
+TEST_ROLE_PASSWORD = "rcc-test-login-role-password"
+
+
+@dataclass(frozen=True)
+class DatabaseUrls:
+    owner: str     # the server's URL as given (migrations, arranging and cleaning up)
+    web: str       # the web's and workers' login role: neither owner nor superuser, no system scope
+    platform: str  # the trusted commands' login role, a member of rcc_system
+
+
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
+def database_urls() -> Iterator[DatabaseUrls]:
     """A freshly migrated database for this test run, removed at the end."""
     load_all_models()
     server = _postgres_server_url()
@@ -54,16 +70,23 @@ def database_url() -> Iterator[str]:
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'test.db'}"
             upgrade_database(url)
-            yield url
+            yield DatabaseUrls(url, url, url)
         return
     name = f"rcc_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(make_url(server).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+    owner = make_url(server).set(drivername="postgresql+psycopg", database=name)
     try:
-        upgrade_database(url)
-        yield url
+        upgrade_database(owner.render_as_string(hide_password=False))
+        migrated = create_engine(owner)
+        with migrated.begin() as connection:
+            create_login_roles(connection, WEB_LOGIN_ROLE, PLATFORM_LOGIN_ROLE,
+                               {WEB_LOGIN_ROLE: TEST_ROLE_PASSWORD, PLATFORM_LOGIN_ROLE: TEST_ROLE_PASSWORD})
+        migrated.dispose()
+        yield DatabaseUrls(*(url.render_as_string(hide_password=False) for url in (
+            owner, owner.set(username=WEB_LOGIN_ROLE, password=TEST_ROLE_PASSWORD),
+            owner.set(username=PLATFORM_LOGIN_ROLE, password=TEST_ROLE_PASSWORD))))
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -71,9 +94,15 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def owner_engine(database_url: str) -> Iterator[Engine]:
+def database_url(database_urls: DatabaseUrls) -> str:
+    """What the app's DATABASE_URL is: on PostgreSQL, the web's own login role."""
+    return database_urls.web
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_urls: DatabaseUrls) -> Iterator[Engine]:
     """Connects as the database owner (no row-level security): for setting up and cleaning up."""
-    engine = make_engine(database_url, app_role=None)
+    engine = make_engine(database_urls.owner, app_role=None)
     yield engine
     engine.dispose()
 
@@ -95,18 +124,24 @@ def clean_database(owner_engine: Engine) -> Iterator[None]:
 
 
 @pytest.fixture
-def app(database_url: str, clean_database: None) -> Iterator[Flask]:
+def app(database_urls: DatabaseUrls, clean_database: None) -> Iterator[Flask]:
     # Jobs run inline unless a test sets REDIS_URL itself, whatever the environment says.
-    app = create_app({"RCC_ENV": "testing", "DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False,
-                      "SERVER_NAME": "localhost", "REDIS_URL": None})
+    app = create_app({"RCC_ENV": "testing", "DATABASE_URL": database_urls.web,
+                      "MIGRATION_DATABASE_URL": database_urls.owner, "SYSTEM_DATABASE_URL": database_urls.platform,
+                      "WTF_CSRF_ENABLED": False, "SERVER_NAME": "localhost", "REDIS_URL": None})
     yield app
-    app.extensions["rcc_engine"].dispose()
+    for engine in ("rcc_engine", "rcc_system_engine"):
+        if engine in app.extensions:
+            app.extensions[engine].dispose()
 
 
 def _empty_every_table(engine: Engine) -> None:
     tables = [t.name for t in reversed(SQLModel.metadata.sorted_tables)]
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
+            # The audit trail refuses TRUNCATE whoever asks (a trigger); only a superuser's
+            # replica mode, which skips triggers, lets the tests start each one empty.
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
             connection.execute(text(f"TRUNCATE {', '.join(f'{chr(34)}{t}{chr(34)}' for t in tables)} "
                                     "RESTART IDENTITY CASCADE"))
         else:

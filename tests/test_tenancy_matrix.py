@@ -48,11 +48,9 @@ def _client_for(app, user, api: bool, tokens: dict):
         if user.id not in tokens:
             with app.app_context():
                 session = app.extensions["rcc_sessions"]()
-                from rcc.tenancy import TenantScope, set_scope
-
-                set_scope(session, TenantScope.system())
-                _token, secret = users.create_api_token(session, user, "matrix")
-                session.commit()
+                with users.account_access(session, user_id=user.id):  # the app's login has no system scope
+                    _token, secret = users.create_api_token(session, user, "matrix")
+                    session.commit()
                 session.close()
             tokens[user.id] = secret
         return app.test_client(), {"Authorization": f"Bearer {tokens[user.id]}"}

@@ -16,7 +16,7 @@ from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, utcnow
-from rcc.tenancy import OrgKind, system_access
+from rcc.tenancy import OrgKind, within_rcc
 from rcc.versions import save_edit
 
 MAX_AGE = 18  # supported accommodation takes young people to their 18th birthday
@@ -159,7 +159,7 @@ def home_details_of(home: Home) -> HomeDetails:
 
 def _urn_taken(session: Session, rcc_id: int, urn: str, home_id: int | None) -> bool:
     # URNs are unique across the region, including homes of providers the session cannot see.
-    with system_access(session):
+    with within_rcc(session, rcc_id):
         query = select(Home.id).where(Home.rcc_id == rcc_id, Home.ofsted_urn == urn)
         if home_id is not None:
             query = query.where(Home.id != home_id)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +15,7 @@ from sqlmodel import col
 from commissioning.models import Placement
 from contracts.models import BlockContract, ContractHome
 from contracts.services.contracts import price_history, weekly_price_on
-from rcc.tenancy import system_access
+from rcc.tenancy import within_rcc
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def free_block_places(session: Session, on_date: date) -> dict[int, BlockPlaces]
     if not contracts:
         return {}
     reserved = list(session.scalars(select(ContractHome).where(col(ContractHome.contract_id).in_(contracts))))
-    occupied = _occupied(session, list(contracts), on_date)
+    occupied = _occupied(session, list(contracts.values()), on_date)
     found: dict[int, BlockPlaces] = {}
     for row in sorted(reserved, key=lambda r: (r.contract_id, r.home_id)):
         contract = contracts[row.contract_id]
@@ -51,15 +52,18 @@ def free_block_places(session: Session, on_date: date) -> dict[int, BlockPlaces]
     return found
 
 
-def _occupied(session: Session, contract_ids: list[int], on_date: date) -> Counter[tuple[int, int]]:
+def _occupied(session: Session, contracts: list[BlockContract], on_date: date) -> Counter[tuple[int, int]]:
     """Block placements live on the date, by (contract, home).
 
-    Counted with platform access: a council's scope shows only its own children's placements,
+    Counted as the contract's RCC would: a council's scope shows only its own children's placements,
     and another council's child in a block place still fills it. Only counts leave here.
     """
-    with system_access(session):
-        rows = session.execute(select(Placement.block_contract_id, Placement.home_id).where(
-            Placement.funding == "block", col(Placement.block_contract_id).in_(contract_ids),
-            Placement.start_date <= on_date,
-            col(Placement.end_date).is_(None) | (col(Placement.end_date) > on_date))).all()
+    rows: list[Any] = []
+    for rcc_id in sorted({c.rcc_id for c in contracts}):
+        with within_rcc(session, rcc_id):
+            rows += session.execute(select(Placement.block_contract_id, Placement.home_id).where(
+                Placement.funding == "block",
+                col(Placement.block_contract_id).in_([c.id for c in contracts if c.rcc_id == rcc_id]),
+                Placement.start_date <= on_date,
+                col(Placement.end_date).is_(None) | (col(Placement.end_date) > on_date))).all()
     return Counter((contract_id, home_id) for contract_id, home_id in rows)

@@ -23,7 +23,7 @@ from commissioning.models import Placement
 from contracts.models import BlockContract, ContractPrice
 from contracts.services import contracts as contract_service
 from contracts.services.common import round_half_up
-from rcc.tenancy import system_access
+from rcc.tenancy import within_rcc
 
 
 @dataclass(frozen=True)
@@ -102,11 +102,11 @@ def month_utilisation(contract: BlockContract, reserved: dict[int, int], stays: 
 def block_stays(session: Session, contract: BlockContract) -> list[Stay]:
     """Placements in the contract's places, whoever's child: the counts need every council's placements.
 
-    Read with platform access because a council's own scope shows only its own children's
+    Read as the contract's RCC would, because a council's own scope shows only its own children's
     placements, which would count other councils' children in block places as voids. Only
     home ids and dates leave this function, never a child or a council.
     """
-    with system_access(session):
+    with within_rcc(session, contract.rcc_id):
         rows = session.execute(select(Placement.home_id, Placement.start_date, Placement.end_date).where(
             Placement.rcc_id == contract.rcc_id, Placement.funding == "block",
             Placement.block_contract_id == contract.id)).all()

@@ -21,7 +21,7 @@ from commissioning.models import Placement
 from cost_transparency.models import CostRecord
 from cost_transparency.services import disclosure, statistics
 from rcc.models import Organisation
-from rcc.tenancy import system_access
+from rcc.tenancy import within_rcc
 
 
 @dataclass(frozen=True)
@@ -179,14 +179,14 @@ def region_figures_for_council(session: Session, council: Organisation, start: d
                                key: Callable[[Observation], object]) -> dict[object, RegionFigure]:
     """The region's aggregate costs beside a council's own, with no other council's rows.
 
-    A council may not read other councils' cost records, so this reads them with system access,
+    A council may not read other councils' cost records, so this reads them as the RCC would,
     restricted to the council's own RCC, and hands back only aggregates. Because the council
     knows its own placements, a figure is hidden unless the *other* councils' placements in it
     pass the disclosure rule by themselves (at least 5 placements from at least 2 providers):
     otherwise the council could subtract its own costs and read off someone else's.
     """
     assert council.rcc_id is not None
-    with system_access(session):
+    with within_rcc(session, council.rcc_id):
         found = observations(session, start, end, rcc_id=council.rcc_id)
     everyone = group(found, key)
     others = group([o for o in found if o.council_id != council.id], key)

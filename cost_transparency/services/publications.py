@@ -7,7 +7,7 @@ too). A correction is a new version of the same report, rebuilt from current dat
 ``changes`` names what changed; earlier versions stay published and readable.
 
 The public pages read published versions only through ``published_report`` and
-``published_index``: deliberate, narrow system-scope readers that return the stored JSON
+``published_index``: readers in the public scope (published versions only, for anyone) that return the stored JSON
 snapshot (aggregated, suppressed tables), never a live row.
 """
 
@@ -28,7 +28,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation, utcnow
-from rcc.tenancy import system_access
+from rcc.tenancy import public_access
 from rcc.versions import save_edit
 
 MAX_PERIOD_DAYS = 3 * 366
@@ -60,8 +60,11 @@ def slug_for(rcc: Organisation, title: str) -> str:
 
 
 def _unused_slug(session: Session, wanted: str) -> str:
-    with system_access(session):
-        taken = set(session.scalars(select(Publication.slug).where(col(Publication.slug).like(f"{wanted}%"))))
+    # The RCC's own drafts and every RCC's published reports (other RCCs' drafts are theirs alone;
+    # their slugs begin with their own RCC's name).
+    taken = set(session.scalars(select(Publication.slug).where(col(Publication.slug).like(f"{wanted}%"))))
+    with public_access(session):
+        taken |= set(session.scalars(select(Publication.slug).where(col(Publication.slug).like(f"{wanted}%"))))
     slug, n = wanted, 2
     while slug in taken:
         slug, n = f"{wanted}-{n}", n + 1
@@ -223,7 +226,7 @@ class PublishedReport:
 
 def published_report(session: Session, slug: str, version: int | None = None) -> PublishedReport:
     """A published version's stored snapshot (the latest if ``version`` is None); NotFound otherwise."""
-    with system_access(session):
+    with public_access(session):
         rows = list(session.scalars(select(Publication).where(Publication.slug == slug,
                                                               Publication.status == PUBLISHED)
                                     .order_by(col(Publication.version).desc())))
@@ -234,7 +237,7 @@ def published_report(session: Session, slug: str, version: int | None = None) ->
         report = PublishedReport(found.slug, found.version, found.title, found.published_at or found.created_at,
                                  found.changes, dict(found.snapshot), versions)
         for row in rows:
-            session.expunge(row)  # nothing read with system access stays in the request's session
+            session.expunge(row)  # nothing read with public access stays in the request's session
     return report
 
 
@@ -251,7 +254,7 @@ class PublishedSummary:
 
 def published_index(session: Session) -> list[PublishedSummary]:
     """The latest published version of every report, newest first."""
-    with system_access(session):
+    with public_access(session):
         rows = list(session.scalars(select(Publication).where(Publication.status == PUBLISHED)
                                     .order_by(Publication.slug, col(Publication.version).desc())))
         latest: dict[str, Publication] = {}

@@ -165,7 +165,9 @@ def _record_failure(session: Session, run_id: int, error: BaseException | str) -
 def _engine_from_environment() -> Any:
     instance = os.environ.get("RCC_INSTANCE_PATH") or str(Path.cwd() / "instance")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(instance) / 'rcc.db'}"
-    return make_engine(url, os.environ.get("DATABASE_APP_ROLE", "rcc_app"))
+    # The same login as the web's, refused in production if it could see past row-level security.
+    return make_engine(url, os.environ.get("DATABASE_APP_ROLE", "rcc_app"),
+                       check_login="refuse" if os.environ.get("RCC_ENV", "production") == "production" else "warn")
 
 
 def run_matching_job(run_id: int, rcc_id: int, user_id: int | None, request_id: str | None = None) -> None:

@@ -54,7 +54,7 @@ from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
-from rcc.tenancy import system_access
+from rcc.tenancy import within_rcc
 
 RESPONSE_HOURS = {"emergency": 4, "within_7_days": 24, "planned": 48}
 MAX_DETAILS = 2000
@@ -298,15 +298,17 @@ def move_offer(session: Session, offer: Offer, expected: str, new: str, **values
 
 def _lock_referral_of(session: Session, offer: Offer) -> None:
     # The referral is locked before the offer's row, as everywhere (see rcc.db.lock). A provider
-    # may not read the referral; answering still moves the child, so this runs with system access.
-    with system_access(session):
+    # may not read the referral; answering still moves the child, so this runs within the offer's RCC.
+    with within_rcc(session, offer.rcc_id):
         lock_referral(session, offer.referral_id)
 
 
 def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: int | None, reason: str) -> None:
     # A provider may not read the referral; moving the child back is the platform's consequence of
-    # their answer, so it runs with system access, still recorded against the provider's user.
-    with system_access(session):
+    # their answer, so it runs within the offer's RCC as its staff would, still recorded against the
+    # provider's user. The audit row belongs to the provider's trail, so it is written after.
+    session.flush()  # the provider's own changes, in the provider's scope
+    with audit.held_until_after(session), within_rcc(session, offer.rcc_id):
         referral = session.get(Referral, offer.referral_id)
         if referral is None:
             raise NotFound()
@@ -315,7 +317,7 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
             # and the referral stays as it is.
             return
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
-        session.flush()  # while the platform's scope still lets the row be written
+        session.flush()  # while the RCC's scope still lets the row be written
 
 
 # Reading -------------------------------------------------------------------------------------

@@ -108,18 +108,16 @@ def test_bad_periods_are_refused_field_by_field(session, region):
 
 
 def test_the_database_refuses_to_change_a_published_version_on_postgresql(session, region, costed, is_postgres,
-                                                                          app):
+                                                                          owner_engine):
     if not is_postgres:
         pytest.skip("the trigger is PostgreSQL's; SQLite relies on the services")
     published = _published(session, region)
-    engine = app.extensions["rcc_engine"]
-    with engine.connect() as connection:
-        connection.execute(text("SELECT set_config('rcc.org_kind', 'system', false)"))
+    # The owner sees every row (the app's login role cannot claim system scope): the trigger still refuses.
+    with owner_engine.connect() as connection:
         with pytest.raises(Exception, match="published and cannot be changed"):
             connection.execute(text("UPDATE cost_publication SET title = 'tampered' WHERE id = :id"),
                                {"id": published.id})
         connection.rollback()
-        connection.execute(text("SELECT set_config('rcc.org_kind', 'system', false)"))
         with pytest.raises(Exception, match="cannot be deleted"):
             connection.execute(text("DELETE FROM cost_publication WHERE id = :id"), {"id": published.id})
         connection.rollback()
