@@ -5,9 +5,7 @@ import re
 import pyotp
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import select
 
-from rcc.models import User
 from rcc.roles import Role
 from tests.conftest import TEST_PASSWORD, sign_in
 from tests.factories import make_region
