@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from rcc import users
 from rcc.audit import Actor, set_actor
+from rcc.config import SESSION_LIFETIME
 from rcc.db import Session, transaction
 from rcc.models import Organisation, User, UserSession
 from rcc.tenancy import TenantScope, set_scope
@@ -56,7 +57,8 @@ def sign_in_to_session(user: User, token: str) -> None:
 
 SIGNED_OUT_BECAUSE = {
     "idle": "You were signed out because you had not used the service for a while. Sign in again.",
-    "expired": "You were signed out because you signed in more than 12 hours ago. Sign in again.",
+    "expired": f"You were signed out because you signed in more than {SESSION_LIFETIME.total_seconds() / 3600:.0f} "
+               "hours ago. Sign in again.",
     "revoked": "You have been signed out. Sign in again.",
 }
 
