@@ -14,7 +14,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -32,6 +32,8 @@ MAX_MEMBER_COUNCILS = 20
 FREE_ATTEMPTS = 5
 FIRST_WAIT = timedelta(minutes=1)
 LONGEST_WAIT = timedelta(hours=1)
+# Failures older than this are forgotten, so last month's typos do not make today's wait longer.
+FORGET_FAILURES_AFTER = timedelta(days=1)
 # How often a session's "last seen" time is written: once a minute, not on every request.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
@@ -291,8 +293,9 @@ def record_failed_attempt(session: Session, address: str, user: User | None) -> 
     # One statement, so attempts made at the same moment are all counted.
     failures = session.execute(
         insert.values(address_hash=_address_hash(address), failures=1, last_failed_at=now)
-        .on_conflict_do_update(index_elements=["address_hash"],
-                               set_={"failures": table.c.failures + 1, "last_failed_at": now})
+        .on_conflict_do_update(index_elements=["address_hash"], set_={
+            "failures": case((table.c.last_failed_at < now - FORGET_FAILURES_AFTER, 1), else_=table.c.failures + 1),
+            "last_failed_at": now})
         .returning(table.c.failures)).scalar_one()
     account = audit.on_behalf_of_account(session, user.organisation_id, user.rcc_id) if user else None
     if failures < FREE_ATTEMPTS:

@@ -241,6 +241,15 @@ def test_the_wait_doubles_and_stops_at_an_hour(client, region, monkeypatch):
                      "60 minutes.", "60 minutes.", "60 minutes."]
 
 
+def test_failures_from_long_ago_are_forgotten(client, region, monkeypatch):
+    person = region.people[Role.PROVIDER_MANAGER]
+    for _ in range(users.FREE_ATTEMPTS):
+        client.post("/sign-in", data={"email": person.email, "password": "wrong-password"})
+    later(monkeypatch, days=1, minutes=1)
+    typo = client.post("/sign-in", data={"email": person.email, "password": "wrong-password"})
+    assert problem_on(typo) == "Error: Enter a correct email address and password"
+
+
 def test_known_and_unknown_addresses_get_the_same_message_every_time(app, region):
     known = region.people[Role.COUNCIL_PLACEMENT_OFFICER].email
     unknown = "nobody-here@coventry.example.org"
