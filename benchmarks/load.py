@@ -170,6 +170,12 @@ def _signed_in(base: str, email: str) -> requests.Session:
     return browser
 
 
+def _another_tab(browser: requests.Session) -> requests.Session:
+    tab = requests.Session()
+    tab.cookies.update(browser.cookies)
+    return tab
+
+
 def _csrf(page: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
     if not found:
@@ -183,7 +189,10 @@ def _referral_ids(browser: requests.Session, base: str) -> list[int]:
 
 
 def _load(base: str, users: int, seconds: float, think: float) -> dict:
-    people = [_signed_in(base, BROWSERS[i % len(BROWSERS)]) for i in range(users)]
+    # A security code works once, so each person signs in once; their virtual users are further
+    # tabs of that signed-in browser (a copy of its cookie), as when one person opens many pages.
+    signed_in = {email: _signed_in(base, email) for email in BROWSERS}
+    people = [_another_tab(signed_in[BROWSERS[i % len(BROWSERS)]]) for i in range(users)]
     referrals = [_referral_ids(person, base) for person in people]
     if not all(referrals):
         raise RuntimeError("a browsing user sees no referrals: is the demo loaded?")
@@ -210,7 +219,7 @@ def _load(base: str, users: int, seconds: float, think: float) -> dict:
             time.sleep(0.1)
 
     threads = [threading.Thread(target=browse, args=(p, ids, n)) for n, (p, ids) in enumerate(zip(people, referrals, strict=True))]
-    threads.append(threading.Thread(target=probe, args=(_signed_in(base, BROWSERS[0]), bare)))
+    threads.append(threading.Thread(target=probe, args=(_another_tab(signed_in[BROWSERS[0]]), bare)))
     threads.append(threading.Thread(target=probe, args=(requests.Session(), bare_signed_out)))
     for thread in threads:
         thread.start()

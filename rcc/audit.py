@@ -132,6 +132,8 @@ class AuditAction(StrEnum):
     USER_REACTIVATED = "user.reactivated"
     USER_SIGN_IN_FAILED = "user.sign_in_failed"
     USER_SIGNED_IN = "user.signed_in"
+    USER_SIGNED_OUT = "user.signed_out"
+    USER_SESSION_REVOKED = "user_session.revoked"
     USER_TWO_FACTOR_RESET = "user.two_factor_reset"
     USER_TWO_FACTOR_SET_UP = "user.two_factor_set_up"
     USER_UNLOCKED = "user.unlocked"

@@ -15,6 +15,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+# A signed-in session ends this long after sign-in, however busy it is.
+SESSION_LIFETIME = timedelta(hours=12)
+
 
 class ConfigurationError(RuntimeError):
     """A setting is missing or wrong; the message names it."""
@@ -52,8 +55,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
-        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("RCC_IDLE_MINUTES", "30"))),
-        # The cookie is re-sent only when the session changes: ``last_seen`` moves once a minute.
+        # Sessions are server-side (``user_session``): the cookie carries only a token, lives as long
+        # as a session may, and is sent once, at sign-in. The idle time-out is checked on the server.
+        "SESSION_IDLE_TIMEOUT": timedelta(minutes=int(env.get("RCC_IDLE_MINUTES", "30"))),
+        "PERMANENT_SESSION_LIFETIME": SESSION_LIFETIME,
         "SESSION_REFRESH_EACH_REQUEST": False,
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,

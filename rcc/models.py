@@ -54,9 +54,9 @@ class User(SQLModel, table=True):
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     password_hash: str | None = Field(default=None, max_length=200)
     totp_secret: str | None = Field(default=None, max_length=64)
+    # The time step (30-second window) of the last security code accepted, so no code works twice.
+    totp_last_step: int | None = None
     active: bool = True
-    failed_sign_ins: int = 0
-    locked_at: datetime | None = None
     invite_token_hash: str | None = Field(default=None, max_length=64, index=True)
     invite_expires_at: datetime | None = None
     last_sign_in_at: datetime | None = None
@@ -69,7 +69,7 @@ class User(SQLModel, table=True):
 
     @property
     def is_active(self) -> bool:
-        return self.active and self.locked_at is None
+        return self.active
 
     @property
     def is_anonymous(self) -> bool:
@@ -109,6 +109,39 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser. The cookie carries only a random token; this row, found by the token's
+    hash, says whether the session is still good (not revoked, not idle too long, not too old)."""
+
+    __tablename__ = "user_session"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=200)
+    ip_address: str = Field(default="", max_length=45)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Failed sign-in attempts for one email address, whether or not anyone has that address,
+    so that the back-off (and its message) cannot tell the two apart. Holds no tenant data:
+    only a hash of the address."""
+
+    __tablename__ = "sign_in_throttle"
+
+    address_hash: str = Field(primary_key=True, max_length=64)
+    failures: int = 0
+    locked_until: datetime | None = None
+    last_failed_at: datetime = Field(default_factory=utcnow)
 
 
 class AuditEvent(SQLModel, table=True):

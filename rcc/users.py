@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
+import math
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from rcc import audit
 from rcc.audit import AuditAction
-from rcc.errors import Conflict, FieldError
+from rcc.config import SESSION_LIFETIME
+from rcc.errors import Conflict, FieldError, NotFound
 from rcc.geography import LocalAuthority
-from rcc.models import ApiToken, Organisation, User, utcnow
+from rcc.models import ApiToken, Organisation, SignInThrottle, User, UserSession, utcnow
 from rcc.roles import ROLES_BY_KIND
 from rcc.tenancy import OrgKind, TenantScope, acting_as, system_access
 
 MAX_MEMBER_COUNCILS = 20
-MAX_FAILED_SIGN_INS = 10
+# Sign-in back-off: after FREE_ATTEMPTS wrong passwords or codes for one address, each further
+# one makes it wait, doubling from FIRST_WAIT up to LONGEST_WAIT. Never a permanent lock.
+FREE_ATTEMPTS = 5
+FIRST_WAIT = timedelta(minutes=1)
+LONGEST_WAIT = timedelta(hours=1)
+# Failures older than this are forgotten, so last month's typos do not make today's wait longer.
+FORGET_FAILURES_AFTER = timedelta(days=1)
+# How often a session's "last seen" time is written: once a minute, not on every request.
+LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
 INVITE_LIFETIME = timedelta(days=7)
 PROVIDER_SECTORS = ("private", "voluntary", "local_authority")
@@ -163,19 +176,23 @@ def user_for_invite(session: Session, token: str) -> User | None:
 
 def accept_invite(session: Session, user: User, password: str, totp_secret: str, code: str) -> None:
     check_password(password)
-    if not pyotp.TOTP(totp_secret).verify(code.strip(), valid_window=1):
-        raise FieldError("code", "The code is not right. Enter the 6-digit code your app shows now")
+    step = accepted_step(totp_secret, code, after=None)
+    if step is None:
+        raise FieldError("code", WRONG_CODE)
     user.password_hash = _hasher.hash(password)
     user.totp_secret = totp_secret
+    user.totp_last_step = step
     user.invite_token_hash = None
     user.invite_expires_at = None
-    audit.record(session, AuditAction.USER_INVITE_ACCEPTED, user)
+    revoke_sessions(session, user)  # a new password ends every session from before it
+    audit.record(session, AuditAction.USER_INVITE_ACCEPTED, user, actor=_themselves(session, user))
 
 
 def deactivate_user(session: Session, user: User, by: User) -> None:
     if user.id == by.id:
         raise Conflict("You cannot deactivate your own account. Ask another admin.")
     user.active = False
+    revoke_sessions(session, user)
     audit.record(session, AuditAction.USER_DEACTIVATED, user)
 
 
@@ -187,13 +204,29 @@ def reactivate_user(session: Session, user: User) -> None:
 def reset_two_factor(session: Session, user: User) -> None:
     """Clear the user's authenticator; they set up a new one at their next sign-in."""
     user.totp_secret = None
+    user.totp_last_step = None
+    revoke_sessions(session, user)
     audit.record(session, AuditAction.USER_TWO_FACTOR_RESET, user)
 
 
 def unlock_user(session: Session, user: User) -> None:
-    user.locked_at = None
-    user.failed_sign_ins = 0
+    """Clear the sign-in back-off on the person's address, so they can try again at once."""
+    throttle = session.get(SignInThrottle, _address_hash(user.email))
+    if throttle is not None:
+        session.delete(throttle)
     audit.record(session, AuditAction.USER_UNLOCKED, user)
+
+
+def locked_until(session: Session, people: list[User]) -> dict[int, datetime]:
+    """When each of ``people`` who must wait before signing in again may next try."""
+    hashes = {_address_hash(person.email): person.id for person in people if person.id is not None}
+    if not hashes:
+        return {}
+    now = utcnow()
+    rows = session.execute(select(SignInThrottle.address_hash, SignInThrottle.locked_until)
+                           .where(SignInThrottle.address_hash.in_(hashes),  # type: ignore[attr-defined]
+                                  SignInThrottle.locked_until > now)).all()  # type: ignore[operator]
+    return {hashes[address]: until for address, until in rows}
 
 
 # Sign-in -------------------------------------------------------------------------------
@@ -264,21 +297,31 @@ class SignInResult:
 
 
 WRONG_DETAILS = "Enter a correct email address and password"
-LOCKED = ("Your account is locked after too many failed sign-in attempts. "
-          "Ask an admin in your organisation to unlock it.")
+WRONG_CODE = "The code is not right. Enter the 6-digit code your app shows now"
+DEACTIVATED = "Your account has been deactivated. Ask an admin in your organisation."
+
+
+def try_again_message(wait: timedelta) -> str:
+    """The one message for an address that must wait, whether or not anyone has that address."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return (f"You have tried to sign in too many times. Try again in {minutes} "
+            f"{'minute' if minutes == 1 else 'minutes'}.")
 
 
 def check_password_sign_in(session: Session, email: str, password: str) -> SignInResult:
-    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    """Known and unknown addresses get the same messages, the same back-off and similar work."""
+    address = email.strip().lower()
+    wait = _wait_left(session, address)
+    if wait is not None:
+        return SignInResult(None, try_again_message(wait))
+    user = session.scalar(select(User).where(func.lower(User.email) == address))
     if user is None or user.password_hash is None:
         _hasher.hash(password)  # same work either way, so timing does not reveal who has an account
-        return SignInResult(None, WRONG_DETAILS)
-    if user.locked_at is not None:
-        return SignInResult(user, LOCKED)
+        return SignInResult(None, record_failed_attempt(session, address, None))
     if not _password_matches(user, password):
-        return SignInResult(user, record_failed_attempt(session, user))
+        return SignInResult(user, record_failed_attempt(session, address, user))
     if not user.active:
-        return SignInResult(user, "Your account has been deactivated. Ask an admin in your organisation.")
+        return SignInResult(user, DEACTIVATED)
     return SignInResult(user, None)
 
 
@@ -289,44 +332,196 @@ def _password_matches(user: User, password: str) -> bool:
         return False
 
 
-def record_failed_attempt(session: Session, user: User) -> str:
-    user.failed_sign_ins += 1
-    account = audit.on_behalf_of_account(session, user.organisation_id, user.rcc_id)
-    if user.failed_sign_ins >= MAX_FAILED_SIGN_INS:
-        user.locked_at = utcnow()
-        audit.record(session, AuditAction.USER_LOCKED, user, actor=account)
-        return LOCKED
-    audit.record(session, AuditAction.USER_SIGN_IN_FAILED, user, actor=account)
-    return WRONG_DETAILS
+def _address_hash(address: str) -> str:
+    return hash_token("sign-in:" + address.strip().lower())
+
+
+def _wait_left(session: Session, address: str) -> timedelta | None:
+    until = session.scalar(select(SignInThrottle.locked_until)
+                           .where(SignInThrottle.address_hash == _address_hash(address)))
+    now = utcnow()
+    return until - now if until is not None and until > now else None
+
+
+def record_failed_attempt(session: Session, address: str, user: User | None) -> str:
+    """Count a wrong password or code for ``address``; past FREE_ATTEMPTS, make it wait."""
+    now = utcnow()
+    table = SignInThrottle.__table__  # type: ignore[attr-defined]
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(table)
+    # One statement, so attempts made at the same moment are all counted.
+    failures = session.execute(
+        insert.values(address_hash=_address_hash(address), failures=1, last_failed_at=now)
+        .on_conflict_do_update(index_elements=["address_hash"], set_={
+            "failures": case((table.c.last_failed_at < now - FORGET_FAILURES_AFTER, 1), else_=table.c.failures + 1),
+            "last_failed_at": now})
+        .returning(table.c.failures)).scalar_one()
+    account = audit.on_behalf_of_account(session, user.organisation_id, user.rcc_id) if user else None
+    if failures < FREE_ATTEMPTS:
+        if user is not None:
+            audit.record(session, AuditAction.USER_SIGN_IN_FAILED, user, actor=account)
+        return WRONG_DETAILS
+    wait = min(FIRST_WAIT * 2 ** min(failures - FREE_ATTEMPTS, 10), LONGEST_WAIT)
+    session.execute(update(SignInThrottle).where(SignInThrottle.address_hash == _address_hash(address))
+                    .values(locked_until=now + wait))
+    if user is not None:
+        audit.record(session, AuditAction.USER_LOCKED, user, actor=account, failures=failures,
+                     minutes=int(wait.total_seconds() // 60))
+    return try_again_message(wait)
+
+
+def accepted_step(secret: str, code: str, after: int | None) -> int | None:
+    """The time step ``code`` belongs to (now, or one step either side for clock drift), if it
+    is later than ``after``, the last step accepted: so a code cannot be used twice."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(utcnow())
+    code = code.strip()
+    for step in (current - 1, current, current + 1):
+        if (after is None or step > after) and hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def check_two_factor(session: Session, user: User, code: str) -> str | None:
-    """None when the code is right; otherwise the message to show."""
-    if user.locked_at is not None:
-        return LOCKED
-    if user.totp_secret and pyotp.TOTP(user.totp_secret).verify(code.strip(), valid_window=1):
+    """None when the code is right and not used before; otherwise the message to show."""
+    wait = _wait_left(session, user.email)
+    if wait is not None:
+        return try_again_message(wait)
+    step = accepted_step(user.totp_secret, code, user.totp_last_step) if user.totp_secret else None
+    # Conditional, so two requests racing with the same code cannot both get through.
+    if step is not None and _changed_one(session, update(User).where(
+            User.id == user.id,
+            User.totp_last_step.is_(None) | (User.totp_last_step < step))  # type: ignore[union-attr,operator]
+            .values(totp_last_step=step)):
         return None
-    message = record_failed_attempt(session, user)
-    return LOCKED if message == LOCKED else "The code is not right. Enter the 6-digit code your app shows now"
+    message = record_failed_attempt(session, user.email, user)
+    return WRONG_CODE if message == WRONG_DETAILS else message
 
 
-def record_sign_in(session: Session, user: User) -> None:
-    user.failed_sign_ins = 0
-    user.last_sign_in_at = utcnow()
+def record_sign_in(session: Session, user: User, user_agent: str = "", ip_address: str = "") -> str:
+    """Start a server-side session for ``user``; returns its token, for the cookie only."""
+    throttle = session.get(SignInThrottle, _address_hash(user.email))
+    if throttle is not None:
+        session.delete(throttle)
+    now = utcnow()
+    user.last_sign_in_at = now
+    token = secrets.token_urlsafe(32)
+    session.add(UserSession(rcc_id=user.rcc_id, organisation_id=user.organisation_id, user_id=user.id,
+                            token_hash=hash_token(token), created_at=now, last_seen_at=now,
+                            expires_at=now + SESSION_LIFETIME, user_agent=browser_summary(user_agent),
+                            ip_address=(ip_address or "")[:45]))
     audit.record(session, AuditAction.USER_SIGNED_IN, user)
+    return token
 
 
 def set_up_two_factor(session: Session, user: User, secret: str, code: str) -> None:
-    if not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
-        raise FieldError("code", "The code is not right. Enter the 6-digit code your app shows now")
-    user.totp_secret = secret
-    audit.record(session, AuditAction.USER_TWO_FACTOR_SET_UP, user)
+    """Enrol an authenticator for a person who has none (first sign-in, or after an admin reset).
+
+    Never replaces one: that would let anyone who knows the password take the account over.
+    """
+    if user.totp_secret:
+        raise Conflict("You already have an authenticator app. Enter the code it shows to sign in.")
+    step = accepted_step(secret, code, after=None)
+    if step is None:
+        raise FieldError("code", WRONG_CODE)
+    # Conditional, so a second enrolment racing with the first cannot replace it either.
+    if not _changed_one(session, update(User).where(User.id == user.id, User.totp_secret.is_(None))  # type: ignore[union-attr]
+                        .values(totp_secret=secret, totp_last_step=step)):
+        raise Conflict("You already have an authenticator app. Enter the code it shows to sign in.")
+    audit.record(session, AuditAction.USER_TWO_FACTOR_SET_UP, user, actor=_themselves(session, user))
+
+
+def _changed_one(session: Session, statement: Any) -> bool:
+    """Run a conditional UPDATE; whether it changed the one row (so no one else got there first)."""
+    return session.execute(statement).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def _themselves(session: Session, user: User) -> audit.Actor:
+    """The person acting on their own account before they are signed in (enrolling, accepting)."""
+    return audit.Actor(user.id, user.organisation_id, user.rcc_id, audit.current_actor(session).request_id)
 
 
 def current_code(user: User) -> str:
+    """A code from the person's authenticator that has not been used yet (for ``flask code``)."""
     if not user.totp_secret:
         raise Conflict(f"{user.email} has no two-factor authenticator set up")
-    return pyotp.TOTP(user.totp_secret).now()
+    totp = pyotp.TOTP(user.totp_secret)
+    step = max(totp.timecode(utcnow()), (user.totp_last_step or 0) + 1)
+    return totp.generate_otp(step)
+
+
+# Sessions ------------------------------------------------------------------------------
+
+def session_problem(record: UserSession, idle_limit: timedelta, now: datetime | None = None) -> str | None:
+    """Why a session can no longer be used ("revoked", "expired", "idle"), or None if it can."""
+    now = now or utcnow()
+    if record.revoked_at is not None:
+        return "revoked"
+    if now >= record.expires_at:
+        return "expired"
+    if now - record.last_seen_at > idle_limit:
+        return "idle"
+    return None
+
+
+def last_seen_is_stale(record: UserSession) -> bool:
+    """Whether the session's "last seen" time is due to move on (it does so once a minute)."""
+    return utcnow() - record.last_seen_at >= LAST_SEEN_RESOLUTION
+
+
+def note_session_activity(session: Session, record: UserSession) -> None:
+    record.last_seen_at = utcnow()
+
+
+def end_session(session: Session, record: UserSession) -> None:
+    """Sign out: the session's token never works again, wherever it was copied to."""
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+    audit.record(session, AuditAction.USER_SIGNED_OUT, record)
+
+
+def end_other_session(session: Session, user: User, session_id: int, current: UserSession) -> UserSession:
+    """The person ends one of their other sessions (a browser they left signed in)."""
+    record = session.scalar(select(UserSession).where(UserSession.id == session_id,
+                                                      UserSession.user_id == user.id))
+    if record is None:
+        raise NotFound("There is no such session")
+    if record.id == current.id:
+        raise Conflict("This is the session you are using. Sign out to end it.")
+    if record.revoked_at is None:
+        record.revoked_at = utcnow()
+        audit.record(session, AuditAction.USER_SESSION_REVOKED, record)
+    return record
+
+
+def revoke_sessions(session: Session, user: User) -> None:
+    """End every session of ``user`` (deactivated, new password, authenticator reset)."""
+    session.execute(update(UserSession).where(UserSession.user_id == user.id,
+                                              UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+                    .values(revoked_at=utcnow()))
+
+
+def open_sessions(session: Session, user: User, idle_limit: timedelta) -> list[UserSession]:
+    """The person's sessions that could still be used, newest first."""
+    now = utcnow()
+    found = session.scalars(select(UserSession).where(UserSession.user_id == user.id,
+                                                      UserSession.revoked_at.is_(None),  # type: ignore[union-attr]
+                                                      UserSession.expires_at > now)
+                            .order_by(UserSession.last_seen_at.desc())).all()  # type: ignore[attr-defined]
+    return [record for record in found if session_problem(record, idle_limit, now) is None]
+
+
+_BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+_SYSTEMS = (("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Android", "Android"),
+            ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def browser_summary(user_agent: str) -> str:
+    """'Firefox on Windows': enough for a person to recognise a session, and no more."""
+    browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
+    system = next((name for marker, name in _SYSTEMS if marker in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    return browser or system or "Unknown browser"
 
 
 # API tokens ----------------------------------------------------------------------------

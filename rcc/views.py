@@ -11,6 +11,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -25,14 +26,22 @@ from rcc import audit_trail as audit_trail_service
 from rcc import users
 from rcc.csv_files import write_csv
 from rcc.db import transaction
-from rcc.errors import ServiceError
+from rcc.errors import Conflict, ServiceError
 from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
 from rcc.layout import add_nav_item, home_links_for_current_user
 from rcc.models import ApiToken, User
-from rcc.permissions import allow, public
-from rcc.roles import ADMINS, ROLES_BY_KIND
+from rcc.permissions import allow, public, signed_in
+from rcc.roles import ADMINS, EVERY_ROLE, ROLES_BY_KIND
 from rcc.tenancy import OrgKind
-from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, sign_in_to_session
+from rcc.web import (
+    act_as,
+    current_organisation,
+    current_user_session,
+    db,
+    form_errors,
+    get_or_404,
+    sign_in_to_session,
+)
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
@@ -45,6 +54,7 @@ def register(app: Flask) -> None:
     add_nav_item(app, "Home", "home.index", tuple(r for roles in ROLES_BY_KIND.values() for r in roles), order=0)
     add_nav_item(app, "People", "admin.people", ADMINS, order=90)
     add_nav_item(app, "Audit trail", "admin.audit_trail", ADMINS, order=91)
+    add_nav_item(app, "Your sessions", "auth.your_sessions", EVERY_ROLE, order=99)
 
 
 # Signing in ----------------------------------------------------------------------------
@@ -106,9 +116,14 @@ def two_factor() -> Any:
 @auth.route("/sign-in/set-up-authenticator", methods=["GET", "POST"])
 @public
 def set_up_two_factor() -> Any:
+    """Only for someone with no authenticator yet (first sign-in, or after an admin reset it):
+    anyone else enters their code, so knowing a password never lets someone replace the app."""
     if session.get("pending_user_id") is None:
         return redirect(url_for("auth.sign_in"))
     user = _pending_user()
+    if user.totp_secret:
+        session.pop("pending_totp_secret", None)
+        return redirect(url_for("auth.two_factor"))
     secret = session.setdefault("pending_totp_secret", pyotp.random_base32())
     form = TwoFactorForm()
     if form.validate_on_submit():
@@ -126,9 +141,9 @@ def _complete_sign_in(user: User) -> Any:
     next_page = session.get("next")
     act_as(user)
     with transaction(db()) as s:
-        users.record_sign_in(s, user)
+        token = users.record_sign_in(s, user, request.headers.get("User-Agent", ""), request.remote_addr or "")
     session.clear()  # a fresh session, so nothing from before sign-in carries over
-    sign_in_to_session(user)
+    sign_in_to_session(user, token)
     return redirect(next_page or url_for("home.index"))
 
 
@@ -142,6 +157,10 @@ def _safe_next(target: str | None) -> str | None:
 @auth.route("/sign-out", methods=["POST"])
 @public
 def sign_out() -> Any:
+    record = current_user_session()
+    if record is not None and current_user.is_authenticated:
+        with transaction(db()) as s:
+            users.end_session(s, record)  # the cookie's token never works again, wherever it was copied
     logout_user()
     session.clear()
     flash("You have signed out")
@@ -168,6 +187,31 @@ def accept_invite(token: str) -> Any:
             getattr(form, getattr(error, "field", "code")).errors.append(error.message)
     return render_template("rcc/accept_invite.html", form=form, errors=form_errors(form), user=user,
                            secret=secret, uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
+
+
+@auth.route("/account/sessions")
+@signed_in
+def your_sessions() -> Any:
+    found = users.open_sessions(db(), current_user, current_app.config["SESSION_IDLE_TIMEOUT"])
+    return render_template("rcc/your_sessions.html", sessions=found, current=current_user_session(),
+                           form=ConfirmForm())
+
+
+@auth.route("/account/sessions/<int:session_id>/end", methods=["POST"])
+@signed_in
+def end_session(session_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    current = current_user_session()
+    if current is None:
+        abort(404)
+    try:  # someone else's session, or none: NotFound, which is a 404 page
+        with transaction(db()) as s:
+            users.end_other_session(s, current_user, session_id, current)
+        flash("That session has ended. Anyone using it has been signed out.")
+    except Conflict as error:
+        flash(error.message)
+    return redirect(url_for("auth.your_sessions"))
 
 
 # Home ----------------------------------------------------------------------------------
@@ -204,8 +248,8 @@ def privacy() -> Any:
 @admin.route("/people")
 @allow(*ADMINS)
 def people() -> Any:
-    found = db().scalars(select(User).order_by(User.name)).all()
-    return render_template("rcc/admin/people.html", people=found)
+    found = list(db().scalars(select(User).order_by(User.name)).all())
+    return render_template("rcc/admin/people.html", people=found, locked=users.locked_until(db(), found))
 
 
 @admin.route("/people/invite", methods=["GET", "POST"])
@@ -228,7 +272,9 @@ def invite() -> Any:
 @admin.route("/people/<int:user_id>")
 @allow(*ADMINS)
 def person(user_id: int) -> Any:
-    return render_template("rcc/admin/person.html", person=get_or_404(User, user_id), form=ConfirmForm())
+    person_ = get_or_404(User, user_id)
+    return render_template("rcc/admin/person.html", person=person_, form=ConfirmForm(),
+                           locked=users.locked_until(db(), [person_]))
 
 
 PERSON_ACTIONS = {

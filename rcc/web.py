@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Sequence
 from typing import Any, TypeVar
@@ -11,10 +10,11 @@ from flask import Flask, abort, current_app, flash, g, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from rcc import audit
+from rcc import audit, users
 from rcc.audit import Actor, AuditAction, set_actor
+from rcc.config import SESSION_LIFETIME
 from rcc.db import Session, has_committed, lost_connection, transaction
-from rcc.models import Organisation, User
+from rcc.models import Organisation, User, UserSession
 from rcc.tenancy import TenantScope, set_scope
 
 Model = TypeVar("Model")
@@ -59,30 +59,56 @@ def act_as(user: User) -> None:
     set_actor(db(), Actor(user.id, user.organisation_id, user.rcc_id, request_id()))
 
 
-def sign_in_to_session(user: User) -> None:
-    """Start a signed-in session for ``user``, remembering whose data it may see."""
+def sign_in_to_session(user: User, token: str) -> None:
+    """Start a signed-in session for ``user``: the cookie carries the server-side session's token
+    (``users.record_sign_in`` made it) and whose data it may see."""
     login_user(user)
+    session["session_token"] = token
     session["scope"] = [str(user.organisation_kind), user.organisation_id, user.rcc_id]
-    note_activity()
+    session.permanent = True  # the cookie lasts as long as the session may (SESSION_LIFETIME)
+
+
+SIGNED_OUT_BECAUSE = {
+    "idle": "You were signed out because you had not used the service for a while. Sign in again.",
+    "expired": f"You were signed out because you signed in more than {SESSION_LIFETIME.total_seconds() / 3600:.0f} "
+               "hours ago. Sign in again.",
+    "revoked": "You have been signed out. Sign in again.",
+}
 
 
 def signed_in_person(user_id: int) -> User | None:
-    """The person a session cookie names, if still active, with their organisation in the same query.
+    """The person a session cookie names, if the server-side session it carries is still good and
+    they are still active, with their organisation: one indexed query.
 
     The person is looked up within the scope their session remembers, so the request's first
     statement already runs as them rather than as the platform.
     """
     remembered = _remembered_scope()
-    if remembered is None:
-        return None
+    token = session.get("session_token")
+    if remembered is None or not isinstance(token, str):
+        return None  # a session from before server-side sessions: sign in again
     set_scope(db(), remembered)
-    row = db().execute(select(User, Organisation).join(Organisation, Organisation.id == User.organisation_id)
-                       .where(User.id == user_id)).first()
+    row = db().execute(select(User, Organisation, UserSession)
+                       .join(Organisation, Organisation.id == User.organisation_id)
+                       .join(UserSession, UserSession.user_id == User.id)
+                       .where(UserSession.token_hash == users.hash_token(token), User.id == user_id)).first()
     if row is None or not row[0].is_active or scope_for(row[0]) != remembered:
         set_scope(db(), PUBLIC_SCOPE)
+        g.signed_out_because = "revoked"
+        return None
+    problem = users.session_problem(row[2], current_app.config["SESSION_IDLE_TIMEOUT"])
+    if problem is not None:
+        set_scope(db(), PUBLIC_SCOPE)
+        g.signed_out_because = problem
         return None
     g.current_organisation = row[1]
+    g.user_session = row[2]
     return row[0]  # type: ignore[no-any-return]
+
+
+def current_user_session() -> UserSession | None:
+    """The signed-in browser's server-side session, if this request has one."""
+    return g.get("user_session")
 
 
 def _remembered_scope() -> TenantScope | None:
@@ -112,16 +138,20 @@ def init_request_handling(app: Flask) -> None:
     @app.before_request
     def _scope_request() -> None:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
+        ended = g.pop("signed_out_because", None)
+        if ended is not None:
+            logout_user()
+            session.clear()  # the cookie's token is no good: drop it, so it is not looked up again
+            set_scope(db(), PUBLIC_SCOPE)
+            flash(SIGNED_OUT_BECAUSE[ended])
+            return
         if not user.is_authenticated:
             return
-        if _idle_too_long():
-            logout_user()
-            session.clear()
-            set_scope(db(), PUBLIC_SCOPE)
-            flash("You were signed out because you had not used the service for a while. Sign in again.")
-            return
-        note_activity()
         act_as(user)
+        record = current_user_session()
+        if record is not None and users.last_seen_is_stale(record):
+            with transaction(db()) as s:  # at most once a minute, so most requests write nothing
+                users.note_session_activity(s, record)
 
     @app.teardown_request
     def _close_session(_error: BaseException | None) -> None:
@@ -179,27 +209,6 @@ def _retry_once_on_lost_connection(app: Flask) -> None:
 
     app.preprocess_request = preprocess_request  # type: ignore[method-assign]
     app.dispatch_request = dispatch_request  # type: ignore[method-assign]
-
-
-IDLE_CLOCK_SECONDS = 60
-
-
-def note_activity() -> None:
-    # To the minute: the idle time-out is 30 minutes, and re-signing the cookie on every
-    # request would make each response carry a new one.
-    now = time.time()
-    if now - float(session.get("last_seen") or 0) >= IDLE_CLOCK_SECONDS:
-        session["last_seen"] = now
-    if not session.permanent:
-        session.permanent = True
-
-
-def _idle_too_long() -> bool:
-    if request.path.startswith("/api/"):
-        return False  # API clients authenticate every request with a token
-    last_seen = session.get("last_seen")
-    limit = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    return last_seen is not None and time.time() - float(last_seen) > limit
 
 
 def form_errors(form: Any) -> list[dict[str, str]]:

@@ -12,10 +12,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyotp
 import pytest
 from flask import Flask
 from werkzeug.serving import make_server
+
+from tests.totp import fresh_code
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 AXE_SCRIPT = PROJECT_ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -77,7 +78,7 @@ def sign_in_in_browser(page, server: LiveServer, email: str, password: str, totp
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Continue").click()
     if totp_secret:
-        page.get_by_label("Security code").fill(pyotp.TOTP(totp_secret).now())
+        page.get_by_label("Security code").fill(fresh_code(totp_secret))
         page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{server.url}/")
 

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -24,6 +23,7 @@ from rcc.metadata import load_all_models
 from rcc.migration_support import create_login_roles, upgrade_database
 from rcc.models import User
 from rcc.tenancy import TenantScope, set_scope
+from tests.totp import fresh_code
 
 TEST_PASSWORD = "a-long-test-password-1"
 
@@ -167,7 +167,7 @@ def sign_in(client: FlaskClient, user: User, password: str = TEST_PASSWORD) -> F
     response = client.post("/sign-in", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)
     if user.totp_secret:
-        response = client.post("/sign-in/security-code", data={"code": pyotp.TOTP(user.totp_secret).now()})
+        response = client.post("/sign-in/security-code", data={"code": fresh_code(user.totp_secret)})
         assert response.status_code == 302, response.get_data(as_text=True)
     assert response.headers["Location"].endswith("/"), response.headers["Location"]
     return client

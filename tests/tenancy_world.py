@@ -24,13 +24,14 @@ from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacanc
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
-from rcc.models import ApiToken, User
+from rcc.models import ApiToken, User, UserSession
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
 
 ID_ARGUMENTS: dict[str, type] = {
     "user_id": User,
     "api_token_id": ApiToken,
+    "session_id": UserSession,
     "referral_id": Referral,
     "sibling_group_id": SiblingGroup,
     "placement_id": Placement,
@@ -73,6 +74,7 @@ def build_world(session: Session) -> World:
             from rcc import users
 
             users.create_api_token(session, user, f"MARK-{label}-token-{user.id}")
+            users.record_sign_in(session, user, f"MARK-{label}-browser")  # a signed-in session to end
         for module in BUILDER_MODULES:
             importlib.import_module(module).build(session, region, label)
     session.commit()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-import pyotp
 import pytest
 from flask import current_app
 from sqlalchemy import select
@@ -33,6 +32,7 @@ from rcc.tenancy import tenant_models
 from rcc.web import scope_for
 from tests.browser_support import AXE_SCRIPT, WCAG_22_AA, axe_violations
 from tests.tenancy_world import ID_ARGUMENTS, visible
+from tests.totp import fresh_code
 
 pytestmark = pytest.mark.browser
 
@@ -111,7 +111,7 @@ def _signed_in_page(chromium, server, person: User):  # type: ignore[no-untyped-
     assert sign_in.status == 302, sign_in.text()
     if person.totp_secret:
         code = context.request.post(f"{server.url}/sign-in/security-code",
-                                    form={"code": pyotp.TOTP(person.totp_secret).now()}, max_redirects=0)
+                                    form={"code": fresh_code(person.totp_secret)}, max_redirects=0)
         assert code.status == 302, code.text()
     return context.new_page()
 
