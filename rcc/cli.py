@@ -75,7 +75,11 @@ def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, .
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
-    """Build the demo region on an empty database and print the demo sign-ins."""
+    """Build the demo region on an empty database and print the demo sign-ins (development only)."""
+    if current_app.config["RCC_ENV"] != "development":
+        raise click.ClickException(
+            f"The demo publishes its passwords and security keys, so it runs only with RCC_ENV=development "
+            f"(this is RCC_ENV={current_app.config['RCC_ENV']}).")
     started = time.perf_counter()
     with _system_session() as session:
         with transaction(session):
