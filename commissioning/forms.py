@@ -3,7 +3,6 @@ services check the rules (and their FieldErrors are put back on these fields by 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +24,7 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
+from rcc.web import parse_day
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -38,18 +38,8 @@ class MultiCheckbox(SelectMultipleField):
 
 
 def parse_date(text: str | None) -> date | None:
-    """Accepts 27/3/2027, 27 3 2027 or 2027-03-27; raises ValueError otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
-        year, month, day = map(int, text.split("-"))
-        return date(year, month, day)
-    parts = re.split(r"[\s/.-]+", text)
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        day, month, year = map(int, parts)
-        return date(year if year > 99 else 2000 + year, month, day)
-    raise ValueError(text)
+    """Accepts 27/3/2027, 27 3 2027 or 2027-03-27; raises ValueError otherwise (rcc's one date parser)."""
+    return parse_day(text)
 
 
 def parse_pounds(text: str | None) -> int | None:

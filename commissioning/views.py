@@ -57,7 +57,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, form_errors, get_or_404
+from rcc.web import current_organisation, db, form_errors, get_or_404, id_argument, page_number, whole_number
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/commissioning-static")
@@ -115,24 +115,18 @@ def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | No
             extra.append({"text": message, "href": "#main-content"})
 
 
-def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
-
-
 # Referrals -----------------------------------------------------------------------------
 
 @bp.route("/referrals")
 @allow(*REFERRAL_READERS)
 def referrals() -> Any:
     args = request.args
-    council_id = args.get("council_id", "")
     filters = ReferralFilters(
         status=args.get("status") if args.get("status") in lifecycle.STATUS_LABELS else None,
         urgency=args.get("urgency") if args.get("urgency") in URGENCIES else None,
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
-        council_id=int(council_id) if council_id.isdigit() else None)
-    page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
+        council_id=id_argument("council_id"))
+    page = referral_service.list_referrals(db(), filters, page_number(), PER_PAGE)
     councils = _councils_to_filter_by()
     return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
                            show_initials=_is_council(), query=_query_without_page())
@@ -177,10 +171,7 @@ def _referral_form_choices(form: ReferralForm) -> None:
 
 
 def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
-    def number(text: str | None) -> int | None:
-        text = (text or "").strip()
-        return int(text) if text.isdigit() else None
-
+    number = whole_number
     child = ChildDetails(
         reference=form.reference.data or "", initials=form.initials.data or None,
         birth_month=number(form.birth_month.data), birth_year=number(form.birth_year.data),
@@ -196,7 +187,7 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
         max_distance_miles=number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
-        sibling_group_id=int(group) if group.isdigit() else None)
+        sibling_group_id=whole_number(group))
     return child, details
 
 
@@ -205,7 +196,7 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
 def new_referral() -> Any:
     form = ReferralForm()
     _referral_form_choices(form)
-    if request.method == "GET" and request.args.get("sibling_group_id", "").isdigit():
+    if request.method == "GET" and whole_number(request.args.get("sibling_group_id")):
         form.sibling_group_id.data = request.args["sibling_group_id"]
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -456,7 +447,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
     form = AddToGroupForm()
     form.referral_id.choices = []
     chosen = (form.referral_id.data or "").strip()
-    if not chosen.isdigit():
+    if whole_number(chosen) is None:
         flash("Select a child to add")
     else:
         found = get_or_404(Referral, int(chosen))
@@ -475,7 +466,7 @@ def remove_from_sibling_group(sibling_group_id: int) -> Any:
     group = get_or_404(SiblingGroup, sibling_group_id)
     form = RemoveFromGroupForm()
     chosen = (form.referral_id.data or "").strip()
-    if chosen.isdigit():
+    if whole_number(chosen) is not None:
         found = get_or_404(Referral, int(chosen))
         try:
             with transaction(db()) as s:
@@ -551,14 +542,13 @@ def end_placement(placement_id: int) -> Any:
 @allow(*COUNCIL_STAFF, *RCC_STAFF)
 def supply_register() -> Any:
     args = request.args
-    provider_id = args.get("provider_id", "")
     filters = HomeFilters(
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
         local_authority=args.get("local_authority") or None,
-        provider_id=int(provider_id) if provider_id.isdigit() else None,
+        provider_id=id_argument("provider_id"),
         with_vacancies=args.get("with_vacancies") == "yes", stale_only=args.get("stale") == "yes",
         search=(args.get("q") or "").strip()[:80] or None)
-    page = supply.list_homes(db(), filters, _page(), PER_PAGE)
+    page = supply.list_homes(db(), filters, page_number(), PER_PAGE)
     return render_template("commissioning/supply.html", page=page, filters=filters,
                            providers=supply.providers(db()), areas=[la.name for la in local_authorities()],
                            query=_query_without_page(), stale=supply.stale)
@@ -567,7 +557,7 @@ def supply_register() -> Any:
 @bp.route("/your-homes")
 @allow(*PROVIDER_STAFF)
 def your_homes() -> Any:
-    page = supply.list_homes(db(), HomeFilters(provider_id=current_user.organisation_id), _page(), PER_PAGE)
+    page = supply.list_homes(db(), HomeFilters(provider_id=current_user.organisation_id), page_number(), PER_PAGE)
     return render_template("commissioning/your_homes.html", page=page, stale=supply.stale,
                            query=_query_without_page())
 
@@ -589,10 +579,7 @@ def _home_form_choices(form: HomeForm) -> None:
 
 
 def _home_details(form: HomeForm) -> HomeDetails:
-    def number(text: str | None) -> int | None:
-        text = (text or "").strip()
-        return int(text) if text.isdigit() else None
-
+    number = whole_number
     return HomeDetails(
         ofsted_urn=form.ofsted_urn.data or "", name=form.name.data or "",
         placement_type=form.placement_type.data or "", local_authority=form.local_authority.data or "",
@@ -669,7 +656,7 @@ def home_vacancy(home_id: int) -> Any:
         places = form.places_free.data.strip()
         try:
             with transaction(db()) as s:
-                supply.set_vacancy(s, found, int(places) if places.isdigit() else None,
+                supply.set_vacancy(s, found, whole_number(places),
                                    parse_date(form.available_from.data))
             flash("Vacancy saved and confirmed")
             return redirect(url_for("commissioning.home", home_id=found.id))

@@ -7,7 +7,6 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, NoReturn
 
 from flask import Flask, jsonify
@@ -22,18 +21,16 @@ from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
 from rcc.models import AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
-from rcc.web import db
+from rcc.web import DAYS_ERROR, EARLIEST_DAY, LATEST_DAY, MAX_ID, db
 
 API_PREFIX = "/api/v1"
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot name a record
+__all__ = ["DAYS_ERROR", "EARLIEST_DAY", "LATEST_DAY", "MAX_ID"]  # re-exported for the capabilities' schemas
 smorest = Api()
 
 
 # Bounds for request fields, so the database never sees a value it cannot store.
 MAX_WEEKLY_PENCE = 10_000_000  # £100,000 a week: far above any real placement, far below an integer column
 MAX_LIST = 500  # ids or names in one list: more than a region has
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
 
 
 class Text(fields.String):

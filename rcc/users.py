@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rcc import audit
@@ -112,6 +113,12 @@ def check_password(password: str) -> str:
     return password
 
 
+# One message whether the address is in this organisation or in one the admin cannot see, so an
+# invitation never reveals that someone elsewhere has an account.
+ADDRESS_TAKEN = ("This email address cannot be used for a new account. Check it is right, or ask the person "
+                 "whether they already have an account with another address.")
+
+
 def create_user(session: Session, organisation: Organisation, email: str, name: str, roles: list[str],
                 password: str | None = None, with_two_factor: bool = False,
                 totp_secret: str | None = None) -> User:
@@ -119,7 +126,7 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if not name.strip():
         raise FieldError("name", "Enter the person's full name")
     if session.scalar(select(User.id).where(func.lower(User.email) == address)):
-        raise FieldError("email", "Someone already uses this email address")
+        raise FieldError("email", ADDRESS_TAKEN)
     user = User(rcc_id=organisation.rcc_id, organisation_id=organisation.id, email=address, name=name.strip(),
                 roles=check_roles(organisation, roles))
     if password is not None:
@@ -127,6 +134,11 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if with_two_factor:
         user.totp_secret = totp_secret or pyotp.random_base32()
     session.add(user)
+    try:
+        # The look-up above sees only the admin's own organisation; the unique index sees everyone.
+        session.flush()
+    except IntegrityError as error:
+        raise FieldError("email", ADDRESS_TAKEN) from error
     audit.record(session, "user.created", user, roles=user.roles)
     return user
 

@@ -19,7 +19,7 @@ from rcc.models import ApiToken, AuditEvent, User
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
 from rcc.tenancy import OrgKind, system_access
-from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, sign_in_to_session
+from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, page_number, sign_in_to_session
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
@@ -246,7 +246,7 @@ def change_person(user_id: int, action: str) -> Any:
 @admin.route("/audit-trail")
 @allow(*ADMINS)
 def audit_trail() -> Any:
-    page = max(1, request.args.get("page", 1, type=int))
+    page = page_number()
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(50).offset((page - 1) * 50)
     events = db().scalars(query).all()
     names = users.names_of(db(), {e.user_id for e in events if e.user_id})
