@@ -181,11 +181,17 @@ class HomeForm(FlaskForm):
         _whole_number("Largest sibling group must be a number")])
     weekly_price = StringField("Weekly price in pounds (optional)", validators=[_pounds_field])
     price_band = StringField("Price band (optional)", validators=[Optional(), Length(max=40)])
-    ofsted_rating = SelectField("Latest Ofsted rating", validate_choice=False, choices=list(OFSTED_RATINGS.items()))
-    rating_date = StringField("Date of rating (optional)", validators=[
-        Optional(), _date_field("Date of rating must be a real date, like 14/2/2025")])
     dol_capable = BooleanField("Can care for a child under a deprivation of liberty order")
     active = BooleanField("Taking referrals (active)", default=True)
+
+
+class RatingForm(FlaskForm):
+    """For the RCC only: a home's Ofsted rating is never the provider's to set."""
+
+    ofsted_rating = RadioField("Latest Ofsted rating", validate_choice=False, choices=list(OFSTED_RATINGS.items()),
+                               validators=[DataRequired("Select the latest Ofsted rating")])
+    rating_date = StringField("Date of the inspection (optional)", validators=[
+        Optional(), _date_field("Date of the inspection must be a real date, like 14/2/2025")])
 
 
 class VacancyForm(FlaskForm):

@@ -24,6 +24,7 @@ from commissioning.forms import (
     EndPlacementForm,
     HomeForm,
     ImportOfstedForm,
+    RatingForm,
     ReasonForm,
     ReferralForm,
     RemoveFromGroupForm,
@@ -570,7 +571,8 @@ def home(home_id: int) -> Any:
     vacancy = supply.vacancy_of(session, found)
     return render_template("commissioning/home.html", home=found, vacancy=vacancy,
                            provider=session.get(Organisation, found.provider_id), stale=supply.stale(vacancy),
-                           is_owner=found.provider_id == current_user.organisation_id)
+                           is_owner=found.provider_id == current_user.organisation_id,
+                           can_rate=current_user.organisation_kind == OrgKind.RCC)
 
 
 def _home_form_choices(form: HomeForm) -> None:
@@ -587,7 +589,6 @@ def _home_details(form: HomeForm) -> HomeDetails:
         age_min=number(form.age_min.data), age_max=number(form.age_max.data), sexes=form.sexes.data or [],
         needs_met=form.needs_met.data or [], max_sibling_group=number(form.max_sibling_group.data),
         weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
-        ofsted_rating=form.ofsted_rating.data or "", rating_date=parse_date(form.rating_date.data),
         dol_capable=form.dol_capable.data, active=form.active.data)
 
 
@@ -626,12 +627,11 @@ def edit_home(home_id: int) -> Any:
     if request.method == "GET":
         d = supply.home_details_of(found)
         for name in ("ofsted_urn", "name", "placement_type", "local_authority", "postcode", "sexes", "needs_met",
-                     "price_band", "ofsted_rating", "dol_capable", "active"):
+                     "price_band", "dol_capable", "active"):
             getattr(form, name).data = getattr(d, name)
         for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
             getattr(form, name).data = str(getattr(d, name))
         form.weekly_price.data = pounds_text(d.weekly_price)
-        form.rating_date.data = d.rating_date.strftime("%d/%m/%Y") if d.rating_date else ""
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
@@ -641,6 +641,26 @@ def edit_home(home_id: int) -> Any:
         except ServiceError as error:
             _put_errors(form, error)
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=found)
+
+
+@bp.route("/supply/homes/<int:home_id>/rating", methods=["GET", "POST"])
+@allow(*RCC_STAFF)
+def home_rating(home_id: int) -> Any:
+    found = get_or_404(Home, home_id)
+    form = RatingForm()
+    if request.method == "GET":
+        form.ofsted_rating.data = found.ofsted_rating
+        form.rating_date.data = found.rating_date.strftime("%d/%m/%Y") if found.rating_date else ""
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                supply.set_rating(s, found, form.ofsted_rating.data, parse_date(form.rating_date.data),
+                                  current_user)
+            flash("Ofsted rating saved")
+            return redirect(url_for("commissioning.home", home_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/rating_form.html", form=form, errors=form_errors(form), home=found)
 
 
 @bp.route("/supply/homes/<int:home_id>/vacancy", methods=["GET", "POST"])
