@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import Flask, jsonify
+from flask import Flask, g, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from flask_smorest import abort as api_abort
@@ -18,12 +18,14 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
-from rcc.models import AuditEvent, Organisation
+from rcc.models import TOKEN_READ_WRITE, AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
 from rcc.web import DAYS_ERROR, EARLIEST_DAY, LATEST_DAY, MAX_ID, db
 
 API_PREFIX = "/api/v1"
+API_CHALLENGE = 'Bearer realm="RCC API"'  # WWW-Authenticate on every 401 (RFC 6750)
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 __all__ = ["DAYS_ERROR", "EARLIEST_DAY", "LATEST_DAY", "MAX_ID"]  # re-exported for the capabilities' schemas
 smorest = Api()
 
@@ -86,6 +88,15 @@ def init_api(app: Flask) -> None:
     app.extensions["rcc_api"] = smorest
     register_api_blueprint(app, core)
 
+    @app.before_request
+    def _read_only_tokens_only_read() -> Any:
+        if not request.path.startswith("/api/") or request.method not in WRITES:
+            return None
+        if current_user.is_authenticated and g.get("api_token_scope") != TOKEN_READ_WRITE:
+            return jsonify(code=403, status="Forbidden",
+                           message="This API token is read-only. Make a read-and-change token to send changes."), 403
+        return None
+
 
 def api_error_response(error: HTTPException) -> Any:
     """JSON for every API error, keeping the plain-English message a handler gave
@@ -97,7 +108,7 @@ def api_error_response(error: HTTPException) -> Any:
     if data.get("errors"):
         body["errors"] = data["errors"]
     body["message"] = data.get("message") or ("Not found" if error.code == 404 else error.description)
-    return jsonify(body), error.code
+    return jsonify(body), error.code, ({"WWW-Authenticate": API_CHALLENGE} if error.code == 401 else {})
 
 
 def raise_service_error(error: ServiceError) -> NoReturn:

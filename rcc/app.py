@@ -6,7 +6,7 @@ import importlib
 import os
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
@@ -15,9 +15,10 @@ from werkzeug.exceptions import NotFound as werkzeug_not_found
 from werkzeug.routing import IntegerConverter
 
 from rcc import users
-from rcc.api import MAX_ID
+from rcc.api import API_CHALLENGE, MAX_ID
 from rcc.config import load_config
 from rcc.db import make_engine, session_factory
+from rcc.encryption import SecretBox, key_for
 from rcc.errors import NotFound
 from rcc.layout import init_layout
 from rcc.permissions import refuse_undeclared_routes
@@ -49,6 +50,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 instance_path=os.environ.get("RCC_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
     app.config.update(load_config(app.instance_path, overrides))
     os.makedirs(app.instance_path, exist_ok=True)
+    # Refuses to start in production without RCC_TOTP_KEY; development and testing derive one.
+    app.extensions["rcc_secret_box"] = SecretBox(key_for(app.config["RCC_ENV"], app.config["RCC_TOTP_KEY"]))
 
     engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"])
     app.extensions["rcc_engine"] = engine
@@ -110,24 +113,24 @@ def _init_login(app: Flask) -> None:
         header = req.headers.get("Authorization", "")
         if not req.path.startswith("/api/") or not header.startswith("Bearer "):
             return None
-        return _active_user(lambda s: users.user_for_api_token(s, header.removeprefix("Bearer ").strip()))
+        with system_access(db()) as session:
+            found = users.api_client(session, header.removeprefix("Bearer ").strip())
+        if found is None:
+            return None
+        g.api_token_scope = found[1].scope  # read-only tokens are refused writes (rcc.api)
+        return found[0]
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
         if request.path.startswith("/api/"):
-            return jsonify(code=401, status="Unauthorized",
-                           message="Send an API token in the Authorization header: Bearer <token>"), 401
+            return (jsonify(code=401, status="Unauthorized",
+                            message="Send a current API token in the Authorization header: Bearer <token>"),
+                    401, {"WWW-Authenticate": API_CHALLENGE})
         from flask import flash, redirect, url_for  # noqa: PLC0415
 
         flash(login_manager.login_message)
         return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
 
-
-
-def _active_user(find: Any) -> Any:
-    with system_access(db()) as session:
-        user = find(session)
-    return user if user is not None and user.is_active else None
 
 
 def _init_security_headers(app: Flask) -> None:

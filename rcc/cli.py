@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from rcc import users
 from rcc.db import transaction
-from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region
+from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region, demo_totp_secret
 from rcc.errors import ServiceError
 from rcc.migration_support import upgrade_database
 from rcc.models import Organisation, User
@@ -92,7 +92,7 @@ def demo() -> None:
     click.echo("Security codes: `make code EMAIL=...` (or `rcc code EMAIL`) prints the current one.\n")
     for person in people:
         click.echo(f"  {person.role_labels[0]:<27} {person.email:<52} {organisations[person.organisation_id]}"
-                   f"{'  (2FA key ' + person.totp_secret + ')' if person.totp_secret else ''}")
+                   f"{'  (2FA key ' + demo_totp_secret(person.email) + ')' if person.totp_secret else ''}")
     click.echo("")
 
 

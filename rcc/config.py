@@ -88,6 +88,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "TESTING": mode == "testing",
+        "RCC_TOTP_KEY": env.get("RCC_TOTP_KEY") or None,
     }
     config.update(overrides)
     config["SECRET_KEY"] = secret

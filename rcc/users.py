@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from rcc import audit
 from rcc.errors import Conflict, FieldError
 from rcc.geography import LocalAuthority
-from rcc.models import ApiToken, Organisation, User, utcnow
+from rcc.models import TOKEN_READ_WRITE, TOKEN_SCOPES, ApiToken, Organisation, User, utcnow
 from rcc.roles import ROLES_BY_KIND
 from rcc.tenancy import OrgKind
 
@@ -285,24 +285,34 @@ def current_code(user: User) -> str:
 
 # API tokens ----------------------------------------------------------------------------
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+API_TOKEN_DAYS, MAX_API_TOKEN_DAYS = 90, 366  # a year, leap day included
+
+
+def create_api_token(session: Session, user: User, name: str, scope: str = TOKEN_READ_WRITE,
+                     days: int = API_TOKEN_DAYS) -> tuple[ApiToken, str]:
     if not name.strip():
         raise FieldError("name", "Enter a name for the token, like 'Case management system'")
+    if scope not in TOKEN_SCOPES:
+        raise FieldError("scope", "Select whether the token may only read, or read and change")
+    if not 1 <= days <= MAX_API_TOKEN_DAYS:
+        raise FieldError("days", "A token lasts from 1 day to 1 year")
     secret = "rcc_" + secrets.token_urlsafe(32)
     token = ApiToken(rcc_id=user.rcc_id, organisation_id=user.organisation_id, user_id=user.id,
-                     name=name.strip(), token_hash=hash_token(secret))
+                     name=name.strip(), token_hash=hash_token(secret), scope=scope,
+                     expires_at=utcnow() + timedelta(days=days))
     session.add(token)
-    audit.record(session, "api_token.created", token)
+    audit.record(session, "api_token.created", token, scope=scope, expires_at=token.expires_at.isoformat())
     return token, secret
 
 
-def user_for_api_token(session: Session, secret: str) -> User | None:
+def api_client(session: Session, secret: str) -> tuple[User, ApiToken] | None:
+    """The active person a presented token acts as, and the token; None if it is unknown, revoked or expired."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret),
                                                   ApiToken.revoked_at.is_(None)))
-    if token is None:
+    if token is None or token.expires_at <= utcnow():
         return None
     user = session.get(User, token.user_id)
-    return user if user is not None and user.is_active else None
+    return (user, token) if user is not None and user.is_active else None
 
 
 def revoke_api_token(session: Session, token: ApiToken) -> None:

@@ -15,11 +15,20 @@ from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
 from rcc.layout import add_nav_item, home_links_for_current_user
-from rcc.models import ApiToken, AuditEvent, User
+from rcc.models import ApiToken, AuditEvent, User, utcnow
 from rcc.permissions import allow, public
 from rcc.roles import ADMINS, ROLES_BY_KIND
 from rcc.tenancy import OrgKind, system_access
-from rcc.web import act_as, current_organisation, db, form_errors, get_or_404, page_number, sign_in_to_session
+from rcc.web import (
+    act_as,
+    current_organisation,
+    db,
+    form_errors,
+    get_or_404,
+    page_number,
+    sign_in_to_session,
+    whole_number,
+)
 
 auth = Blueprint("auth", __name__)
 home = Blueprint("home", __name__)
@@ -261,13 +270,15 @@ def api_tokens() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                _token, secret = users.create_api_token(s, current_user, form.name.data)
+                _token, secret = users.create_api_token(s, current_user, form.name.data, form.scope.data,
+                                                        whole_number(form.days.data) or 0)
             form = ApiTokenForm(formdata=None)
         except ServiceError as error:
-            form.name.errors.append(error.message)
+            getattr(form, getattr(error, "field", "name"), form.name).errors.append(error.message)
     tokens = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("rcc/admin/api_tokens.html", form=form, errors=form_errors(form), tokens=tokens,
-                           secret=secret, revoke_form=ConfirmForm())
+                           secret=secret, revoke_form=ConfirmForm(),
+                           now_utc=utcnow())
 
 
 @admin.route("/api-tokens/<int:api_token_id>/revoke", methods=["POST"])

@@ -52,7 +52,7 @@ def test_production_always_sends_secure_cookies_and_hsts(database_url):
     from rcc.app import create_app
 
     app = create_app({"RCC_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": database_url,
-                      "SESSION_COOKIE_SECURE": False})
+                      "SESSION_COOKIE_SECURE": False, "RCC_TOTP_KEY": "A" * 43 + "="})
     try:
         assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
         response = app.test_client().get("/sign-in", base_url="https://localhost")
