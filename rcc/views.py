@@ -144,11 +144,26 @@ def sign_out() -> Any:
     return redirect(url_for("auth.sign_in"))
 
 
-@auth.route("/invite/<token>", methods=["GET", "POST"])
+@auth.route("/invite/<token>")
 @public
-def accept_invite(token: str) -> Any:
+def open_invite(token: str) -> Any:
+    """The link sent to the person moves its token into the session and redirects at once, so the
+    token is in one request line only (whose access-log entry is redacted: rcc.app), never in the
+    form's address, browser history or a Referer header."""
     with system_access(db()) as s:
-        user = users.user_for_invite(s, token)
+        if users.user_for_invite(s, token) is None:
+            return render_template("rcc/invite_expired.html"), 404
+    session["invite_token"] = token
+    return redirect(url_for("auth.accept_invite"))
+
+
+@auth.route("/invite/accept", methods=["GET", "POST"])
+@public
+def accept_invite() -> Any:
+    user = None
+    if isinstance(session.get("invite_token"), str):
+        with system_access(db()) as s:
+            user = users.user_for_invite(s, session["invite_token"])
     if user is None:
         return render_template("rcc/invite_expired.html"), 404
     secret = session.setdefault(f"invite_secret_{user.id}", pyotp.random_base32())
@@ -158,6 +173,7 @@ def accept_invite(token: str) -> Any:
             with system_access(db()) as s, transaction(s):
                 users.accept_invite(s, user, form.password.data, secret, form.code.data)
             session.pop(f"invite_secret_{user.id}", None)
+            session.pop("invite_token", None)
             flash("Your account is ready. Sign in with your email address, password and security code.")
             return redirect(url_for("auth.sign_in"))
         except ServiceError as error:
@@ -215,7 +231,7 @@ def invite() -> Any:
             with transaction(db()) as s:
                 user, token = users.invite_user(s, organisation, form.email.data, form.name.data, form.roles.data)
             return render_template("rcc/admin/invite_sent.html", person=user,
-                                   link=url_for("auth.accept_invite", token=token, _external=True))
+                                   link=url_for("auth.open_invite", token=token, _external=True))
         except ServiceError as error:
             getattr(form, getattr(error, "field", "email")).errors.append(error.message)
     return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))

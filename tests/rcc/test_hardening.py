@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import urllib.error
+import urllib.request
+
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -287,3 +291,68 @@ def test_production_refuses_to_start_without_a_two_factor_key(database_url, monk
     with pytest.raises(ConfigurationError, match="RCC_TOTP_KEY"):
         create_app({"RCC_ENV": "production", "SECRET_KEY": "s" * 40, "DATABASE_URL": database_url,
                     "RCC_TOTP_KEY": "too-short"})
+
+
+# Invite tokens stay out of access logs -------------------------------------------------------------
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        return None
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_the_invite_token_is_not_in_the_servers_access_log(app, region, setup_session):
+    """Through a real server: the logged request line for the emailed link names no token, and the
+    form the person fills in has no token in its address."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from rcc import users
+
+    _user, token = users.invite_user(setup_session, region.councils[0], "new.person@example.org", "New Person",
+                                     ["council_finance_lead"])
+    setup_session.commit()
+    log, captured = logging.getLogger("werkzeug"), _Lines()
+    log.addHandler(captured)
+    previous_level = log.level
+    log.setLevel(logging.INFO)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        opener = urllib.request.build_opener(_NoRedirect)
+        try:
+            opener.open(f"http://127.0.0.1:{server.port}/invite/{token}")
+        except urllib.error.HTTPError as redirect:
+            assert redirect.code == 302 and redirect.headers["Location"].endswith("/invite/accept")
+    finally:
+        server.shutdown()
+        thread.join()
+        log.removeHandler(captured)
+        log.setLevel(previous_level)
+    request_lines = [line for line in captured.lines if "/invite/" in line]
+    assert request_lines and all(token not in line for line in request_lines), request_lines
+    assert any("/invite/[redacted]" in line for line in request_lines)
+
+
+def test_gunicorns_access_log_line_is_redacted_too(app):
+    captured = _Lines()
+    log = logging.getLogger("gunicorn.access")
+    log.addHandler(captured)
+    log.setLevel(logging.INFO)
+    try:
+        log.info('%(h)s "%(r)s" %(s)s', {"h": "10.0.0.1", "r": "GET /invite/s3cr3t-T0ken_x HTTP/1.1", "s": "302"})
+        log.info('%(h)s "%(r)s" %(s)s', {"h": "10.0.0.1", "r": "POST /invite/accept HTTP/1.1", "s": "200"})
+    finally:
+        log.removeHandler(captured)
+    assert captured.lines == ['10.0.0.1 "GET /invite/[redacted] HTTP/1.1" 302',
+                              '10.0.0.1 "POST /invite/accept HTTP/1.1" 200']
