@@ -32,6 +32,7 @@ def _act_as_platform() -> None:
 
 def upgrade() -> None:
     _act_as_platform()
+    plain, box = _secrets_to_encrypt()  # first, so a missing key stops the upgrade before any change
     with op.batch_alter_table('api_token', schema=None) as batch_op:
         batch_op.add_column(sa.Column('scope', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True))
         batch_op.add_column(sa.Column('expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
@@ -54,21 +55,20 @@ def upgrade() -> None:
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.alter_column('totp_secret', existing_type=sqlmodel.sql.sqltypes.AutoString(length=64),
                               type_=sa.String(length=255), existing_nullable=True)
-    _encrypt_existing_secrets()
-
-
-def _encrypt_existing_secrets() -> None:
-    connection = op.get_bind()
-    plain = connection.execute(sa.text(
-        "SELECT id, totp_secret FROM user_account WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE :prefix"
-    ).bindparams(prefix=PREFIX + "%")).all()
-    if not plain:
-        return
-    # Refuses (naming RCC_TOTP_KEY) outside development and testing when the key is not set.
-    box = SecretBox(key_for(os.environ.get("RCC_ENV", "production"), os.environ.get(KEY_SETTING)))
     for user_id, secret in plain:
-        connection.execute(sa.text("UPDATE user_account SET totp_secret = :secret WHERE id = :id").bindparams(
+        assert box is not None  # there is one whenever there are secrets to encrypt
+        op.get_bind().execute(sa.text("UPDATE user_account SET totp_secret = :secret WHERE id = :id").bindparams(
             secret=box.encrypt(secret), id=user_id))
+
+
+def _secrets_to_encrypt() -> tuple[list, SecretBox | None]:
+    plain = list(op.get_bind().execute(sa.text(
+        "SELECT id, totp_secret FROM user_account WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE :prefix"
+    ).bindparams(prefix=PREFIX + "%")).all())
+    if not plain:
+        return [], None
+    # Refuses (naming RCC_TOTP_KEY) outside development and testing when the key is not set.
+    return plain, SecretBox(key_for(os.environ.get("RCC_ENV", "production"), os.environ.get(KEY_SETTING)))
 
 
 def downgrade() -> None:

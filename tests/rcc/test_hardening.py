@@ -356,3 +356,38 @@ def test_gunicorns_access_log_line_is_redacted_too(app):
         log.removeHandler(captured)
     assert captured.lines == ['10.0.0.1 "GET /invite/[redacted] HTTP/1.1" 302',
                               '10.0.0.1 "POST /invite/accept HTTP/1.1" 200']
+
+
+def test_the_migration_encrypts_secrets_already_stored_and_dates_old_tokens(tmp_path, monkeypatch):
+    """A database from before 0007 with a plain-text secret and a never-expiring token."""
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from rcc.encryption import DEVELOPMENT_KEY, SecretBox
+    from rcc.migration_support import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url), "0005")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO organisation (id, rcc_id, kind, name, created_at) "
+                                "VALUES (1, 1, 'rcc', 'Old RCC', '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO user_account (id, rcc_id, organisation_id, email, name, roles, totp_secret, active, "
+            "failed_sign_ins, created_at) VALUES (1, 1, 1, 'a@example.org', 'A', '[\"rcc_admin\"]', "
+            "'JBSWY3DPEHPK3PXP', 1, 0, '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO api_token (id, rcc_id, organisation_id, user_id, name, token_hash, created_at) "
+            "VALUES (1, 1, 1, 1, 'old', 'h', '2026-01-01 00:00:00')"))
+    monkeypatch.setenv("RCC_ENV", "production")
+    monkeypatch.delenv("RCC_TOTP_KEY", raising=False)
+    with pytest.raises(Exception, match="RCC_TOTP_KEY is not set"):
+        command.upgrade(alembic_config(url), "head")  # production never encrypts with a made-up key
+    monkeypatch.setenv("RCC_ENV", "development")
+    command.upgrade(alembic_config(url), "head")
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT totp_secret FROM user_account")).scalar_one()
+        scope, expires_at = connection.execute(text("SELECT scope, expires_at FROM api_token")).one()
+    engine.dispose()
+    assert stored.startswith("enc1:") and SecretBox(DEVELOPMENT_KEY).decrypt(stored) == "JBSWY3DPEHPK3PXP"
+    assert scope == "read_write" and expires_at is not None
