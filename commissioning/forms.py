@@ -3,7 +3,6 @@ services check the rules (and their FieldErrors are put back on these fields by 
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -26,6 +25,7 @@ from commissioning.vocabulary import (
 )
 from rcc import numbers
 from rcc.forms import VersionedForm
+from rcc.web import parse_day
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
 
@@ -39,18 +39,8 @@ class MultiCheckbox(SelectMultipleField):
 
 
 def parse_date(text: str | None) -> date | None:
-    """Accepts 27/3/2027, 27 3 2027 or 2027-03-27; raises ValueError otherwise."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    if re.fullmatch(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}", text):
-        year, month, day = map(int, text.split("-"))
-        return date(year, month, day)
-    parts = re.split(r"[\s/.-]+", text)
-    if len(parts) == 3 and all(re.fullmatch(r"[0-9]{1,4}", p) for p in parts):
-        day, month, year = map(int, parts)
-        return date(year if year > 99 else 2000 + year, month, day)
-    raise ValueError(text)
+    """Accepts 27/3/2027, 27 3 2027 or 2027-03-27; raises ValueError otherwise (rcc's one date parser)."""
+    return parse_day(text)
 
 
 def parse_pounds(text: str | None) -> int | None:
@@ -186,11 +176,17 @@ class HomeForm(VersionedForm):
         _whole_number("Largest sibling group must be a number")])
     weekly_price = StringField("Weekly price in pounds (optional)", validators=[_pounds_field])
     price_band = StringField("Price band (optional)", validators=[Optional(), Length(max=40)])
-    ofsted_rating = SelectField("Latest Ofsted rating", validate_choice=False, choices=list(OFSTED_RATINGS.items()))
-    rating_date = StringField("Date of rating (optional)", validators=[
-        Optional(), _date_field("Date of rating must be a real date, like 14/2/2025")])
     dol_capable = BooleanField("Can care for a child under a deprivation of liberty order")
     active = BooleanField("Taking referrals (active)", default=True)
+
+
+class RatingForm(FlaskForm):
+    """For the RCC only: a home's Ofsted rating is never the provider's to set."""
+
+    ofsted_rating = RadioField("Latest Ofsted rating", validate_choice=False, choices=list(OFSTED_RATINGS.items()),
+                               validators=[DataRequired("Select the latest Ofsted rating")])
+    rating_date = StringField("Date of the inspection (optional)", validators=[
+        Optional(), _date_field("Date of the inspection must be a real date, like 14/2/2025")])
 
 
 class VacancyForm(VersionedForm):

@@ -135,6 +135,9 @@ class ReferralEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=2000)
 
 
+RATING_FROM_IMPORT, RATING_FROM_RCC = "ofsted_import", "rcc"
+
+
 class Home(Versioned, table=True):
     """A registered home (or, for a fostering agency, its carers taken together)."""
 
@@ -161,12 +164,27 @@ class Home(Versioned, table=True):
     max_sibling_group: int = 1
     weekly_price: int | None = None  # pence
     price_band: str | None = Field(default=None, max_length=40)
+    # The rating comes only from the Ofsted import or an RCC user, never from the provider; where it
+    # came from and when are kept with it and shown wherever it is.
     ofsted_rating: str = Field(default="not_yet_inspected", max_length=30)
     rating_date: date | None = None
+    rating_source: str | None = Field(default=None, max_length=20)  # RATING_FROM_IMPORT or RATING_FROM_RCC
+    rating_recorded_at: datetime | None = None
+    rating_recorded_by: str | None = Field(default=None, max_length=120)  # the RCC person's name
     dol_capable: bool = False
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def rating_provenance(self) -> str:
+        """Where the rating came from, in words: "Ofsted import 7 December 2026" or "Set by … on …"."""
+        when = f"{self.rating_recorded_at:%-d %B %Y}" if self.rating_recorded_at else "an unknown date"
+        if self.rating_source == RATING_FROM_IMPORT:
+            return f"Ofsted import {when}"
+        if self.rating_source == RATING_FROM_RCC:
+            return f"Set by {self.rating_recorded_by} on {when}"
+        return "Not yet confirmed by the Ofsted import or the RCC"
 
 
 class Vacancy(Versioned, table=True):

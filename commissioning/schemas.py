@@ -155,8 +155,11 @@ class HomeSchema(Schema):
     weekly_price = whole_number(0, MAX_WEEKLY_PENCE, allow_none=True, load_default=None,
                                 metadata={"description": "Pence a week"})
     price_band = bounded_text(40, allow_none=True, load_default=None)
-    ofsted_rating = fields.String(load_default="not_yet_inspected", validate=validate.OneOf(list(OFSTED_RATINGS)))
-    rating_date = day(allow_none=True, load_default=None)
+    # Read-only: ratings come from the Ofsted import or the RCC, so a provider sending one is refused (422).
+    ofsted_rating = fields.String(dump_only=True, metadata={"enum": list(OFSTED_RATINGS)})
+    rating_date = fields.Date(dump_only=True, allow_none=True)
+    rating_source = fields.String(dump_only=True, attribute="rating_provenance", metadata={
+        "description": "Where the rating came from: 'Ofsted import <date>' or 'Set by <RCC person> on <date>'"})
     dol_capable = fields.Boolean(load_default=False)
     active = fields.Boolean(load_default=True)
     row_version = row_version_field(dump_only=True)
@@ -215,7 +218,8 @@ HOME_EXAMPLE = {
     "local_authority": "Manchester", "postcode": "M1 1AE", "latitude": 53.4794, "longitude": -2.2453,
     "location_precision": "postcode", "registered_places": 4, "age_min": 11, "age_max": 17, "sexes": ["F", "M"],
     "needs_met": ["emotional_behavioural", "education"], "max_sibling_group": 2, "weekly_price": 480000,
-    "price_band": None, "ofsted_rating": "good", "rating_date": "2025-11-12", "dol_capable": False, "active": True,
+    "price_band": None, "ofsted_rating": "good", "rating_date": "2025-11-12",
+    "rating_source": "Ofsted import 1 December 2026", "dol_capable": False, "active": True,
     "row_version": 3,
 }
 VACANCY_EXAMPLE = {"id": 7, "home_id": 12, "provider_id": 9, "places_free": 1, "available_from": "2027-03-27",

@@ -24,6 +24,7 @@ from commissioning.forms import (
     EndPlacementForm,
     HomeForm,
     ImportOfstedForm,
+    RatingForm,
     ReasonForm,
     ReferralForm,
     RemoveFromGroupForm,
@@ -48,7 +49,7 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
-from rcc import numbers, users
+from rcc import users
 from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
@@ -59,7 +60,16 @@ from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
 from rcc.versions import EditConflict, conflict_errors
-from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
+from rcc.web import (
+    audit_read,
+    current_organisation,
+    db,
+    form_errors,
+    get_or_404,
+    id_argument,
+    page_number,
+    whole_number,
+)
 
 bp = Blueprint("commissioning", __name__, template_folder="templates", static_folder="static",
                static_url_path="/commissioning-static")
@@ -117,24 +127,18 @@ def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | No
             extra.append({"text": message, "href": "#main-content"})
 
 
-def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and int(page) > 0 else 1
-
-
 # Referrals -----------------------------------------------------------------------------
 
 @bp.route("/referrals")
 @allow(*REFERRAL_READERS)
 def referrals() -> Any:
     args = request.args
-    council_id = args.get("council_id", "")
     filters = ReferralFilters(
         status=args.get("status") if args.get("status") in lifecycle.STATUS_LABELS else None,
         urgency=args.get("urgency") if args.get("urgency") in URGENCIES else None,
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
-        council_id=int(council_id) if council_id.isdigit() else None)
-    page = referral_service.list_referrals(db(), filters, _page(), PER_PAGE)
+        council_id=id_argument("council_id"))
+    page = referral_service.list_referrals(db(), filters, page_number(), PER_PAGE)
     councils = _councils_to_filter_by()
     audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
     return render_template("commissioning/referrals.html", page=page, filters=filters, councils=councils,
@@ -183,18 +187,10 @@ def _referral_form_choices(form: ReferralForm) -> list[SiblingGroup]:
     return groups
 
 
-def _number(text: str | None) -> int | None:
-    """A whole number the form's validators have already checked (None if they refused it)."""
-    try:
-        return numbers.whole_number(text)
-    except ValueError:
-        return None
-
-
 def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
     child = ChildDetails(
         reference=form.reference.data or "", initials=form.initials.data or None,
-        birth_month=_number(form.birth_month.data), birth_year=_number(form.birth_year.data),
+        birth_month=whole_number(form.birth_month.data), birth_year=whole_number(form.birth_year.data),
         sex=form.sex.data or "", legal_status=form.legal_status.data or "",
         category_of_need=form.category_of_need.data or "", uasc=form.uasc.data, ehcp=form.ehcp.data,
         home_postcode=form.home_postcode.data or "", school_postcode=form.school_postcode.data or None)
@@ -206,9 +202,9 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
         excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
-        max_distance_miles=_number(form.max_distance_miles.data),
+        max_distance_miles=whole_number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
-        sibling_group_id=_number(group))
+        sibling_group_id=whole_number(group))
     return child, details
 
 
@@ -218,7 +214,7 @@ def new_referral() -> Any:
     form = ReferralForm()
     groups = _referral_form_choices(form)
     if request.method == "GET":
-        if request.args.get("sibling_group_id", "").isdigit():
+        if whole_number(request.args.get("sibling_group_id")):
             form.sibling_group_id.data = request.args["sibling_group_id"]
         audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
     extra: list[dict[str, str]] = []
@@ -487,7 +483,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
     form = AddToGroupForm()
     form.referral_id.choices = []
     chosen = (form.referral_id.data or "").strip()
-    if not chosen.isdigit():
+    if whole_number(chosen) is None:
         flash("Select a child to add")
     else:
         found = get_or_404(Referral, int(chosen))
@@ -506,7 +502,7 @@ def remove_from_sibling_group(sibling_group_id: int) -> Any:
     group = get_or_404(SiblingGroup, sibling_group_id)
     form = RemoveFromGroupForm()
     chosen = (form.referral_id.data or "").strip()
-    if chosen.isdigit():
+    if whole_number(chosen) is not None:
         found = get_or_404(Referral, int(chosen))
         try:
             with transaction(db()) as s:
@@ -583,14 +579,13 @@ def end_placement(placement_id: int) -> Any:
 @allow(*COUNCIL_STAFF, *RCC_STAFF)
 def supply_register() -> Any:
     args = request.args
-    provider_id = args.get("provider_id", "")
     filters = HomeFilters(
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
         local_authority=args.get("local_authority") or None,
-        provider_id=int(provider_id) if provider_id.isdigit() else None,
+        provider_id=id_argument("provider_id"),
         with_vacancies=args.get("with_vacancies") == "yes", stale_only=args.get("stale") == "yes",
         search=(args.get("q") or "").strip()[:80] or None)
-    page = supply.list_homes(db(), filters, _page(), PER_PAGE)
+    page = supply.list_homes(db(), filters, page_number(), PER_PAGE)
     return render_template("commissioning/supply.html", page=page, filters=filters,
                            providers=supply.providers(db()), areas=[la.name for la in local_authorities()],
                            query=_query_without_page(), stale=supply.stale)
@@ -599,7 +594,7 @@ def supply_register() -> Any:
 @bp.route("/your-homes")
 @allow(*PROVIDER_STAFF)
 def your_homes() -> Any:
-    page = supply.list_homes(db(), HomeFilters(provider_id=current_user.organisation_id), _page(), PER_PAGE)
+    page = supply.list_homes(db(), HomeFilters(provider_id=current_user.organisation_id), page_number(), PER_PAGE)
     return render_template("commissioning/your_homes.html", page=page, stale=supply.stale,
                            query=_query_without_page())
 
@@ -612,7 +607,8 @@ def home(home_id: int) -> Any:
     vacancy = supply.vacancy_of(session, found)
     return render_template("commissioning/home.html", home=found, vacancy=vacancy,
                            provider=session.get(Organisation, found.provider_id), stale=supply.stale(vacancy),
-                           is_owner=found.provider_id == current_user.organisation_id)
+                           is_owner=found.provider_id == current_user.organisation_id,
+                           can_rate=current_user.organisation_kind == OrgKind.RCC)
 
 
 def _home_form_choices(form: HomeForm) -> None:
@@ -624,11 +620,10 @@ def _home_details(form: HomeForm) -> HomeDetails:
     return HomeDetails(
         ofsted_urn=form.ofsted_urn.data or "", name=form.name.data or "",
         placement_type=form.placement_type.data or "", local_authority=form.local_authority.data or "",
-        postcode=form.postcode.data or None, registered_places=_number(form.registered_places.data),
-        age_min=_number(form.age_min.data), age_max=_number(form.age_max.data), sexes=form.sexes.data or [],
-        needs_met=form.needs_met.data or [], max_sibling_group=_number(form.max_sibling_group.data),
+        postcode=form.postcode.data or None, registered_places=whole_number(form.registered_places.data),
+        age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data), sexes=form.sexes.data or [],
+        needs_met=form.needs_met.data or [], max_sibling_group=whole_number(form.max_sibling_group.data),
         weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
-        ofsted_rating=form.ofsted_rating.data or "", rating_date=parse_date(form.rating_date.data),
         dol_capable=form.dol_capable.data, active=form.active.data)
 
 
@@ -667,7 +662,7 @@ def edit_home(home_id: int) -> Any:
     if request.method == "GET":
         d = supply.home_details_of(found)
         for name in ("ofsted_urn", "name", "placement_type", "local_authority", "postcode", "sexes", "needs_met",
-                     "price_band", "ofsted_rating", "dol_capable", "active"):
+                     "price_band", "dol_capable", "active"):
             getattr(form, name).data = getattr(d, name)
         for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
             getattr(form, name).data = str(getattr(d, name))
@@ -688,6 +683,26 @@ def edit_home(home_id: int) -> Any:
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form) + extra, home=found)
 
 
+@bp.route("/supply/homes/<int:home_id>/rating", methods=["GET", "POST"])
+@allow(*RCC_STAFF)
+def home_rating(home_id: int) -> Any:
+    found = get_or_404(Home, home_id)
+    form = RatingForm()
+    if request.method == "GET":
+        form.ofsted_rating.data = found.ofsted_rating
+        form.rating_date.data = found.rating_date.strftime("%d/%m/%Y") if found.rating_date else ""
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                supply.set_rating(s, found, form.ofsted_rating.data, parse_date(form.rating_date.data),
+                                  current_user)
+            flash("Ofsted rating saved")
+            return redirect(url_for("commissioning.home", home_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/rating_form.html", form=form, errors=form_errors(form), home=found)
+
+
 @bp.route("/supply/homes/<int:home_id>/vacancy", methods=["GET", "POST"])
 @allow(*PROVIDER_STAFF)
 def home_vacancy(home_id: int) -> Any:
@@ -703,7 +718,7 @@ def home_vacancy(home_id: int) -> Any:
         places = form.places_free.data.strip()
         try:
             with transaction(db()) as s:
-                supply.set_vacancy(s, found, _number(places),
+                supply.set_vacancy(s, found, whole_number(places),
                                    parse_date(form.available_from.data), seen_version=form.seen_version)
             flash("Vacancy saved and confirmed")
             return redirect(url_for("commissioning.home", home_id=found.id))

@@ -18,6 +18,7 @@ from contracts.services.bids import BidDetails
 from contracts.services.common import parse_percentage, parse_pounds
 from contracts.services.contracts import ContractDetails
 from contracts.services.tenders import LotDetails, TenderDetails
+from rcc.web import parse_day, whole_number
 
 UK = ZoneInfo("Europe/London")
 MAX_QUESTIONS = 6
@@ -25,13 +26,8 @@ MAX_QUESTIONS = 6
 
 def parse_date(text: str | None) -> date | None:
     """27/3/2027 or 2027-03-27."""
-    text = (text or "").strip()
-    match = re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     try:
-        if match:
-            day, month, year = (int(g) for g in match.groups())
-            return date(year, month, day)
-        return date.fromisoformat(text)
+        return parse_day(text)  # rcc's one date parser, which refuses a year no service can count from
     except ValueError:
         return None
 
@@ -68,7 +64,7 @@ def parse_int(text: str | None) -> int | None:
 
 
 def parse_ids(values: list[str]) -> list[int]:
-    return [int(v) for v in values if v.strip().isdigit()]
+    return [number for number in map(whole_number, values) if number is not None]
 
 
 def tender_from(form: Any) -> tuple[TenderDetails, dict[str, str]]:

@@ -62,7 +62,7 @@ from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
 from rcc.versions import EditConflict, conflict_errors, parse_version
-from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404
+from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404, parse_day, whole_number
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
 
@@ -90,9 +90,9 @@ def _day(name: str, default: date) -> date:
     if not text:
         return default
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        flash(f"'{text}' is not a date like 2026-03-31, so {default:%-d %B %Y} is shown instead.")
+        return parse_day(text) or default
+    except ValueError as error:
+        flash(f"{error}, so {default:%-d %B %Y} is shown instead.")
         return default
 
 
@@ -542,9 +542,10 @@ def _chosen_council(raw: str | None = None) -> Organisation | None:
     raw = (request.args.get("council", "") if raw is None else raw).strip()
     if not raw:
         return None
-    if not raw.isdigit():
+    council_id = whole_number(raw)
+    if council_id is None:
         abort(404)
-    council = db().get(Organisation, int(raw))
+    council = db().get(Organisation, council_id)
     if council is None or council.kind != OrgKind.COUNCIL:
         abort(404)
     return council

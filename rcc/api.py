@@ -8,10 +8,9 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any, NoReturn
 
-from flask import Flask, jsonify, request
+from flask import Flask, g, jsonify, request
 from flask_login import current_user
 from flask_smorest import Api, Blueprint
 from flask_smorest import abort as api_abort
@@ -22,22 +21,22 @@ from werkzeug.exceptions import HTTPException
 
 from rcc import numbers
 from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
-from rcc.models import AuditEvent, Organisation
+from rcc.models import TOKEN_READ_WRITE, AuditEvent, Organisation
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
 from rcc.versions import EditConflict, parse_version
-from rcc.web import db
+from rcc.web import DAYS_ERROR, EARLIEST_DAY, LATEST_DAY, MAX_ID, db
 
 API_PREFIX = "/api/v1"
-MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot name a record
+API_CHALLENGE = 'Bearer realm="RCC API"'  # WWW-Authenticate on every 401 (RFC 6750)
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+__all__ = ["DAYS_ERROR", "EARLIEST_DAY", "LATEST_DAY", "MAX_ID"]  # re-exported for the capabilities' schemas
 smorest = Api()
 
 
 # Bounds for request fields, so the database never sees a value it cannot store.
 MAX_WEEKLY_PENCE = numbers.MAX_WEEKLY_PENCE
 MAX_LIST = 500  # ids or names in one list: more than a region has
-EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
-DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
 
 
 class Text(fields.String):
@@ -106,6 +105,15 @@ def init_api(app: Flask) -> None:
     app.extensions["rcc_api"] = smorest
     register_api_blueprint(app, core)
 
+    @app.before_request
+    def _read_only_tokens_only_read() -> Any:
+        if not request.path.startswith("/api/") or request.method not in WRITES:
+            return None
+        if current_user.is_authenticated and g.get("api_token_scope") != TOKEN_READ_WRITE:
+            return jsonify(code=403, status="Forbidden",
+                           message="This API token is read-only. Make a read-and-change token to send changes."), 403
+        return None
+
 
 def api_error_response(error: HTTPException) -> Any:
     """JSON for every API error, keeping the plain-English message a handler gave
@@ -123,6 +131,8 @@ def api_error_response(error: HTTPException) -> Any:
     response = jsonify(body)
     if "current_version" in data:
         response.headers["ETag"] = etag(data["current_version"])
+    if error.code == 401:
+        response.headers["WWW-Authenticate"] = API_CHALLENGE
     return response, error.code
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import logging
 import os
+import re
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -18,9 +20,10 @@ from werkzeug.exceptions import NotFound as werkzeug_not_found
 from werkzeug.routing import IntegerConverter
 
 from rcc import users
-from rcc.api import MAX_ID
+from rcc.api import API_CHALLENGE, MAX_ID
 from rcc.config import load_config
 from rcc.db import lost_connection, make_engine, session_factory
+from rcc.encryption import SecretBox, key_for
 from rcc.errors import NotFound
 from rcc.layout import init_layout
 from rcc.permissions import refuse_undeclared_routes
@@ -63,6 +66,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_config(app.instance_path, overrides))
     app.json = _JsonProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
+    # Refuses to start in production without RCC_TOTP_KEY; development and testing derive one.
+    app.extensions["rcc_secret_box"] = SecretBox(key_for(app.config["RCC_ENV"], app.config["RCC_TOTP_KEY"]))
 
     # The web and the workers log in as a role that cannot see past row-level security; in
     # production the app refuses to work otherwise (README, "Database roles").
@@ -78,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     init_request_handling(app)
     _init_security_headers(app)
+    _keep_invite_tokens_out_of_access_logs()
 
     from rcc import api, views  # noqa: PLC0415 - blueprints need the extensions above
 
@@ -129,19 +135,45 @@ def _init_login(app: Flask) -> None:
             return None
         secret = header.removeprefix("Bearer ").strip()
         with users.account_access(db(), api_token=secret) as session:
-            user = users.user_for_api_token(session, secret)
-        return user if user is not None and user.is_active else None
+            found = users.api_client(session, secret)
+        if found is None:
+            return None
+        g.api_token_scope = found[1].scope  # read-only tokens are refused writes (rcc.api)
+        return found[0]
 
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
         if request.path.startswith("/api/"):
-            return jsonify(code=401, status="Unauthorized",
-                           message="Send an API token in the Authorization header: Bearer <token>"), 401
+            return (jsonify(code=401, status="Unauthorized",
+                            message="Send a current API token in the Authorization header: Bearer <token>"),
+                    401, {"WWW-Authenticate": API_CHALLENGE})
         from flask import flash, redirect, url_for  # noqa: PLC0415
 
         flash(login_manager.login_message)
         return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
 
+
+
+INVITE_PATH = re.compile(r"(/invite/)(?!accept\b)[^\s?\"/]+")
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+class RedactInviteTokens(logging.Filter):
+    """Access logs (werkzeug's development server, gunicorn) show ``/invite/[redacted]``, never a token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = INVITE_PATH.sub(r"\1[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _keep_invite_tokens_out_of_access_logs() -> None:
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactInviteTokens) for f in logger.filters):
+            logger.addFilter(RedactInviteTokens())
 
 
 def _init_security_headers(app: Flask) -> None:
@@ -153,7 +185,7 @@ def _init_security_headers(app: Flask) -> None:
         response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
         response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        if app.config["SESSION_COOKIE_SECURE"]:
+        if app.config["RCC_ENV"] == "production" or app.config["SESSION_COOKIE_SECURE"]:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if request.endpoint != "static":
             response.headers["Cache-Control"] = "no-store"

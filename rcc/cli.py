@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 
 from rcc import users
 from rcc.db import Session, make_engine, session_factory, transaction
-from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region
+from rcc.demo import DEMO_PASSWORD, build_demo, create_rcc_for_region, demo_totp_secret
 from rcc.errors import ServiceError
 from rcc.migration_support import create_login_roles, upgrade_database
 from rcc.models import Organisation, User
@@ -115,7 +115,11 @@ def create_user(organisation_id: int, email: str, name: str, roles: tuple[str, .
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
-    """Build the demo region on an empty database and print the demo sign-ins."""
+    """Build the demo region on an empty database and print the demo sign-ins (development only)."""
+    if current_app.config["RCC_ENV"] != "development":
+        raise click.ClickException(
+            f"The demo publishes its passwords and security keys, so it runs only with RCC_ENV=development "
+            f"(this is RCC_ENV={current_app.config['RCC_ENV']}).")
     started = time.perf_counter()
     with system_session() as session:
         with transaction(session):
@@ -128,7 +132,7 @@ def demo() -> None:
     click.echo("Security codes: `make code EMAIL=...` (or `rcc code EMAIL`) prints the current one.\n")
     for person in people:
         click.echo(f"  {person.role_labels[0]:<27} {person.email:<52} {organisations[person.organisation_id]}"
-                   f"{'  (2FA key ' + person.totp_secret + ')' if person.totp_secret else ''}")
+                   f"{'  (2FA key ' + demo_totp_secret(person.email) + ')' if person.totp_secret else ''}")
     click.echo("")
 
 

@@ -6,12 +6,16 @@ MIGRATION_DATABASE_URL  the tables' owner, for `upgrade-db`; default: DATABASE_U
 SYSTEM_DATABASE_URL     the platform's trusted commands (create-rcc, create-user, demo, import-ofsted): a
                         login role that is a member of rcc_system; default: MIGRATION_DATABASE_URL
 REDIS_URL      optional; long jobs run inline without it
-SECRET_KEY     required unless RCC_ENV=development (or testing)
+RCC_ENV        development, testing or production (the default); anything else is refused
+SECRET_KEY     required outside development and testing, at least 32 characters;
+               testing without one runs on a random key made for the process
+RCC_TOTP_KEY   the key that encrypts two-factor secrets; required in production
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -27,18 +31,45 @@ def default_sqlite_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'rcc.db'}"
 
 
+ENVIRONMENTS = ("development", "testing", "production")
+MIN_SECRET_KEY_LENGTH = 32
+DEVELOPMENT_SECRET_KEY = "development-only-secret-key-not-for-production"
+
+
+def environment(overrides: dict | None = None) -> str:
+    """RCC_ENV, refused unless it is exactly one of ``ENVIRONMENTS`` (default: production)."""
+    mode = (overrides or {}).get("RCC_ENV", os.environ.get("RCC_ENV", "production"))
+    if mode not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"RCC_ENV is {mode!r}, which is not an environment this service knows. "
+            f"Set RCC_ENV to one of: {', '.join(ENVIRONMENTS)}."
+        )
+    return str(mode)
+
+
+def _secret_key(mode: str, secret: str | None) -> str:
+    if not secret:
+        if mode == "testing":
+            return secrets.token_urlsafe(48)  # never a published key, even in tests
+        if mode == "development":
+            return DEVELOPMENT_SECRET_KEY
+        raise ConfigurationError(
+            "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
+            "string, or set RCC_ENV=development to run with a development key."
+        )
+    if len(secret) < MIN_SECRET_KEY_LENGTH and mode != "testing":
+        raise ConfigurationError(
+            f"SECRET_KEY is {len(secret)} characters long. It must be at least {MIN_SECRET_KEY_LENGTH} "
+            "random characters, for example the output of: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+    return secret
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = overrides or {}
-    mode = overrides.get("RCC_ENV", env.get("RCC_ENV", "production"))
-    secret = overrides.get("SECRET_KEY", env.get("SECRET_KEY"))
-    if not secret:
-        if mode not in ("development", "testing"):
-            raise ConfigurationError(
-                "SECRET_KEY is not set. Set the SECRET_KEY environment variable to a long random "
-                "string, or set RCC_ENV=development to run with a development key."
-            )
-        secret = "development-only-secret-key-not-for-production"
+    mode = environment(overrides)
+    secret = _secret_key(mode, overrides.get("SECRET_KEY", env.get("SECRET_KEY")))
     production = mode == "production"
     config = {
         "RCC_ENV": mode,
@@ -69,8 +100,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_URL_PREFIX": "/api",
         "OPENAPI_JSON_PATH": "openapi.json",
         "TESTING": mode == "testing",
+        "RCC_TOTP_KEY": env.get("RCC_TOTP_KEY") or None,
     }
     config.update(overrides)
     config["MIGRATION_DATABASE_URL"] = config["MIGRATION_DATABASE_URL"] or config["DATABASE_URL"]
     config["SYSTEM_DATABASE_URL"] = config["SYSTEM_DATABASE_URL"] or config["MIGRATION_DATABASE_URL"]
+    config["SECRET_KEY"] = secret
+    if production:  # no override can send a production session cookie over plain HTTP
+        config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     return config

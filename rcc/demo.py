@@ -75,6 +75,8 @@ SECTOR_FROM_OFSTED = {"Private": "private", "Voluntary": "voluntary", "Local Aut
 
 
 def build_demo(session: Session, app: Flask) -> DemoRegion:
+    if app.config.get("RCC_ENV") not in ("development", "testing"):
+        raise RuntimeError("The demo's passwords and security keys are published: it never runs in production.")
     if session.scalar(select(Organisation.id).where(Organisation.kind == "rcc").limit(1)):
         raise RuntimeError("The database already has an RCC. Run the demo on an empty database.")
     region = create_rcc_for_region(session, DEMO_REGION)

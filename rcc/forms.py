@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, SelectMultipleField, StringField
+from wtforms import (
+    EmailField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
 from wtforms.validators import DataRequired, Length, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -40,8 +48,16 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: CSRF protection and nothing else."""
 
 
+API_TOKEN_LIFETIMES = [("30", "30 days"), ("90", "90 days"), ("180", "6 months"), ("366", "1 year")]
+
+
 class ApiTokenForm(FlaskForm):
     name = StringField("Token name", validators=[DataRequired("Enter a name for the token"), Length(max=100)])
+    scope = RadioField("What may it do?", choices=[("read_only", "Read only"),
+                                                   ("read_write", "Read and change (create, update and withdraw)")],
+                       validators=[DataRequired("Select whether the token may only read, or read and change")])
+    days = SelectField("Expires after", choices=API_TOKEN_LIFETIMES, default="90",
+                       validators=[DataRequired("Select how long the token lasts")])
 
 
 class VersionedForm(FlaskForm):

@@ -8,6 +8,7 @@ from typing import ClassVar
 from sqlalchemy import JSON, Column, Text
 from sqlmodel import Field, SQLModel
 
+from rcc.encryption import EncryptedSecret
 from rcc.roles import TWO_FACTOR_REQUIRED_KINDS, Role
 from rcc.tenancy import AUDIT_TRAIL, OWN_ORGANISATION, WHOLE_RCC, OrgKind, TenantPolicy
 
@@ -53,7 +54,8 @@ class User(SQLModel, table=True):
     name: str = Field(max_length=120)
     roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     password_hash: str | None = Field(default=None, max_length=200)
-    totp_secret: str | None = Field(default=None, max_length=64)
+    # Encrypted in the database with RCC_TOTP_KEY (rcc.encryption); plain only in memory.
+    totp_secret: str | None = Field(default=None, sa_column=Column(EncryptedSecret(255), nullable=True))
     # The time step (30-second window) of the last security code accepted, so no code works twice.
     totp_last_step: int | None = None
     active: bool = True
@@ -94,8 +96,13 @@ class User(SQLModel, table=True):
         return self.organisation_kind in TWO_FACTOR_REQUIRED_KINDS
 
 
+TOKEN_READ_ONLY, TOKEN_READ_WRITE = "read_only", "read_write"
+TOKEN_SCOPES = {TOKEN_READ_ONLY: "Read only", TOKEN_READ_WRITE: "Read and change"}
+
+
 class ApiToken(SQLModel, table=True):
-    """A secret an API client presents; it acts as the user who made it."""
+    """A secret an API client presents; it acts as the user who made it, until it expires, and
+    a read-only one only reads."""
 
     __tablename__ = "api_token"
     __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
@@ -106,9 +113,15 @@ class ApiToken(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True)
     name: str = Field(max_length=100)
     token_hash: str = Field(max_length=64, unique=True)
+    scope: str = Field(default=TOKEN_READ_ONLY, max_length=10)
     created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
     last_used_at: datetime | None = None
     revoked_at: datetime | None = None
+
+    @property
+    def scope_label(self) -> str:
+        return TOKEN_SCOPES.get(self.scope, self.scope)
 
 
 class UserSession(SQLModel, table=True):

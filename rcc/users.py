@@ -18,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import case, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rcc import audit
@@ -25,7 +26,16 @@ from rcc.audit import AuditAction
 from rcc.config import SESSION_LIFETIME
 from rcc.errors import Conflict, FieldError, NotFound
 from rcc.geography import LocalAuthority
-from rcc.models import ApiToken, Organisation, SignInThrottle, User, UserSession, utcnow
+from rcc.models import (
+    TOKEN_READ_WRITE,
+    TOKEN_SCOPES,
+    ApiToken,
+    Organisation,
+    SignInThrottle,
+    User,
+    UserSession,
+    utcnow,
+)
 from rcc.roles import ROLES_BY_KIND
 from rcc.tenancy import OrgKind, TenantScope, acting_as, system_access
 
@@ -128,6 +138,12 @@ def check_password(password: str) -> str:
     return password
 
 
+# One message whether the address is in this organisation or in one the admin cannot see, so an
+# invitation never reveals that someone elsewhere has an account.
+ADDRESS_TAKEN = ("This email address cannot be used for a new account. Check it is right, or ask the person "
+                 "whether they already have an account with another address.")
+
+
 def create_user(session: Session, organisation: Organisation, email: str, name: str, roles: list[str],
                 password: str | None = None, with_two_factor: bool = False,
                 totp_secret: str | None = None) -> User:
@@ -135,7 +151,7 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if not name.strip():
         raise FieldError("name", "Enter the person's full name")
     if session.scalar(select(User.id).where(func.lower(User.email) == address)):
-        raise FieldError("email", "Someone already uses this email address")
+        raise FieldError("email", ADDRESS_TAKEN)
     user = User(rcc_id=organisation.rcc_id, organisation_id=organisation.id, email=address, name=name.strip(),
                 roles=check_roles(organisation, roles))
     if password is not None:
@@ -143,6 +159,11 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
     if with_two_factor:
         user.totp_secret = totp_secret or pyotp.random_base32()
     session.add(user)
+    try:
+        # The look-up above sees only the admin's own organisation; the unique index sees everyone.
+        session.flush()
+    except IntegrityError as error:
+        raise FieldError("email", ADDRESS_TAKEN) from error
     audit.record(session, AuditAction.USER_CREATED, user, roles=user.roles)
     return user
 
@@ -526,24 +547,34 @@ def browser_summary(user_agent: str) -> str:
 
 # API tokens ----------------------------------------------------------------------------
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+API_TOKEN_DAYS, MAX_API_TOKEN_DAYS = 90, 366  # a year, leap day included
+
+
+def create_api_token(session: Session, user: User, name: str, scope: str = TOKEN_READ_WRITE,
+                     days: int = API_TOKEN_DAYS) -> tuple[ApiToken, str]:
     if not name.strip():
         raise FieldError("name", "Enter a name for the token, like 'Case management system'")
+    if scope not in TOKEN_SCOPES:
+        raise FieldError("scope", "Select whether the token may only read, or read and change")
+    if not 1 <= days <= MAX_API_TOKEN_DAYS:
+        raise FieldError("days", "A token lasts from 1 day to 1 year")
     secret = "rcc_" + secrets.token_urlsafe(32)
     token = ApiToken(rcc_id=user.rcc_id, organisation_id=user.organisation_id, user_id=user.id,
-                     name=name.strip(), token_hash=hash_token(secret))
+                     name=name.strip(), token_hash=hash_token(secret), scope=scope,
+                     expires_at=utcnow() + timedelta(days=days))
     session.add(token)
-    audit.record(session, AuditAction.API_TOKEN_CREATED, token)
+    audit.record(session, AuditAction.API_TOKEN_CREATED, token, scope=scope, expires_at=token.expires_at.isoformat())
     return token, secret
 
 
-def user_for_api_token(session: Session, secret: str) -> User | None:
+def api_client(session: Session, secret: str) -> tuple[User, ApiToken] | None:
+    """The active person a presented token acts as, and the token; None if it is unknown, revoked or expired."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret),
                                                   ApiToken.revoked_at.is_(None)))
-    if token is None:
+    if token is None or token.expires_at <= utcnow():
         return None
     user = session.get(User, token.user_id)
-    return user if user is not None and user.is_active else None
+    return (user, token) if user is not None and user.is_active else None
 
 
 def revoke_api_token(session: Session, token: ApiToken) -> None:

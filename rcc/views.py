@@ -29,7 +29,7 @@ from rcc.db import transaction
 from rcc.errors import Conflict, ServiceError
 from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm, SignInForm, TwoFactorForm
 from rcc.layout import add_nav_item, home_links_for_current_user
-from rcc.models import ApiToken, User
+from rcc.models import ApiToken, User, utcnow
 from rcc.permissions import allow, public, signed_in
 from rcc.roles import ADMINS, EVERY_ROLE, ROLES_BY_KIND
 from rcc.tenancy import OrgKind
@@ -41,6 +41,7 @@ from rcc.web import (
     form_errors,
     get_or_404,
     sign_in_to_session,
+    whole_number,
 )
 
 auth = Blueprint("auth", __name__)
@@ -167,11 +168,26 @@ def sign_out() -> Any:
     return redirect(url_for("auth.sign_in"))
 
 
-@auth.route("/invite/<token>", methods=["GET", "POST"])
+@auth.route("/invite/<token>")
 @public
-def accept_invite(token: str) -> Any:
+def open_invite(token: str) -> Any:
+    """The link sent to the person moves its token into the session and redirects at once, so the
+    token is in one request line only (whose access-log entry is redacted: rcc.app), never in the
+    form's address, browser history or a Referer header."""
     with users.account_access(db(), invite_token=token) as s:
-        user = users.user_for_invite(s, token)
+        if users.user_for_invite(s, token) is None:
+            return render_template("rcc/invite_expired.html"), 404
+    session["invite_token"] = token
+    return redirect(url_for("auth.accept_invite"))
+
+
+@auth.route("/invite/accept", methods=["GET", "POST"])
+@public
+def accept_invite() -> Any:
+    user = None
+    if isinstance(session.get("invite_token"), str):
+        with users.account_access(db(), invite_token=session["invite_token"]) as s:
+            user = users.user_for_invite(s, session["invite_token"])
     if user is None:
         return render_template("rcc/invite_expired.html"), 404
     secret = session.setdefault(f"invite_secret_{user.id}", pyotp.random_base32())
@@ -181,6 +197,7 @@ def accept_invite(token: str) -> Any:
             with users.account_access(db(), user_id=user.id) as s, transaction(s):
                 users.accept_invite(s, user, form.password.data, secret, form.code.data)
             session.pop(f"invite_secret_{user.id}", None)
+            session.pop("invite_token", None)
             flash("Your account is ready. Sign in with your email address, password and security code.")
             return redirect(url_for("auth.sign_in"))
         except ServiceError as error:
@@ -263,7 +280,7 @@ def invite() -> Any:
             with transaction(db()) as s:
                 user, token = users.invite_user(s, organisation, form.email.data, form.name.data, form.roles.data)
             return render_template("rcc/admin/invite_sent.html", person=user,
-                                   link=url_for("auth.accept_invite", token=token, _external=True))
+                                   link=url_for("auth.open_invite", token=token, _external=True))
         except ServiceError as error:
             getattr(form, getattr(error, "field", "email")).errors.append(error.message)
     return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))
@@ -336,13 +353,15 @@ def api_tokens() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                _token, secret = users.create_api_token(s, current_user, form.name.data)
+                _token, secret = users.create_api_token(s, current_user, form.name.data, form.scope.data,
+                                                        whole_number(form.days.data) or 0)
             form = ApiTokenForm(formdata=None)
         except ServiceError as error:
-            form.name.errors.append(error.message)
+            getattr(form, getattr(error, "field", "name"), form.name).errors.append(error.message)
     tokens = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("rcc/admin/api_tokens.html", form=form, errors=form_errors(form), tokens=tokens,
-                           secret=secret, revoke_form=ConfirmForm())
+                           secret=secret, revoke_form=ConfirmForm(),
+                           now_utc=utcnow())
 
 
 @admin.route("/api-tokens/<int:api_token_id>/revoke", methods=["POST"])

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, flash, g, request, session
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select
 
-from rcc import audit, users
+from rcc import audit, numbers, users
 from rcc.audit import Actor, AuditAction, set_actor
 from rcc.config import SESSION_LIFETIME
 from rcc.db import Session, has_committed, lost_connection, transaction
@@ -19,6 +21,12 @@ from rcc.tenancy import TenantScope, set_scope
 
 Model = TypeVar("Model")
 PUBLIC_SCOPE = TenantScope("public")
+MAX_ID = 2**31 - 1  # ids are PostgreSQL integers; anything larger cannot name a record
+MAX_PAGE = 100_000  # far past the end of any list; a larger page number is a 404, never a database error
+# Dates people and links may give: anything outside cannot be stored, compared or counted back from.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+DAYS_ERROR = "Enter a date between 1 January 2000 and 31 December 2099"
+REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,40}")  # fits audit_event.request_id
 
 
 def db() -> Session:
@@ -45,7 +53,8 @@ def audit_read(action: AuditAction, records: Sequence[Any], **detail: Any) -> No
 def request_id() -> str:
     if "request_id" not in g:
         supplied = request.headers.get("X-Request-Id", "")
-        g.request_id = supplied[:40] if supplied.isascii() and supplied else uuid.uuid4().hex
+        # A client's id is kept only if it is a short plain token; anything else gets one of ours.
+        g.request_id = supplied if REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
     return g.request_id
 
 
@@ -128,9 +137,70 @@ def current_organisation() -> Organisation:
 
 def get_or_404(model: type[Model], object_id: int) -> Model:
     """The object if the signed-in organisation may see it; otherwise 404, never 403."""
+    if not 1 <= object_id <= MAX_ID:
+        abort(404)  # no record can have it, and the database cannot even compare it
     found = db().get(model, object_id)
     if found is None:
         abort(404)
+    return found
+
+
+def whole_number(text: str | None, maximum: int = MAX_ID) -> int | None:
+    """The whole number from 0 to ``maximum`` in ``text`` (a form field or query argument), else None:
+    for values a form's validators have already checked, or a query argument that may be anything.
+    Read by rcc.numbers (ASCII digits only: ``str.isdigit`` also accepts '²', which ``int`` refuses)."""
+    try:
+        return numbers.whole_number(text, maximum=maximum)
+    except ValueError:
+        return None
+
+
+def id_argument(name: str) -> int | None:
+    """``?name=<record id>``: None when absent or not a number; a number no record can have is a 404."""
+    text = request.args.get(name, "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    number = whole_number(text)
+    if number is None or number < 1:
+        abort(404)
+    return number
+
+
+def page_number() -> int:
+    """``?page=N`` of a list: 1 when absent or not a number; a page past ``MAX_PAGE`` is a 404."""
+    text = request.args.get("page", "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    number = whole_number(text, MAX_PAGE)
+    if number is None:
+        abort(404)
+    return max(1, number)
+
+
+def parse_day(text: str | None) -> date | None:
+    """The one parser for a date someone typed or a link carried: 2027-03-27, 27/3/2027 or 27 3 2027.
+
+    None when empty; ValueError (with a message naming the allowed range) when it is not a real date
+    between ``EARLIEST_DAY`` and ``LATEST_DAY``, so year 0 or 99999 never reaches date arithmetic.
+    """
+    text = (text or "").strip()
+    if not text:
+        return None
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
+    other = re.fullmatch(r"(\d{1,2})[\s/.-]+(\d{1,2})[\s/.-]+(\d{2}|\d{4})", text)
+    try:
+        if iso:
+            year, month, day = (int(part) for part in iso.groups())
+        elif other:
+            day, month, year = (int(part) for part in other.groups())
+            year = year if year > 99 else 2000 + year
+        else:
+            raise ValueError(f"'{text}' is not a date like 27/3/2027")
+        found = date(year, month, day)
+    except ValueError as error:
+        raise ValueError(f"'{text}' is not a real date. {DAYS_ERROR}") from error
+    if not EARLIEST_DAY <= found <= LATEST_DAY:
+        raise ValueError(DAYS_ERROR)
     return found
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commissioning.models import Child, Home, SiblingGroup
+from commissioning.models import RATING_FROM_IMPORT, Child, Home, SiblingGroup
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
@@ -32,7 +32,7 @@ from rcc.geography import (
     locate_postcode,
     normalise_postcode,
 )
-from rcc.models import Organisation
+from rcc.models import Organisation, utcnow
 from rcc.tenancy import OrgKind
 
 # Referral upload ---------------------------------------------------------------------------
@@ -368,13 +368,16 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
         "rating_date": _iso_date(row["latest_inspection_date"]), "provider_id": provider.id,
     }
     home = homes.get(urn)
+    if home is not None and home.rating_source != RATING_FROM_IMPORT:
+        values["rating_source"] = RATING_FROM_IMPORT  # the import now vouches for the rating
     if home is None:
         age_min, age_max = DEFAULT_AGES[placement_type]
         home = Home(rcc_id=rcc.id, ofsted_urn=urn, age_min=age_min, age_max=age_max,
                     max_sibling_group=DEFAULT_SIBLING_GROUP.get(placement_type, 1),
                     dol_capable=placement_type == "secure", postcode=postcode,
                     latitude=point.latitude, longitude=point.longitude,
-                    location_precision="postcode" if postcode else "local_authority", **values)
+                    location_precision="postcode" if postcode else "local_authority",
+                    rating_source=RATING_FROM_IMPORT, rating_recorded_at=utcnow(), **values)
         session.add(home)
         homes[urn] = home
         summary.created += 1
@@ -390,6 +393,8 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
         return None
     for name, value in changed.items():
         setattr(home, name, value)
+    if {"ofsted_rating", "rating_date", "rating_source"} & changed.keys():
+        home.rating_recorded_at, home.rating_recorded_by = utcnow(), None
     session.add(home)
     summary.updated += 1
     return None

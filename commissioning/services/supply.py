@@ -9,13 +9,13 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import Home, Vacancy, is_stale
+from commissioning.models import RATING_FROM_RCC, Home, Vacancy, is_stale
 from commissioning.vocabulary import NEEDS_AND_RISKS, OFSTED_RATINGS, PLACEMENT_TYPES, SEXES, STALE_AFTER_DAYS
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
-from rcc.models import Organisation, utcnow
+from rcc.models import Organisation, User, utcnow
 from rcc.tenancy import OrgKind, within_rcc
 from rcc.versions import save_edit
 
@@ -39,8 +39,6 @@ class HomeDetails:
     max_sibling_group: int | None = 1
     weekly_price: int | None = None
     price_band: str | None = None
-    ofsted_rating: str = "not_yet_inspected"
-    rating_date: date | None = None
     dol_capable: bool = False
     active: bool = True
 
@@ -81,10 +79,6 @@ def check_home(details: HomeDetails) -> dict[str, str]:
         errors["max_sibling_group"] = "Enter the largest sibling group the home can take, from 1 to 10"
     if details.weekly_price is not None and details.weekly_price < 0:
         errors["weekly_price"] = "The weekly price cannot be negative"
-    if details.ofsted_rating not in OFSTED_RATINGS:
-        errors["ofsted_rating"] = "Select the latest Ofsted rating"
-    if details.rating_date and details.rating_date > date.today():
-        errors["rating_date"] = "The rating date must be in the past"
     return errors
 
 
@@ -141,8 +135,6 @@ def apply_home_details(home: Home, details: HomeDetails) -> None:
     home.max_sibling_group = int(details.max_sibling_group or 1)
     home.weekly_price = details.weekly_price
     home.price_band = (details.price_band or "").strip() or None
-    home.ofsted_rating = details.ofsted_rating
-    home.rating_date = details.rating_date
     home.dol_capable = bool(details.dol_capable)
     home.active = bool(details.active)
 
@@ -153,8 +145,35 @@ def home_details_of(home: Home) -> HomeDetails:
         local_authority=home.local_authority, postcode=home.postcode, registered_places=home.registered_places,
         age_min=home.age_min, age_max=home.age_max, sexes=list(home.sexes), needs_met=list(home.needs_met),
         max_sibling_group=home.max_sibling_group, weekly_price=home.weekly_price, price_band=home.price_band,
-        ofsted_rating=home.ofsted_rating, rating_date=home.rating_date, dol_capable=home.dol_capable,
+        dol_capable=home.dol_capable,
         active=home.active)
+
+
+RATING_NOT_YOURS = "Only the Ofsted import or someone at the RCC can set a home's Ofsted rating."
+
+
+def set_rating(session: Session, home: Home, rating: str, rating_date: date | None, by: User) -> Home:
+    """An RCC user records a home's Ofsted rating (the Ofsted import is the other source).
+
+    Providers describe their homes but never rate them: a provider, or a council, is refused here
+    whatever page or API call asked.
+    """
+    if by.organisation_kind != OrgKind.RCC or by.rcc_id != home.rcc_id:
+        raise Conflict(RATING_NOT_YOURS)
+    errors: dict[str, str] = {}
+    if rating not in OFSTED_RATINGS:
+        errors["ofsted_rating"] = "Select the latest Ofsted rating"
+    if rating_date is not None and rating_date > date.today():
+        errors["rating_date"] = "The date of the rating must be today or in the past"
+    if errors:
+        raise FieldErrors(errors)
+    previous = home.ofsted_rating
+    home.ofsted_rating, home.rating_date = rating, rating_date
+    home.rating_source, home.rating_recorded_by, home.rating_recorded_at = RATING_FROM_RCC, by.name, utcnow()
+    session.add(home)
+    audit.record(session, "home.rating_set", home, rating=rating, previous=previous,
+                 rating_date=rating_date.isoformat() if rating_date else None)
+    return home
 
 
 def _urn_taken(session: Session, rcc_id: int, urn: str, home_id: int | None) -> bool:

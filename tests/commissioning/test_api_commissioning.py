@@ -45,7 +45,7 @@ def test_the_api_names_bad_fields(app, region, setup_session):
 
 def test_a_provider_keeps_its_vacancy_up_to_date_through_the_api(app, region, setup_session):
     client, headers = token_client(app, setup_session, region.people[Role.PROVIDER_MANAGER])
-    home = client.post("/api/v1/homes", json={**vars(home_details("SC55", "Api House")), "rating_date": None},
+    home = client.post("/api/v1/homes", json=vars(home_details("SC55", "Api House")),
                        headers=headers)
     assert home.status_code == 201, home.get_json()
     home_id = home.get_json()["id"]

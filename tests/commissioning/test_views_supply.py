@@ -34,7 +34,7 @@ def test_a_provider_adds_a_home_then_sets_and_confirms_its_vacancy(app, region, 
     response = provider.post("/supply/homes/new", data={
         "ofsted_urn": "SC777", "name": "Elm House", "placement_type": "childrens_home", "local_authority": "Coventry",
         "registered_places": "3", "age_min": "11", "age_max": "17", "sexes": ["F", "M"], "max_sibling_group": "2",
-        "weekly_price": "4,750.50", "ofsted_rating": "good", "active": "y"})
+        "weekly_price": "4,750.50", "active": "y"})
     assert response.status_code == 302
     home = setup_session.scalars(select(Home).where(Home.ofsted_urn == "SC777")).one()
     assert home.weekly_price == 475050 and home.location_precision == "local_authority"

@@ -35,8 +35,7 @@ def referral_details(**changes: object) -> ReferralDetails:
 def home_details(urn: str, name: str, **changes: object) -> HomeDetails:
     details = HomeDetails(ofsted_urn=urn, name=name, placement_type="foster_care", local_authority="Coventry",
                           postcode="CV1 2AB", registered_places=4, age_min=0, age_max=17,
-                          needs_met=["education", "going_missing"], max_sibling_group=3, weekly_price=90000,
-                          ofsted_rating="good")
+                          needs_met=["education", "going_missing"], max_sibling_group=3, weekly_price=90000)
     for name_, value in changes.items():
         setattr(details, name_, value)
     return details

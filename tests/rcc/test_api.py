@@ -15,7 +15,7 @@ def region(setup_session):
 
 def _token_for(app, admin) -> str:
     client = sign_in(app.test_client(), admin)
-    page = client.post("/admin/api-tokens", data={"name": "Case system"})
+    page = client.post("/admin/api-tokens", data={"name": "Case system", "scope": "read_write", "days": "90"})
     return BeautifulSoup(page.data, "html.parser").select_one("#new-token").text.strip()
 
 

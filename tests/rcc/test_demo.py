@@ -43,8 +43,23 @@ def test_the_demo_command_builds_through_the_apps_own_connection(app, setup_sess
 
     from rcc.models import Organisation
 
+    app.config["RCC_ENV"] = "development"  # `make run` sets it; the command refuses anything else
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "Demo region ready" in result.output
     assert setup_session.scalar(select(func.count()).select_from(Organisation)
                                 .where(Organisation.kind == "council")) == 20
+
+
+def test_the_demo_command_refuses_unless_in_development(app, setup_session):
+    """The demo publishes its passwords and 2FA keys: `flask demo` in production or testing builds nothing."""
+    from sqlalchemy import func, select
+
+    from rcc.models import Organisation
+
+    for environment in ("production", "testing"):
+        app.config["RCC_ENV"] = environment
+        result = app.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code != 0
+        assert "only with RCC_ENV=development" in result.output and f"RCC_ENV={environment}" in result.output
+    assert setup_session.scalar(select(func.count()).select_from(Organisation)) == 0

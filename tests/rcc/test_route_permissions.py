@@ -5,7 +5,7 @@ from rcc.permissions import declared_access, signed_in
 # Routes anyone may use: signing in and public information. Anything else public must be added
 # here on purpose, with a reason in review.
 EXPECTED_PUBLIC = {
-    "auth.sign_in", "auth.two_factor", "auth.set_up_two_factor", "auth.sign_out", "auth.accept_invite",
+    "auth.sign_in", "auth.two_factor", "auth.set_up_two_factor", "auth.sign_out", "auth.accept_invite", "auth.open_invite",
     "home.index", "home.health", "home.accessibility", "home.privacy", "static", "api-docs.openapi_json",
 }
 

@@ -119,7 +119,8 @@ def test_session_cookie_is_httponly_and_samesite(client, region):
 def test_production_cookies_are_secure(database_url):
     from rcc.app import create_app
 
-    app = create_app({"RCC_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url})
+    app = create_app({"RCC_ENV": "production", "SECRET_KEY": "x" * 40, "DATABASE_URL": database_url,
+                      "RCC_TOTP_KEY": "A" * 43 + "="})
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     app.extensions["rcc_engine"].dispose()
 

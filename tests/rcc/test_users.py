@@ -43,7 +43,7 @@ def test_roles_must_suit_the_organisation(setup_session):
 def test_email_must_be_valid_and_unique(setup_session):
     rcc = users.create_rcc(setup_session, "RCC", None)
     users.create_user(setup_session, rcc, "Sam@Example.org", "Sam", [Role.RCC_ADMIN])
-    with pytest.raises(FieldError, match="already uses"):
+    with pytest.raises(FieldError, match="cannot be used for a new account"):
         users.create_user(setup_session, rcc, "sam@example.org", "Sam Again", [Role.RCC_ADMIN])
     with pytest.raises(FieldError, match="correct format"):
         users.create_user(setup_session, rcc, "not-an-email", "Nobody", [Role.RCC_ADMIN])
