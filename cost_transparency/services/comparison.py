@@ -193,7 +193,7 @@ def region_figures_for_council(session: Session, council: Organisation, start: d
     figures = {}
     for name, stats in everyone.items():
         other = others.get(name, CellStats(0, 0, None))
-        reason = disclosure.cost_reason(other.count, other.providers, count_hidden=False)
+        reason = disclosure.cost_reason(other.count, other.providers)
         count_hidden = 0 < other.count < disclosure.THRESHOLD
         summary = stats.summary if reason is None else None
         figures[name] = RegionFigure(

@@ -60,6 +60,7 @@ import pulp
 THRESHOLD = 5
 MIN_PROVIDERS = 2
 PROTECTION = 3
+CONTROL_VERSION = 2  # stored in each snapshot: releases made under this rule (1, or none: the earlier rule)
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
@@ -108,8 +109,9 @@ def layout(types: Sequence[str], dimensions: Mapping[str, Sequence[str]],
     keys: dict[Key, None] = {everything: None}
     equations: list[Equation] = []
     uncosted: set[Key] = set()
-    if types:
-        equations.append(Equation(tuple((t, ALL, ALL) for t in types), everything))
+    if not types:  # no placements: the tables print only the overall total
+        return Layout((everything,), (), frozenset({everything}))
+    equations.append(Equation(tuple((t, ALL, ALL) for t in types), everything))
     for dimension, categories in dimensions.items():
         if not categories:
             continue
@@ -117,8 +119,7 @@ def layout(types: Sequence[str], dimensions: Mapping[str, Sequence[str]],
             equations.append(Equation(tuple((t, dimension, c) for c in categories), (t, ALL, ALL)))
         equations.append(Equation(tuple((ALL, dimension, c) for c in categories), everything))
         for c in categories:
-            if types:
-                equations.append(Equation(tuple((t, dimension, c) for t in types), (ALL, dimension, c)))
+            equations.append(Equation(tuple((t, dimension, c) for t in types), (ALL, dimension, c)))
             if dimension in set(uncosted_totals):
                 uncosted.add((ALL, dimension, c))
     for equation in equations:
