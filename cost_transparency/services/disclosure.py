@@ -16,8 +16,9 @@ hidden count x, ``min x`` and ``max x`` over whole numbers ≥ 0 subject to:
 
 * every printed equation (a row or column adds up to its total), with shown numbers as constants;
 * what the money columns say about a hidden count: a median (or ``[p]``) is printed only for
-  at least ``THRESHOLD`` placements, so a hidden count beside one is ≥ 5; a hidden count beside
-  ``[c]`` is ≤ 4 (zeros are ``[c]`` there too, so ``[c]`` never says "not zero");
+  at least ``THRESHOLD`` placements, so a hidden count beside one is ≥ 5. Beside a hidden count
+  ``[c]`` says nothing: it stands for 0, for 1–4 and for a count of 5 or more whose cost figure
+  would narrow the count down too far;
 * for versions of the same release: the counts are assumed unchanged between versions (the
   worst case for a correction that changed little). If the versions' shown figures contradict
   that, the attacker learns nothing more from combining them, and each version stands alone.
@@ -37,15 +38,19 @@ must satisfy both:
 anything about a child). Secondary: while the attacker's audit finds a violation, hide one more
 count, chosen from those that share a printed equation with a violating count: the one sharing
 equations with the most violating counts, then the smallest (a non-zero one before a zero), then
-the first in key order. Stop when the audit passes. A count shown in an earlier version is never
-chosen (hiding it again protects nothing).
+the first in key order. Stop when the audit passes. A count shown in an earlier version is chosen
+only when nothing else is left (hiding it again protects nothing if the versions can be combined).
 
 **Money.** A cost figure (median, quartiles, mean) describes its cell's placements, and is
 shown when the cell has at least ``THRESHOLD`` placements from at least ``MIN_PROVIDERS``
-providers (dominance: no single provider's prices can be read off; ``[p]`` otherwise) — whether
-or not the count itself is hidden to protect a neighbour. A median of 118 placements says
-nothing about one placement beside it; what it does say about the hidden count (≥ 5) is part of
-the attacker's programme above. A count of 1–4 has no cost figure (``[c]``).
+providers (dominance: no single provider's prices can be read off; ``[p]`` otherwise). A count of
+1–4 never has a cost figure (``[c]``). A count of 5 or more hidden only to protect a neighbour
+keeps its cost figure when the audit still passes with "this count is at least 5" added to the
+attacker's programme: all such figures at once if they pass together, otherwise one at a time,
+largest count first. So a median of 118 placements beside one block placement is published: it
+says nothing about the one placement, and what it says about the hidden count (≥ 5) is checked.
+(The audit does not model an attacker who reasons about which cost figures this step left
+out.)
 """
 
 from __future__ import annotations
@@ -141,16 +146,14 @@ class Published:
     at_most: dict[Key, int] = field(default_factory=dict)
 
 
-def published(table_layout: Layout, values: Mapping[Key, int], hidden: Iterable[Key]) -> Published:
-    """The published view of ``values`` with ``hidden`` hidden, money columns included."""
+def published(table_layout: Layout, values: Mapping[Key, int], hidden: Iterable[Key],
+              costs_shown: Iterable[Key] = ()) -> Published:
+    """The published view of ``values`` with ``hidden`` hidden; ``costs_shown`` are hidden counts
+    whose cost figures are printed (so the attacker knows each is at least ``THRESHOLD``)."""
     hidden = set(hidden)
     view = Published(table_layout, {k: values[k] for k in table_layout.keys if k not in hidden}, hidden)
-    for key in hidden:
-        if key in table_layout.costed:
-            if values[key] >= THRESHOLD:
-                view.at_least[key] = THRESHOLD
-            else:
-                view.at_most[key] = THRESHOLD - 1
+    for key in set(costs_shown) & hidden:
+        view.at_least[key] = THRESHOLD
     return view
 
 
@@ -299,6 +302,9 @@ def _solve_ranges(problem: pulp.LpProblem, columns: list[pulp.LpVariable], keys:
     return found, solves
 
 
+_SETTLED: set[object] = set()
+
+
 def _optimum(highs: object, column: int, sense: object, width: int, integral_only: bool) -> float | None:
     """The optimum of one column (inf if unbounded, -1 if infeasible); None if ``integral_only``
     and the optimal solution found is not whole numbers (an integral optimum of the relaxation is
@@ -306,12 +312,19 @@ def _optimum(highs: object, column: int, sense: object, width: int, integral_onl
     import highspy
 
     assert isinstance(highs, highspy.Highs)
+    if not _SETTLED:
+        _SETTLED.update({highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,
+                         highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible})
     cost = np.zeros(width)
     cost[column] = 1.0
     highs.changeColsCost(width, np.arange(width, dtype=np.int32), cost)
     highs.changeObjectiveSense(sense)
     highs.run()
     status = highs.getModelStatus()
+    if status not in _SETTLED:  # a warm start that went nowhere: start again from nothing
+        highs.clearSolver()
+        highs.run()
+        status = highs.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return -1
     if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
@@ -325,10 +338,19 @@ def _optimum(highs: object, column: int, sense: object, width: int, integral_onl
     return float(round(highs.getInfo().objective_function_value))
 
 
-def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence[Published] = ()
-             ) -> tuple[dict[Key, str], AuditResult]:
-    """Primary then audited secondary suppression (see the module's notes); returns the hidden
-    keys with their reason, and the final audit (``previous`` are earlier published versions)."""
+@dataclass
+class Suppression:
+    hidden: dict[Key, str]  # hidden counts and why
+    costs_shown: set[Key]  # hidden counts whose cost figures are still shown
+    audit: AuditResult
+    audits: int = 0
+    seconds: float = 0.0
+
+
+def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence[Published] = ()) -> Suppression:
+    """Primary, then audited secondary suppression, then the cost figures of hidden counts of 5 or
+    more shown wherever the audit still passes (see the module's notes). ``previous`` are the
+    earlier published versions of the same release."""
     missing = [k for k in table_layout.keys if k not in values]
     if missing:
         raise ValueError(f"no count for {missing[0]}")
@@ -340,25 +362,43 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
     for equation in table_layout.equations:
         for key in (*equation.parts, equation.total):
             touching.setdefault(key, []).append(equation)
-    seconds = 0.0
+    audits, seconds = 0, 0.0
+
+    def check(costs: set[Key]) -> AuditResult:
+        nonlocal audits, seconds
+        result = audit([*previous, published(table_layout, values, hidden, costs)])
+        audits, seconds = audits + 1, seconds + result.seconds
+        return result
+
     while True:
-        result = audit([*previous, published(table_layout, values, hidden)])
-        seconds += result.seconds
-        bad = result.violations(len(previous)) | (set(result.combined or {}) & result.violations())
+        result = check(set())
+        bad = result.violations()
         if not bad:
             break
         near: dict[Key, int] = {}
         for key in bad:
             for equation in touching.get(key, []):
                 for other in (*equation.parts, equation.total):
-                    if other not in hidden and other not in shown_before:
+                    if other not in hidden:
                         near[other] = near.get(other, 0) + 1
         if not near:
-            break  # nothing left to hide: only an earlier version's figures can pin these
-        choice = min(near, key=lambda k: (-near[k], values[k] == 0, values[k], k))
+            break  # only an earlier version's figures pin these: publishing refuses (publications.publish)
+        choice = min(near, key=lambda k: (k in shown_before, -near[k], values[k] == 0, values[k], k))
         hidden[choice] = SECONDARY
-    result.seconds = seconds
-    return hidden, result
+
+    costs: set[Key] = set()
+    if result.passed:
+        wanted = sorted((k for k in hidden if values[k] >= THRESHOLD and k in table_layout.costed),
+                        key=lambda k: (-values[k], k))
+        trial = check(set(wanted)) if wanted else result
+        if trial.passed:
+            costs, result = set(wanted), trial
+        else:
+            for key in wanted:  # largest first: the medians readers most want
+                trial = check(costs | {key})
+                if trial.passed:
+                    costs, result = costs | {key}, trial
+    return Suppression(hidden, costs, result, audits, seconds)
 
 
 def cost_reason(count: int, providers: int, threshold: int = THRESHOLD) -> str | None:

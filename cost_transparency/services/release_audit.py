@@ -61,9 +61,9 @@ def read_release(tables: Mapping[str, Table], costs_beside_hidden_counts: bool =
     """What one version's CSV tables (section key → header and rows) tell an attacker.
 
     ``costs_beside_hidden_counts`` is the release's published rule for money columns: True when a
-    cost is shown for 5 or more placements even where the count is hidden (so a cost beside a
-    hidden count says "at least 5" and ``[c]`` says "at most 4"); False for releases made under
-    the earlier rule, where a hidden count hid its cost too and "–" meant "no placements".
+    cost may be shown beside a hidden count (so a cost or ``[p]`` there says "at least 5", and
+    ``[c]`` says nothing); False for releases made under the earlier rule, where a hidden count
+    hid its cost too, so ``[c]`` there meant "not zero" and "–" meant "no placements".
     """
     try:
         by_type = tables["by-type"]
@@ -120,9 +120,7 @@ def read_release(tables: Mapping[str, Table], costs_beside_hidden_counts: bool =
             view.at_most[key] = 0  # no placements: the cost column says so
         elif not costs_beside_hidden_counts:
             view.at_least[key] = 1  # under the earlier rule, a hidden count beside "[c]" was not zero
-        elif text == "[c]":
-            view.at_most[key] = disclosure.THRESHOLD - 1
-        else:  # a cost or [p]: shown only for 5 or more placements
+        elif text != "[c]":  # a cost or [p]: shown only for 5 or more placements
             view.at_least[key] = disclosure.THRESHOLD
     return view
 

@@ -65,13 +65,15 @@ def _count_cell(value: int, reason: str | None) -> dict[str, Any]:
     return {"text": f"{value:,}", "value": value, "flag": None}
 
 
-def _cost_cell(stats: CellStats, count_hidden: bool, pick: Callable[[statistics.Summary], int]) -> dict[str, Any]:
-    """A cost figure: shown for 5 or more placements from 2 or more providers, whether or not the
-    count beside it is hidden. Where the count is hidden, "no placements" is [c] as well, so the
-    cost column never tells a hidden zero from a hidden 1–4."""
+def _cost_cell(stats: CellStats, pick: Callable[[statistics.Summary], int], hidden: bool = False,
+               zero_hidden: bool = False) -> dict[str, Any]:
+    """A cost figure: shown for 5 or more placements from 2 or more providers, unless ``hidden``
+    (its count is hidden and disclosure control kept the cost back too: see ``disclosure``).
+    ``zero_hidden``: where no count is printed, "no placements" is [c] like 1–4, so that the
+    cost column never tells a zero from a small count."""
+    if hidden or (zero_hidden and stats.count == 0):
+        return {"text": HIDDEN_TEXT[disclosure.PRIMARY], "value": None, "flag": disclosure.PRIMARY}
     if stats.count == 0 or stats.summary is None:
-        if count_hidden:
-            return {"text": HIDDEN_TEXT[disclosure.PRIMARY], "value": None, "flag": disclosure.PRIMARY}
         return {"text": "–", "value": None, "flag": None}
     reason = disclosure.cost_reason(stats.count, stats.providers)
     if reason:
@@ -101,13 +103,16 @@ class Counts:
 
     values: dict[disclosure.Key, int]
     hidden: dict[disclosure.Key, str]
+    costs_shown: set[disclosure.Key]
 
     def cell(self, kind: str, dimension: str, category: str) -> dict[str, Any]:
         key = _key(kind, dimension, category)
         return _count_cell(self.values[key], self.hidden.get(key))
 
-    def is_hidden(self, kind: str, dimension: str, category: str) -> bool:
-        return _key(kind, dimension, category) in self.hidden
+    def cost_hidden(self, kind: str, dimension: str, category: str) -> bool:
+        """The count is hidden and its cost figure is kept back with it."""
+        key = _key(kind, dimension, category)
+        return key in self.hidden and key not in self.costs_shown
 
     def shown(self, key: disclosure.Key) -> int | None:
         return None if key in self.hidden else self.values[key]
@@ -175,8 +180,8 @@ def _suppressed_counts(observations: list[Observation], types: list[str], counci
             values[(ALL, dimension, category)] += 1
     earlier = [release_audit.read_release(release_audit.snapshot_tables(snapshot),
                                           release_audit.follows_current_rule(snapshot)) for snapshot in previous]
-    hidden, _audit = disclosure.suppress(layout, values, earlier)
-    return Counts(values, hidden)
+    suppression = disclosure.suppress(layout, values, earlier)
+    return Counts(values, suppression.hidden, suppression.costs_shown)
 
 
 def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: CellStats, counts: Counts,
@@ -184,13 +189,13 @@ def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: 
     rows, boxes, costless = [], [], []
     for kind in types:
         cell = stats.get(kind, EMPTY)
-        rows.append((type_label(kind), _summary_cells(cell, counts.hidden.get((type_label(kind), ALL, ALL)))))
+        rows.append((type_label(kind), _summary_cells(cell, counts, type_label(kind))))
         if disclosure.cost_reason(cell.count, cell.providers) is None and cell.summary:
             boxes.append({"label": type_label(kind), "lower_quartile": cell.summary.lower_quartile,
                           "median": cell.summary.median, "upper_quartile": cell.summary.upper_quartile})
         elif cell.count:
             costless.append(kind)
-    total = _summary_cells(everything, counts.hidden.get((ALL, ALL, ALL)))
+    total = _summary_cells(everything, counts, ALL)
     # The mean of all types times all placements, less each shown mean times its count, is the
     # total cost of the types whose costs are hidden: so the overall mean is shown only where
     # those placements, taken together, would pass the cost rule by themselves.
@@ -209,15 +214,15 @@ def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: 
     }
 
 
-def _summary_cells(cell: CellStats, count_reason: str | None) -> list[dict]:
-    hidden = count_reason is not None
+def _summary_cells(cell: CellStats, counts: Counts, kind: str) -> list[dict]:
+    hidden = counts.cost_hidden(kind, ALL, ALL)
     return [
-        _count_cell(cell.count, count_reason),
-        _cost_cell(cell, hidden, _median),
-        _cost_cell(cell, hidden, lambda s: s.lower_quartile),
-        _cost_cell(cell, hidden, lambda s: s.upper_quartile),
-        _cost_cell(cell, hidden, lambda s: s.mean),
-        _cost_cell(cell, hidden, lambda s: s.interquartile_range),
+        counts.cell(kind, ALL, ALL),
+        _cost_cell(cell, _median, hidden),
+        _cost_cell(cell, lambda s: s.lower_quartile, hidden),
+        _cost_cell(cell, lambda s: s.upper_quartile, hidden),
+        _cost_cell(cell, lambda s: s.mean, hidden),
+        _cost_cell(cell, lambda s: s.interquartile_range, hidden),
     ]
 
 
@@ -242,11 +247,10 @@ def _council_costs_section(types: list[str], councils: list[tuple[int, str]],
                            counts: Counts) -> dict[str, Any]:
     rows = []
     for cid, name in councils:
-        rows.append((name, [_cost_cell(grid.get((cid, kind), EMPTY),
-                                       counts.is_hidden(type_label(kind), "council", name), _median)
-                            for kind in types]))
-    rows.append(("All councils", [_cost_cell(type_stats.get(kind, EMPTY), counts.is_hidden(type_label(kind), ALL, ALL),
-                                             _median) for kind in types]))
+        rows.append((name, [_cost_cell(grid.get((cid, kind), EMPTY), _median,
+                                       counts.cost_hidden(type_label(kind), "council", name)) for kind in types]))
+    rows.append(("All councils", [_cost_cell(type_stats.get(kind, EMPTY), _median,
+                                             counts.cost_hidden(type_label(kind), ALL, ALL)) for kind in types]))
     focus = max(types, key=lambda t: (t == "childrens_home", type_stats[t].count)) if types else None
     bars = []
     if focus:
@@ -275,7 +279,7 @@ def _breakdown_section(name: str, words: str, labels: dict[str, str], types: lis
                 stats = totals.get(category, EMPTY) if kind is None else grid.get((kind, category), EMPTY)
                 row = ALL if kind is None else type_label(kind)
                 cells += [counts.cell(row, name, label),
-                          _cost_cell(stats, counts.is_hidden(row, name, label), _median)]
+                          _cost_cell(stats, _median, counts.cost_hidden(row, name, label))]
             rows.append((type_label(kind) if kind else "All types", cells))
     headings = {"sector": "In-house, private and voluntary providers", "funding": "Block contracts and spot purchases",
                 "need_band": "By need band"}
@@ -295,7 +299,7 @@ def _trend_section(by_quarter: list[tuple[Quarter, list[Observation]]]) -> dict[
     for quarter, _obs in by_quarter:
         stats = per_quarter[quarter.key]
         # No counts are printed here, so "no placements" is [c] like 1–4 (it would otherwise tell them apart).
-        rows.append((quarter.label, [_cost_cell(stats.get(k, EMPTY), True, _median) for k in present]))
+        rows.append((quarter.label, [_cost_cell(stats.get(k, EMPTY), _median, zero_hidden=True) for k in present]))
     busiest = sorted(present, key=lambda k: -sum(per_quarter[q.key].get(k, EMPTY).count for q, _ in by_quarter))[:4]
     series = [{"name": type_label(k), "values": [row[1][present.index(k)]["value"] for row in rows]} for k in busiest]
     return {
