@@ -142,3 +142,8 @@ def audit_versions(versions: Sequence[Mapping[str, Table]], current_rule: Sequen
     """The attacker's programme over every version of a release (each as its CSV tables)."""
     rules = current_rule if current_rule is not None else [True] * len(versions)
     return disclosure.audit([read_release(tables, rule) for tables, rule in zip(versions, rules, strict=True)])
+
+
+def audit_snapshots(snapshots: Sequence[Mapping[str, Any]]) -> disclosure.AuditResult:
+    """The attacker's programme over stored snapshots, read through their CSV downloads."""
+    return audit_versions([snapshot_tables(s) for s in snapshots], [follows_current_rule(s) for s in snapshots])
