@@ -20,8 +20,9 @@ hidden count x, ``min x`` and ``max x`` over whole numbers ≥ 0 subject to:
   ``[c]`` says nothing: it stands for 0, for 1–4 and for a count of 5 or more whose cost figure
   would narrow the count down too far;
 * for versions of the same release: the counts are assumed unchanged between versions (the
-  worst case for a correction that changed little). If the versions' shown figures contradict
-  that, the attacker learns nothing more from combining them, and each version stands alone.
+  worst case for a correction that changed little). If the versions' rows and columns or shown
+  figures differ, or no whole numbers fit them all, the counts changed: the attacker learns
+  nothing more from combining them, and each version stands alone.
 
 The programme is built with PuLP and solved with HiGHS (the model is passed to HiGHS once and
 only the objective changes between cells, as the matching engine does).
@@ -36,9 +37,11 @@ must satisfy both:
 
 **Suppression.** Primary: every count from 1 to 4 is hidden (zeros are shown: they tell nobody
 anything about a child). Secondary: while the attacker's audit finds a violation, hide one more
-count, chosen from those that share a printed equation with a violating count: the one sharing
-equations with the most violating counts, then the smallest (a non-zero one before a zero), then
-the first in key order. Stop when the audit passes. A count shown in an earlier version is chosen
+count, chosen from those that share a printed equation with a violating count. Each such
+equation gives its shown counts a score of 1 / h², h being the number of hidden counts in it (an
+equation with a violating count alone in it is what gives it away): the count with the highest
+total score is hidden, then the smallest (a non-zero one before a zero), then the first in key
+order. Stop when the audit passes. A count shown in an earlier version is chosen
 only when nothing else is left (hiding it again protects nothing if the versions can be combined).
 
 **Money.** A cost figure (median, quartiles, mean) describes its cell's placements, and is
@@ -46,8 +49,8 @@ shown when the cell has at least ``THRESHOLD`` placements from at least ``MIN_PR
 providers (dominance: no single provider's prices can be read off; ``[p]`` otherwise). A count of
 1–4 never has a cost figure (``[c]``). A count of 5 or more hidden only to protect a neighbour
 keeps its cost figure when the audit still passes with "this count is at least 5" added to the
-attacker's programme: all such figures at once if they pass together, otherwise one at a time,
-largest count first. So a median of 118 placements beside one block placement is published: it
+attacker's programme: all such figures at once if they pass together, otherwise the first and
+second halves (largest counts first) in turn, and so on down to single figures. So a median of 118 placements beside one block placement is published: it
 says nothing about the one placement, and what it says about the hidden count (≥ 5) is checked.
 (The audit does not model an attacker who reasons about which cost figures this step left
 out.)
@@ -182,12 +185,15 @@ class AuditResult:
         return not self.violations()
 
 
-def audit(versions: Sequence[Published]) -> AuditResult:
-    """The attacker's ranges for every hidden count: each version alone, then all together."""
+def audit(versions: Sequence[Published], already_audited: int = 0) -> AuditResult:
+    """The attacker's ranges for every hidden count: each version alone, then all together.
+    The first ``already_audited`` versions (published before) are not audited alone again."""
     started = time.perf_counter()
     solves = 0
     ranges: dict[int, dict[Key, Range]] = {}
     for index, version in enumerate(versions):
+        if index < already_audited:
+            continue
         found, count = attack(version.layout.equations, version.shown, version.hidden, version.at_least,
                               version.at_most)
         solves += count
@@ -203,6 +209,8 @@ def audit(versions: Sequence[Published]) -> AuditResult:
 
 def _merge(versions: Sequence[Published]) -> tuple[list[Equation], dict[Key, int], set[Key], dict[Key, int],
                                                    dict[Key, int]] | None:
+    if len({v.layout.keys for v in versions}) > 1:
+        return None  # different rows or columns: the counts visibly changed, so nothing to combine
     shown: dict[Key, int] = {}
     for version in versions:
         for key, value in version.shown.items():
@@ -281,34 +289,53 @@ def _solve_ranges(problem: pulp.LpProblem, columns: list[pulp.LpVariable], keys:
     relaxed.passModel(lp)
     lp.integrality_ = [highspy.HighsVarType.kInteger] * len(columns)
     whole: list[highspy.Highs] = []  # the integer model, built only if a relaxation's answer is fractional
+    seen_low = np.full(len(columns), np.inf)  # the lowest and highest value of each column in any
+    seen_high = np.full(len(columns), -np.inf)  # whole-number solution found so far
     found: dict[Key, Range] = {}
     solves = 0
-    for i, key in enumerate(keys):
-        bounds: list[float] = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            value = _optimum(relaxed, i, sense, len(columns), integral_only=True)
+
+    def optimum(i: int, sense: object) -> float:
+        nonlocal solves
+        value, solution = _optimum(relaxed, i, sense, len(columns), integral_only=True)
+        solves += 1
+        if value is None:  # the relaxation's optimum is fractional: solve the integer programme
+            if not whole:
+                whole.append(highspy.Highs())
+                whole[0].setOptionValue("output_flag", False)
+                whole[0].passModel(lp)
+            value, solution = _optimum(whole[0], i, sense, len(columns), integral_only=False)
             solves += 1
-            if value is None:  # the relaxation's optimum is fractional: solve the integer programme
-                if not whole:
-                    whole.append(highspy.Highs())
-                    whole[0].setOptionValue("output_flag", False)
-                    whole[0].passModel(lp)
-                value = _optimum(whole[0], i, sense, len(columns), integral_only=False)
-                solves += 1
-            if value == -1:
-                return None, solves
-            bounds.append(value)
-        found[key] = (int(bounds[0]), bounds[1])
+        if solution is not None:
+            np.minimum(seen_low, solution, out=seen_low)
+            np.maximum(seen_high, solution, out=seen_high)
+        assert value is not None
+        return value
+
+    for i, key in enumerate(keys):
+        if seen_low[i] <= seen_high[i] and not violates((int(seen_low[i]), float(seen_high[i]))):
+            # Whole-number solutions already found put this count both this low and this high, so
+            # the attacker's range is at least this wide: it passes without solving for it.
+            found[key] = (int(seen_low[i]), float(seen_high[i]))
+            continue
+        high = optimum(i, highspy.ObjSense.kMaximize)
+        if high == -1:
+            return None, solves
+        if high == float("inf") or (seen_low[i] <= high and not violates((int(seen_low[i]), high))):
+            found[key] = (int(min(seen_low[i], 0 if high == float("inf") else high)), high)
+            continue
+        low = optimum(i, highspy.ObjSense.kMinimize)
+        found[key] = (int(low), high)
     return found, solves
 
 
 _SETTLED: set[object] = set()
 
 
-def _optimum(highs: object, column: int, sense: object, width: int, integral_only: bool) -> float | None:
-    """The optimum of one column (inf if unbounded, -1 if infeasible); None if ``integral_only``
-    and the optimal solution found is not whole numbers (an integral optimum of the relaxation is
-    also the integer programme's optimum)."""
+def _optimum(highs: object, column: int, sense: object, width: int, integral_only: bool
+             ) -> tuple[float | None, np.ndarray | None]:
+    """The optimum of one column (inf if unbounded, -1 if infeasible) and the whole-number solution
+    reaching it; None if ``integral_only`` and the optimal solution found is not whole numbers (an
+    integral optimum of the relaxation is also the integer programme's optimum)."""
     import highspy
 
     assert isinstance(highs, highspy.Highs)
@@ -326,16 +353,16 @@ def _optimum(highs: object, column: int, sense: object, width: int, integral_onl
         highs.run()
         status = highs.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
-        return -1
+        return -1, None
     if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-        return float("inf")
+        return float("inf"), None
     if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover - tiny models always solve
         raise RuntimeError(f"HiGHS could not solve the attacker's programme: {highs.modelStatusToString(status)}")
-    if integral_only:
-        solution = np.asarray(highs.getSolution().col_value)
-        if np.abs(solution - np.round(solution)).max(initial=0.0) > 1e-6:
-            return None
-    return float(round(highs.getInfo().objective_function_value))
+    solution = np.asarray(highs.getSolution().col_value)
+    whole = np.abs(solution - np.round(solution)).max(initial=0.0) <= 1e-6
+    if integral_only and not whole:
+        return None, None
+    return float(round(highs.getInfo().objective_function_value)), np.round(solution) if whole else None
 
 
 @dataclass
@@ -366,7 +393,7 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
 
     def check(costs: set[Key]) -> AuditResult:
         nonlocal audits, seconds
-        result = audit([*previous, published(table_layout, values, hidden, costs)])
+        result = audit([*previous, published(table_layout, values, hidden, costs)], len(previous))
         audits, seconds = audits + 1, seconds + result.seconds
         return result
 
@@ -375,12 +402,14 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
         bad = result.violations()
         if not bad:
             break
-        near: dict[Key, int] = {}
+        near: dict[Key, float] = {}
         for key in bad:
             for equation in touching.get(key, []):
-                for other in (*equation.parts, equation.total):
+                members = (*equation.parts, equation.total)
+                weight = 1 / sum(1 for k in members if k in hidden) ** 2  # an equation with few hidden leaks most
+                for other in members:
                     if other not in hidden:
-                        near[other] = near.get(other, 0) + 1
+                        near[other] = near.get(other, 0) + weight
         if not near:
             break  # only an earlier version's figures pin these: publishing refuses (publications.publish)
         choice = min(near, key=lambda k: (k in shown_before, -near[k], values[k] == 0, values[k], k))
@@ -390,14 +419,14 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
     if result.passed:
         wanted = sorted((k for k in hidden if values[k] >= THRESHOLD and k in table_layout.costed),
                         key=lambda k: (-values[k], k))
-        trial = check(set(wanted)) if wanted else result
-        if trial.passed:
-            costs, result = set(wanted), trial
-        else:
-            for key in wanted:  # largest first: the medians readers most want
-                trial = check(costs | {key})
-                if trial.passed:
-                    costs, result = costs | {key}, trial
+        pending = [wanted] if wanted else []
+        while pending:  # largest counts first; a group that fails together is tried in halves
+            group = pending.pop(0)
+            trial = check(costs | set(group))
+            if trial.passed:
+                costs, result = costs | set(group), trial
+            elif len(group) > 1:
+                pending[:0] = [group[:len(group) // 2], group[len(group) // 2:]]
     return Suppression(hidden, costs, result, audits, seconds)
 
 
