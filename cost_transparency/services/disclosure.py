@@ -41,7 +41,8 @@ count, chosen from those that share a printed equation with a violating count. E
 equation gives its shown counts a score of 1 / h², h being the number of hidden counts in it (an
 equation with a violating count alone in it is what gives it away): the count with the highest
 total score is hidden, then the smallest (a non-zero one before a zero), then the first in key
-order. Stop when the audit passes. A count shown in an earlier version is chosen
+order. When the audit passes, each count hidden this way is shown again, largest first, if the
+audit still passes without it (the greedy choice can overshoot). Stop when the audit passes. A count shown in an earlier version is chosen
 only when nothing else is left (hiding it again protects nothing if the versions can be combined).
 
 **Money.** A cost figure (median, quartiles, mean) describes its cell's placements, and is
@@ -403,7 +404,7 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
         if not bad:
             break
         near: dict[Key, float] = {}
-        for key in bad:
+        for key in sorted(bad):  # a fixed order, so the same counts always give the same choice
             for equation in touching.get(key, []):
                 members = (*equation.parts, equation.total)
                 weight = 1 / sum(1 for k in members if k in hidden) ** 2  # an equation with few hidden leaks most
@@ -412,8 +413,17 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
                         near[other] = near.get(other, 0) + weight
         if not near:
             break  # only an earlier version's figures pin these: publishing refuses (publications.publish)
-        choice = min(near, key=lambda k: (k in shown_before, -near[k], values[k] == 0, values[k], k))
+        choice = min(near, key=lambda k: (k in shown_before, -round(near[k], 9), values[k] == 0, values[k], k))
         hidden[choice] = SECONDARY
+
+    if result.passed:  # the greedy choice can overshoot: show again any count not needed after all, largest first
+        for key in sorted((k for k, why in hidden.items() if why == SECONDARY), key=lambda k: (-values[k], k)):
+            del hidden[key]
+            trial = check(set())
+            if trial.passed:
+                result = trial
+            else:
+                hidden[key] = SECONDARY
 
     costs: set[Key] = set()
     if result.passed:

@@ -139,7 +139,7 @@ def _observations(drawn: list[tuple], start: int = 0) -> list[Observation]:
             for n, (council, kind, provider, sector, funding, band, cost) in enumerate(drawn)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(region, st.lists(st.integers(0, 44), max_size=3), st.lists(observation, max_size=3))
 def test_no_published_release_lets_an_attacker_pin_a_hidden_count(drawn, dropped, added):
     councils = COUNCILS[:3]
