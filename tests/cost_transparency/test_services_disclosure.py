@@ -191,3 +191,17 @@ def test_the_demos_releases_downloaded_as_csv_survive_the_attacker(app, setup_se
         hidden = sum(len(r) for r in result.ranges.values())
         assert hidden > 0 and result.passed, result.violations()
         assert result.seconds < 5
+
+
+def test_the_mean_of_all_types_is_hidden_when_it_would_give_away_a_hidden_types_total_cost():
+    # 40 foster placements with their mean shown and one secure placement: all-types mean × 41,
+    # less the foster mean × 40, would be the secure placement's weekly cost.
+    observations = [_observation(n, 1 + n % 4, TYPES[0], provider=n % 5, cost=90_000 + 10 * n) for n in range(40)]
+    observations.append(_observation(99, 1, TYPES[1], provider=1, cost=1_200_000))
+    header, rows = release_audit.snapshot_tables(_publish(observations))["by-type"]
+    mean = header.index("Mean")
+    assert rows[0][mean].startswith("£") and rows[1][mean] == "[c]"
+    assert rows[-1][0] == "All types" and rows[-1][mean] == "[c]"
+    many = observations + [_observation(100 + n, 2, TYPES[1], provider=n % 3, cost=1_000_000) for n in range(6)]
+    header, rows = release_audit.snapshot_tables(_publish(many))["by-type"]
+    assert rows[-1][mean].startswith("£")
