@@ -198,7 +198,9 @@ def audit(versions: Sequence[Published], already_audited: int = 0) -> AuditResul
         found, count = attack(version.layout.equations, version.shown, version.hidden, version.at_least,
                               version.at_most)
         solves += count
-        ranges[index] = found or {}
+        if found is None:
+            raise ValueError(f"the published counts of version {index + 1} contradict each other")
+        ranges[index] = found
     combined = None
     if len(versions) > 1:
         merged = _merge(versions)
@@ -237,6 +239,9 @@ def attack(equations: Iterable[Equation], shown: Mapping[Key, int], hidden: Iter
 
     Returns (ranges, number of solves); ranges is None when no whole numbers fit (the
     equations contradict each other: only possible when combining versions whose counts changed).
+    A count at risk gets its exact min and max. A count that whole-number solutions found on the
+    way already put far enough apart to pass gets the span they reached (the attacker's range is
+    at least that wide), so it needs no solve of its own.
     """
     at_least, at_most = at_least or {}, at_most or {}
     unknowns = sorted(set(hidden))
