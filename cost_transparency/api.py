@@ -170,11 +170,17 @@ def _cells(stats: dict[str, comparison.CellStats]) -> list[dict[str, Any]]:
 def cost_comparison(args: dict[str, Any]) -> Any:
     """Unit costs by placement type: your own beside the region's (councils get the region with
     disclosure control applied; the RCC gets the region's own figures)."""
+    is_council = current_user.organisation_kind == OrgKind.COUNCIL
+    if is_council and args.get("start") is None and args.get("end") is None:
+        default = comparison.council_windows(date.today())[0]
+        args = {**args, "start": default.start, "end": default.end}
     end = args.get("end") or date.today()
     start = args.get("start") or end - timedelta(days=364)
     if start > end:
         api_abort(422, errors={"query": {"from": ["must be on or before 'to'"]}}, message="The period is back to front")
-    if current_user.organisation_kind == OrgKind.COUNCIL:
+    if is_council and not comparison.is_fixed_window(start, end):
+        api_abort(422, errors={"query": {"from": [comparison.WINDOW_REFUSED]}}, message=comparison.WINDOW_REFUSED)
+    if is_council:
         council = current_organisation()
         own = comparison.by_type(comparison.observations(db(), start, end, council_id=current_user.organisation_id))
         region = comparison.region_figures_for_council(db(), council, start, end, lambda o: o.placement_type)

@@ -125,7 +125,15 @@ def overview() -> Any:
     if not _is_council():
         return redirect(url_for("cost_transparency.comparison_page"))
     council = current_organisation()
-    start, end = _period()
+    today = date.today()
+    period_error = None
+    if "from" in request.args or "to" in request.args:
+        period_error = comparison.WINDOW_REFUSED
+    try:
+        window = comparison.council_window(request.args.get("period", "").strip(), today)
+    except FieldError as error:
+        period_error, window = error.message, comparison.council_windows(today)[0]
+    start, end = window.start, window.end
     own = comparison.observations(db(), start, end, council_id=council.id)
     own_by_type = comparison.by_type(own)
     region = comparison.region_figures_for_council(db(), council, start, end, lambda o: o.placement_type)
@@ -147,9 +155,12 @@ def overview() -> Any:
             [(council.name, own_series), ("Region", region_series)])
     reviews = high_cost_review.queue(db())
     return render_template("cost_transparency/overview.html", council=council, start=start, end=end, kinds=kinds,
+                           period_error=period_error,
+                           period_items=[{"value": w.key, "text": w.label, "selected": w.key == window.key}
+                                         for w in comparison.council_windows(today)],
                            own=own_by_type, region=region, quarters=quarters, own_trend=own_trend,
                            region_trend=region_trend, focus=focus, chart=chart, reviews=reviews,
-                           missing=len(cost_records.placements_without_records(db())))
+                           missing=len(cost_records.placements_without_records(db()))), 400 if period_error else 200
 
 
 def _median_of(stats: comparison.CellStats | None) -> int | None:

@@ -20,6 +20,7 @@ from sqlmodel import col
 from commissioning.models import Placement
 from cost_transparency.models import CostRecord
 from cost_transparency.services import disclosure, statistics
+from rcc.errors import FieldError
 from rcc.models import Organisation
 from rcc.tenancy import within_rcc
 
@@ -162,6 +163,67 @@ def trend(rows: list[CostRow], quarters: list[Quarter], key: Callable[[Observati
 
 
 # What a council sees of the region --------------------------------------------------------
+#
+# A council sees the region's figures only for fixed windows: a whole month, a whole quarter or
+# the four quarters to a quarter's end. With free dates, moving the window by a day could add or
+# drop one placement and show its cost as the difference between two medians or means.
+
+WINDOW_MONTHS = 12
+WINDOW_QUARTERS = 8
+WINDOW_REFUSED = ("Choose a period from the list. The region's figures are shown for whole months and quarters "
+                  "only, so that nobody can work out a single placement's cost by moving the dates.")
+
+
+@dataclass(frozen=True)
+class Window:
+    key: str
+    label: str
+    start: date
+    end: date
+
+
+def _month(year: int, month: int) -> Window:
+    first = date(year, month, 1)
+    last = date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)
+    return Window(f"{year}-{month:02d}", f"{first:%B %Y}", first, last)
+
+
+def _year_to(quarter: Quarter) -> Window:
+    first = last_quarters(quarter.start, 4)[0]
+    return Window(f"year-{quarter.key}", f"The year to {quarter.end:%B %Y}", first.start, quarter.end)
+
+
+def council_windows(today: date) -> list[Window]:
+    """The periods a council may choose, newest first, all ended by ``today``: the year to the
+    last full quarter (the default), each of the last 8 full quarters, each of the last 12 full months."""
+    last_quarter = Quarter.containing(today).previous()
+    windows = [_year_to(last_quarter)]
+    windows += [Window(q.key, q.label, q.start, q.end) for q in reversed(last_quarters(last_quarter.start,
+                                                                                       WINDOW_QUARTERS))]
+    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    for _ in range(WINDOW_MONTHS):
+        windows.append(_month(year, month))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return windows
+
+
+def council_window(key: str | None, today: date) -> Window:
+    """The chosen window (the default when ``key`` is empty); FieldError("period") otherwise."""
+    windows = council_windows(today)
+    if not key:
+        return windows[0]
+    found = next((w for w in windows if w.key == key), None)
+    if found is None:
+        raise FieldError("period", WINDOW_REFUSED)
+    return found
+
+
+def is_fixed_window(start: date, end: date) -> bool:
+    """A whole month, a whole quarter, or the four quarters to a quarter's end."""
+    if start.day != 1 or end + timedelta(days=1) != date(end.year + (end.month == 12), end.month % 12 + 1, 1):
+        return False
+    months = (end.year - start.year) * 12 + end.month - start.month + 1
+    return months == 1 or (months in (3, 12) and start.month % 3 == 1)
 
 @dataclass(frozen=True)
 class RegionFigure:
@@ -183,9 +245,12 @@ def region_figures_for_council(session: Session, council: Organisation, start: d
     restricted to the council's own RCC, and hands back only aggregates. Because the council
     knows its own placements, a figure is hidden unless the *other* councils' placements in it
     pass the disclosure rule by themselves (at least 5 placements from at least 2 providers):
-    otherwise the council could subtract its own costs and read off someone else's.
+    otherwise the council could subtract its own costs and read off someone else's. The period
+    must be a fixed window (``is_fixed_window``), so that it cannot be moved a day at a time.
     """
     assert council.rcc_id is not None
+    if not is_fixed_window(start, end):
+        raise FieldError("period", WINDOW_REFUSED)
     with within_rcc(session, council.rcc_id):
         found = observations(session, start, end, rcc_id=council.rcc_id)
     everyone = group(found, key)
@@ -193,7 +258,7 @@ def region_figures_for_council(session: Session, council: Organisation, start: d
     figures = {}
     for name, stats in everyone.items():
         other = others.get(name, CellStats(0, 0, None))
-        reason = disclosure.cost_reason(other.count, other.providers, count_hidden=False)
+        reason = disclosure.cost_reason(other.count, other.providers)
         count_hidden = 0 < other.count < disclosure.THRESHOLD
         summary = stats.summary if reason is None else None
         figures[name] = RegionFigure(

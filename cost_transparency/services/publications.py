@@ -4,7 +4,9 @@ draft → approved → published. A draft can be rebuilt from current data, reti
 once approved its snapshot never changes, and once published nothing about it changes
 (here every change raises Conflict; the API answers 409; on PostgreSQL a trigger refuses
 too). A correction is a new version of the same report, rebuilt from current data, whose
-``changes`` names what changed; earlier versions stay published and readable.
+``changes`` names what changed; earlier versions stay published and readable. Approving and
+publishing both run the attacker's audit of disclosure control (``check_disclosure``) over this
+version and every earlier published version of the report, read from their CSV downloads.
 
 The public pages read published versions only through ``published_report`` and
 ``published_index``: readers in the public scope (published versions only, for anyone) that return the stored JSON
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from cost_transparency.models import Publication
-from cost_transparency.services import report_tables
+from cost_transparency.services import release_audit, report_tables
 from cost_transparency.vocabulary import APPROVED, DRAFT, PUBLISHED
 from rcc import audit
 from rcc.audit import AuditAction
@@ -139,6 +141,7 @@ def approve(session: Session, publication: Publication, user_id: int | None,
     """Approve the draft exactly as the person saw it (version ``seen_version``): refused if it was
     changed or approved meanwhile, so an edit can never slip into the approved version."""
     require_draft(publication, "approved again")
+    check_disclosure(session, publication)
     publication.status = APPROVED
     publication.approved_by_user_id = user_id
     publication.approved_at = utcnow()
@@ -151,12 +154,27 @@ def publish(session: Session, publication: Publication, user_id: int | None) -> 
     if publication.status != APPROVED:
         raise Conflict("Only an approved version can be published" if publication.status == DRAFT else
                        f"Version {publication.version} is already published and cannot be changed")
+    check_disclosure(session, publication)
     publication.status = PUBLISHED
     publication.published_by_user_id = user_id
     publication.published_at = utcnow()
     session.add(publication)
     audit.record(session, AuditAction.PUBLICATION_PUBLISHED, publication, version=publication.version)
     return publication
+
+
+def check_disclosure(session: Session, publication: Publication) -> None:
+    """The attacker's audit of this version with every published version of the same report,
+    read from their CSV downloads: refuse to publish if any hidden count could be narrowed down."""
+    earlier = session.scalars(select(Publication).where(Publication.slug == publication.slug,
+                                                        Publication.status == PUBLISHED,
+                                                        col(Publication.version) < publication.version)
+                              .order_by(Publication.version))
+    result = release_audit.audit_snapshots([*(dict(p.snapshot) for p in earlier), dict(publication.snapshot)])
+    if not result.passed:
+        raise Conflict(f"Version {publication.version} cannot be published: read with the earlier versions of this "
+                       "report, some hidden counts could be worked out or narrowed down. Rebuild the draft when more "
+                       "placements are recorded, or delete it.")
 
 
 def correct(session: Session, publication: Publication, changes: str, user_id: int | None,

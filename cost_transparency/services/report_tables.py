@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from cost_transparency.models import Publication
-from cost_transparency.services import charts, comparison, disclosure, statistics
+from cost_transparency.services import charts, comparison, disclosure, release_audit, statistics
 from cost_transparency.services.comparison import CellStats, Observation, Quarter
+from cost_transparency.services.disclosure import ALL
 from cost_transparency.vocabulary import (
     FUNDING,
     NEED_BANDS,
     PLACEMENT_TYPES,
+    PUBLISHED,
     SECTOR_LABELS,
     pounds,
     type_label,
@@ -43,11 +47,16 @@ def build_snapshot(session: Session, rcc: Organisation, publication: Publication
     councils = [(c.id or 0, c.name) for c in session.scalars(
         select(Organisation).where(Organisation.rcc_id == rcc.id, Organisation.kind == OrgKind.COUNCIL)
         .order_by(Organisation.name))]
+    earlier = session.scalars(select(Publication).where(Publication.slug == publication.slug,
+                                                        Publication.status == PUBLISHED,
+                                                        col(Publication.version) < publication.version)
+                              .order_by(Publication.version))
     return snapshot_from(
         observations=comparison.observations_in(rows, start, end),
         by_quarter=[(q, comparison.observations_in(rows, q.start, q.end)) for q in quarters],
         councils=councils, publisher=rcc.name, title=publication.title, period_start=start, period_end=end,
-        version=publication.version, changes=publication.changes, prepared_on=today)
+        version=publication.version, changes=publication.changes, prepared_on=today,
+        previous=[dict(p.snapshot) for p in earlier])
 
 
 def _count_cell(value: int, reason: str | None) -> dict[str, Any]:
@@ -56,10 +65,17 @@ def _count_cell(value: int, reason: str | None) -> dict[str, Any]:
     return {"text": f"{value:,}", "value": value, "flag": None}
 
 
-def _cost_cell(stats: CellStats, count_hidden: bool, pick: Callable[[statistics.Summary], int]) -> dict[str, Any]:
+def _cost_cell(stats: CellStats, pick: Callable[[statistics.Summary], int], hidden: bool = False,
+               zero_hidden: bool = False) -> dict[str, Any]:
+    """A cost figure: shown for 5 or more placements from 2 or more providers, unless ``hidden``
+    (its count is hidden and disclosure control kept the cost back too: see ``disclosure``).
+    ``zero_hidden``: where no count is printed, "no placements" is [c] like 1–4, so that the
+    cost column never tells a zero from a small count."""
+    if hidden or (zero_hidden and stats.count == 0):
+        return {"text": HIDDEN_TEXT[disclosure.PRIMARY], "value": None, "flag": disclosure.PRIMARY}
     if stats.count == 0 or stats.summary is None:
         return {"text": "–", "value": None, "flag": None}
-    reason = disclosure.cost_reason(stats.count, stats.providers, count_hidden)
+    reason = disclosure.cost_reason(stats.count, stats.providers)
     if reason:
         return {"text": HIDDEN_TEXT[reason], "value": None, "flag": reason}
     value = pick(stats.summary)
@@ -76,9 +92,38 @@ def _table(caption: str, row_header: str, columns: Sequence[str], rows: list[tup
             "rows": [{"label": label, "cells": cells} for label, cells in rows], "total_row": total_row}
 
 
+def _key(kind: str, dimension: str, category: str) -> disclosure.Key:
+    """The disclosure key of a count (``ALL`` for "all"); a type's total is the same in every table."""
+    return (kind, ALL, ALL) if category == ALL else (kind, dimension, category)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A release's counts with what disclosure control hides: one for all its linked tables."""
+
+    values: dict[disclosure.Key, int]
+    hidden: dict[disclosure.Key, str]
+    costs_shown: set[disclosure.Key]
+
+    def cell(self, kind: str, dimension: str, category: str) -> dict[str, Any]:
+        key = _key(kind, dimension, category)
+        return _count_cell(self.values[key], self.hidden.get(key))
+
+    def cost_hidden(self, kind: str, dimension: str, category: str) -> bool:
+        """The count is hidden and its cost figure is kept back with it."""
+        key = _key(kind, dimension, category)
+        return key in self.hidden and key not in self.costs_shown
+
+    def shown(self, key: disclosure.Key) -> int | None:
+        return None if key in self.hidden else self.values[key]
+
+
 def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarter, list[Observation]]],
                   councils: list[tuple[int, str]], publisher: str, title: str, period_start: date,
-                  period_end: date, version: int, changes: str, prepared_on: date) -> dict[str, Any]:
+                  period_end: date, version: int, changes: str, prepared_on: date,
+                  previous: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """The report's tables; ``previous`` are the snapshots of earlier published versions of the
+    same report, which the attacker's audit reads alongside this one."""
     types = [key for key in PLACEMENT_TYPES if any(o.placement_type == key for o in observations)]
     breakdowns: dict[str, tuple[dict[str, str], Callable[[Observation], str], str]] = {
         "sector": (SECTOR_LABELS, lambda o: o.sector, "provider sector"),
@@ -86,56 +131,78 @@ def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarte
         "need_band": (NEED_BANDS, lambda o: o.need_band, "need band"),
     }
     by_council_type = comparison.grid(observations, lambda o: o.council_id, lambda o: o.placement_type)
-    council_counts = [[by_council_type.get((cid, t), EMPTY).count for t in types] or [0] for cid, _ in councils]
-    linked: dict[str, tuple[list[list[int]], list[str], list[str]]] = {}
-    if types and councils:
-        linked["council"] = (council_counts, [f"council:{cid}" for cid, _ in councils], [f"type:{t}" for t in types])
-    grids = {}
-    for name, (labels, key, _words) in breakdowns.items():
-        grids[name] = comparison.grid(observations, lambda o: o.placement_type, key)
-        if types:
-            linked[name] = ([[grids[name].get((t, c), EMPTY).count for c in labels] for t in types],
-                            [f"type:{t}" for t in types], [f"{name}:{c}" for c in labels])
-    suppressed = disclosure.suppress_linked(linked) if linked else {}
+    grids = {name: comparison.grid(observations, lambda o: o.placement_type, key)
+             for name, (_labels, key, _words) in breakdowns.items()}
+    counts = _suppressed_counts(observations, types, councils, breakdowns, previous)
     type_stats = comparison.by_type(observations)
     everything = CellStats.of(observations) if observations else EMPTY
 
     sections = [
-        _by_type_section(types, type_stats, everything, suppressed.get("council")),
-        _council_counts_section(types, councils, suppressed.get("council")),
-        _council_costs_section(types, councils, by_council_type, type_stats, suppressed.get("council")),
+        _by_type_section(types, type_stats, everything, counts, observations),
+        _council_counts_section(types, councils, counts),
+        _council_costs_section(types, councils, by_council_type, type_stats, counts),
     ]
     for name, (labels, key, words) in breakdowns.items():
         sections.append(_breakdown_section(name, words, labels, types, grids[name],
-                                           comparison.group(observations, key), suppressed.get(name)))
+                                           comparison.group(observations, key), counts))
     sections.append(_trend_section(by_quarter))
     snapshot = {
         "publisher": publisher, "title": title, "version": version, "changes": changes,
         "period_start": period_start.isoformat(), "period_end": period_end.isoformat(),
         "prepared_on": prepared_on.isoformat(), "threshold": disclosure.THRESHOLD,
-        "placements": None if everything.count < disclosure.THRESHOLD else everything.count,
-        "disclosure_rule": disclosure.RULE_TEXT,
+        "placements": counts.shown((ALL, ALL, ALL)),
+        "disclosure_rule": disclosure.RULE_TEXT, "disclosure_control": disclosure.CONTROL_VERSION,
         "methods": methods(period_start, period_end),
         "sections": sections,
     }
     return json.loads(json.dumps(snapshot))  # exactly what the database will hand back: plain JSON
 
 
+def _suppressed_counts(observations: list[Observation], types: list[str], councils: list[tuple[int, str]],
+                       breakdowns: dict[str, tuple[dict[str, str], Callable[[Observation], str], str]],
+                       previous: Sequence[dict[str, Any]]) -> Counts:
+    names = {cid: name for cid, name in councils}
+    dimensions: dict[str, tuple[Callable[[Observation], str], dict[str, str]]] = {
+        "council": (lambda o: names[o.council_id], {name: name for _cid, name in councils}),
+        **{name: (key, labels) for name, (labels, key, _words) in breakdowns.items()},
+    }
+    layout = disclosure.layout([type_label(t) for t in types],
+                               {d: list(labels.values()) for d, (_key_of, labels) in dimensions.items()},
+                               uncosted_totals=["council"])
+    values = dict.fromkeys(layout.keys, 0)
+    for o in observations:
+        kind = type_label(o.placement_type)
+        values[(ALL, ALL, ALL)] += 1
+        values[(kind, ALL, ALL)] += 1
+        for dimension, (key_of, labels) in dimensions.items():
+            category = labels[key_of(o)]
+            values[(kind, dimension, category)] += 1
+            values[(ALL, dimension, category)] += 1
+    earlier = [release_audit.read_release(release_audit.snapshot_tables(snapshot),
+                                          release_audit.follows_current_rule(snapshot)) for snapshot in previous]
+    suppression = disclosure.suppress(layout, values, earlier)
+    return Counts(values, suppression.hidden, suppression.costs_shown)
 
 
-def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: CellStats,
-                     table: disclosure.SuppressedTable | None) -> dict[str, Any]:
-    rows, boxes = [], []
-    for index, kind in enumerate(types):
+def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: CellStats, counts: Counts,
+                     observations: list[Observation]) -> dict[str, Any]:
+    rows, boxes, costless = [], [], []
+    for kind in types:
         cell = stats.get(kind, EMPTY)
-        reason = table.reason(table.rows, index) if table else None
-        rows.append((type_label(kind), _summary_cells(cell, reason)))
-        shown = disclosure.cost_reason(cell.count, cell.providers, reason is not None) is None
-        if shown and cell.summary:
+        rows.append((type_label(kind), _summary_cells(cell, counts, type_label(kind))))
+        if disclosure.cost_reason(cell.count, cell.providers) is None and cell.summary:
             boxes.append({"label": type_label(kind), "lower_quartile": cell.summary.lower_quartile,
                           "median": cell.summary.median, "upper_quartile": cell.summary.upper_quartile})
-    grand = table.reason(table.rows, table.columns) if table else None
-    rows.append(("All types", _summary_cells(everything, grand)))
+        elif cell.count:
+            costless.append(kind)
+    total = _summary_cells(everything, counts, ALL)
+    # The mean of all types times all placements, less each shown mean times its count, is the
+    # total cost of the types whose costs are hidden: so the overall mean is shown only where
+    # those placements, taken together, would pass the cost rule by themselves.
+    behind = CellStats.of([o for o in observations if o.placement_type in costless])
+    if costless and disclosure.cost_reason(behind.count, behind.providers) and total[4]["value"] is not None:
+        total[4] = {"text": HIDDEN_TEXT[disclosure.PRIMARY], "value": None, "flag": disclosure.PRIMARY}
+    rows.append(("All types", total))
     return {
         "key": "by-type", "heading": "Weekly cost by placement type",
         "intro": "What a week of each kind of placement cost across the region's member councils.",
@@ -147,24 +214,25 @@ def _by_type_section(types: list[str], stats: dict[str, CellStats], everything: 
     }
 
 
-def _summary_cells(cell: CellStats, count_reason: str | None) -> list[dict]:
-    hidden = count_reason is not None
+def _summary_cells(cell: CellStats, counts: Counts, kind: str) -> list[dict]:
+    hidden = counts.cost_hidden(kind, ALL, ALL)
     return [
-        _count_cell(cell.count, count_reason),
-        _cost_cell(cell, hidden, _median),
-        _cost_cell(cell, hidden, lambda s: s.lower_quartile),
-        _cost_cell(cell, hidden, lambda s: s.upper_quartile),
-        _cost_cell(cell, hidden, lambda s: s.mean),
-        _cost_cell(cell, hidden, lambda s: s.interquartile_range),
+        counts.cell(kind, ALL, ALL),
+        _cost_cell(cell, _median, hidden),
+        _cost_cell(cell, lambda s: s.lower_quartile, hidden),
+        _cost_cell(cell, lambda s: s.upper_quartile, hidden),
+        _cost_cell(cell, lambda s: s.mean, hidden),
+        _cost_cell(cell, lambda s: s.interquartile_range, hidden),
     ]
 
 
-def _council_counts_section(types: list[str], councils: list[tuple[int, str]],
-                            table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+def _council_counts_section(types: list[str], councils: list[tuple[int, str]], counts: Counts) -> dict[str, Any]:
     rows = []
-    if table:
-        for r, (_cid, name) in enumerate([*councils, (0, "All councils")]):
-            rows.append((name, [_count_cell(table.grid[r][c], table.reason(r, c)) for c in range(table.columns + 1)]))
+    if types and councils:
+        for _cid, name in [*councils, (0, ALL)]:
+            cells = [counts.cell(type_label(kind), "council", name) for kind in types]
+            cells.append(counts.cell(ALL, "council", name))
+            rows.append((name if name != ALL else "All councils", cells))
     return {
         "key": "placements-by-council", "heading": "Placements by council and placement type",
         "intro": "How many placements each member council made use of in the period, by type.",
@@ -176,19 +244,13 @@ def _council_counts_section(types: list[str], councils: list[tuple[int, str]],
 
 def _council_costs_section(types: list[str], councils: list[tuple[int, str]],
                            grid: dict[tuple[object, object], CellStats], type_stats: dict[str, CellStats],
-                           table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+                           counts: Counts) -> dict[str, Any]:
     rows = []
-    for r, (cid, name) in enumerate(councils):
-        cells = []
-        for c, kind in enumerate(types):
-            hidden = table is not None and table.reason(r, c) is not None
-            cells.append(_cost_cell(grid.get((cid, kind), EMPTY), hidden, _median))
-        rows.append((name, cells))
-    region = []
-    for c, kind in enumerate(types):
-        hidden = table is not None and table.reason(table.rows, c) is not None
-        region.append(_cost_cell(type_stats.get(kind, EMPTY), hidden, _median))
-    rows.append(("All councils", region))
+    for cid, name in councils:
+        rows.append((name, [_cost_cell(grid.get((cid, kind), EMPTY), _median,
+                                       counts.cost_hidden(type_label(kind), "council", name)) for kind in types]))
+    rows.append(("All councils", [_cost_cell(type_stats.get(kind, EMPTY), _median,
+                                             counts.cost_hidden(type_label(kind), ALL, ALL)) for kind in types]))
     focus = max(types, key=lambda t: (t == "childrens_home", type_stats[t].count)) if types else None
     bars = []
     if focus:
@@ -207,16 +269,18 @@ def _council_costs_section(types: list[str], councils: list[tuple[int, str]],
 
 def _breakdown_section(name: str, words: str, labels: dict[str, str], types: list[str],
                        grid: dict[tuple[object, object], CellStats], totals: dict[object, CellStats],
-                       table: disclosure.SuppressedTable | None) -> dict[str, Any]:
+                       counts: Counts) -> dict[str, Any]:
     columns = [f"{label}: {part}" for label in labels.values() for part in ("placements", "median")]
     rows = []
-    for r, kind in enumerate([*types, None]):
-        cells = []
-        for c, category in enumerate(labels):
-            stats = totals.get(category, EMPTY) if kind is None else grid.get((kind, category), EMPTY)
-            reason = table.reason(r, c) if table else None
-            cells += [_count_cell(stats.count, reason), _cost_cell(stats, reason is not None, _median)]
-        rows.append((type_label(kind) if kind else "All types", cells))
+    if types:
+        for kind in [*types, None]:
+            cells = []
+            for category, label in labels.items():
+                stats = totals.get(category, EMPTY) if kind is None else grid.get((kind, category), EMPTY)
+                row = ALL if kind is None else type_label(kind)
+                cells += [counts.cell(row, name, label),
+                          _cost_cell(stats, _median, counts.cost_hidden(row, name, label))]
+            rows.append((type_label(kind) if kind else "All types", cells))
     headings = {"sector": "In-house, private and voluntary providers", "funding": "Block contracts and spot purchases",
                 "need_band": "By need band"}
     return {
@@ -234,7 +298,8 @@ def _trend_section(by_quarter: list[tuple[Quarter, list[Observation]]]) -> dict[
     rows = []
     for quarter, _obs in by_quarter:
         stats = per_quarter[quarter.key]
-        rows.append((quarter.label, [_cost_cell(stats.get(k, EMPTY), False, _median) for k in present]))
+        # No counts are printed here, so "no placements" is [c] like 1–4 (it would otherwise tell them apart).
+        rows.append((quarter.label, [_cost_cell(stats.get(k, EMPTY), _median, zero_hidden=True) for k in present]))
     busiest = sorted(present, key=lambda k: -sum(per_quarter[q.key].get(k, EMPTY).count for q, _ in by_quarter))[:4]
     series = [{"name": type_label(k), "values": [row[1][present.index(k)]["value"] for row in rows]} for k in busiest]
     return {
@@ -267,7 +332,10 @@ def methods(period_start: date, period_end: date) -> list[str]:
         "The trend shows each of the last four quarters to the end of the period, counting the placements "
         "running in that quarter; a placement running across quarters counts in each.",
         f"Disclosure control. {disclosure.RULE_TEXT} The threshold is {disclosure.THRESHOLD} placements. "
-        "Tables that share totals are suppressed together, so a total hidden in one is hidden in all.",
+        "Tables that share totals are checked together, with every earlier version of this report. A cost "
+        f"figure beside a hidden count is still shown when at least {disclosure.THRESHOLD} placements from at "
+        f"least {disclosure.MIN_PROVIDERS} providers stand behind it; the mean for all types is hidden when it "
+        "would give away the total cost of the placements whose costs are hidden.",
     ]
 
 

@@ -66,6 +66,9 @@ def test_cost_records_through_the_api_respect_the_council(client, token, region,
 def test_comparison_for_a_council_applies_disclosure_control(client, token, costed):
     own = client.get("/api/v1/cost-comparison", headers=token(Role.COUNCIL_FINANCE_LEAD)).json
     assert own["own"][0]["count"] == 7 and own["region"][0]["count"] == 12
+    shifted = client.get(f"/api/v1/cost-comparison?from={own['from']}&to={own['to'][:-2]}{int(own['to'][-2:]) - 1:02d}",
+                         headers=token(Role.COUNCIL_FINANCE_LEAD))
+    assert shifted.status_code == 422 and "whole months and quarters" in shifted.json["errors"]["query"]["from"][0]
     assert client.get("/api/v1/provider-risk", headers=token(Role.COUNCIL_FINANCE_LEAD)).status_code == 403
     risk = client.get("/api/v1/provider-risk", headers=token(Role.RCC_COMMISSIONER)).json
     assert risk["spend_hhi"] > 0 and len(risk["groups"]) == 4  # three groups and the region's own provider

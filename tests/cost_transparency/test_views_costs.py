@@ -34,6 +34,21 @@ def test_a_finance_lead_sees_own_figures_beside_the_regions(signed_in_client, re
     assert "Warwickshire" not in page.find("main").get_text()
 
 
+def test_a_finance_lead_chooses_whole_months_or_quarters_and_free_dates_are_refused(signed_in_client, region,
+                                                                                    costed):
+    client = signed_in_client(region.people[Role.COUNCIL_FINANCE_LEAD])
+    page = _soup(client.get("/costs"))
+    options = [o["value"] for o in page.find("select", id="period").find_all("option")]
+    assert len(options) == 1 + 8 + 12 and options[0].startswith("year-")
+    assert client.get(f"/costs?period={options[3]}").status_code == 200
+    for query in (f"from={(TODAY - timedelta(days=30)).isoformat()}&to={TODAY.isoformat()}", "period=2026-13",
+                  "period=<script>"):
+        response = client.get(f"/costs?{query}")
+        assert response.status_code == 400
+        summary = _soup(response).find(class_="govuk-error-summary")
+        assert "whole months and quarters" in summary.get_text() and summary.find("a", href="#period")
+
+
 def test_a_finance_lead_cannot_reach_another_councils_placement_costs(signed_in_client, region, costed):
     client = signed_in_client(region.people[Role.COUNCIL_FINANCE_LEAD])
     theirs = next(p for p in costed if p.council_id == region.councils[1].id)
