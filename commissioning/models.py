@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from commissioning.lifecycle import DRAFT, OPEN_STATUSES
@@ -248,3 +248,34 @@ class Placement(SQLModel, table=True):
     funding: str = Field(max_length=10)
     block_contract_id: int | None = None  # the contracts package's block contract; no FK on purpose
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReferralUpload(SQLModel, table=True):
+    """A council's CSV of referrals, checked and saved in the background: all rows or none.
+
+    The file's bytes are kept only until the upload finishes (they describe children); what stays
+    is who uploaded it, how far it got, and either the referrals it made or the problems found.
+    A worker that dies part way leaves ``heartbeat_at`` behind: the upload is then shown as
+    stopped (nothing was saved, because the rows are written in one transaction at the end).
+    """
+
+    __tablename__ = "referral_upload"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    file_name: str = Field(default="", max_length=200)
+    submit: bool = False
+    content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="queued", max_length=20)  # queued, checking, saving, done, failed
+    rows_total: int = 0
+    rows_checked: int = 0
+    referrals_created: int = 0
+    sibling_groups_created: int = 0
+    message: str | None = Field(default=None, max_length=2000)
+    problems: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -35,7 +36,7 @@ from commissioning.forms import (
     parse_pounds,
     pounds_text,
 )
-from commissioning.models import Child, Home, Placement, Referral, SiblingGroup, Vacancy
+from commissioning.models import Child, Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
 from commissioning.services import dashboard, imports, placements, sibling_groups, supply
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
@@ -49,9 +50,9 @@ from commissioning.vocabulary import (
     SEXES,
     URGENCIES,
 )
-from rcc import users
+from rcc import jobs, users
 from rcc.audit import AuditAction
-from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
+from rcc.csv_files import CsvFileError, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
@@ -68,6 +69,7 @@ from rcc.web import (
     get_or_404,
     id_argument,
     page_number,
+    request_id,
     whole_number,
 )
 
@@ -364,26 +366,40 @@ def withdraw_referral(referral_id: int) -> Any:
 @allow(*COUNCIL_WRITERS)
 def upload_referrals() -> Any:
     form = UploadForm()
-    problems = []
     errors: list[dict[str, str]] = []
     if form.validate_on_submit():
         upload = request.files.get("file")
         data = upload.read() if upload else b""
         try:
             with transaction(db()) as s:
-                result = imports.upload_referrals(s, current_organisation(), data, bool(form.submit_now.data))
-            flash(f"{result.referrals_created} referrals "
-                  f"{'submitted' if result.submitted else 'saved as drafts'}"
-                  f"{f', with {result.sibling_groups_created} new sibling groups' if result.sibling_groups_created else ''}.")
-            return redirect(url_for("commissioning.referrals"))
-        except CsvRowErrors as error:
-            problems = error.problems
-            errors = [{"text": error.message, "href": "#problems"}]
+                started = imports.start_referral_upload(s, current_organisation(), data,
+                                                        (upload.filename if upload else "") or "",
+                                                        bool(form.submit_now.data))
+            try:
+                jobs.start(current_app, "commissioning.services.imports:run_referral_upload", started.id,
+                           started.rcc_id, started.council_id, current_user.id, request_id())
+            except jobs.JobsUnavailable as error:
+                with transaction(db()) as s:
+                    imports.abandon_upload(s, imports.get_upload(s, int(started.id or 0)), error.message)
+            return redirect(url_for("commissioning.referral_upload", upload_id=started.id))
         except CsvFileError as error:
             errors = [{"text": error.message, "href": "#file"}]
             form.file.errors = [error.message]
-    return render_template("commissioning/upload.html", form=form, errors=errors, problems=problems,
-                           columns=imports.REFERRAL_COLUMNS)
+    return render_template("commissioning/upload.html", form=form, errors=errors, problems=[],
+                           columns=imports.REFERRAL_COLUMNS, max_rows=imports.MAX_REFERRAL_ROWS,
+                           max_megabytes=imports.MAX_REFERRAL_BYTES // (1024 * 1024))
+
+
+@bp.route("/referrals/uploads/<int:upload_id>")
+@allow(*COUNCIL_WRITERS)
+def referral_upload(upload_id: int) -> Any:
+    found = get_or_404(ReferralUpload, upload_id)
+    status = imports.upload_status(found)
+    errors = [{"text": found.message or "", "href": "#problems" if found.problems else "#result"}] \
+        if status == "failed" else []
+    return render_template("commissioning/upload_progress.html", upload=found, status=status, errors=errors,
+                           running=status in ("queued", "checking", "saving"), refresh_seconds=2,
+                           max_problems=imports.MAX_PROBLEMS_KEPT)
 
 
 @bp.route("/referrals/template.csv")

@@ -52,6 +52,7 @@ class AuditAction(StrEnum):
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
 
     HOME_CREATED = "home.created"
+    HOME_RATING_SET = "home.rating_set"
     HOME_UPDATED = "home.updated"
 
     MATCHING_OFFER_ACCEPTED = "matching.offer.accepted"
@@ -93,6 +94,8 @@ class AuditAction(StrEnum):
     REFERRAL_CREATED = "referral.created"
     REFERRAL_UPDATED = "referral.updated"
     REFERRAL_UPLOADED = "referral.uploaded"
+    REFERRAL_UPLOAD_REFUSED = "referral.upload_refused"
+    REFERRAL_UPLOAD_STARTED = "referral.upload_started"
     REFERRAL_VIEWED = "referral.viewed"
     REFERRAL_LISTED = "referral.listed"
     REFERRAL_EXPORTED = "referral.exported"

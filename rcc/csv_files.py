@@ -55,7 +55,10 @@ def read_csv(data: bytes, required_columns: Iterable[str], max_bytes: int = MAX_
         raise CsvFileError("The file is not UTF-8 text. In your spreadsheet, save it as 'CSV UTF-8' "
                            "and upload it again.") from error
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [name.strip() for name in (reader.fieldnames or [])]
+    try:
+        header = [name.strip() for name in (reader.fieldnames or [])]
+    except csv.Error as error:
+        raise CsvFileError(f"The header row cannot be read ({error}). Use the template's header row.") from error
     missing = [column for column in required_columns if column not in header]
     if missing:
         raise CsvFileError(f"The file is missing these columns: {', '.join(missing)}. "

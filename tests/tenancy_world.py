@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
-from commissioning.models import Home, Placement, Referral, SiblingGroup, Vacancy
+from commissioning.models import Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
@@ -33,6 +33,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "api_token_id": ApiToken,
     "session_id": UserSession,
     "referral_id": Referral,
+    "upload_id": ReferralUpload,
     "sibling_group_id": SiblingGroup,
     "placement_id": Placement,
     "home_id": Home,

@@ -70,15 +70,17 @@ def test_referral_upload_refuses_bad_files_and_writes_nothing(app, region, setup
 def test_referral_upload_with_one_bad_row_writes_nothing_and_names_row_and_field(app, region, setup_session):
     client = sign_in(app.test_client(), region.people[Role.COUNCIL_PLACEMENT_OFFICER])
     content = _referral_rows("GOOD-1", "GOOD-2").decode().replace("GOOD-2,JS,4,2012,F", "GOOD-2,JS,4,2012,X")
-    page = _messages(_upload(client, "/referrals/upload", content.encode()))
+    response = _upload(client, "/referrals/upload", content.encode())
+    assert response.status_code == 302  # to the upload's own page, where the background check reports
+    page = _messages(client.get(response.headers["Location"]))
     assert "3" in page and "sex" in page.lower()
     assert _count(setup_session, Referral) == 0
 
 
 def test_huge_uploads_are_refused_with_a_clear_message(app, region, setup_session):
     client = sign_in(app.test_client(), region.people[Role.COUNCIL_PLACEMENT_OFFICER])
-    over_service_limit = b"reference\n" + b"x" * (6 * 1024 * 1024)
-    assert "larger than 5 MB" in _messages(_upload(client, "/referrals/upload", over_service_limit))
+    over_service_limit = b"reference\n" + b"x" * (9 * 1024 * 1024 + 1)
+    assert "larger than 9 MB" in _messages(_upload(client, "/referrals/upload", over_service_limit))
     over_server_limit = b"x" * (11 * 1024 * 1024)
     response = _upload(client, "/referrals/upload", over_server_limit)
     assert response.status_code == 413 and "The file is too large" in response.get_data(as_text=True)

@@ -8,21 +8,25 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from commissioning.models import RATING_FROM_IMPORT, Child, Home, SiblingGroup
+from commissioning.models import RATING_FROM_IMPORT, Child, Home, ReferralUpload, SiblingGroup
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
 from rcc import audit, numbers, users
-from rcc.audit import AuditAction
+from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
+from rcc.db import transaction
+from rcc.errors import NotFound
 from rcc.geography import (
     REFERENCE_DATA,
     LocalAuthority,
@@ -33,7 +37,9 @@ from rcc.geography import (
     normalise_postcode,
 )
 from rcc.models import Organisation, utcnow
-from rcc.tenancy import OrgKind
+from rcc.tenancy import OrgKind, TenantScope, set_scope
+
+log = logging.getLogger(__name__)
 
 # Referral upload ---------------------------------------------------------------------------
 
@@ -85,6 +91,13 @@ def referral_template_csv() -> str:
     return out.getvalue()
 
 
+MAX_REFERRAL_ROWS = 50_000  # a large council's whole list of children looked after is under 2,000
+MAX_REFERRAL_BYTES = 9 * 1024 * 1024  # 50,000 rows of the template come to about 8 MB
+PROGRESS_EVERY = 2_000  # rows checked between progress updates (each is one short transaction)
+MAX_PROBLEMS_KEPT = 1_000  # problems listed on the page; the count covers the rest
+UPLOAD_STOPPED_AFTER = timedelta(minutes=2)  # no sign of life for this long: the job has died
+
+
 @dataclass
 class UploadResult:
     referrals_created: int
@@ -92,23 +105,34 @@ class UploadResult:
     submitted: bool
 
 
+def read_referral_file(data: bytes) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows, or CsvFileError if the file as a whole cannot be used (including too many rows)."""
+    rows = read_csv(data, REQUIRED_REFERRAL_COLUMNS, max_bytes=MAX_REFERRAL_BYTES, what="referrals")
+    if len(rows) > MAX_REFERRAL_ROWS:
+        raise CsvFileError(f"The file has {len(rows):,} referrals; the most in one file is {MAX_REFERRAL_ROWS:,}. "
+                           "Split it into smaller files and upload each one.")
+    return rows
+
+
 def upload_referrals(session: Session, council: Organisation, data: bytes, submit: bool,
-                     today: date | None = None) -> UploadResult:
+                     today: date | None = None,
+                     progress: Callable[[int], None] | None = None) -> UploadResult:
     """Create (and optionally submit) a referral per row; all or nothing.
 
     Raises CsvFileError for an unusable file, or CsvRowErrors listing every bad row's field and problem.
+    ``progress(rows_checked)`` is called every ``PROGRESS_EVERY`` rows while the rows are checked.
     """
     today = today or date.today()
-    rows = read_csv(data, REQUIRED_REFERRAL_COLUMNS, what="referrals")
+    rows = read_referral_file(data)
     problems: list[RowProblem] = []
     parsed: list[tuple[int, ChildDetails, ReferralDetails, str]] = []
     groups: dict[str, tuple[int, bool, str]] = {}
     seen_references: dict[str, int] = {}
     existing_groups = {g.name.casefold(): g for g in session.scalars(
         select(SiblingGroup).where(SiblingGroup.council_id == council.id))}
-    existing_children = {c.reference.casefold() for c in session.scalars(
-        select(Child).where(Child.council_id == council.id))}
-    for number, row in rows:
+    existing_children = {c.casefold() for c in session.scalars(
+        select(Child.reference).where(Child.council_id == council.id))}
+    for checked, (number, row) in enumerate(rows, start=1):
         row_problems: dict[str, str] = {}
         child, details = _parse_row(row, row_problems)
         group_name = row.get("sibling_group", "")
@@ -129,9 +153,121 @@ def upload_referrals(session: Session, council: Organisation, data: bytes, submi
             _check_group_row(row, number, group_name, groups, existing_groups, row_problems)
         problems += [RowProblem(number, name, message) for name, message in row_problems.items()]
         parsed.append((number, child, details, group_name))
+        if progress is not None and checked % PROGRESS_EVERY == 0:
+            progress(checked)
     if problems:
         raise CsvRowErrors(problems)
     return _write_referrals(session, council, parsed, groups, existing_groups, submit, today)
+
+
+# The upload as a background job -----------------------------------------------------------------
+
+def start_referral_upload(session: Session, council: Organisation, data: bytes, file_name: str,
+                          submit: bool) -> ReferralUpload:
+    """Check the file as a whole now (so a wrong file is refused at once) and keep it for the job.
+
+    Raises CsvFileError; the job itself is started by the caller once this is committed.
+    """
+    rows = read_referral_file(data)
+    upload = ReferralUpload(rcc_id=council.rcc_id, council_id=council.id, file_name=file_name[:200],
+                            submit=submit, content=data, rows_total=len(rows),
+                            created_by_user_id=audit.current_actor(session).user_id)
+    session.add(upload)
+    audit.record(session, AuditAction.REFERRAL_UPLOAD_STARTED, upload, rows=len(rows), submit=submit)
+    return upload
+
+
+def abandon_upload(session: Session, upload: ReferralUpload, message: str) -> None:
+    """The job could not be started: the upload is failed at once, with the reason, and its file dropped."""
+    upload.status, upload.message = "failed", message
+    _finish(upload)
+    session.add(upload)
+    audit.record(session, AuditAction.REFERRAL_UPLOAD_REFUSED, upload, problems=0)
+
+
+def upload_status(upload: ReferralUpload, now: datetime | None = None) -> str:
+    """The upload's status as a person should read it: a job with no sign of life is "stopped"."""
+    if upload.status in ("queued", "checking", "saving") and \
+            (now or utcnow()) - upload.heartbeat_at > UPLOAD_STOPPED_AFTER:
+        return "stopped"
+    return upload.status
+
+
+def get_upload(session: Session, upload_id: int) -> ReferralUpload:
+    found = session.get(ReferralUpload, upload_id)
+    if found is None:
+        raise NotFound("No such upload")
+    return found
+
+
+def run_referral_upload(make_session: Callable[[], Session], upload_id: int, rcc_id: int, council_id: int,
+                        user_id: int | None, request_id: str | None = None) -> None:
+    """The job: check every row (recording progress), then save them all in one transaction, or
+    record the problems and save nothing. The file's bytes are dropped either way."""
+    with make_session() as session:
+        set_scope(session, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
+        set_actor(session, audit.Actor(user_id, council_id, rcc_id, request_id))
+        with transaction(session):
+            if not _move_upload(session, upload_id, "queued", "checking"):
+                return  # another worker has it, or it was already finished
+        upload = get_upload(session, upload_id)
+        council = session.get(Organisation, council_id)
+        try:
+            with transaction(session):
+                result = upload_referrals(session, council, upload.content or b"", upload.submit,
+                                          progress=lambda checked: _note_progress(make_session, upload_id,
+                                                                                  rcc_id, council_id, checked))
+                upload = get_upload(session, upload_id)
+                upload.status, upload.rows_checked = "done", upload.rows_total
+                upload.referrals_created, upload.sibling_groups_created = (result.referrals_created,
+                                                                           result.sibling_groups_created)
+                _finish(upload)
+                session.add(upload)
+        except (CsvRowErrors, CsvFileError) as error:
+            _record_refusal(session, upload_id, error)
+        except Exception:  # noqa: BLE001 - the person is told; nothing was saved (one transaction)
+            log.exception("Referral upload %s failed", upload_id)
+            _record_refusal(session, upload_id, None)
+
+
+def _move_upload(session: Session, upload_id: int, from_status: str, to_status: str) -> bool:
+    moved = session.execute(update(ReferralUpload).where(ReferralUpload.id == upload_id,
+                                                         ReferralUpload.status == from_status)
+                            .values(status=to_status, heartbeat_at=utcnow()))
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def _note_progress(make_session: Callable[[], Session], upload_id: int, rcc_id: int, council_id: int,
+                   checked: int) -> None:
+    """Progress from its own short transaction, so the page sees it while the rows are still being checked."""
+    with make_session() as session:
+        set_scope(session, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
+        with transaction(session):
+            session.execute(update(ReferralUpload).where(ReferralUpload.id == upload_id)
+                            .values(rows_checked=checked, heartbeat_at=utcnow()))
+
+
+def _finish(upload: ReferralUpload) -> None:
+    upload.content = None
+    upload.finished_at = upload.heartbeat_at = utcnow()
+
+
+def _record_refusal(session: Session, upload_id: int, error: CsvRowErrors | CsvFileError | None) -> None:
+    session.rollback()
+    with transaction(session):
+        upload = get_upload(session, upload_id)
+        upload.status = "failed"
+        if error is None:
+            upload.message = "The upload failed unexpectedly, so nothing was saved. Upload the file again."
+        else:
+            upload.message = error.message
+        if isinstance(error, CsvRowErrors):
+            upload.problems = [{"row": p.row, "field": p.field, "problem": p.problem}
+                               for p in error.problems[:MAX_PROBLEMS_KEPT]]
+            upload.rows_checked = upload.rows_total
+        _finish(upload)
+        session.add(upload)
+        audit.record(session, AuditAction.REFERRAL_UPLOAD_REFUSED, upload, problems=len(getattr(error, "problems", [])))
 
 
 def _check_group_row(row: dict[str, str], number: int, group_name: str, groups: dict[str, tuple[int, bool, str]],
@@ -227,13 +363,14 @@ def _write_referrals(session: Session, council: Organisation,
     for key, (_, keep, reason) in groups.items():
         created_groups[key] = create_sibling_group(session, council, names[key], keep, reason)
     session.flush()
-    for _, child, details, group_name in parsed:
+    for _, _child, details, group_name in parsed:
         if group_name:
             details.sibling_group_id = created_groups[group_name.casefold()].id
-        referral = referral_service.create_referral(session, council, child, details, today)
-        if submit:
-            referral_service.submit_referral(session, referral, today)
-    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(parsed), submitted=submit)
+    created = referral_service.create_referrals_in_bulk(
+        session, council, [(child, details) for _, child, details, _ in parsed], submit, today)
+    ids = [int(r.id or 0) for r in created]
+    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(created), submitted=submit,
+                 first_referral_id=min(ids, default=None), last_referral_id=max(ids, default=None))
     return UploadResult(len(parsed), len(created_groups), submit)
 
 

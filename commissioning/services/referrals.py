@@ -235,6 +235,43 @@ def create_referral(session: Session, council: Organisation, child: ChildDetails
     return referral
 
 
+def create_referrals_in_bulk(session: Session, council: Organisation,
+                             items: list[tuple[ChildDetails, ReferralDetails]], submit: bool,
+                             today: date | None = None) -> list[Referral]:
+    """Referrals for children the council has not recorded before, already checked row by row
+    (``check_referral`` and unique references): two multi-row inserts and their history, instead of
+    a round trip per statement per row. Submitted at once when ``submit``. The caller audits."""
+    today = today or date.today()
+    user_id = audit.current_actor(session).user_id
+    records = []
+    for child, _details in items:
+        record = Child(rcc_id=council.rcc_id, council_id=council.id, reference="", birth_month=1,
+                       birth_year=today.year, sex="", legal_status="", category_of_need="", home_postcode="")
+        _apply_child(record, child)
+        records.append(record)
+    session.add_all(records)
+    session.flush()
+    now = utcnow()
+    referrals = []
+    for record, (_child, details) in zip(records, items, strict=True):
+        referral = Referral(rcc_id=council.rcc_id, council_id=council.id, child_id=record.id, placement_type="",
+                            urgency="", date_needed=today, created_by_user_id=user_id)
+        _apply_details(referral, details)
+        if submit:
+            referral.status, referral.submitted_at, referral.status_changed_at = SUBMITTED, now, now
+        referrals.append(referral)
+    session.add_all(referrals)
+    session.flush()
+    events = [ReferralEvent(rcc_id=r.rcc_id, council_id=r.council_id, referral_id=r.id, from_status=None,
+                            to_status=DRAFT, user_id=user_id, at=now) for r in referrals]
+    if submit:
+        events += [ReferralEvent(rcc_id=r.rcc_id, council_id=r.council_id, referral_id=r.id, from_status=DRAFT,
+                                 to_status=SUBMITTED, user_id=user_id, at=now) for r in referrals]
+    session.add_all(events)
+    session.flush()
+    return referrals
+
+
 def update_referral(session: Session, referral: Referral, child: ChildDetails, details: ReferralDetails,
                     today: date | None = None, seen_version: int | None = None) -> Referral:
     """Change a referral's details while it is a draft or newly submitted; refused if someone else

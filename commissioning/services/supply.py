@@ -171,7 +171,7 @@ def set_rating(session: Session, home: Home, rating: str, rating_date: date | No
     home.ofsted_rating, home.rating_date = rating, rating_date
     home.rating_source, home.rating_recorded_by, home.rating_recorded_at = RATING_FROM_RCC, by.name, utcnow()
     session.add(home)
-    audit.record(session, "home.rating_set", home, rating=rating, previous=previous,
+    audit.record(session, AuditAction.HOME_RATING_SET, home, rating=rating, previous=previous,
                  rating_date=rating_date.isoformat() if rating_date else None)
     return home
 

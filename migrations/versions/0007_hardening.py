@@ -1,7 +1,7 @@
 """hardening: API token expiry and scope, Ofsted rating provenance, two-factor secrets encrypted
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07 11:50:00
 """
 import os
@@ -16,7 +16,7 @@ from rcc.encryption import KEY_SETTING, PREFIX, SecretBox, key_for
 from rcc.migration_support import is_postgres
 
 revision: str = '0007'
-down_revision: str | None = '0005'
+down_revision: str | None = '0006'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

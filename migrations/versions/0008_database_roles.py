@@ -2,7 +2,7 @@
 TRUNCATE included, published reports readable by everyone, and the sign-in look-up function
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007
 Create Date: 2026-12-07
 """
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from rcc.migration_support import (
 )
 
 revision: str = '0008'
-down_revision: str | None = '0005'
+down_revision: str | None = '0007'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ council's summary for providers, the only free text about a child providers see;
 child's own words are removed from the profiles stored on offers already made.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0008
 Create Date: 2026-12-07
 """
 from collections.abc import Sequence
@@ -22,7 +22,7 @@ from rcc.tenancy import OWN_ORGANISATION, TenantPolicy
 AUDIT_TRAIL = TenantPolicy(owner_columns=("organisation_id", "subject_organisation_id"))
 
 revision: str = '0010'
-down_revision: str | None = '0005'
+down_revision: str | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """state invariants held by the database
 
 Revision ID: 0011
-Revises: 0005
+Revises: 0010
 Create Date: 2026-12-07
 
 Whatever requests interleave, the database itself refuses an impossible state:
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0011'
-down_revision: str | None = '0005'
+down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """row versions: optimistic locking on every record people edit
 
 Revision ID: 0012
-Revises: 0005
+Revises: 0011
 Create Date: 2026-12-07 11:40:00.000000
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012'
-down_revision: str | None = '0005'
+down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

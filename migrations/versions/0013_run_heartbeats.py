@@ -1,7 +1,7 @@
 """matching runs: one active run per RCC, heartbeats, cancel and retry
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0012
 Create Date: 2026-12-07 11:30:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '0013'
-down_revision: str | None = '0005'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,6 @@ from commissioning.models import Child, Home, Referral, SiblingGroup
 from commissioning.services import imports
 from rcc import users
 from rcc.csv_files import (
-    MAX_UPLOAD_BYTES,
     CsvFileError,
     CsvRowErrors,
     safe_cell,
@@ -80,7 +79,7 @@ def test_every_bad_row_is_reported(session, region):
     (",".join(HEADER).encode(), "no referrals"),
     (b"reference,sex\nA,F\n", "missing these columns: birth_month"),
     ("reference\nJos\xe9".encode("latin-1"), "not UTF-8"),
-    (b"x" * (MAX_UPLOAD_BYTES + 1), "larger than 5 MB"),
+    (b"x" * (imports.MAX_REFERRAL_BYTES + 1), "larger than 9 MB"),
 ])
 def test_unusable_files_get_a_clear_message(session, region, data, message):
     with pytest.raises(CsvFileError, match=message):

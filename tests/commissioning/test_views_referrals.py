@@ -124,7 +124,7 @@ def test_upload_page_reports_the_bad_row_and_saves_nothing(app, region, setup_se
     bad = example.replace("ABC-1234", "ABC-9").replace(",F,", ",Q,")
     data = f"{header}\n{example}\n{bad}\n".encode()
     result = page(officer.post("/referrals/upload", data={"file": (io.BytesIO(data), "r.csv")},
-                               content_type="multipart/form-data"))
+                               content_type="multipart/form-data", follow_redirects=True))
     problems = [[td.get_text(strip=True) for td in tr.select("td")] for tr in result.select("#problems tbody tr")]
     assert problems == [["3", "sex", "Select the child's sex"]]
     assert setup_session.scalars(select(Referral)).all() == []

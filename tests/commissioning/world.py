@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from commissioning.models import Home, Placement, ReferralEvent, Vacancy
+from commissioning.models import Home, Placement, ReferralEvent, ReferralUpload, Vacancy
 from commissioning.services import referrals, sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.supply import HomeDetails
@@ -55,6 +55,9 @@ def build(session: Session, region: Region, label: str) -> None:
         session.add(ReferralEvent(rcc_id=referral.rcc_id, council_id=council.id, referral_id=referral.id,
                                   from_status="submitted", to_status="submitted",
                                   reason=f"MARK-{label}-{index}-event"))
+        session.add(ReferralUpload(rcc_id=council.rcc_id, council_id=council.id,
+                                   file_name=f"MARK-{label}-{index}-upload.csv", status="failed", rows_total=1,
+                                   problems=[{"row": 2, "field": "reference", "problem": f"MARK-{label}-{index}-problem"}]))
         if index == 0:
             for step in (referrals.start_matching, referrals.mark_offered, referrals.approve_proposal):
                 step(session, referral)
