@@ -683,7 +683,6 @@ def edit_home(home_id: int) -> Any:
         for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
             getattr(form, name).data = str(getattr(d, name))
         form.weekly_price.data = pounds_text(d.weekly_price)
-        form.rating_date.data = d.rating_date.strftime("%d/%m/%Y") if d.rating_date else ""
         form.show_version(found)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
