@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
+from werkzeug.routing import IntegerConverter
 
 from commissioning.models import Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
@@ -96,3 +97,24 @@ def visible(row: Any, scope: TenantScope) -> bool:
 
 def markers_of(row: Any) -> list[str]:
     return [value for value in vars(row).values() if isinstance(value, str) and "MARK-" in value]
+
+
+def path_for_user(rule: Any, rows_by_model: dict[type, list[Any]], user: Any) -> str | None:
+    """A concrete path for ``rule`` naming the first record of each id argument that ``user`` may see
+    (None if there is none): how the page walks (accessibility, bad input) reach every page."""
+    from rcc.web import scope_for  # noqa: PLC0415
+
+    values: dict[str, Any] = {}
+    for name, converter in rule._converters.items():
+        if isinstance(converter, IntegerConverter):
+            candidates = [row for row in rows_by_model.get(ID_ARGUMENTS.get(name), [])  # type: ignore[arg-type]
+                          if visible(row, scope_for(user))]
+            if not candidates:
+                return None
+            values[name] = candidates[0].id
+        else:
+            choices = getattr(converter, "items", None)
+            if not choices:
+                return None
+            values[name] = sorted(choices)[0]
+    return str(rule.build(values, append_unknown=False)[1])

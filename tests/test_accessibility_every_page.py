@@ -23,15 +23,13 @@ import pytest
 from flask import current_app
 from sqlalchemy import select
 from sqlmodel import SQLModel
-from werkzeug.routing import IntegerConverter
 
 from rcc.demo import DEMO_PASSWORD, build_demo
 from rcc.models import User
 from rcc.permissions import declared_access
 from rcc.tenancy import tenant_models
-from rcc.web import scope_for
 from tests.browser_support import AXE_SCRIPT, WCAG_22_AA, axe_violations
-from tests.tenancy_world import ID_ARGUMENTS, visible
+from tests.tenancy_world import path_for_user
 from tests.totp import fresh_code
 
 pytestmark = pytest.mark.browser
@@ -68,23 +66,6 @@ def _page_rules(app):
 def _may_get(app, rule, user) -> bool:
     access = declared_access(app, rule.endpoint, ["GET"])
     return all(a is not None and ("public" in a or user.has_any_role(a)) for a in access)
-
-
-def _url_for_user(rule, rows_by_model, user):
-    values = {}
-    for name, converter in rule._converters.items():
-        if isinstance(converter, IntegerConverter):
-            model = ID_ARGUMENTS.get(name)
-            candidates = [row for row in rows_by_model.get(model, []) if visible(row, scope_for(user))]
-            if not candidates:
-                return None
-            values[name] = candidates[0].id
-        else:
-            choices = getattr(converter, "items", None)
-            if not choices:
-                return None
-            values[name] = sorted(choices)[0]
-    return rule.build(values, append_unknown=False)[1]
 
 
 @dataclass
@@ -144,7 +125,7 @@ def test_every_page_for_every_role_has_no_accessibility_violations(app, setup_se
     visitors = []
     for person in region.people:
         paths = [path for rule in _page_rules(app) if _may_get(app, rule, person)
-                 for path in [_url_for_user(rule, rows_by_model, person)] if path is not None]
+                 for path in [path_for_user(rule, rows_by_model, person)] if path is not None]
         visitors.append(Visitor(person, _signed_in_page(chromium, live_server, person), paths))
 
     problems: dict[str, list] = {}

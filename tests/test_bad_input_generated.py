@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 from sqlmodel import SQLModel
-from werkzeug.routing import IntegerConverter
 
 from rcc import users
 from rcc.permissions import declared_access
 from rcc.tenancy import tenant_models
-from rcc.web import scope_for
 from tests.conftest import sign_in
-from tests.tenancy_world import ID_ARGUMENTS, build_world, visible
+from tests.tenancy_world import build_world, path_for_user
 
 # Issue 14, defect 8: each sent as typed into a box (forms, CSV) or as raw JSON text (API).
 HOSTILE_TEXT: dict[str, str | bytes] = {
@@ -63,23 +60,6 @@ def _page_rules(app):  # type: ignore[no-untyped-def]
 def _may_get(app, rule, user) -> bool:  # type: ignore[no-untyped-def]
     access = declared_access(app, rule.endpoint, ["GET"])
     return all(a is not None and ("public" in a or user.has_any_role(a)) for a in access)
-
-
-def _path_for(rule, rows_by_model, user) -> str | None:  # type: ignore[no-untyped-def]
-    values: dict[str, Any] = {}
-    for name, converter in rule._converters.items():
-        if isinstance(converter, IntegerConverter):
-            candidates = [row for row in rows_by_model.get(ID_ARGUMENTS.get(name), [])
-                          if visible(row, scope_for(user))]
-            if not candidates:
-                return None
-            values[name] = candidates[0].id
-        else:
-            choices = getattr(converter, "items", None)
-            if not choices:
-                return None
-            values[name] = sorted(choices)[0]
-    return rule.build(values, append_unknown=False)[1]
 
 
 def _post_forms(html: bytes, page_path: str) -> list[tuple[str, dict[str, str], list[str]]]:
@@ -129,7 +109,7 @@ def test_every_form_field_refuses_hostile_values_without_a_server_error(app, wor
         for rule in _page_rules(app):
             if not _may_get(app, rule, person):
                 continue
-            path = _path_for(rule, rows_by_model, person)
+            path = path_for_user(rule, rows_by_model, person)
             if path is None:
                 continue
             page = client.get(path)
