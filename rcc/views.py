@@ -40,6 +40,7 @@ from rcc.web import (
     db,
     form_errors,
     get_or_404,
+    page_number,
     sign_in_to_session,
     whole_number,
 )
@@ -323,8 +324,7 @@ def change_person(user_id: int, action: str) -> Any:
 @allow(*ADMINS)
 def audit_trail() -> Any:
     parsed = audit_trail_service.parse_filters(request.args)
-    page_text = request.args.get("page", "1")
-    number = int(page_text) if page_text.isdigit() and 0 < int(page_text) <= audit_trail_service.MAX_PAGE else 1
+    number = page_number()
     page = audit_trail_service.trail_page(db(), parsed.filters, number)
     errors = [{"text": message, "href": f"#{name}"} for name, message in parsed.errors.items()]
     return render_template(

@@ -87,7 +87,8 @@ def test_out_of_range_numbers_in_links_are_404_not_500(app, region, role, path, 
 
 
 @pytest.mark.parametrize("role, path", [
-    (Role.COUNCIL_FINANCE_LEAD, "/costs?from=0001-01-01&to=9999-12-31"),
+    # A council's own view takes only fixed windows from a list (free dates are refused, 400:
+    # tests/cost_transparency/test_views_costs.py), so it has no free date to bound.
     (Role.RCC_COMMISSIONER, "/costs/comparison?from=0001-01-01&to=9999-12-31"),
     (Role.RCC_COMMISSIONER, "/sufficiency?on=0001-01-01"),
 ])
