@@ -366,10 +366,9 @@ def _write_referrals(session: Session, council: Organisation,
     for _, _child, details, group_name in parsed:
         if group_name:
             details.sibling_group_id = created_groups[group_name.casefold()].id
-    created = referral_service.create_referrals_in_bulk(
+    ids = referral_service.create_referrals_in_bulk(
         session, council, [(child, details) for _, child, details, _ in parsed], submit, today)
-    ids = [int(r.id or 0) for r in created]
-    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(created), submitted=submit,
+    audit.record(session, AuditAction.REFERRAL_UPLOADED, council, referrals=len(ids), submitted=submit,
                  first_referral_id=min(ids, default=None), last_referral_id=max(ids, default=None))
     return UploadResult(len(parsed), len(created_groups), submit)
 
