@@ -394,6 +394,9 @@ def upload_referrals() -> Any:
 @allow(*COUNCIL_WRITERS)
 def referral_upload(upload_id: int) -> Any:
     found = get_or_404(ReferralUpload, upload_id)
+    if imports.upload_status(found) == "stopped":
+        with transaction(db()) as s:
+            imports.fail_if_stopped(s, found)
     status = imports.upload_status(found)
     errors = [{"text": found.message or "", "href": "#problems" if found.problems else "#result"}] \
         if status == "failed" else []

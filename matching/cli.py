@@ -11,8 +11,8 @@ from flask.cli import with_appcontext
 
 from matching.services import jobs, runs
 from rcc.audit import Actor, set_actor
+from rcc.cli import system_session
 from rcc.db import transaction
-from rcc.tenancy import TenantScope, set_scope
 
 
 def register(app: Flask) -> None:
@@ -22,11 +22,13 @@ def register(app: Flask) -> None:
 
 def reap_every_region(app: Flask) -> list[int]:
     """Fail every region's runs whose worker stopped; returns their ids."""
-    session: Any = app.extensions["rcc_sessions"]()
-    set_scope(session, TenantScope.system())
-    set_actor(session, Actor.platform("reaper"))
-    with session, transaction(session):
-        return runs.reap_stale_runs(session)
+    with app.app_context():
+        # Across regions, so with the platform's own login (SYSTEM_DATABASE_URL): on PostgreSQL the
+        # web's login cannot act with system scope, and would see no run to reap.
+        session: Any = system_session()
+        set_actor(session, Actor.platform("reaper"))
+        with session, transaction(session):
+            return runs.reap_stale_runs(session)
 
 
 @click.command("reap-runs")

@@ -230,13 +230,18 @@ def transition(session: Any, row: Any, column: str, expected: Any, new: Any,
     else:
         condition = attribute == expected
     changes = {column: new, **values}
-    result = session.execute(update(model).where(model.id == row.id, condition).values(changes)
-                             .execution_options(synchronize_session=False))
-    if result.rowcount != 1:
+    versioned = hasattr(model, "row_version")  # a record people edit (rcc.versions): a move is a change too
+    statement = update(model).where(model.id == row.id, condition).values(
+        {**changes, "row_version": model.row_version + 1} if versioned else changes)
+    found = session.execute((statement.returning(model.row_version) if versioned else statement.returning(model.id))
+                            .execution_options(synchronize_session=False)).first()
+    if found is None:
         session.refresh(row)
         raise Conflict(refused(row) if callable(refused) else refused)
     for key, value in changes.items():
         set_committed_value(row, key, value)
+    if versioned:
+        set_committed_value(row, "row_version", found[0])
 
 
 def lock(session: Any, model: Any, *conditions: Any) -> Any:

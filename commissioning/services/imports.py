@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from commissioning.models import RATING_FROM_IMPORT, Child, Home, ReferralUpload, SiblingGroup
@@ -153,10 +153,12 @@ def upload_referrals(session: Session, council: Organisation, data: bytes, submi
             _check_group_row(row, number, group_name, groups, existing_groups, row_problems)
         problems += [RowProblem(number, name, message) for name, message in row_problems.items()]
         parsed.append((number, child, details, group_name))
-        if progress is not None and checked % PROGRESS_EVERY == 0:
+        if progress is not None and checked % PROGRESS_EVERY == 0 and checked < len(rows):
             progress(checked)
     if problems:
         raise CsvRowErrors(problems)
+    if progress is not None:
+        progress(len(rows))
     return _write_referrals(session, council, parsed, groups, existing_groups, submit, today)
 
 
@@ -191,6 +193,27 @@ def upload_status(upload: ReferralUpload, now: datetime | None = None) -> str:
             (now or utcnow()) - upload.heartbeat_at > UPLOAD_STOPPED_AFTER:
         return "stopped"
     return upload.status
+
+
+STOPPED_MESSAGE = "The upload stopped before it finished. Nothing was saved. Upload the file again."
+
+
+def fail_if_stopped(session: Session, upload: ReferralUpload, now: datetime | None = None) -> bool:
+    """An upload whose job died is failed, and the file it kept (it describes children) dropped.
+
+    Conditional on it still being unfinished with no sign of life, so a job that is only slow and
+    writes its progress meanwhile is never failed under it."""
+    now = now or utcnow()
+    moved = session.execute(update(ReferralUpload).where(
+        ReferralUpload.id == upload.id, ReferralUpload.status.in_(("queued", "checking", "saving")),  # type: ignore[attr-defined]
+        ReferralUpload.heartbeat_at < now - UPLOAD_STOPPED_AFTER)
+        .values(status="failed", message=STOPPED_MESSAGE, content=None, finished_at=now)
+        .execution_options(synchronize_session=False))
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.refresh(upload)
+    audit.record(session, AuditAction.REFERRAL_UPLOAD_REFUSED, upload, problems=0, stopped=True)
+    return True
 
 
 def get_upload(session: Session, upload_id: int) -> ReferralUpload:
@@ -243,8 +266,11 @@ def _note_progress(make_session: Callable[[], Session], upload_id: int, rcc_id: 
     with make_session() as session:
         set_scope(session, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
         with transaction(session):
+            # Every row checked: the save (one transaction) starts now, with a fresh sign of life.
             session.execute(update(ReferralUpload).where(ReferralUpload.id == upload_id)
-                            .values(rows_checked=checked, heartbeat_at=utcnow()))
+                            .values(rows_checked=checked, heartbeat_at=utcnow(),
+                                    status=case((ReferralUpload.rows_total <= checked, "saving"),
+                                                else_=ReferralUpload.status)))
 
 
 def _finish(upload: ReferralUpload) -> None:

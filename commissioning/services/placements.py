@@ -47,7 +47,7 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
                        f"this referral is '{referral.status.replace('_', ' ')}'")
     taken = session.execute(
         update(Vacancy).where(Vacancy.home_id == home.id, Vacancy.places_free > 0)
-        .values(places_free=Vacancy.places_free - 1).execution_options(synchronize_session=False))
+        .values(places_free=Vacancy.places_free - 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
     if getattr(taken, "rowcount", 0) != 1:
         raise Conflict(f"{home.name} has no free place now; someone may have just taken the last one")
     _refresh_vacancy(session, home.id)
@@ -88,7 +88,7 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
                lambda ended: f"Someone else has just ended this placement (on {ended.end_date:%d %B %Y})",
                end_reason=reason_code)
     session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
-                    .values(places_free=Vacancy.places_free + 1).execution_options(synchronize_session=False))
+                    .values(places_free=Vacancy.places_free + 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
     _refresh_vacancy(session, placement.home_id)
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from rcc.migration_support import see_every_row
+
 revision: str = '0011'
 down_revision: str | None = '0010'
 branch_labels: str | Sequence[str] | None = None
@@ -56,6 +58,7 @@ def _refuse_existing_breaches() -> None:
 
 
 def upgrade() -> None:
+    see_every_row(op)
     _refuse_existing_breaches()
     with op.batch_alter_table('vacancy', schema=None) as batch_op:
         batch_op.create_check_constraint('ck_vacancy_places_free_not_negative', 'places_free >= 0')

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from rcc.migration_support import see_every_row
+
 revision: str = '0013'
 down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
@@ -20,6 +22,7 @@ ACTIVE = sa.text("stage IN ('queued', 'snapshot', 'candidates', 'solving', 'expl
 
 
 def upgrade() -> None:
+    see_every_row(op)
     # Runs left active by a worker that died before this migration can never finish: end them, so
     # the one-active-run rule below can hold.
     op.execute(sa.text("UPDATE matching_run SET stage = 'failed', error = 'The matching worker stopped' "

@@ -47,7 +47,7 @@ def test_an_upload_reports_its_progress_and_saves_every_row(app, region, setup_s
     assert response.status_code == 302
     page = _text(officer.get(response.headers["Location"]))
     assert "5 referrals submitted" in page
-    assert seen == [2, 4]
+    assert seen == [2, 4, 5]  # the last: every row checked, saving starts
     upload = setup_session.scalars(select(ReferralUpload)).one()
     assert (upload.status, upload.rows_checked, upload.rows_total, upload.referrals_created) == ("done", 5, 5, 5)
     assert upload.content is None  # the file describes children: not kept once it is done
@@ -81,6 +81,7 @@ def test_a_failure_while_saving_saves_nothing_and_says_so(app, region, setup_ses
 def test_an_upload_whose_job_died_is_shown_as_stopped(app, region, setup_session, signed_in_client):
     council = region.councils[0]
     upload = ReferralUpload(rcc_id=council.rcc_id, council_id=council.id, status="checking", rows_total=10,
+                            content=b"reference\nSTOPPED-1\n",
                             rows_checked=4, heartbeat_at=utcnow() - imports.UPLOAD_STOPPED_AFTER - timedelta(seconds=1))
     setup_session.add(upload)
     setup_session.commit()
@@ -88,6 +89,9 @@ def test_an_upload_whose_job_died_is_shown_as_stopped(app, region, setup_session
     page = _text(officer.get(f"/referrals/uploads/{upload.id}"))
     assert "The upload stopped before it finished. Nothing was saved." in page
     assert "refreshes itself" not in page
+    setup_session.expire_all()
+    stopped = setup_session.get(ReferralUpload, upload.id)
+    assert (stopped.status, stopped.content) == ("failed", None)  # and the children's file is not kept
 
 
 def test_with_the_job_queue_down_nothing_is_left_waiting(app, region, setup_session, signed_in_client):

@@ -220,11 +220,9 @@ def test_redis_down_before_a_run_gives_a_clear_message_and_leaves_nothing_queued
 
 def _api_token(app, user) -> str:
     from rcc import users
-    from rcc.tenancy import TenantScope, set_scope
+    from rcc.cli import system_session
 
-    session = app.extensions["rcc_sessions"]()
-    set_scope(session, TenantScope.system())
-    with session, transaction(session):
+    with app.app_context(), system_session() as session, transaction(session):
         _token_row, token = users.create_api_token(session, session.get(type(user), user.id), "faults")
     return str(token)
 
