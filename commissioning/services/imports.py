@@ -25,7 +25,7 @@ from commissioning.services.sibling_groups import check_group
 from rcc import audit, numbers, users
 from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
-from rcc.db import transaction
+from rcc.db import lost_connection, transaction
 from rcc.errors import NotFound
 from rcc.geography import (
     REFERENCE_DATA,
@@ -233,24 +233,39 @@ def run_referral_upload(make_session: Callable[[], Session], upload_id: int, rcc
         with transaction(session):
             if not _move_upload(session, upload_id, "queued", "checking"):
                 return  # another worker has it, or it was already finished
+        for attempt in (1, 2):
+            try:
+                _check_and_save(session, make_session, upload_id, rcc_id, council_id)
+                return
+            except (CsvRowErrors, CsvFileError) as error:
+                _record_refusal(session, upload_id, error)
+                return
+            except Exception as error:  # noqa: BLE001 - the person is told; nothing was saved (one transaction)
+                if attempt == 1 and lost_connection(error):
+                    # The server rolled the save back with the connection: nothing of it was kept,
+                    # so it is done again once on a fresh connection, as a request would be (rcc.web).
+                    log.warning("Referral upload %s lost its database connection; trying once more", upload_id)
+                    session.rollback()
+                    continue
+                log.exception("Referral upload %s failed", upload_id)
+                _record_refusal(session, upload_id, None)
+                return
+
+
+def _check_and_save(session: Session, make_session: Callable[[], Session], upload_id: int, rcc_id: int,
+                    council_id: int) -> None:
+    with transaction(session):
         upload = get_upload(session, upload_id)
         council = session.get(Organisation, council_id)
-        try:
-            with transaction(session):
-                result = upload_referrals(session, council, upload.content or b"", upload.submit,
-                                          progress=lambda checked: _note_progress(make_session, upload_id,
-                                                                                  rcc_id, council_id, checked))
-                upload = get_upload(session, upload_id)
-                upload.status, upload.rows_checked = "done", upload.rows_total
-                upload.referrals_created, upload.sibling_groups_created = (result.referrals_created,
-                                                                           result.sibling_groups_created)
-                _finish(upload)
-                session.add(upload)
-        except (CsvRowErrors, CsvFileError) as error:
-            _record_refusal(session, upload_id, error)
-        except Exception:  # noqa: BLE001 - the person is told; nothing was saved (one transaction)
-            log.exception("Referral upload %s failed", upload_id)
-            _record_refusal(session, upload_id, None)
+        result = upload_referrals(session, council, upload.content or b"", upload.submit,
+                                  progress=lambda checked: _note_progress(make_session, upload_id,
+                                                                          rcc_id, council_id, checked))
+        upload = get_upload(session, upload_id)
+        upload.status, upload.rows_checked = "done", upload.rows_total
+        upload.referrals_created, upload.sibling_groups_created = (result.referrals_created,
+                                                                   result.sibling_groups_created)
+        _finish(upload)
+        session.add(upload)
 
 
 def _move_upload(session: Session, upload_id: int, from_status: str, to_status: str) -> bool:

@@ -26,13 +26,13 @@ def postgres_only(is_postgres):
 
 
 def test_the_restore_drill_restores_every_row_and_removes_its_scratch_database(
-        postgres_only, database_url, setup_session, owner_engine):
+        postgres_only, database_urls, setup_session, owner_engine):
     make_region(setup_session, "R", ("Coventry", "Warwickshire"))
     setup_session.commit()
     people = setup_session.scalar(select(func.count()).select_from(User))
     scratch = f"rcc_drill_{uuid.uuid4().hex[:8]}"
 
-    done = subprocess.run([str(SCRIPT), database_url, scratch], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([str(SCRIPT), database_urls.owner, scratch], capture_output=True, text=True, timeout=300)
 
     assert done.returncode == 0, done.stdout + done.stderr
     summary = re.search(r"Restore drill passed in \d+ s: (\d+) tables, (\d+) rows, migration (\w+)", done.stdout)
