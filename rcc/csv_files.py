@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from rcc.errors import ServiceError
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters no database text column can hold (PostgreSQL refuses NUL outright) and no one types.
+UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -80,7 +81,7 @@ def read_csv(data: bytes, required_columns: Iterable[str], max_bytes: int = MAX_
 def _cell(value: str | None, row: int, column: str) -> str:
     """A cell's text, refusing characters no database column can hold (NUL and other controls)."""
     text = (value or "").strip()
-    if _CONTROL.search(text):
+    if UNSTORABLE.search(text):
         raise CsvFileError(f"Row {row}, column {column}: remove the control characters (such as NUL) from "
                            "this cell and upload the file again.")
     return text

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from rcc import audit, numbers, users
 from rcc.audit import Actor, AuditAction, set_actor
 from rcc.config import SESSION_LIFETIME
+from rcc.csv_files import UNSTORABLE
 from rcc.db import Session, has_committed, lost_connection, transaction
 from rcc.models import Organisation, User, UserSession
 from rcc.tenancy import TenantScope, set_scope
@@ -204,7 +205,20 @@ def parse_day(text: str | None) -> date | None:
     return found
 
 
+def refuse_unstorable_form_text() -> None:
+    """One check for every form: a field holding NUL or another control character is a 400 naming
+    the field, before any view reads it, rather than a database error when it is saved."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.form:
+        return
+    for name, value in request.form.items(multi=True):
+        if UNSTORABLE.search(value):
+            abort(400, description=f"The '{name}' field contains a control character (such as NUL) that "
+                                   "cannot be saved. Remove it and try again.")
+
+
 def init_request_handling(app: Flask) -> None:
+    app.before_request(refuse_unstorable_form_text)
+
     @app.before_request
     def _scope_request() -> None:
         user = current_user._get_current_object()  # type: ignore[attr-defined]

@@ -420,6 +420,7 @@ OFSTED_FILE = REFERENCE_DATA / "ofsted_providers.csv"
 OFSTED_COLUMNS = ["urn", "provider_type", "sector", "local_authority", "region", "registered_places",
                   "overall_effectiveness", "organisation", "postcode", "name", "latest_inspection_date"]
 MAX_OFSTED_BYTES = 20 * 1024 * 1024
+MAX_URN_LENGTH = 20  # the home.ofsted_urn column; Ofsted's URNs are 6 to 8 characters
 MAX_REGISTERED_PLACES = 1_000  # the largest registered setting in England has fewer than 200 places
 
 # Ofsted provider type -> our placement type; None means skipped, with the reason.
@@ -510,7 +511,7 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
                 seen: set[str]) -> str | None:
     """Import one row; returns a reason if skipped."""
     urn = row["urn"]
-    if not urn.isalnum():
+    if not (urn.isascii() and urn.isalnum()) or len(urn) > MAX_URN_LENGTH:
         return "no valid URN"
     if urn in seen:
         return "the same URN is on an earlier row"
