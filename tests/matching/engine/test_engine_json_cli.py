@@ -94,7 +94,7 @@ def test_invalid_problems_name_record_and_field(change, record, field):
 def test_a_stored_snapshot_re_solves_to_identical_proposals():
     original = problem([child("A", 0, sibling_group="G"), child("B", 1, sibling_group="G"), child("C", 5)],
                        [home("H1", 2, free_places=2), home("H2", 4), home("H3", 9)],
-                       [SiblingGroup("G", keep_together=True)])
+                       [SiblingGroup("G", plan="together")])
     snapshot = json.loads(json.dumps(problem_to_json(original)))
     restored = problem_from_json(snapshot)
     assert restored == original
