@@ -40,8 +40,8 @@ class AlternativeCost:
     objective_change: int  # evaluate(alternative) − evaluate(proposed): the region's score
     child_score_change: int  # this child's own score there − at the proposed home
     others_placed_change: int  # other children placed: alternative − proposed
-    others_miles_change: float  # total miles from home over the other children placed
-    others_weekly_cost_change: float  # total £ a week over the other children placed
+    others_miles_change: float  # total miles from home, over other children placed in both placements
+    others_weekly_cost_change: float  # total £ a week, over other children placed in both placements
     losers: tuple[ChildChange, ...]  # other children left unplaced, or placed at a higher score
 
 
@@ -81,6 +81,9 @@ def _compare(prepared: PreparedProblem, child: int, home: int, before: Placement
     others = [c for c in range(len(prepared.children)) if c != child]
     placed_before = [c for c in others if before.get(c) is not None]
     placed_after = [c for c in others if after.get(c) is not None]
+    # Miles and pounds compare like with like: children placed either way (a child left
+    # unplaced is reported as such, never as miles or money "saved").
+    both = [c for c in placed_before if after.get(c) is not None]
     losers = []
     for other in others:
         score_before = parts_before[other].total if other in parts_before else None
@@ -99,10 +102,10 @@ def _compare(prepared: PreparedProblem, child: int, home: int, before: Placement
         child_score_change=parts_after[child].total - parts_before[child].total if child in parts_before
         else parts_after[child].total,
         others_placed_change=len(placed_after) - len(placed_before),
-        others_miles_change=round(sum(parts_after[c].miles_from_home for c in placed_after)
-                                  - sum(parts_before[c].miles_from_home for c in placed_before), 1),
-        others_weekly_cost_change=round(sum(parts_after[c].weekly_cost for c in placed_after)
-                                        - sum(parts_before[c].weekly_cost for c in placed_before), 2),
+        others_miles_change=round(sum(parts_after[c].miles_from_home - parts_before[c].miles_from_home
+                                      for c in both), 1),
+        others_weekly_cost_change=round(sum(parts_after[c].weekly_cost - parts_before[c].weekly_cost
+                                            for c in both), 2),
         losers=tuple(losers),
     )
 
@@ -139,10 +142,7 @@ def describe(cost: AlternativeCost, *, home_name: str | None = None, child_name:
         clauses.append(f"{'add' if pounds > 0 else 'save'} £{abs(pounds):,.0f} a week")
     if not clauses:
         return f"Choosing {home} instead would change nothing for the other children."
-    if len(clauses) > 1:
-        text = ", ".join(clauses[:-1]) + " and " + clauses[-1]
-    else:
-        text = clauses[0]
-    figures = " (miles from home and weekly cost, totalled over the other children placed)" if (
+    text = ", ".join(clauses[:-1]) + " and " + clauses[-1] if len(clauses) > 1 else clauses[0]
+    figures = " (miles from home and weekly cost, totalled over the other children placed either way)" if (
         abs(miles) >= 0.05 or abs(pounds) >= 0.5) else ""
     return f"Choosing {home} instead would {text}{figures}."

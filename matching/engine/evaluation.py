@@ -71,7 +71,7 @@ def placement_parts(prepared: PreparedProblem, placement: Placement) -> dict[int
     block_users = {c for home, kids in by_home.items() for c in kids[: int(prepared.home_block[home])]}
     together: dict[int, bool] = {}
     splittable = set(prepared.splittable_groups())
-    for group, members in prepared.group_members.items():
+    for _group, members in prepared.group_members.items():
         if len(members) < 2:
             continue
         whole = len({placement.get(m) for m in members}) == 1 and placement.get(members[0]) is not None

@@ -9,7 +9,17 @@ from typing import Any
 
 from rcc.geography import Point
 
-from .model import SIBLING_PLANS, Child, Home, Problem, ProblemError, SiblingGroup, SolveOptions, Weights, validate
+from .model import (
+    SIBLING_PLANS,
+    Child,
+    Home,
+    Problem,
+    ProblemError,
+    SiblingGroup,
+    SolveOptions,
+    Weights,
+    validate,
+)
 from .result import Result
 
 FORMAT_VERSION = 1
