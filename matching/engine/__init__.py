@@ -24,6 +24,7 @@ from .jsonio import problem_from_json, problem_to_json, result_to_json
 from .model import Child, Home, Problem, ProblemError, SiblingGroup, SolveOptions, Weights, validate
 from .optimiser import optimise
 from .prepared import PreparedProblem
+from .pressure import TOP_AREAS, ExtraPlace, extra_place_pressure, with_extra_place
 from .report import assignments, placement_from, pressure, unmatched
 from .result import (
     Alternative,
@@ -39,6 +40,7 @@ from .result import (
 
 __all__ = [
     "AlternativeCost", "ChildChange", "compare_alternative", "describe", "hard_rules_broken",
+    "ExtraPlace", "TOP_AREAS", "extra_place_pressure", "with_extra_place",
     "Alternative", "Assignment", "Child", "FunnelStep", "Home", "ModelSize", "Point", "Pressure", "Problem",
     "ProblemError", "Result", "ScoreParts", "SiblingGroup", "SolveOptions", "Timings", "Unmatched", "Weights",
     "evaluate", "greedy", "problem_from_json", "problem_to_json", "result_to_json", "solve",
