@@ -15,6 +15,7 @@ from typing import Any
 from commissioning.vocabulary import NEEDS as NEED_LABELS
 from commissioning.vocabulary import PLACEMENT_TYPES as PLACEMENT_TYPE_LABELS
 from commissioning.vocabulary import RISK_FLAGS as RISK_FLAG_LABELS
+from commissioning.vocabulary import SIBLING_PLANS as SIBLING_PLAN_LABELS
 from rcc.geography import Point
 
 URGENCIES = ("emergency", "urgent", "planned")
@@ -29,7 +30,7 @@ RISK_FLAGS = tuple(RISK_FLAG_LABELS)
 # together: one home for the whole group, or none of them placed (hard);
 # together_if_possible: one home preferred, each sibling placed apart pays ``Weights.sibling_split``;
 # apart: never two of the group in the same home (a foster household is one Home) (hard).
-SIBLING_PLANS = ("together", "together_if_possible", "apart")
+SIBLING_PLANS = tuple(SIBLING_PLAN_LABELS)
 SOLVERS = ("auto", "highs", "cbc")
 
 
