@@ -168,7 +168,7 @@ def withdraw_referral(body: dict, referral_id: int) -> Any:
 
 def _group_out(group: SiblingGroup) -> dict[str, Any]:
     return {"id": group.id, "council_id": group.council_id, "name": group.name,
-            "keep_together": group.keep_together, "separation_reason": group.separation_reason,
+            "plan": group.plan, "plan_reason": group.plan_reason,
             "referral_ids": [r.id for r in sibling_groups.members(db(), group)]}
 
 
@@ -183,20 +183,20 @@ def list_sibling_groups() -> Any:
                                                .where(col(Referral.sibling_group_id).is_not(None))):
         counts.setdefault(group_id, []).append(referral_id)
     audit_read(AuditAction.SIBLING_GROUP_LISTED, groups)
-    return [{"id": g.id, "council_id": g.council_id, "name": g.name, "keep_together": g.keep_together,
-             "separation_reason": g.separation_reason, "referral_ids": counts.get(g.id, [])} for g in groups]
+    return [{"id": g.id, "council_id": g.council_id, "name": g.name, "plan": g.plan,
+             "plan_reason": g.plan_reason, "referral_ids": counts.get(g.id, [])} for g in groups]
 
 
 @bp.route("/sibling-groups", methods=["POST"])
-@bp.arguments(schemas.SiblingGroupInSchema, example={"name": "Family A", "keep_together": True})
+@bp.arguments(schemas.SiblingGroupInSchema, example={"name": "Family A", "plan": "together"})
 @bp.response(201, schemas.SiblingGroupOutSchema, example=schemas.SIBLING_GROUP_EXAMPLE)
 @allow(*COUNCIL_WRITERS)
 def create_sibling_group(body: dict) -> Any:
     """Create a sibling group; add children by giving sibling_group_id when creating referrals."""
     try:
         with transaction(db()) as s:
-            group = sibling_groups.create_sibling_group(s, current_organisation(), body["name"], body["keep_together"],
-                                                        body.get("separation_reason"))
+            group = sibling_groups.create_sibling_group(s, current_organisation(), body["name"], body["plan"],
+                                                        body.get("plan_reason"))
     except ServiceError as error:
         raise_service_error(error)
     return _group_out(group)

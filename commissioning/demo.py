@@ -100,10 +100,11 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
     groups: dict[tuple[int, int], SiblingGroup] = {}
     for council_id, family, _ in plans:
         if family is not None and (council_id, family) not in groups:
-            keep = rng.random() > 0.1
+            draw = rng.random()
+            plan = "apart" if draw < 0.1 else "together_if_possible" if draw < 0.3 else "together"
             groups[(council_id, family)] = SiblingGroup(
-                rcc_id=region.rcc.id, council_id=council_id, name=f"Family {family}", keep_together=keep,
-                separation_reason=None if keep else "Assessment says the eldest needs a home of their own")
+                rcc_id=region.rcc.id, council_id=council_id, name=f"Family {family}", plan=plan,
+                plan_reason="Assessment says the eldest needs a home of their own" if plan == "apart" else None)
     session.add_all(groups.values())
     children: list[Child] = []
     referrals: list[Referral] = []

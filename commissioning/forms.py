@@ -21,6 +21,7 @@ from commissioning.vocabulary import (
     PLACEMENT_TYPES,
     RISK_FLAGS,
     SEXES,
+    SIBLING_PLANS,
     URGENCIES,
 )
 from rcc import numbers
@@ -129,9 +130,10 @@ class ReferralForm(VersionedForm):
 class SiblingGroupForm(VersionedForm):
     name = StringField("Name for the group", validators=[DataRequired("Enter a name for the sibling group"),
                                                           Length(max=80)])
-    keep_together = RadioField("Is the plan to keep the brothers and sisters together?", validate_choice=False, choices=YES_NO,
-                               validators=[DataRequired("Say whether the plan is to keep them together")])
-    separation_reason = TextAreaField("Why the plan is to place them apart", validators=[Length(max=2000)])
+    plan = RadioField("What is the care plan for the brothers and sisters?", validate_choice=False,
+                      choices=list(SIBLING_PLANS.items()),
+                      validators=[DataRequired("Choose the plan: together, together if possible, or apart")])
+    plan_reason = TextAreaField("Reason for the plan", validators=[Length(max=2000)])
 
 
 class AddToGroupForm(FlaskForm):

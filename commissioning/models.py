@@ -62,17 +62,23 @@ class Child(SQLModel, table=True):
 
 
 class SiblingGroup(Versioned, table=True):
-    """Brothers and sisters referred together; the plan keeps them together or says why not."""
+    """Brothers and sisters referred together, and their care plan: together (one home or none),
+    together if possible, or apart (never the same home; the reason is required)."""
 
     __tablename__ = "sibling_group"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (
+        CheckConstraint("plan IN ('together', 'together_if_possible', 'apart')", name="ck_sibling_group_plan"),
+        CheckConstraint("plan <> 'apart' OR (plan_reason IS NOT NULL AND length(trim(plan_reason)) > 0)",
+                        name="ck_sibling_group_apart_reason"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
     council_id: int = Field(foreign_key="organisation.id", index=True)
     name: str = Field(max_length=80)
-    keep_together: bool = True
-    separation_reason: str | None = Field(default=None, max_length=2000)
+    plan: str = Field(default="together", max_length=30)  # commissioning.vocabulary.SIBLING_PLANS
+    plan_reason: str | None = Field(default=None, max_length=2000)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -172,6 +178,9 @@ class Home(Versioned, table=True):
     rating_recorded_at: datetime | None = None
     rating_recorded_by: str | None = Field(default=None, max_length=120)  # the RCC person's name
     dol_capable: bool = False
+    # The RCC's recorded reason to let matching propose this home while it is rated Inadequate
+    # (null: an Inadequate home is excluded, the default).
+    inadequate_override_reason: str | None = Field(default=None, max_length=2000)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)

@@ -12,7 +12,15 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from commissioning.lifecycle import STATUS_LABELS
-from commissioning.vocabulary import NEEDS, OFSTED_RATINGS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from commissioning.vocabulary import (
+    NEEDS,
+    OFSTED_RATINGS,
+    PLACEMENT_TYPES,
+    RISK_FLAGS,
+    SEXES,
+    SIBLING_PLANS,
+    URGENCIES,
+)
 from rcc.api import (
     EARLIEST_DAY,
     LATEST_DAY,
@@ -122,16 +130,17 @@ class ReasonSchema(Schema):
 
 class SiblingGroupInSchema(Schema):
     name = bounded_text(80, required=True)
-    keep_together = fields.Boolean(required=True)
-    separation_reason = bounded_text(2000, allow_none=True, load_default=None)
+    plan = fields.String(required=True, validate=validate.OneOf(list(SIBLING_PLANS)),
+                         metadata={"description": "together (one home or none), together_if_possible, or apart"})
+    plan_reason = bounded_text(2000, allow_none=True, load_default=None)
 
 
 class SiblingGroupOutSchema(Schema):
     id = fields.Integer(required=True)
     council_id = fields.Integer(required=True)
     name = fields.String(required=True)
-    keep_together = fields.Boolean(required=True)
-    separation_reason = fields.String(allow_none=True)
+    plan = fields.String(required=True)
+    plan_reason = fields.String(allow_none=True)
     referral_ids = fields.List(fields.Integer())
 
 
@@ -211,8 +220,8 @@ REFERRAL_EXAMPLE = {
 SUBMITTED_REFERRAL_EXAMPLE = {**REFERRAL_EXAMPLE, "status": "submitted",
                               "submitted_at": "2027-03-01T10:15:00+00:00"}
 WITHDRAWN_REFERRAL_EXAMPLE = {**SUBMITTED_REFERRAL_EXAMPLE, "status": "withdrawn"}
-SIBLING_GROUP_EXAMPLE = {"id": 5, "council_id": 3, "name": "Family A", "keep_together": True,
-                         "separation_reason": None, "referral_ids": [41, 42]}
+SIBLING_GROUP_EXAMPLE = {"id": 5, "council_id": 3, "name": "Family A", "plan": "together",
+                         "plan_reason": None, "referral_ids": [41, 42]}
 HOME_EXAMPLE = {
     "id": 12, "provider_id": 9, "ofsted_urn": "SC123456", "name": "Oak House", "placement_type": "childrens_home",
     "local_authority": "Manchester", "postcode": "M1 1AE", "latitude": 53.4794, "longitude": -2.2453,

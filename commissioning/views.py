@@ -48,6 +48,7 @@ from commissioning.vocabulary import (
     OFSTED_RATINGS,
     PLACEMENT_TYPES,
     SEXES,
+    SIBLING_PLANS,
     URGENCIES,
 )
 from rcc import jobs, users
@@ -86,7 +87,7 @@ PER_PAGE = 50
 @bp.app_context_processor
 def _vocabulary() -> dict[str, Any]:
     return {"PLACEMENT_TYPES": PLACEMENT_TYPES, "URGENCIES": URGENCIES, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
-            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES,
+            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES, "sibling_plans": SIBLING_PLANS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
             "pounds": _pounds}
 
@@ -436,8 +437,7 @@ def new_sibling_group() -> Any:
         try:
             with transaction(db()) as s:
                 group = sibling_groups.create_sibling_group(s, current_organisation(), form.name.data,
-                                                            form.keep_together.data == "yes",
-                                                            form.separation_reason.data)
+                                                            form.plan.data, form.plan_reason.data)
             flash("Sibling group created. Now add a referral for each child.")
             return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
         except ServiceError as error:
@@ -473,16 +473,16 @@ def edit_sibling_group(sibling_group_id: int) -> Any:
     form = SiblingGroupForm()
     if request.method == "GET":
         form.name.data = group.name
-        form.keep_together.data = "yes" if group.keep_together else "no"
-        form.separation_reason.data = group.separation_reason
+        form.plan.data = group.plan
+        form.plan_reason.data = group.plan_reason
         audit_read(AuditAction.SIBLING_GROUP_VIEWED, [group], form="edit")
         form.show_version(group)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                sibling_groups.update_sibling_group(s, group, form.name.data, form.keep_together.data == "yes",
-                                                    form.separation_reason.data, seen_version=form.seen_version)
+                sibling_groups.update_sibling_group(s, group, form.name.data, form.plan.data,
+                                                    form.plan_reason.data, seen_version=form.seen_version)
             flash("Sibling group updated")
             return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
         except EditConflict as error:

@@ -65,6 +65,13 @@ OFSTED_RATINGS: dict[str, str] = {
 
 SEXES: dict[str, str] = {"F": "Female", "M": "Male"}
 
+# A sibling group's care plan: the same three words in the engine, the form, the CSV and the API.
+SIBLING_PLANS: dict[str, str] = {
+    "together": "Together: all in one home, or none of them placed",
+    "together_if_possible": "Together if possible: in different homes only when no home can take them all",
+    "apart": "Apart: never in the same home or foster household",
+}
+
 URGENCIES: dict[str, str] = {
     "emergency": "Emergency",
     "within_7_days": "Within 7 days",

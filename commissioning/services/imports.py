@@ -22,6 +22,7 @@ from commissioning.models import RATING_FROM_IMPORT, Child, Home, ReferralUpload
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
+from commissioning.vocabulary import SIBLING_PLANS
 from rcc import audit, numbers, users
 from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
@@ -70,8 +71,8 @@ REFERRAL_COLUMNS: list[tuple[str, bool, str]] = [
     ("max_distance_miles", False, "Whole miles, like 20"),
     ("out_of_area_reason", False, "Needed if you exclude your own council's area"),
     ("sibling_group", False, "A name shared by brothers and sisters in this file, like Family A"),
-    ("keep_siblings_together", False, "yes or no; blank means yes"),
-    ("separation_reason", False, "Needed when keep_siblings_together is no"),
+    ("sibling_plan", False, "together, together_if_possible or apart; blank means together"),
+    ("sibling_plan_reason", False, "Needed when sibling_plan is apart"),
 ]
 REQUIRED_REFERRAL_COLUMNS = [name for name, required, _ in REFERRAL_COLUMNS if required]
 YES = {"yes", "y", "true", "1"}
@@ -83,7 +84,7 @@ def referral_template_csv() -> str:
     example = ["ABC-1234", "JS", "4", "2012", "F", "C2", "N1", "no", "yes", "M1 1AE", "M13 9PL", "foster_care",
                "planned", "2027-03-27", "education;living_with_others", "going_missing", "no",
                "I want to stay at my school", "Settled at school; a home within reach of it would help", "",
-               "1200", "20", "", "Family A", "yes", ""]
+               "1200", "20", "", "Family A", "together", ""]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for name, _, _ in REFERRAL_COLUMNS])
@@ -126,7 +127,7 @@ def upload_referrals(session: Session, council: Organisation, data: bytes, submi
     rows = read_referral_file(data)
     problems: list[RowProblem] = []
     parsed: list[tuple[int, ChildDetails, ReferralDetails, str]] = []
-    groups: dict[str, tuple[int, bool, str]] = {}
+    groups: dict[str, tuple[int, str, str]] = {}
     seen_references: dict[str, int] = {}
     existing_groups = {g.name.casefold(): g for g in session.scalars(
         select(SiblingGroup).where(SiblingGroup.council_id == council.id))}
@@ -311,28 +312,28 @@ def _record_refusal(session: Session, upload_id: int, error: CsvRowErrors | CsvF
         audit.record(session, AuditAction.REFERRAL_UPLOAD_REFUSED, upload, problems=len(getattr(error, "problems", [])))
 
 
-def _check_group_row(row: dict[str, str], number: int, group_name: str, groups: dict[str, tuple[int, bool, str]],
+def _check_group_row(row: dict[str, str], number: int, group_name: str, groups: dict[str, tuple[int, str, str]],
                      existing: dict[str, SiblingGroup], row_problems: dict[str, str]) -> None:
-    keep_text = row.get("keep_siblings_together", "").lower()
-    if keep_text not in YES | NO:
-        row_problems["keep_siblings_together"] = "Enter yes or no"
+    plan = row.get("sibling_plan", "").strip().lower() or "together"
+    if plan not in SIBLING_PLANS:
+        row_problems["sibling_plan"] = "Enter together, together_if_possible or apart"
         return
-    keep = keep_text in YES or keep_text == ""
-    reason = row.get("separation_reason", "")
+    reason = row.get("sibling_plan_reason", "")
     key = group_name.casefold()
     if key in existing:
         row_problems["sibling_group"] = (f"Your council already has a sibling group called '{group_name}'; "
                                          "use a new name, or add the child to it on the group's page")
         return
     if key in groups:
-        first_row, first_keep, _ = groups[key]
-        if first_keep != keep:
-            row_problems["keep_siblings_together"] = f"Must be the same as row {first_row} for {group_name}"
+        first_row, first_plan, _ = groups[key]
+        if first_plan != plan:
+            row_problems["sibling_plan"] = f"Must be the same as row {first_row} for {group_name}"
         return
-    errors = check_group(group_name, keep, reason)
+    errors = check_group(group_name, plan, reason)
+    column = {"name": "sibling_group", "plan": "sibling_plan", "plan_reason": "sibling_plan_reason"}
     for name, message in errors.items():
-        row_problems["sibling_group" if name == "name" else name] = message
-    groups[key] = (number, keep, reason)
+        row_problems[column.get(name, name)] = message
+    groups[key] = (number, plan, reason)
 
 
 def _parse_row(row: dict[str, str], problems: dict[str, str]) -> tuple[ChildDetails, ReferralDetails]:
@@ -395,14 +396,14 @@ def _keys(row: dict[str, str], name: str) -> list[str]:
 
 def _write_referrals(session: Session, council: Organisation,
                      parsed: list[tuple[int, ChildDetails, ReferralDetails, str]],
-                     groups: dict[str, tuple[int, bool, str]], existing: dict[str, SiblingGroup],
+                     groups: dict[str, tuple[int, str, str]], existing: dict[str, SiblingGroup],
                      submit: bool, today: date) -> UploadResult:
     from commissioning.services.sibling_groups import create_sibling_group  # noqa: PLC0415
 
     created_groups: dict[str, SiblingGroup] = {}
     names = {name.casefold(): name for _, _, _, name in parsed if name}
-    for key, (_, keep, reason) in groups.items():
-        created_groups[key] = create_sibling_group(session, council, names[key], keep, reason)
+    for key, (_, plan, reason) in groups.items():
+        created_groups[key] = create_sibling_group(session, council, names[key], plan, reason)
     session.flush()
     for _, _child, details, group_name in parsed:
         if group_name:

@@ -1,5 +1,5 @@
-"""Sibling groups: a council links its referrals for brothers and sisters, and says whether
-the plan is to keep them together (and, if not, why not)."""
+"""Sibling groups: a council links its referrals for brothers and sisters, and records their
+care plan: together, together if possible, or apart (with the reason, which apart requires)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlmodel import col
 from commissioning import lifecycle
 from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
 from commissioning.models import Referral, SiblingGroup
+from commissioning.vocabulary import SIBLING_PLANS
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -22,43 +23,48 @@ MAX_NAME = 80
 MAX_REASON = 2000
 
 
-def check_group(name: str, keep_together: bool, separation_reason: str | None) -> dict[str, str]:
+def check_group(name: str, plan: str, plan_reason: str | None) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not (name or "").strip():
         errors["name"] = "Enter a name for the sibling group, like 'Family A'"
     elif len(name.strip()) > MAX_NAME:
         errors["name"] = f"The name must be {MAX_NAME} characters or fewer"
-    if not keep_together and not (separation_reason or "").strip():
-        errors["separation_reason"] = "Say why the plan is to place the brothers and sisters apart"
-    elif len(separation_reason or "") > MAX_REASON:
-        errors["separation_reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
+    if plan not in SIBLING_PLANS:
+        errors["plan"] = "Choose the plan: together, together if possible, or apart"
+    elif plan == "apart" and not (plan_reason or "").strip():
+        errors["plan_reason"] = "Say why the plan is to place the brothers and sisters apart"
+    if len(plan_reason or "") > MAX_REASON:
+        errors["plan_reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
     return errors
 
 
-def create_sibling_group(session: Session, council: Organisation, name: str, keep_together: bool,
-                         separation_reason: str | None = None) -> SiblingGroup:
-    errors = check_group(name, keep_together, separation_reason)
+def _reason(plan_reason: str | None) -> str | None:
+    return (plan_reason or "").strip() or None
+
+
+def create_sibling_group(session: Session, council: Organisation, name: str, plan: str,
+                         plan_reason: str | None = None) -> SiblingGroup:
+    errors = check_group(name, plan, plan_reason)
     if errors:
         raise FieldErrors(errors)
-    group = SiblingGroup(rcc_id=council.rcc_id, council_id=council.id, name=name.strip(),
-                         keep_together=keep_together,
-                         separation_reason=None if keep_together else (separation_reason or "").strip())
+    group = SiblingGroup(rcc_id=council.rcc_id, council_id=council.id, name=name.strip(), plan=plan,
+                         plan_reason=_reason(plan_reason))
     session.add(group)
-    audit.record(session, AuditAction.SIBLING_GROUP_CREATED, group, keep_together=keep_together)
+    audit.record(session, AuditAction.SIBLING_GROUP_CREATED, group, plan=plan)
     return group
 
 
-def update_sibling_group(session: Session, group: SiblingGroup, name: str, keep_together: bool,
-                         separation_reason: str | None = None, seen_version: int | None = None) -> SiblingGroup:
-    errors = check_group(name, keep_together, separation_reason)
+def update_sibling_group(session: Session, group: SiblingGroup, name: str, plan: str,
+                         plan_reason: str | None = None, seen_version: int | None = None) -> SiblingGroup:
+    errors = check_group(name, plan, plan_reason)
     if errors:
         raise FieldErrors(errors)
     _refuse_if_any_offered(session, group, "change the plan for")
     group.name = name.strip()
-    group.keep_together = keep_together
-    group.separation_reason = None if keep_together else (separation_reason or "").strip()
+    group.plan = plan
+    group.plan_reason = _reason(plan_reason)
     save_edit(session, "sibling group", seen_version, group)
-    audit.record(session, AuditAction.SIBLING_GROUP_UPDATED, group, keep_together=keep_together)
+    audit.record(session, AuditAction.SIBLING_GROUP_UPDATED, group, plan=plan)
     return group
 
 

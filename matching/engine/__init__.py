@@ -17,12 +17,14 @@ import time
 
 from rcc.geography import Point
 
-from .evaluation import groups_split, objective_of
+from .alternatives import AlternativeCost, ChildChange, compare_alternative, describe
+from .evaluation import broken_rules, groups_split, objective_of
 from .greedy import greedy_placement
 from .jsonio import problem_from_json, problem_to_json, result_to_json
 from .model import Child, Home, Problem, ProblemError, SiblingGroup, SolveOptions, Weights, validate
 from .optimiser import optimise
 from .prepared import PreparedProblem
+from .pressure import TOP_AREAS, ExtraPlace, extra_place_pressure, with_extra_place
 from .report import assignments, placement_from, pressure, unmatched
 from .result import (
     Alternative,
@@ -37,6 +39,8 @@ from .result import (
 )
 
 __all__ = [
+    "AlternativeCost", "ChildChange", "compare_alternative", "describe", "hard_rules_broken",
+    "ExtraPlace", "TOP_AREAS", "extra_place_pressure", "with_extra_place",
     "Alternative", "Assignment", "Child", "FunnelStep", "Home", "ModelSize", "Point", "Pressure", "Problem",
     "ProblemError", "Result", "ScoreParts", "SiblingGroup", "SolveOptions", "Timings", "Unmatched", "Weights",
     "evaluate", "greedy", "problem_from_json", "problem_to_json", "result_to_json", "solve",
@@ -93,6 +97,16 @@ def greedy(problem: Problem, *, honour_keep_together: bool = False) -> dict[str,
     prepared = PreparedProblem(problem)
     placement = greedy_placement(prepared, honour_keep_together=honour_keep_together)
     return {prepared.children[c].id: None if h is None else prepared.homes[h].id for c, h in placement.items()}
+
+
+def hard_rules_broken(problem: Problem, proposals: dict[str, str | None]) -> list[str]:
+    """Every hard rule (suitability, capacity, sibling plans) the proposals break; empty if none."""
+    prepared = PreparedProblem(problem)
+    placement = {
+        prepared.child_index[child]: None if home is None else prepared.home_index[home]
+        for child, home in proposals.items()
+    }
+    return broken_rules(prepared, placement)
 
 
 def evaluate(problem: Problem, proposals: dict[str, str | None]) -> int:

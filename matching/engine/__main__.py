@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     solve_command.add_argument("--out", type=Path, help="write the result here instead of stdout")
     args = parser.parse_args(argv)
     try:
-        text = args.problem.read_text(encoding="utf-8")
+        text = args.problem.read_bytes()  # decoded (as UTF-8 only) by problem_from_json
     except OSError as error:
         print(f"error: cannot read {args.problem}: {error.strerror}", file=sys.stderr)
         return EXIT_INVALID

@@ -62,6 +62,12 @@ class HomeGrid:
         ).reshape(-1)
         self.has_credit = np.array([prepared.home_credit[h].max() > 0 for h in self.cell_homes], dtype=bool)
         self.home_count = np.array([len(h) for h in self.cell_homes], dtype=np.int64)
+        # Cells holding an in-house home of each council: a child of that council may earn its
+        # in-house bonus there, so the cell's bound must allow for it.
+        self.council_cells: dict[str, np.ndarray] = {}
+        for cell, homes in enumerate(self.cell_homes):
+            for council in set(prepared.home_council[homes].tolist()) - {""}:
+                self.council_cells.setdefault(council, np.zeros(len(self.cell_homes), dtype=bool))[cell] = True
         self.cell_count = len(cell_keys)
 
     def miles_lower_bound(self, lat: float, lon: float) -> np.ndarray:
@@ -90,6 +96,8 @@ class HomeGrid:
                 school = child.school_location
                 bound += weights.school_miles * self.miles_lower_bound(
                     math.radians(school.latitude), math.radians(school.longitude)) - 0.5
+            if child.council in self.council_cells and child.in_house_bonus:
+                bound -= child.in_house_bonus * self.council_cells[child.council]
         credit = np.where(self.has_credit, weights.block_place_credit, 0)
         return bound + entity.size * (self.min_fixed_points - credit)
 

@@ -3,9 +3,9 @@
 Children are taken in urgency order (emergency first, then by id); each takes the best
 suitable home that still has a place, by the same score as the optimiser (including a block
 credit while the home has block places left). Siblings are placed one at a time, so groups may
-be split — unless ``honour_keep_together`` is set, when a keep-together group is placed whole
-(in the best home able to take all of it) or not at all, which is a solution the optimiser
-could also choose.
+be split — unless ``honour_keep_together`` is set, when a group whose plan is "together" is placed
+whole (in the best home able to take all of it) or not at all, which is a solution the optimiser
+could also choose. A group whose plan is "apart" never has two children in one home.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def _best_home(prepared: PreparedProblem, grid: HomeGrid, unit: Entity, group: s
         effective = scores - credit * np.minimum(block[homes], unit.size)
         open_ = free[homes] >= unit.size
         if group is not None:
-            limit = prepared.home_max_siblings[homes]
+            limit = prepared.sibling_limit(group, homes)
             already = np.array([siblings_in_home.get((group, h), 0) for h in homes.tolist()], dtype=np.int64)
             open_ &= already + unit.size <= limit
         if open_.any():

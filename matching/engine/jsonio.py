@@ -9,7 +9,17 @@ from typing import Any
 
 from rcc.geography import Point
 
-from .model import Child, Home, Problem, ProblemError, SiblingGroup, SolveOptions, Weights, validate
+from .model import (
+    SIBLING_PLANS,
+    Child,
+    Home,
+    Problem,
+    ProblemError,
+    SiblingGroup,
+    SolveOptions,
+    Weights,
+    validate,
+)
 from .result import Result
 
 FORMAT_VERSION = 1
@@ -19,9 +29,14 @@ def problem_from_json(data: str | bytes | dict[str, Any]) -> Problem:
     """Parse and validate a problem given as JSON text or as the decoded dict."""
     if isinstance(data, str | bytes):
         try:
-            data = json.loads(data)
+            data = json.loads(data.decode("utf-8") if isinstance(data, bytes) else data)
         except json.JSONDecodeError as error:
             raise ProblemError("problem", "(document)", f"is not valid JSON: {error}") from error
+        except UnicodeDecodeError as error:
+            raise ProblemError("problem", "(document)", f"is not UTF-8 text: {error.reason} at byte "
+                               f"{error.start}") from error
+        except RecursionError as error:
+            raise ProblemError("problem", "(document)", "is nested too deeply to be a problem") from error
     _require(isinstance(data, dict), "problem", "(document)", "must be a JSON object")
     assert isinstance(data, dict)
     _no_unknown("problem", data, {"version", "children", "homes", "sibling_groups", "weights", "options"})
@@ -138,6 +153,9 @@ def _child(record: str, data: Any) -> Child:
         excluded_providers=_strings(record, "excluded_providers", data.get("excluded_providers")),
         max_weekly_cost=data.get("max_weekly_cost"),
         needs_deprivation_of_liberty=data.get("needs_deprivation_of_liberty", False),
+        preferred_placement_types=_strings(record, "preferred_placement_types", data.get("preferred_placement_types")),
+        council=data.get("council"),
+        in_house_bonus=data.get("in_house_bonus", 0),
     )
 
 
@@ -151,7 +169,7 @@ def _home(record: str, data: Any) -> Home:
     assert location is not None
     optional = {
         key: data[key] for key in ("block_places", "min_age", "max_age", "max_sibling_group", "ofsted_rating",
-                                   "deprivation_of_liberty", "area") if key in data
+                                   "deprivation_of_liberty", "area", "allow_inadequate", "council") if key in data
     }
     if "sexes" in data:
         optional["sexes"] = _strings(record, "sexes", data["sexes"])
@@ -170,11 +188,11 @@ def _home(record: str, data: Any) -> Home:
 def _group(record: str, data: Any) -> SiblingGroup:
     _require(isinstance(data, dict), record, "(record)", "must be an object")
     record = _record_name(record, data)
-    _no_unknown(record, data, {"id", "keep_together"})
+    _no_unknown(record, data, {"id", "plan"})
     _require("id" in data, record, "id", "is required")
-    keep = data.get("keep_together", True)
-    _require(isinstance(keep, bool), record, "keep_together", "must be true or false")
-    return SiblingGroup(data["id"], keep)
+    plan = data.get("plan", "together")
+    _require(plan in SIBLING_PLANS, record, "plan", f"must be one of {', '.join(SIBLING_PLANS)}, got {plan!r}")
+    return SiblingGroup(data["id"], plan)
 
 
 def _weights(data: Any) -> Weights:

@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from commissioning.vocabulary import NEEDS as NEED_LABELS
+from commissioning.vocabulary import PLACEMENT_TYPES as PLACEMENT_TYPE_LABELS
+from commissioning.vocabulary import RISK_FLAGS as RISK_FLAG_LABELS
+from commissioning.vocabulary import SIBLING_PLANS as SIBLING_PLAN_LABELS
 from rcc.geography import Point
 
 URGENCIES = ("emergency", "urgent", "planned")
@@ -19,14 +23,14 @@ URGENCIES = ("emergency", "urgent", "planned")
 URGENCY_LEVEL = {"planned": 0, "urgent": 1, "emergency": 2}
 SEXES = ("F", "M")
 OFSTED_RATINGS = ("outstanding", "good", "requires_improvement", "inadequate", "not_yet_inspected")
-PLACEMENT_TYPES = (
-    "foster_care",
-    "childrens_home",
-    "supported_accommodation",
-    "residential_school",
-    "parent_and_child",
-    "secure",
-)
+# Closed vocabularies, shared with the platform (commissioning.vocabulary imports nothing).
+PLACEMENT_TYPES = tuple(PLACEMENT_TYPE_LABELS)
+NEEDS = tuple(NEED_LABELS)
+RISK_FLAGS = tuple(RISK_FLAG_LABELS)
+# together: one home for the whole group, or none of them placed (hard);
+# together_if_possible: one home preferred, each sibling placed apart pays ``Weights.sibling_split``;
+# apart: never two of the group in the same home (a foster household is one Home) (hard).
+SIBLING_PLANS = tuple(SIBLING_PLAN_LABELS)
 SOLVERS = ("auto", "highs", "cbc")
 
 
@@ -46,7 +50,7 @@ def _keys(values: Iterable[str] | None) -> frozenset[str]:
 @dataclass(frozen=True)
 class SiblingGroup:
     id: str
-    keep_together: bool = True
+    plan: str = "together"  # one of SIBLING_PLANS
 
 
 @dataclass(frozen=True)
@@ -67,9 +71,15 @@ class Child:
     excluded_providers: frozenset[str] = frozenset()
     max_weekly_cost: float | None = None
     needs_deprivation_of_liberty: bool = False
+    # Placement types preferred among ``placement_types`` (empty: no preference); a home of
+    # another suitable type costs ``Weights.not_preferred_type`` points.
+    preferred_placement_types: frozenset[str] = frozenset()
+    council: str | None = None  # the child's council; its in-house homes earn ``in_house_bonus``
+    in_house_bonus: int = 0  # points taken off in a home whose ``council`` is the child's council
 
     def __post_init__(self) -> None:
-        for name in ("placement_types", "needs", "risk_flags", "excluded_homes", "excluded_providers"):
+        for name in ("placement_types", "needs", "risk_flags", "excluded_homes", "excluded_providers",
+                     "preferred_placement_types"):
             object.__setattr__(self, name, _keys(getattr(self, name)))
 
     @property
@@ -97,6 +107,8 @@ class Home:
     ofsted_rating: str = "good"
     deprivation_of_liberty: bool = False
     area: str | None = None
+    allow_inadequate: bool = False  # the RCC's recorded override: an Inadequate home may be proposed
+    council: str | None = None  # the council owning an in-house home (foster household), else None
 
     def __post_init__(self) -> None:
         for name in ("sexes", "needs_met"):
@@ -126,6 +138,7 @@ class Weights:
     )
     block_place_credit: int = 200
     sibling_split: int = 1000
+    not_preferred_type: int = 500  # points when placed in a suitable type the child does not prefer
 
 
 @dataclass(frozen=True)
@@ -156,6 +169,9 @@ def validate(problem: Problem) -> None:
     _validate_weights(problem.weights)
     _validate_options(problem.options)
     group_ids = _unique_ids("sibling_groups", problem.sibling_groups)
+    for index, group in enumerate(problem.sibling_groups):
+        _check(group.plan in SIBLING_PLANS, f"sibling_groups[{index}] '{group.id}'", "plan",
+               f"must be one of {', '.join(SIBLING_PLANS)}, got {group.plan!r}")
     _unique_ids("children", problem.children)
     _unique_ids("homes", problem.homes)
     for index, child in enumerate(problem.children):
@@ -196,10 +212,19 @@ def _validate_point(record: str, field_name: str, point: Any) -> None:
            f"{field_name}.longitude", f"must be a number from -180 to 180, got {point.longitude!r}")
 
 
-def _validate_keys(record: str, field_name: str, values: frozenset[str]) -> None:
+def _validate_keys(record: str, field_name: str, values: frozenset[str],
+                   vocabulary: tuple[str, ...] | None = None) -> None:
     for value in values:
         _check(isinstance(value, str) and bool(value), record, field_name,
                f"must hold non-empty strings, got {value!r}")
+    if vocabulary is not None:
+        unknown = sorted(values - set(vocabulary))
+        _check(not unknown, record, field_name,
+               f"holds {', '.join(map(repr, unknown))}, not one of {', '.join(vocabulary)}")
+
+
+def _is_key(value: Any) -> bool:
+    return isinstance(value, str) and bool(value)
 
 
 def _validate_child(record: str, child: Child, group_ids: set[str]) -> None:
@@ -209,11 +234,22 @@ def _validate_child(record: str, child: Child, group_ids: set[str]) -> None:
     _check(child.urgency in URGENCIES, record, "urgency",
            f"must be one of {', '.join(URGENCIES)}, got {child.urgency!r}")
     _check(bool(child.placement_types), record, "placement_types", "must name at least one placement type")
-    for name in ("placement_types", "needs", "risk_flags", "excluded_homes", "excluded_providers"):
+    _validate_keys(record, "placement_types", child.placement_types, PLACEMENT_TYPES)
+    _validate_keys(record, "needs", child.needs, NEEDS)
+    _validate_keys(record, "risk_flags", child.risk_flags, RISK_FLAGS)
+    for name in ("excluded_homes", "excluded_providers"):
         _validate_keys(record, name, getattr(child, name))
+    _validate_keys(record, "preferred_placement_types", child.preferred_placement_types, PLACEMENT_TYPES)
+    _check(child.preferred_placement_types <= child.placement_types, record, "preferred_placement_types",
+           "must be among the child's placement_types")
+    _check(child.council is None or _is_key(child.council), record, "council", "must be a non-empty string or null")
+    _check(_is_int(child.in_house_bonus) and child.in_house_bonus >= 0, record, "in_house_bonus",
+           f"must be a whole number of points ≥ 0, got {child.in_house_bonus!r}")
     _validate_point(record, "home_location", child.home_location)
     if child.school_location is not None:
         _validate_point(record, "school_location", child.school_location)
+    _check(child.sibling_group is None or _is_key(child.sibling_group), record, "sibling_group",
+           "must be a sibling group id (a non-empty string) or null")
     _check(child.sibling_group is None or child.sibling_group in group_ids, record, "sibling_group",
            f"names sibling group {child.sibling_group!r}, which is not in sibling_groups")
     _check(child.max_weekly_cost is None or (_is_number(child.max_weekly_cost) and child.max_weekly_cost >= 0),
@@ -224,8 +260,8 @@ def _validate_child(record: str, child: Child, group_ids: set[str]) -> None:
 
 def _validate_home(record: str, home: Home) -> None:
     _check(isinstance(home.provider, str) and bool(home.provider), record, "provider", "must be a non-empty string")
-    _check(isinstance(home.placement_type, str) and bool(home.placement_type), record, "placement_type",
-           "must be a non-empty string")
+    _check(home.placement_type in PLACEMENT_TYPES, record, "placement_type",
+           f"must be one of {', '.join(PLACEMENT_TYPES)}, got {home.placement_type!r}")
     _validate_point(record, "location", home.location)
     _check(_is_int(home.free_places) and home.free_places >= 0, record, "free_places",
            f"must be a whole number ≥ 0, got {home.free_places!r}")
@@ -236,7 +272,7 @@ def _validate_home(record: str, home: Home) -> None:
            "min_age", f"min_age and max_age must be whole numbers with min_age ≤ max_age, "
            f"got {home.min_age!r} and {home.max_age!r}")
     _check(home.sexes <= set(SEXES), record, "sexes", f"may only hold {', '.join(SEXES)}, got {sorted(home.sexes)}")
-    _validate_keys(record, "needs_met", home.needs_met)
+    _validate_keys(record, "needs_met", home.needs_met, NEEDS + RISK_FLAGS)
     _check(_is_int(home.max_sibling_group) and home.max_sibling_group >= 1, record, "max_sibling_group",
            f"must be a whole number ≥ 1, got {home.max_sibling_group!r}")
     _check(_is_number(home.weekly_cost) and home.weekly_cost >= 0, record, "weekly_cost",
@@ -245,13 +281,15 @@ def _validate_home(record: str, home: Home) -> None:
            f"must be one of {', '.join(OFSTED_RATINGS)}, got {home.ofsted_rating!r}")
     _check(isinstance(home.deprivation_of_liberty, bool), record, "deprivation_of_liberty", "must be true or false")
     _check(home.area is None or isinstance(home.area, str), record, "area", "must be a string or null")
+    _check(isinstance(home.allow_inadequate, bool), record, "allow_inadequate", "must be true or false")
+    _check(home.council is None or _is_key(home.council), record, "council", "must be a non-empty string or null")
 
 
 def _validate_weights(weights: Weights) -> None:
     for name in ("home_miles", "school_miles", "weekly_cost", "rating"):
         value = getattr(weights, name)
         _check(_is_number(value) and value >= 0, "weights", name, f"must be a number ≥ 0, got {value!r}")
-    for name in ("block_place_credit", "sibling_split"):
+    for name in ("block_place_credit", "sibling_split", "not_preferred_type"):
         value = getattr(weights, name)
         _check(_is_int(value) and value >= 0, "weights", name, f"must be a whole number ≥ 0, got {value!r}")
     missing = set(OFSTED_RATINGS) - set(weights.rating_points)

@@ -481,6 +481,7 @@ def _build(prepared: PreparedProblem, options: list[PlacementOption],
     pair_vars: list[pulp.LpVariable] = []
     home_terms: dict[int, list[tuple[pulp.LpVariable, int]]] = defaultdict(list)
     alone: dict[tuple[str, int], list[pulp.LpVariable]] = defaultdict(list)
+    apart = prepared.apart_groups()
     for o, (option, (homes, scores)) in enumerate(zip(options, homes_per_option, strict=True)):
         group = prepared.children[option.entity.members[0]].sibling_group
         size = option.entity.size
@@ -494,7 +495,7 @@ def _build(prepared: PreparedProblem, options: list[PlacementOption],
             pair_home.append(home)
             pair_vars.append(var)
             home_terms[home].append((var, size))
-            if split and group is not None:
+            if group is not None and (split or group in apart):
                 alone[(group, home)].append(var)
     columns.extend(pair_vars)
     entity_rows = []
@@ -504,7 +505,7 @@ def _build(prepared: PreparedProblem, options: list[PlacementOption],
         entity_rows.append(row)
     capacity_rows, block_rows = _add_home_rules(prepared, problem, objective, home_terms, name, columns)
     for (group, home), variables in sorted(alone.items()):
-        limit = int(prepared.home_max_siblings[home])
+        limit = 1 if group in apart else int(prepared.home_max_siblings[home])
         if len(variables) > limit:
             problem.addConstraint(pulp.LpConstraint(
                 pulp.LpAffineExpression([(var, 1) for var in variables]), pulp.LpConstraintLE,

@@ -25,7 +25,7 @@ class Entity:
 
     id: str
     members: tuple[int, ...]  # child indices, sorted
-    keep_together: bool
+    keep_together: bool  # placed whole, in one home (a "together" group, or the together option)
 
     @property
     def size(self) -> int:
@@ -42,7 +42,9 @@ def miles_between(lat1: np.ndarray | float, lon1: np.ndarray | float,
 class PreparedProblem:
     """Sorted records, vocabularies and per-home arrays shared by every stage."""
 
-    def __init__(self, problem: Problem):
+    def __init__(self, problem: Problem, fixed: dict[str, str] | None = None):
+        """``fixed`` (child id -> home id) restricts those children to that home and makes
+        placing them outweigh everything else: used to re-solve "what if this child went there"."""
         self.problem = problem
         self._suitable_cache: dict[int, np.ndarray] = {}
         self.weights: Weights = problem.weights
@@ -51,6 +53,7 @@ class PreparedProblem:
         self.groups: dict[str, SiblingGroup] = {g.id: g for g in problem.sibling_groups}
         self.child_index = {c.id: i for i, c in enumerate(self.children)}
         self.home_index = {h.id: i for i, h in enumerate(self.homes)}
+        self.fixed = {self.child_index[c]: self.home_index[h] for c, h in (fixed or {}).items()}
         self._compile_vocabularies()
         self._compile_homes()
         self._compile_children()
@@ -101,11 +104,15 @@ class PreparedProblem:
         )
         self.home_fixed_points = self.home_cost_points + self.home_rating_points
         self.home_credit = np.where(self.home_block > 0, weights.block_place_credit, 0).astype(np.int64)
+        self.home_allowed_rating = np.array(
+            [h.ofsted_rating != "inadequate" or h.allow_inadequate for h in homes], dtype=bool)
+        self.home_council = np.array([h.council or "" for h in homes], dtype=object)
 
     def _compile_children(self) -> None:
         self.child_lat = np.radians([c.home_location.latitude for c in self.children])
         self.child_lon = np.radians([c.home_location.longitude for c in self.children])
         self.child_types_ok: list[np.ndarray] = []
+        self.child_type_points: list[np.ndarray] = []  # points per placement type code
         self.child_needs: list[np.ndarray] = []
         self.child_excluded_homes: list[np.ndarray] = []
         self.child_excluded_providers: list[np.ndarray] = []
@@ -113,6 +120,11 @@ class PreparedProblem:
             types_ok = np.zeros(len(self.type_code), dtype=bool)
             types_ok[[self.type_code[t] for t in child.placement_types]] = True
             self.child_types_ok.append(types_ok)
+            not_preferred = np.zeros(len(self.type_code), dtype=np.int64)
+            if child.preferred_placement_types:
+                not_preferred[:] = self.weights.not_preferred_type
+                not_preferred[[self.type_code[t] for t in child.preferred_placement_types]] = 0
+            self.child_type_points.append(not_preferred)
             self.child_needs.append(self._need_bits(child.requirements))
             excluded = sorted(self.home_index[h] for h in child.excluded_homes if h in self.home_index)
             self.child_excluded_homes.append(np.array(excluded, dtype=np.int64))
@@ -131,7 +143,7 @@ class PreparedProblem:
         entities = []
         for index, child in enumerate(self.children):
             group_id = child.sibling_group
-            if group_id is not None and self.groups[group_id].keep_together:
+            if group_id is not None and self.groups[group_id].plan == "together":
                 members = self.group_members[group_id]
                 if len(members) > 1:
                     if members[0] == index:
@@ -144,8 +156,22 @@ class PreparedProblem:
         """Groups of two or more that may be separated, at a split penalty."""
         return {
             group: members for group, members in self.group_members.items()
-            if len(members) > 1 and not self.groups[group].keep_together
+            if len(members) > 1 and self.groups[group].plan == "together_if_possible"
         }
+
+    def apart_groups(self) -> dict[str, tuple[int, ...]]:
+        """Groups of two or more whose plan is to live apart: never two of them in one home."""
+        return {
+            group: members for group, members in self.group_members.items()
+            if len(members) > 1 and self.groups[group].plan == "apart"
+        }
+
+    def sibling_limit(self, group: str | None, homes: np.ndarray) -> np.ndarray:
+        """How many of a sibling group each home may take: 1 for an apart group."""
+        limit = self.home_max_siblings[homes]
+        if group is not None and self.groups[group].plan == "apart":
+            return np.minimum(limit, 1)
+        return limit
 
     # -- hard rules and scores ---------------------------------------------------------------
 
@@ -166,6 +192,7 @@ class PreparedProblem:
             ("exclusions", ~excluded),
             ("cost", self.home_cost[homes] <= max_cost),
             ("deprivation_of_liberty", self.home_dol[homes] | (not child.needs_deprivation_of_liberty)),
+            ("inadequate", self.home_allowed_rating[homes]),
             ("free_places", self.home_free[homes] > 0),
         ]
 
@@ -177,6 +204,8 @@ class PreparedProblem:
             cached = np.ones(len(everything), dtype=bool)
             for _, rule in self.rule_masks(child_index, everything):
                 cached &= rule
+            if child_index in self.fixed:
+                cached &= everything == self.fixed[child_index]
             self._suitable_cache[child_index] = cached
         return cached[homes]
 
@@ -201,10 +230,20 @@ class PreparedProblem:
         school_miles = miles_between(math.radians(school.latitude), math.radians(school.longitude), lat, lon)
         return home_points, np.rint(self.weights.school_miles * school_miles).astype(np.int64)
 
+    def preference_points(self, child_index: int, homes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Points for a placement type the child does not prefer, and the in-house bonus (≤ 0)."""
+        child = self.children[child_index]
+        type_points = self.child_type_points[child_index][self.home_type[homes]]
+        if child.council is None or child.in_house_bonus == 0:
+            return type_points, np.zeros(len(homes), dtype=np.int64)
+        in_house = self.home_council[homes] == child.council
+        return type_points, np.where(in_house, -child.in_house_bonus, 0).astype(np.int64)
+
     def pair_scores(self, child_index: int, homes: np.ndarray) -> np.ndarray:
         """Score of each home for one child, before any block-place credit."""
         home_points, school_points = self.distance_points(child_index, homes)
-        return home_points + school_points + self.home_fixed_points[homes]
+        type_points, in_house_points = self.preference_points(child_index, homes)
+        return home_points + school_points + self.home_fixed_points[homes] + type_points + in_house_points
 
     def entity_scores(self, entity: Entity, homes: np.ndarray) -> np.ndarray:
         total = np.zeros(len(homes), dtype=np.int64)
@@ -232,7 +271,9 @@ class PreparedProblem:
         credit = weights.block_place_credit if len(self.homes) and self.home_block.max() > 0 else 0
         score_range = 0
         for child in self.children:
-            upper = math.ceil(weights.home_miles * miles) + 1 + fixed_max
+            upper = math.ceil(weights.home_miles * miles) + 1 + fixed_max + child.in_house_bonus
+            if child.preferred_placement_types:
+                upper += weights.not_preferred_type
             if child.school_location is not None:
                 upper += math.ceil(weights.school_miles * miles) + 1
             score_range += upper + credit
@@ -242,7 +283,13 @@ class PreparedProblem:
         base = score_range + 2 * count * step + 1
         self.penalty_by_urgency = {urgency: base + level * step for urgency, level in URGENCY_LEVEL.items()}
         levels = np.array([URGENCY_LEVEL[c.urgency] for c in self.children], dtype=np.int64)
-        return base + levels * step
+        penalties = base + levels * step
+        if self.fixed:
+            # A fixed child left unplaced costs more than any placement of everyone else.
+            fixed = np.array(sorted(self.fixed), dtype=np.int64)
+            free = np.setdiff1d(np.arange(count), fixed)
+            penalties[fixed] = int(penalties[free].sum()) + score_range + 1
+        return penalties
 
     def _distance_upper_bound(self) -> float:
         """Miles no child–home or school–home pair can exceed: meridian plus parallel path."""

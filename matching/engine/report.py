@@ -28,47 +28,63 @@ def assignments(prepared: PreparedProblem, solution: ModelSolution, placement: P
     result = []
     for o, home in sorted(solution.chosen.items()):
         entity = solution.options[o].entity
-        candidates = solution.candidate_lists[o].homes.tolist()
-        rank = candidates.index(home) + 1
+        candidates = np.array(sorted(set(solution.candidate_lists[o].homes.tolist()) | {home}), dtype=np.int64)
         for member in entity.members:
-            alternatives = _alternatives(prepared, entity, member, home, candidates, placement, by_home)
+            # This child's own score in each candidate (distance, cost, rating, preferences;
+            # no block credit or sibling penalty): the rank and "worse" compare like with like.
+            own = prepared.pair_scores(member, candidates)
+            chosen_own = int(own[candidates.tolist().index(home)])
+            order = np.lexsort((candidates, own))
+            runners_up = [int(candidates[i]) for i in order if candidates[i] != home][:MAX_ALTERNATIVES]
+            alternatives = _alternatives(prepared, entity, member, home, chosen_own, runners_up, placement, by_home)
             result.append(Assignment(
                 child=prepared.children[member].id,
                 home=prepared.homes[home].id,
                 score=parts[member].total,
                 parts=parts[member],
-                rank=rank,
+                rank=1 + int(np.count_nonzero(own < chosen_own)),
                 candidates=len(candidates),
                 alternatives=tuple(alternatives),
             ))
     return sorted(result, key=lambda a: a.child)
 
 
-def _alternatives(prepared: PreparedProblem, entity: Entity, child: int, chosen: int, candidates: list[int],
-                  placement: Placement, by_home: dict[int, list[int]]) -> list[Alternative]:
-    """The best other candidates, and why each lost: taken by others, siblings, or simply worse."""
-    chosen_rank = candidates.index(chosen)
+def _alternatives(prepared: PreparedProblem, entity: Entity, child: int, chosen: int, chosen_own: int,
+                  runners_up: list[int], placement: Placement, by_home: dict[int, list[int]]) -> list[Alternative]:
+    """The child's best other candidates, and a reason for each that is true by construction:
+
+    * ``worse``: it scores more points for this child than the chosen home (same parts, no credits);
+    * ``taken``: other children in this run fill its free places (``taken_by``);
+    * ``keeps_siblings_together``: a sibling is proposed to the chosen home;
+    * ``siblings_apart``: the plan is apart and a sibling is proposed there (``taken_by``);
+    * ``sibling_limit``: it already takes as many of the group as it can (``taken_by``);
+    * ``costs_others``: it scores no worse for this child; what choosing it would cost the other
+      children is for ``compare_alternative`` to say, by re-solving.
+    """
     group = prepared.children[child].sibling_group
     siblings = [m for m in prepared.group_members.get(group, ()) if m != child] if group else []
+    plan = prepared.groups[group].plan if group else None
     result = []
-    for position, home in enumerate(c for c in candidates if c != chosen):
-        if position >= MAX_ALTERNATIVES:
-            break
-        occupants = by_home.get(home, [])
+    for home in runners_up:
+        occupants = [c for c in by_home.get(home, []) if c not in entity.members]
+        parts = pair_parts(prepared, child, home)
         taken_by: tuple[str, ...] = ()
-        if candidates.index(home) > chosen_rank:
+        there = [s for s in siblings if placement.get(s) == home]
+        if parts.total > chosen_own:
             reason = "worse"
-        elif len(occupants) + entity.size > prepared.home_free[home]:
+        elif occupants and len(occupants) + entity.size > prepared.home_free[home]:
             reason = "taken"
             taken_by = tuple(prepared.children[c].id for c in occupants)
-        elif any(placement.get(s) == chosen for s in siblings):
+        elif plan == "apart" and there:
+            reason = "siblings_apart"
+            taken_by = tuple(prepared.children[s].id for s in there)
+        elif entity.size == 1 and plan != "apart" and any(placement.get(s) == chosen for s in siblings):
             reason = "keeps_siblings_together"
-        elif sum(1 for s in siblings if placement.get(s) == home) >= prepared.home_max_siblings[home]:
+        elif there and len(there) >= prepared.home_max_siblings[home]:
             reason = "sibling_limit"
-            taken_by = tuple(prepared.children[s].id for s in siblings if placement.get(s) == home)
+            taken_by = tuple(prepared.children[s].id for s in there)
         else:
-            reason = "better_overall"
-        parts = pair_parts(prepared, child, home)
+            reason = "costs_others"
         result.append(Alternative(prepared.homes[home].id, parts.total, parts, reason, taken_by))
     return result
 

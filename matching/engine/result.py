@@ -15,7 +15,10 @@ class ScoreParts:
     ofsted_rating: str
     block_place_used: bool
     siblings_together: bool | None  # None when the child has no siblings in the run
-    points: dict[str, int]  # home_distance, school_distance, cost, rating, block_place, sibling_split
+    points: dict[str, int]  # home_distance, school_distance, cost, rating, block_place, sibling_split,
+    # not_preferred_type, in_house (≤ 0)
+    placement_type: str = ""
+    in_house: bool = False  # the home belongs to the child's own council
 
     @property
     def total(self) -> int:
@@ -27,7 +30,7 @@ class Alternative:
     home: str
     score: int
     parts: ScoreParts
-    reason: str  # "worse", "taken", "keeps_siblings_together", "sibling_limit" or "better_overall"
+    reason: str  # "worse", "taken", "keeps_siblings_together", "siblings_apart", "sibling_limit", "costs_others"
     taken_by: tuple[str, ...] = ()
 
 
@@ -37,7 +40,7 @@ class Assignment:
     home: str
     score: int
     parts: ScoreParts
-    rank: int  # 1 = the child's best-scoring candidate
+    rank: int  # 1 + how many candidates score fewer points for this child (own score, no credits)
     candidates: int
     alternatives: tuple[Alternative, ...]
 

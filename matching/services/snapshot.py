@@ -76,7 +76,7 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
     groups = sibling_groups_by_id(session, list(referrals))
     engine_children = tuple(_engine_child(r, children[r.child_id], homes, today) for r in referrals)
     grouped = {c.sibling_group for c in engine_children if c.sibling_group}
-    engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.keep_together)
+    engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.plan)
                           for g in groups.values() if group_key(g.id) in grouped)
     blocks = free_block_places(session, today)
     prices = _fallback_prices([home for home, _, _ in homes])

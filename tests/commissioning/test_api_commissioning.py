@@ -71,5 +71,5 @@ def test_ids_and_text_the_database_cannot_hold_are_refused_by_field(app, region,
     assert response.status_code == 422
     assert set(response.get_json()["errors"]["json"]) == {"excluded_provider_ids", "sibling_group_id",
                                                           "max_weekly_cost", "child_wishes"}
-    group = client.post("/api/v1/sibling-groups", json={"name": "Family \x00", "keep_together": True}, headers=headers)
+    group = client.post("/api/v1/sibling-groups", json={"name": "Family \x00", "plan": "together"}, headers=headers)
     assert group.status_code == 422 and "NUL" in group.get_json()["errors"]["json"]["name"][0]

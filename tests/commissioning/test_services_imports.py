@@ -29,7 +29,7 @@ def row(reference, **changes):
                   school_postcode="", placement_type="foster_care", urgency="planned", date_needed=NEEDED,
                   needs="education", risk_flags="", dol_order_needed="no", child_wishes="", excluded_areas="",
                   max_weekly_cost="1200", max_distance_miles="20", out_of_area_reason="", sibling_group="",
-                  keep_siblings_together="", separation_reason="")
+                  sibling_plan="", sibling_plan_reason="")
     values.update(changes)
     return values
 
@@ -66,12 +66,12 @@ def test_one_bad_row_writes_nothing_and_names_the_row_and_field(session, region)
 
 def test_every_bad_row_is_reported(session, region):
     data = csv_bytes([row("U-1", sex="X", date_needed="tomorrow"), row("U-1"), row("", max_weekly_cost="lots"),
-                      row("U-4", sibling_group="Fam", keep_siblings_together="no")])
+                      row("U-4", sibling_group="Fam", sibling_plan="apart")])
     with pytest.raises(CsvRowErrors) as refused:
         imports.upload_referrals(session, region.councils[0], data, submit=False)
     found = {(p.row, p.field) for p in refused.value.problems}
     assert {(2, "sex"), (2, "date_needed"), (3, "reference"), (4, "max_weekly_cost"),
-            (5, "separation_reason")} <= found
+            (5, "sibling_plan_reason")} <= found
 
 
 @pytest.mark.parametrize("data,message", [

@@ -35,7 +35,7 @@ def test_a_council_officer_refers_a_sibling_group_of_three_and_the_rcc_sees_it(a
     home = page(officer.get("/"))
     assert home.find("a", string="Refer a child")
 
-    made = officer.post("/sibling-groups/new", data={"name": "Family A", "keep_together": "yes"})
+    made = officer.post("/sibling-groups/new", data={"name": "Family A", "plan": "together"})
     group_url = made.headers["Location"]
     group_id = int(group_url.rstrip("/").split("/")[-1])
     group_page = page(officer.get(group_url))

@@ -46,7 +46,7 @@ def build(session: Session, region: Region, label: str) -> None:
     session.flush()
     supply.set_vacancy(session, home, 2, date.today())
     for index, council in enumerate(region.councils):
-        group = sibling_groups.create_sibling_group(session, council, f"MARK-{label}-{index}-group", True)
+        group = sibling_groups.create_sibling_group(session, council, f"MARK-{label}-{index}-group", "together")
         session.flush()
         referral = referrals.create_referral(
             session, council, child_details(f"MARK-{label}-{index}-child"),

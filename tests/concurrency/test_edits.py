@@ -286,9 +286,9 @@ def _vacancy_edit(session: Any, region: Any) -> tuple[Any, Callable[[Any, str, i
 
 def _sibling_group_edit(session: Any, region: Any) -> tuple[Any, Callable[[Any, str, int], Any]]:
     _act(session, region.people[Role.COUNCIL_PLACEMENT_OFFICER])
-    group = sibling_groups.create_sibling_group(session, region.councils[0], "Family A", True)
+    group = sibling_groups.create_sibling_group(session, region.councils[0], "Family A", "together")
     session.flush()
-    return group, lambda s, text, seen: sibling_groups.update_sibling_group(s, group, text, True, seen_version=seen)
+    return group, lambda s, text, seen: sibling_groups.update_sibling_group(s, group, text, "together", seen_version=seen)
 
 
 def _tender_edit(session: Any, region: Any) -> tuple[Any, Callable[[Any, str, int], Any]]:

@@ -74,7 +74,7 @@ def add_referral(session: Session, council: Organisation, reference: str = "", *
 
 
 def add_sibling_group(session: Session, council: Organisation, name: str = "Siblings") -> SiblingGroup:
-    group = SiblingGroup(rcc_id=council.rcc_id, council_id=council.id, name=name, keep_together=True)
+    group = SiblingGroup(rcc_id=council.rcc_id, council_id=council.id, name=name, plan="together")
     session.add(group)
     session.flush()
     return group

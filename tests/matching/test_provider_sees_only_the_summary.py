@@ -25,7 +25,7 @@ SUMMARY = "SUMMARY-FOR-PROVIDERS settled at school"
 
 def _offered_child_with_free_text_everywhere(session, region):
     council = region.councils[0]
-    group = sibling_groups.create_sibling_group(session, council, "SECRET-group-name", False,
+    group = sibling_groups.create_sibling_group(session, council, "SECRET-group-name", "apart",
                                                 "SECRET-separation-reason")
     session.flush()
     referral = referrals.create_referral(

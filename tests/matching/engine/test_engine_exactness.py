@@ -103,7 +103,7 @@ def _fractional_without_cuts():
     homes = [home("NEAR", 0, free_places=3, max_sibling_group=2),
              home("GROUP-ALT", 9, free_places=2, max_sibling_group=2, placement_type="foster_care"),
              home("ALT-1", 20), home("ALT-2", 20)]
-    return problem(children, homes, [SiblingGroup("G", keep_together=True)])
+    return problem(children, homes, [SiblingGroup("G", plan="together")])
 
 
 def test_fractional_relaxation_goes_through_the_integer_rounds_and_stays_optimal():

@@ -94,7 +94,7 @@ def test_invalid_problems_name_record_and_field(change, record, field):
 def test_a_stored_snapshot_re_solves_to_identical_proposals():
     original = problem([child("A", 0, sibling_group="G"), child("B", 1, sibling_group="G"), child("C", 5)],
                        [home("H1", 2, free_places=2), home("H2", 4), home("H3", 9)],
-                       [SiblingGroup("G", keep_together=True)])
+                       [SiblingGroup("G", plan="together")])
     snapshot = json.loads(json.dumps(problem_to_json(original)))
     restored = problem_from_json(snapshot)
     assert restored == original
@@ -120,3 +120,64 @@ def test_readme_example_is_the_shipped_example():
     readme = (ROOT / "matching" / "README.md").read_text()
     block = readme.split("```json", 1)[1].split("```", 1)[0]
     assert json.loads(block) == json.loads(EXAMPLE.read_text())
+
+
+@pytest.mark.parametrize(("change", "record", "field"), [
+    (lambda d: d["children"][0].update(placement_types=["foster_care", "boarding"]), "children[0] 'C-4f2a'",
+     "placement_types"),
+    (lambda d: d["children"][0].update(needs=["trauma"]), "children[0] 'C-4f2a'", "needs"),
+    (lambda d: d["children"][2].update(risk_flags=["arson"]), "children[2] 'C-77d0'", "risk_flags"),
+    (lambda d: d["homes"][0].update(placement_type="hostel"), "homes[0] 'H-101'", "placement_type"),
+    (lambda d: d["homes"][0].update(needs_met=["autism"]), "homes[0] 'H-101'", "needs_met"),
+    (lambda d: d["children"][0].update(preferred_placement_types=["secure"]), "children[0] 'C-4f2a'",
+     "preferred_placement_types"),
+    (lambda d: d["children"][0].update(in_house_bonus=-5), "children[0] 'C-4f2a'", "in_house_bonus"),
+    (lambda d: d["sibling_groups"][0].update(plan="keep_together"), "sibling_groups[0] 'G-17'", "plan"),
+    (lambda d: d["sibling_groups"][0].update(keep_together=True), "sibling_groups[0] 'G-17'", "keep_together"),
+    (lambda d: d["children"][1].update(sibling_group=["G-17"]), "children[1] 'C-9b31'", "sibling_group"),
+    (lambda d: d["homes"][0].update(council=["LA"]), "homes[0] 'H-101'", "council"),
+    (lambda d: d["homes"][0].update(allow_inadequate="yes"), "homes[0] 'H-101'", "allow_inadequate"),
+])
+def test_closed_vocabularies_and_new_fields_name_record_and_field(change, record, field):
+    document = json.loads(EXAMPLE.read_text())
+    change(document)
+    with pytest.raises(ProblemError) as error:
+        problem_from_json(document)
+    assert (error.value.record, error.value.field) == (record, field)
+
+
+def test_schema_closes_the_vocabularies_the_validator_closes():
+    from matching.engine.model import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SIBLING_PLANS
+
+    definitions = json.loads((ENGINE / "problem.schema.json").read_text())["$defs"]
+    assert definitions["placement_type"]["enum"] == list(PLACEMENT_TYPES)
+    assert definitions["need"]["enum"] == list(NEEDS)
+    assert definitions["risk_flag"]["enum"] == list(RISK_FLAGS)
+    assert definitions["sibling_group"]["properties"]["plan"]["enum"] == list(SIBLING_PLANS)
+
+
+def _example_with_first_group_member_id(value) -> str:
+    document = json.loads(EXAMPLE.read_text())
+    document["children"][0]["id"] = value
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(("name", "content", "words"), [
+    ("latin1", "{\"children\": [{\"id\": \"Zoë\"}]}".encode("latin-1"), "not UTF-8"),
+    ("nested", ("[" * 100_000 + "]" * 100_000).encode(), "nested too deeply"),
+    ("nested_object", ("{\"a\":" * 50_000 + "1" + "}" * 50_000).encode(), "nested too deeply"),
+    ("list_id", _example_with_first_group_member_id(["C-4f2a"]).encode(), "children[0]"),
+    ("list_group", json.dumps({**json.loads(EXAMPLE.read_text()),
+                               "sibling_groups": [{"id": ["G-17"]}]}).encode(), "sibling_groups[0]"),
+    ("list_excluded_home", json.dumps({**json.loads(EXAMPLE.read_text()),
+                                       "children": [{**json.loads(EXAMPLE.read_text())["children"][2],
+                                                     "excluded_homes": [["H-201"]]}]}).encode(), "excluded_homes"),
+])
+def test_malformed_input_is_one_line_on_stderr_and_exit_2(tmp_path, name, content, words):
+    bad = tmp_path / f"{name}.json"
+    bad.write_bytes(content)
+    completed = run_cli("solve", str(bad))
+    assert completed.returncode == 2, completed.stderr
+    assert completed.stdout == ""
+    assert completed.stderr.count("\n") == 1 and "Traceback" not in completed.stderr
+    assert words in completed.stderr

@@ -9,11 +9,23 @@ import random
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions, Weights, evaluate, greedy, solve
+from matching.engine import (
+    Child,
+    Home,
+    Problem,
+    SiblingGroup,
+    SolveOptions,
+    Weights,
+    evaluate,
+    greedy,
+    hard_rules_broken,
+    solve,
+)
+from matching.engine.model import SIBLING_PLANS
 from tests.matching.engine.engine_builders import COVENTRY, near
 
 TYPES = ("foster_care", "childrens_home")
-NEEDS = ("autism", "trauma")
+NEEDS = ("communication", "education")
 PROPERTY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -30,15 +42,22 @@ def instances(draw, max_children=5, max_homes=4):
             sexes=frozenset(draw(st.sampled_from([("F",), ("M",), ("F", "M"), ("F", "M")]))),
             needs_met=frozenset(draw(st.sets(st.sampled_from(NEEDS)))),
             max_sibling_group=draw(st.integers(1, 3)),
-            ofsted_rating=draw(st.sampled_from(["outstanding", "good", "requires_improvement"])),
+            ofsted_rating=draw(st.sampled_from(["outstanding", "good", "requires_improvement", "inadequate"])),
             deprivation_of_liberty=draw(st.booleans()),
+            allow_inadequate=draw(st.booleans()),
+            council=draw(st.sampled_from([None, None, "LA1", "LA2"])),
         ))
-    groups = [SiblingGroup("G0", draw(st.booleans())), SiblingGroup("G1", draw(st.booleans()))]
+    groups = [SiblingGroup("G0", draw(st.sampled_from(SIBLING_PLANS))),
+              SiblingGroup("G1", draw(st.sampled_from(SIBLING_PLANS)))]
     children = []
     for index in range(draw(st.integers(1, max_children))):
+        types = frozenset(draw(st.sets(st.sampled_from(TYPES), min_size=1)))
         children.append(Child(
             id=f"C{index}", age=draw(st.integers(0, 17)), sex=draw(st.sampled_from(["F", "M"])),
-            placement_types=frozenset(draw(st.sets(st.sampled_from(TYPES), min_size=1))),
+            placement_types=types,
+            preferred_placement_types=frozenset(draw(st.sets(st.sampled_from(sorted(types)), max_size=1))),
+            council=draw(st.sampled_from([None, "LA1", "LA2"])),
+            in_house_bonus=draw(st.sampled_from([0, 300, 5000])),
             home_location=near(COVENTRY, draw(st.integers(0, 60))),
             urgency=draw(st.sampled_from(["emergency", "urgent", "planned"])),
             sibling_group=draw(st.sampled_from([None, None, "G0", "G1"])),
@@ -59,12 +78,13 @@ def suits(child: Child, home: Home) -> bool:
             and child.sex in home.sexes and (child.needs | child.risk_flags) <= home.needs_met
             and home.id not in child.excluded_homes and home.provider not in child.excluded_providers
             and (child.max_weekly_cost is None or home.weekly_cost <= child.max_weekly_cost)
-            and (home.deprivation_of_liberty or not child.needs_deprivation_of_liberty) and home.free_places > 0)
+            and (home.deprivation_of_liberty or not child.needs_deprivation_of_liberty) and home.free_places > 0
+            and (home.ofsted_rating != "inadequate" or home.allow_inadequate))
 
 
 def feasible(problem: Problem, proposals: dict[str, str | None]) -> bool:
     homes = {h.id: h for h in problem.homes}
-    keep = {g.id for g in problem.sibling_groups if g.keep_together}
+    plans = {g.id: g.plan for g in problem.sibling_groups}
     for child in problem.children:
         home = proposals[child.id]
         if home is not None and not suits(child, homes[home]):
@@ -74,11 +94,12 @@ def feasible(problem: Problem, proposals: dict[str, str | None]) -> bool:
         if len(kids) > home.free_places:
             return False
         for group in {c.sibling_group for c in kids} - {None}:
-            if sum(1 for c in kids if c.sibling_group == group) > home.max_sibling_group:
+            here = sum(1 for c in kids if c.sibling_group == group)
+            if here > home.max_sibling_group or (plans[group] == "apart" and here > 1):
                 return False
-    for group in keep:
-        placed = {proposals[c.id] for c in problem.children if c.sibling_group == group}
-        if len(placed) > 1:
+    for group, plan in plans.items():
+        placed = [proposals[c.id] for c in problem.children if c.sibling_group == group]
+        if plan == "together" and len(set(placed)) > 1:  # one home for all, or None for all
             return False
     return True
 
@@ -97,7 +118,8 @@ def test_proposals_are_feasible_and_optimal_against_brute_force(problem):
     result = solve(problem)
     proposals = result.proposals()
     assert result.status == "optimal" and result.pruning_exact
-    assert feasible(problem, proposals)  # hard rules, capacity, sibling limits, keep-together
+    assert feasible(problem, proposals)  # hard rules, capacity, sibling limits and plans
+    assert hard_rules_broken(problem, proposals) == []
     best_placed = max(sum(h is not None for h in p.values()) for p in every_feasible_placement(problem))
     assert result.placed == best_placed
     best = min(evaluate(problem, p) for p in every_feasible_placement(problem))
@@ -144,7 +166,7 @@ def test_only_home_distance_gives_the_exact_minimum_total_miles():
     children = [Child(f"C{i:02d}", 10, "F", frozenset(["foster_care"]), near(COVENTRY, rng.uniform(0, 80)),
                       school_location=near(COVENTRY, 3)) for i in range(25)]
     homes = [Home(f"H{i:02d}", "P", "foster_care", near(COVENTRY, rng.uniform(0, 80)), rng.randint(1, 2),
-                  weekly_cost=rng.choice([500.0, 900.0]), block_places=1, ofsted_rating="inadequate")
+                  weekly_cost=rng.choice([500.0, 900.0]), block_places=1, ofsted_rating="inadequate", allow_inadequate=True)
              for i in range(20)]
     weights = Weights(home_miles=1000.0, school_miles=0.0, weekly_cost=0.0, rating=0.0, block_place_credit=0)
     result = solve(Problem(tuple(children), tuple(homes), weights=weights,

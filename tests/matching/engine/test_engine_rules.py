@@ -11,7 +11,7 @@ from tests.matching.engine.engine_builders import child, home, problem
 def test_keep_together_group_goes_to_one_home_though_each_sibling_has_a_nearer_one():
     children = [child("A", sibling_group="G"), child("B", sibling_group="G")]
     homes = [home("NEAR-1", 1), home("NEAR-2", 1), home("FAR", 30, free_places=2, max_sibling_group=2)]
-    result = solve(problem(children, homes, [SiblingGroup("G", keep_together=True)]))
+    result = solve(problem(children, homes, [SiblingGroup("G", plan="together")]))
     assert result.proposals() == {"A": "FAR", "B": "FAR"}
     assert all(a.parts.siblings_together for a in result.assignments)
     assert result.groups_split == 0
@@ -19,7 +19,7 @@ def test_keep_together_group_goes_to_one_home_though_each_sibling_has_a_nearer_o
 
 def test_keep_together_group_stays_unmatched_rather_than_split():
     children = [child("A", sibling_group="G"), child("B", sibling_group="G")]
-    result = solve(problem(children, [home("H1"), home("H2")], [SiblingGroup("G", keep_together=True)]))
+    result = solve(problem(children, [home("H1"), home("H2")], [SiblingGroup("G", plan="together")]))
     assert result.proposals() == {"A": None, "B": None}
     funnel = {step.rule: step for step in result.unmatched[0].funnel}
     assert funnel["whole_sibling_group"].removed == 2
@@ -28,7 +28,7 @@ def test_keep_together_group_stays_unmatched_rather_than_split():
 
 def test_separable_group_is_split_when_no_home_takes_both_and_pays_the_penalty():
     children = [child("A", sibling_group="G"), child("B", sibling_group="G")]
-    result = solve(problem(children, [home("H1"), home("H2")], [SiblingGroup("G", keep_together=False)]))
+    result = solve(problem(children, [home("H1"), home("H2")], [SiblingGroup("G", plan="together_if_possible")]))
     assert set(result.proposals().values()) == {"H1", "H2"}
     assert result.groups_split == 1
     assert all(a.parts.points["sibling_split"] == Weights().sibling_split for a in result.assignments)
@@ -37,14 +37,14 @@ def test_separable_group_is_split_when_no_home_takes_both_and_pays_the_penalty()
 def test_separable_group_stays_together_when_a_home_can_take_both():
     children = [child("A", sibling_group="G"), child("B", sibling_group="G")]
     homes = [home("NEAR-1", 1), home("NEAR-2", 1), home("BOTH", 20, free_places=2)]
-    result = solve(problem(children, homes, [SiblingGroup("G", keep_together=False)]))
+    result = solve(problem(children, homes, [SiblingGroup("G", plan="together_if_possible")]))
     assert result.proposals() == {"A": "BOTH", "B": "BOTH"}
 
 
 def test_second_child_does_not_lose_their_only_suitable_home_to_the_first():
     # A (first by id) is nearest ONLY-FOR-B, but B's needs are met nowhere else.
-    children = [child("A", 0), child("B", 10, needs={"autism"})]
-    homes = [home("ONLY-FOR-B", 1, needs_met={"autism"}), home("OTHER", 5)]
+    children = [child("A", 0), child("B", 10, needs={"communication"})]
+    homes = [home("ONLY-FOR-B", 1, needs_met={"communication"}), home("OTHER", 5)]
     result = solve(problem(children, homes))
     assert result.proposals() == {"A": "OTHER", "B": "ONLY-FOR-B"}
     assert greedy(problem(children, homes)) == {"A": "ONLY-FOR-B", "B": None}
@@ -76,7 +76,7 @@ def test_capacity_is_never_exceeded_and_the_unmatched_know_homes_were_taken():
 
 
 BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "sexes": {"F", "M"},
-             "needs_met": {"autism", "going_missing"}, "weekly_cost": 4000.0, "deprivation_of_liberty": True,
+             "needs_met": {"communication", "going_missing"}, "weekly_cost": 4000.0, "deprivation_of_liberty": True,
              "free_places": 1}
 
 
@@ -85,7 +85,7 @@ BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "s
     ("age", {"age": 9}, {"min_age": 10}),
     ("age", {"age": 17}, {"max_age": 16}),
     ("sex", {"sex": "M"}, {"sexes": {"F"}}),
-    ("needs", {"needs": {"mental_health"}}, {}),
+    ("needs", {"needs": {"health_disability"}}, {}),
     ("needs", {"risk_flags": {"child_sexual_exploitation"}}, {}),
     ("exclusions", {"excluded_homes": {"H"}}, {}),
     ("exclusions", {"excluded_providers": {"ACME"}}, {}),
@@ -95,9 +95,9 @@ BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "s
 ])
 def test_each_hard_rule_excludes_what_it_should(rule, child_fields, home_fields):
     fields = {**BASE_HOME, "provider": "ACME", **home_fields}
-    suitable = solve(problem([child("A", needs={"autism"})], [home("H", 2, **{**BASE_HOME, "provider": "ACME"})]))
+    suitable = solve(problem([child("A", needs={"communication"})], [home("H", 2, **{**BASE_HOME, "provider": "ACME"})]))
     assert suitable.proposals() == {"A": "H"}
-    result = solve(problem([child("A", **{"needs": {"autism"}, **child_fields})], [home("H", 2, **fields)]))
+    result = solve(problem([child("A", **{"needs": {"communication"}, **child_fields})], [home("H", 2, **fields)]))
     assert result.proposals() == {"A": None}
     removed = {step.rule: step.removed for step in result.unmatched[0].funnel}
     assert removed[rule] == 1
@@ -111,30 +111,31 @@ def test_funnel_counts_each_rule_in_order():
         home("BOYS", sexes={"M"}),
         home("NO-AUTISM", needs_met=set()),
         home("DEAR", weekly_cost=9000.0),
+        home("INADEQUATE", ofsted_rating="inadequate"),
         home("FULL", free_places=0),
         home("ALSO-FULL", free_places=0),
     ]
-    result = solve(problem([child("A", needs={"autism"}, max_weekly_cost=5000.0)],
+    result = solve(problem([child("A", needs={"communication"}, max_weekly_cost=5000.0)],
                            [h if h.id == "NO-AUTISM" else _with_autism(h) for h in homes]))
     funnel = [(s.rule, s.removed, s.remaining) for s in result.unmatched[0].funnel]
-    assert funnel == [("placement_type", 1, 6), ("age", 1, 5), ("sex", 1, 4), ("needs", 1, 3),
-                      ("exclusions", 0, 3), ("cost", 1, 2), ("deprivation_of_liberty", 0, 2),
-                      ("free_places", 2, 0)]
-    assert result.unmatched[0].homes_considered == 7
+    assert funnel == [("placement_type", 1, 7), ("age", 1, 6), ("sex", 1, 5), ("needs", 1, 4),
+                      ("exclusions", 0, 4), ("cost", 1, 3), ("deprivation_of_liberty", 0, 3),
+                      ("inadequate", 1, 2), ("free_places", 2, 0)]
+    assert result.unmatched[0].homes_considered == 8
     assert not result.unmatched[0].all_taken
 
 
 def _with_autism(record):
     import dataclasses
 
-    return dataclasses.replace(record, needs_met=record.needs_met | {"autism"})
+    return dataclasses.replace(record, needs_met=record.needs_met | {"communication"})
 
 
 def test_reported_objective_is_what_the_proposals_cost():
     children = [child("A", 0, sibling_group="G", school_location=child("x", 3).home_location),
-                child("B", 1, sibling_group="G"), child("C", 2, urgency="urgent"), child("D", 3, needs={"x"})]
+                child("B", 1, sibling_group="G"), child("C", 2, urgency="urgent"), child("D", 3, needs={"pets"})]
     homes = [home("H1", 0, free_places=2, block_places=1), home("H2", 4), home("H3", 9, ofsted_rating="outstanding")]
-    subject = problem(children, homes, [SiblingGroup("G", keep_together=False)])
+    subject = problem(children, homes, [SiblingGroup("G", plan="together_if_possible")])
     result = solve(subject)
     assert result.objective == evaluate(subject, result.proposals())
     penalties = sum(result.unmatched_penalties[u.urgency] for u in result.unmatched)
