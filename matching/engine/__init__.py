@@ -87,7 +87,7 @@ def solve(problem: Problem) -> Result:
             greedy=stats.greedy_seconds,
         ),
         model=ModelSize(stats.candidate_pairs, stats.variables, stats.constraints, stats.rounds,
-                        solution.relaxation_objective),
+                        solution.relaxation_objective, stats.pricing_rounds, stats.cut_rounds),
         unmatched_penalties=dict(prepared.penalty_by_urgency),
         status_text=status_text(solution.status, solution.gap),
         greedy_objective=stats.greedy_objective,

@@ -72,11 +72,12 @@ def _best_home(prepared: PreparedProblem, grid: HomeGrid, unit: Entity, group: s
         if open_.any():
             options = np.flatnonzero(open_)
             best = options[np.lexsort((homes[options], effective[options]))[0]]
-            # A home not yet listed could still beat it only if its bound is lower.
-            if candidates.complete or candidates.threshold > effective[best]:
+            # A home not listed could still beat it only if its bound is lower (a complete scan
+            # still leaves out homes beyond the first ones; the threshold bounds them).
+            if candidates.threshold > effective[best]:
                 return int(homes[best])
             required = float(effective[best]) + 1
-        elif candidates.complete:
+        elif math.isinf(candidates.threshold):  # every suitable home was listed: all are full
             return None
         elif not from_known:  # a known list with nothing open: look as if it were not known
             required = math.inf

@@ -90,6 +90,8 @@ class ModelSize:
     constraints: int
     pruning_rounds: int
     relaxation_objective: float
+    pricing_rounds: int = 0  # column generation rounds of the relaxation
+    cut_rounds: int = 0
 
 
 @dataclass(frozen=True)
