@@ -6,12 +6,18 @@ where people live (outcodes weighted by postcode count). About 30 % of children 
 groups of 2–4. Everything is drawn from a seeded generator, so a size always gives the same
 instance.
 
-    python benchmarks/matching.py                      # 200x2000, 1000x10000, 2000x20000
-    python benchmarks/matching.py --sizes 200x2000 --json
+Beside them, **real-shaped** regions (``benchmarks/real_shaped.py``): real Ofsted and postcode
+locations, foster households, cost and rating spread, sibling groups larger than most homes.
+
+    python benchmarks/matching.py        # synthetic 200x2000, 1000x10000, 2000x20000;
+                                         # real-shaped 2000x20000, 4000x45000
+    python benchmarks/matching.py --sizes 200x2000 --real-sizes "" --json
 
 For each size it prints the optimiser's time per stage, status and objective; the broker
-greedy (one child at a time in urgency order, siblings one at a time) on the same instance;
-and the time of the pure assignment bound without sibling rules (SciPy).
+greedy (one child at a time in urgency order, siblings one at a time) on the same instance, and
+the engine's own greedy (sibling plans honoured: the optimiser's first incumbent); and the time
+of the pure assignment bound without sibling rules (SciPy). Wall and CPU seconds and the load
+average are reported: on a shared machine wall time alone misleads. ``--json`` prints only JSON.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from matching.engine.prepared import PreparedProblem, miles_between  # noqa: E40
 from rcc.geography import REFERENCE_DATA, Point, local_authorities, outcode_points  # noqa: E402
 
 DEFAULT_SIZES = "200x2000,1000x10000,2000x20000"
+DEFAULT_REAL_SIZES = "2000x20000,4000x45000"
 SEED = 20261129
 # The Ofsted list uses 2022 names; these are today's names in local_authorities.csv.
 OFSTED_NAMES = {
@@ -260,8 +267,13 @@ def assignment_bound_seconds(prepared: PreparedProblem, grid: HomeGrid, keep: in
     return time.perf_counter() - started
 
 
-def run(children: int, homes: int, geography: Geography) -> dict:
-    problem = generate(children, homes, geography=geography)
+def run(children: int, homes: int, geography: Geography | None, shape: str = "synthetic") -> dict:
+    if shape == "real":
+        from benchmarks.real_shaped import generate as generate_real_shaped
+
+        problem = generate_real_shaped(children, homes)
+    else:
+        problem = generate(children, homes, geography=geography)
     load_before = os.getloadavg()[0]
     cpu_started = time.process_time()
     result = solve(problem)
@@ -276,9 +288,12 @@ def run(children: int, homes: int, geography: Geography) -> dict:
     placement = {c: optimised.get(c) for c in range(len(prepared.children))}
     seconds = result.seconds
     return {
+        "shape": shape,
         "children": children,
         "homes": homes,
         "status": result.status,
+        "status_text": result.status_text,
+        "time_limit_seconds": problem.options.time_limit_seconds,
         "pruning_exact": result.pruning_exact,
         "gap": result.gap,
         "seconds_candidates": round(seconds.candidates, 4),
@@ -286,6 +301,7 @@ def run(children: int, homes: int, geography: Geography) -> dict:
         "seconds_relaxation": round(seconds.relaxation, 4),
         "seconds_solve": round(seconds.solve, 4),
         "seconds_report": round(seconds.report, 4),
+        "seconds_greedy_incumbent": round(seconds.greedy, 4),
         "seconds_total": round(seconds.total, 4),
         # CPU of this process (all its threads) during solve, and the machine's load average
         # before it: on a shared machine wall time alone can mislead.
@@ -294,10 +310,17 @@ def run(children: int, homes: int, geography: Geography) -> dict:
         "pruning_rounds": result.model.pruning_rounds,
         "candidate_pairs": result.model.candidate_pairs,
         "objective": result.objective,
+        "bound": result.bound,
+        "placed": result.placed,
         "unmatched": len(result.unmatched),
+        "pricing_rounds": result.model.pricing_rounds,
+        "cut_rounds": result.model.cut_rounds,
         "groups_split": result.groups_split,
         "keep_together_groups_split": _keep_together_split(problem, placement, prepared),
         "greedy_objective": greedy_objective,
+        "greedy_placed": sum(1 for h in greedy.values() if h is not None),
+        # The engine's greedy honouring sibling plans: the optimiser's first incumbent.
+        "plan_greedy_objective": result.greedy_objective,
         "greedy_unmatched": sum(1 for h in greedy.values() if h is None),
         "greedy_groups_split": groups_split(prepared, greedy),
         "greedy_keep_together_groups_split": _keep_together_split(problem, greedy, prepared),
@@ -328,23 +351,34 @@ def _placed_score(prepared: PreparedProblem, placement: dict) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=DEFAULT_SIZES, help="children x homes, comma separated")
+    parser.add_argument("--real-sizes", default=DEFAULT_REAL_SIZES,
+                        help="real-shaped regions, children x homes, comma separated ('' for none)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per size")
     args = parser.parse_args(argv)
-    sizes = [tuple(int(n) for n in size.lower().split("x")) for size in args.sizes.split(",") if size]
-    geography = load_geography()
     runs = []
-    for children, homes in sizes:
-        runs.append(run(children, homes, geography))
-        if not args.json:
-            _print_run(runs[-1])
+    geography = load_geography() if _sizes(args.sizes) else None
+    for shape, sizes in (("synthetic", _sizes(args.sizes)), ("real", _sizes(args.real_sizes))):
+        for children, homes in sizes:
+            runs.append(run(children, homes, geography, shape))
+            if not args.json:
+                _print_run(runs[-1])
     if args.json:
         print(json.dumps(runs, indent=2))
     return 0
 
 
+def _sizes(text: str) -> list[tuple[int, int]]:
+    sizes = []
+    for size in text.split(","):
+        if size.strip():
+            children, homes = size.lower().split("x")
+            sizes.append((int(children), int(homes)))
+    return sizes
+
+
 def _print_run(run: dict) -> None:
-    print(f"\n{run['children']} children x {run['homes']} homes")
-    print(f"  optimiser: {run['status']} (pruning exact: {run['pruning_exact']}, gap {run['gap']}), "
+    print(f"\n{run['shape']}: {run['children']} children x {run['homes']} homes")
+    print(f"  optimiser: {run['status_text']} (pruning exact: {run['pruning_exact']}, gap {run['gap']}), "
           f"{run['candidate_pairs']} candidate pairs, {run['pruning_rounds']} round(s)")
     print(f"    seconds: candidates {run['seconds_candidates']:.3f}, build {run['seconds_build']:.3f}, "
           f"relaxation {run['seconds_relaxation']:.3f}, solve {run['seconds_solve']:.3f}, "
@@ -353,6 +387,7 @@ def _print_run(run: dict) -> None:
     print(f"    objective {run['objective']:,}, unmatched {run['unmatched']}, groups split {run['groups_split']} "
           f"(keep-together {run['keep_together_groups_split']}), score per placed child "
           f"{run['score_per_placed_child']}")
+    print(f"  engine greedy (sibling plans honoured, the first incumbent): {run['plan_greedy_objective']:,}")
     print(f"  greedy: objective {run['greedy_objective']:,}, unmatched {run['greedy_unmatched']}, "
           f"groups split {run['greedy_groups_split']} (keep-together {run['greedy_keep_together_groups_split']}), "
           f"score per placed child {run['greedy_score_per_placed_child']}, {run['greedy_seconds']:.3f} s")

@@ -36,6 +36,7 @@ from .result import (
     ScoreParts,
     Timings,
     Unmatched,
+    status_text,
 )
 
 __all__ = [
@@ -51,13 +52,16 @@ def solve(problem: Problem) -> Result:
     """Propose a home for as many children as possible, then at the least total score.
 
     Raises ProblemError for invalid input. Same problem (in any order) -> same result,
-    unless the time limit cuts the search short (then ``status`` is "feasible").
+    unless the time limit cuts the search short (then ``status`` is "feasible", never worse
+    than the engine's greedy, and ``gap`` says how far from the best possible it can be).
+    ``options.time_limit_seconds`` counts from here, wall clock, for every phase.
     """
     started = time.perf_counter()
     validate(problem)
+    deadline = started + problem.options.time_limit_seconds
     prepared = PreparedProblem(problem)
     prepare_seconds = time.perf_counter() - started
-    solution = optimise(prepared)
+    solution = optimise(prepared, deadline)
     report_started = time.perf_counter()
     placement = placement_from(prepared, solution)
     proposals = assignments(prepared, solution, placement)
@@ -84,10 +88,14 @@ def solve(problem: Problem) -> Result:
             solve=stats.solve_seconds,
             report=finished - report_started,
             total=finished - started,
+            greedy=stats.greedy_seconds,
         ),
         model=ModelSize(stats.candidate_pairs, stats.variables, stats.constraints, stats.rounds,
-                        solution.relaxation_objective),
+                        solution.relaxation_objective, stats.pricing_rounds, stats.cut_rounds),
         unmatched_penalties=dict(prepared.penalty_by_urgency),
+        status_text=status_text(solution.status, solution.gap),
+        greedy_objective=stats.greedy_objective,
+        time_limit_reached=stats.time_limit_reached,
     )
 
 

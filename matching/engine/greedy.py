@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .candidates import HomeGrid
+from .candidates import CandidateList, HomeGrid
 from .model import URGENCY_LEVEL
 from .prepared import Entity, PreparedProblem
 
@@ -23,8 +23,12 @@ FIRST_LOOK = 32
 
 
 def greedy_placement(prepared: PreparedProblem, *, honour_keep_together: bool = False,
-                     grid: HomeGrid | None = None) -> Placement:
+                     grid: HomeGrid | None = None,
+                     known: dict[tuple[int, ...], CandidateList] | None = None) -> Placement:
+    """``known``: candidate lists already found for some units (by members), looked at before
+    scanning the grid; the answer is the same, the scan is skipped when a list decides it."""
     grid = grid or HomeGrid(prepared)
+    known = known or {}
     if honour_keep_together:
         units = list(prepared.entities)
     else:
@@ -37,7 +41,7 @@ def greedy_placement(prepared: PreparedProblem, *, honour_keep_together: bool = 
     placement: Placement = dict.fromkeys(range(len(prepared.children)))
     for unit in units:
         group = prepared.children[unit.members[0]].sibling_group
-        home = _best_home(prepared, grid, unit, group, free, block, siblings_in_home)
+        home = _best_home(prepared, grid, unit, group, free, block, siblings_in_home, known.get(unit.members))
         if home is None:
             continue
         free[home] -= unit.size
@@ -50,11 +54,14 @@ def greedy_placement(prepared: PreparedProblem, *, honour_keep_together: bool = 
 
 
 def _best_home(prepared: PreparedProblem, grid: HomeGrid, unit: Entity, group: str | None, free: np.ndarray,
-               block: np.ndarray, siblings_in_home: dict[tuple[str, int], int]) -> int | None:
+               block: np.ndarray, siblings_in_home: dict[tuple[str, int], int],
+               known: CandidateList | None = None) -> int | None:
     credit = prepared.weights.block_place_credit
     required = -math.inf
     while True:
-        candidates = grid.candidates(unit, FIRST_LOOK, required)
+        from_known = known is not None
+        candidates = known if known is not None else grid.candidates(unit, FIRST_LOOK, required)
+        known = None
         homes, scores = candidates.homes, candidates.scores
         effective = scores - credit * np.minimum(block[homes], unit.size)
         open_ = free[homes] >= unit.size
@@ -65,11 +72,12 @@ def _best_home(prepared: PreparedProblem, grid: HomeGrid, unit: Entity, group: s
         if open_.any():
             options = np.flatnonzero(open_)
             best = options[np.lexsort((homes[options], effective[options]))[0]]
-            # A home not yet listed could still beat it only if its bound is lower.
-            if candidates.complete or candidates.threshold > effective[best]:
+            # A home not listed could still beat it only if its bound is lower (a complete scan
+            # still leaves out homes beyond the first ones; the threshold bounds them).
+            if candidates.threshold > effective[best]:
                 return int(homes[best])
             required = float(effective[best]) + 1
-        elif candidates.complete:
+        elif math.isinf(candidates.threshold):  # every suitable home was listed: all are full
             return None
-        else:
+        elif not from_known:  # a known list with nothing open: look as if it were not known
             required = math.inf

@@ -29,6 +29,9 @@ so the last round's optimum is the unpruned model's optimum.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -37,6 +40,8 @@ import numpy as np
 import pulp
 
 from .candidates import CandidateList, HomeGrid
+from .evaluation import objective_of
+from .greedy import greedy_placement
 from .prepared import Entity, PreparedProblem
 
 # Objectives are integers: a pair whose reduced cost exceeds the budget by less than this
@@ -76,6 +81,9 @@ class SolveStats:
     variables: int = 0
     constraints: int = 0
     candidate_pairs: int = 0
+    greedy_seconds: float = 0.0
+    greedy_objective: int | None = None
+    time_limit_reached: bool = False  # the deadline stopped a phase before it finished
 
 
 @dataclass(frozen=True)
@@ -178,9 +186,10 @@ class _Relaxation:
     pair_reduced: np.ndarray  # exact reduced cost of each kept pair under the clipped duals
     capacity_value: dict[int, float]
     pair_values: np.ndarray  # the relaxation's solution on the kept pairs
+    optimal: bool = True  # False when the time limit stopped it (the bound holds all the same)
 
 
-def optimise(prepared: PreparedProblem) -> ModelSolution:
+def optimise(prepared: PreparedProblem, deadline: float | None = None) -> ModelSolution:
     """Relaxation with column generation and cover cuts, then integer rounds on pairs that could
     still help — none when the relaxation is integral and its bound proves it optimal.
 
@@ -189,24 +198,43 @@ def optimise(prepared: PreparedProblem) -> ModelSolution:
     the incumbent, so its optimum is the unpruned model's. Widening pruned lists is capped
     (degenerate duals can ask for every home); if a cap bites, the result says pruning was not
     proved exact.
+
+    ``deadline`` (``time.perf_counter()`` seconds; by default the time limit from now) bounds the
+    whole run: each phase gets what is left, and the solver the rest. The engine's own greedy
+    placement is the first incumbent, so whatever stops the search, the answer is never worse
+    than greedy, and the bound says how far from the best possible it can be.
     """
     settings = prepared.problem.options
     stats = SolveStats()
-    deadline = time.perf_counter() + settings.time_limit_seconds
+    if deadline is None:
+        deadline = time.perf_counter() + settings.time_limit_seconds
     solver = available_solver(settings.solver)
     started = time.perf_counter()
     grid = HomeGrid(prepared)
     options = placement_options(prepared)
     lists = [grid.candidates(option.entity, settings.candidates_per_child) for option in options]
     stats.candidates_seconds += time.perf_counter() - started
+    started = time.perf_counter()
+    greedy = _greedy_incumbent(prepared, grid, options, lists)
+    stats.greedy_seconds = time.perf_counter() - started
+    stats.greedy_objective = greedy.objective
     cuts: list[Cut] = []
+    if _out_of_time(deadline, stats):
+        # Not even the relaxation can start: greedy, with no bound.
+        return _Finisher(options, lists, stats, solver, math.nan, {})(greedy, exact=False)
     relaxation = _relax(prepared, grid, options, lists, solver, deadline, stats, cuts)
     finish = _Finisher(options, lists, stats, solver, relaxation.objective, relaxation.capacity_value)
     stats.rounds = 1
-    best = _integral_relaxation(relaxation) if USE_INTEGRAL_RELAXATION else None
-    if best is not None and best.objective - 1 - relaxation.bound + INTEGER_MARGIN < 0:
+    best = greedy
+    integral = _integral_relaxation(relaxation) if USE_INTEGRAL_RELAXATION and relaxation.optimal else None
+    if integral is not None and integral.objective <= best.objective:
+        best = integral
+    if best.objective - 1 - relaxation.bound + INTEGER_MARGIN < 0:
         # Every solution of the unpruned model costs at least L > z − 1: z is optimal.
+        best.optimal = True
         return finish(best, exact=True, outside_bound=relaxation.bound)
+    if _out_of_time(deadline, stats):
+        return finish(best, exact=False, outside_bound=relaxation.bound)
     lp = relaxation.model
     lp_pairs_of = _pairs_by_option(lp.pair_option, len(options))
     widened: dict[int, np.ndarray] = {}  # option -> homes added to the LP's list
@@ -219,23 +247,23 @@ def optimise(prepared: PreparedProblem) -> ModelSolution:
         model = _build(prepared, options, homes, cuts)
         stats.build_seconds += time.perf_counter() - started
         _count(model, stats)
+        if _out_of_time(deadline, stats):
+            return finish(best, exact=False, outside_bound=relaxation.bound)
         started = time.perf_counter()
         result = _solve_integer(model, solver, deadline, settings.threads, best)
         stats.solve_seconds += time.perf_counter() - started
         last_optimal = result.has_solution and result.optimal
-        if result.has_solution and (best is None or result.objective <= best.objective):
+        if result.has_solution and result.objective <= best.objective:
             best = result
         else:
             last_optimal = False  # the round stopped early and found nothing better
-        if best is None:
-            return finish(_IntegerResult.nothing(), exact=False)
         # A solution better than z costs ≤ z − 1, so every pair it uses has d ≤ budget and every
         # pair with d < −budget is in it. Below 0: nothing can be better.
         budget = best.objective - 1 - relaxation.bound + INTEGER_MARGIN
         slack = _slack(options, lists, relaxation.alpha)
         least_left_out = min(budget_covered, float(slack.min()) if len(slack) else math.inf)
         exact = budget < 0 or (last_optimal and budget <= budget_covered and bool(np.all(slack > budget)))
-        if exact or not last_optimal or time.perf_counter() >= deadline:
+        if exact or not last_optimal or _out_of_time(deadline, stats):
             return finish(best, exact=exact, outside_bound=relaxation.bound + max(least_left_out, 0.0))
         # Widen: every kept pair with d ≤ budget, and pruned homes of options with δ ≤ budget.
         started = time.perf_counter()
@@ -246,8 +274,53 @@ def optimise(prepared: PreparedProblem) -> ModelSolution:
         stats.candidates_seconds += time.perf_counter() - started
         selected = relaxation.pair_reduced <= budget
         budget_covered = budget
-    assert best is not None
     return finish(best, exact=False, outside_bound=relaxation.bound)
+
+
+# Less than this left before the deadline: no phase is started (a solver run costs more to set
+# up than it could use).
+MIN_PHASE_SECONDS = 0.05
+
+
+def _out_of_time(deadline: float, stats: SolveStats) -> bool:
+    if deadline - time.perf_counter() < MIN_PHASE_SECONDS:
+        stats.time_limit_reached = True
+        return True
+    return False
+
+
+def _greedy_incumbent(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOption],
+                      lists: list[CandidateList]) -> _IntegerResult:
+    """The engine's greedy (keep-together groups whole, as ``greedy(honour_keep_together=True)``)
+    as a solution of the model, its pairs added to the candidate lists if pruned.
+
+    Its objective is ``objective_of`` the placement: the answer is never worse than it."""
+    entities = len(prepared.entities)
+    known = {options[e].entity.members: lists[e] for e in range(entities)}
+    placement = greedy_placement(prepared, honour_keep_together=True, grid=grid, known=known)
+    together = {options[o].entity.id: o for o in range(entities, len(options))}
+    chosen: dict[int, int] = {}
+    for e, entity in enumerate(prepared.entities):
+        home = placement[entity.members[0]]
+        if home is not None:
+            chosen[e] = home
+    for group, o in together.items():
+        members = prepared.group_members[group]
+        homes = {placement[m] for m in members}
+        if len(homes) == 1 and None not in homes:
+            home = homes.pop()
+            assert home is not None
+            if prepared.entity_suitable(options[o].entity, np.array([home]))[0]:
+                for member in members:  # the whole group in one home: the together option
+                    chosen.pop(prepared.entity_of_child[member], None)
+                chosen[o] = home
+    for o, home in chosen.items():
+        if not np.isin(home, lists[o].homes):
+            entity = options[o].entity
+            extra = CandidateList(np.array([home], dtype=np.int64), prepared.entity_scores(entity, np.array([home])),
+                                  lists[o].threshold, lists[o].complete)
+            lists[o] = _merged(lists[o], extra)
+    return _IntegerResult(True, False, objective_of(prepared, placement), None, None, chosen)
 
 
 def _integral_relaxation(relaxation: _Relaxation) -> _IntegerResult | None:
@@ -374,7 +447,7 @@ def _relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOpt
         started = time.perf_counter()
         lp = _LinearSolver(model, solver, deadline)
         stats.relaxation_seconds += time.perf_counter() - started
-        while cut_rounds < MAX_CUT_ROUNDS and time.perf_counter() < deadline:
+        while cut_rounds < MAX_CUT_ROUNDS and lp.optimal and not _out_of_time(deadline, stats):
             started = time.perf_counter()
             new = _violated_covers(prepared, options, model, lp.values[model.pair_columns])
             if not new:
@@ -386,7 +459,8 @@ def _relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOpt
             stats.relaxation_seconds += time.perf_counter() - started
         alpha = lp.duals[:len(prepared.entities)]
         failing = np.flatnonzero(_slack(options, lists, alpha) < -DUAL_TOLERANCE)
-        if not len(failing) or pricing_rounds >= MAX_PRICING_ROUNDS or time.perf_counter() >= deadline:
+        if (not len(failing) or pricing_rounds >= MAX_PRICING_ROUNDS or not lp.optimal
+                or _out_of_time(deadline, stats)):
             break
         pricing_rounds += 1
         started = time.perf_counter()
@@ -398,8 +472,10 @@ def _relax(prepared: PreparedProblem, grid: HomeGrid, options: list[PlacementOpt
     slack = _slack(options, lists, alpha)
     bound += float(np.minimum(slack, 0.0).sum())  # an option uses at most one of its pruned pairs
     capacity_value = {home: -float(lp.duals[row]) for home, row in model.capacity_row_index.items()}
+    if not lp.optimal:
+        stats.time_limit_reached = True
     return _Relaxation(model, lp.objective, bound, alpha, reduced[model.pair_columns], capacity_value,
-                       lp.values[model.pair_columns])
+                       lp.values[model.pair_columns], lp.optimal)
 
 
 def _violated_covers(prepared: PreparedProblem, options: list[PlacementOption], model: _Model,
@@ -598,6 +674,36 @@ def _arrays(prepared: PreparedProblem, problem: pulp.LpProblem, columns: list[pu
     )
 
 
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def _new_highs():  # type: ignore[no-untyped-def]
+    """A silent HiGHS. The first ``Highs()`` of a process prints a banner on file descriptor 1
+    before any option can be set, which would spoil JSON on stdout: descriptor 1 points at
+    /dev/null while it is made. Later ones print nothing."""
+    import highspy
+
+    global _banner_shown
+    with _BANNER_LOCK:
+        if _banner_shown:
+            highs = highspy.Highs()
+        else:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            try:
+                with open(os.devnull, "wb") as sink:
+                    os.dup2(sink.fileno(), 1)
+                    highs = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+            _banner_shown = True
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("log_to_console", False)
+    return highs
+
+
 def _highs(model: _Model, remaining: float, threads: int | None):  # type: ignore[no-untyped-def]
     import highspy
 
@@ -613,8 +719,7 @@ def _highs(model: _Model, remaining: float, threads: int | None):  # type: ignor
     lp.a_matrix_.start_ = model.row_start.astype(np.int32)
     lp.a_matrix_.index_ = model.row_index.astype(np.int32)
     lp.a_matrix_.value_ = model.row_value
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
+    highs = _new_highs()
     highs.passModel(lp)
     highs.setOptionValue("time_limit", float(remaining))
     if threads is not None:
@@ -629,9 +734,10 @@ class _LinearSolver:
     def __init__(self, model: _Model, solver: str, deadline: float):
         self.model = model
         self.deadline = deadline
-        self.highs = _highs(model, max(deadline - time.perf_counter(), 1.0), None) if solver == "highs" else None
+        self.highs = _highs(model, max(deadline - time.perf_counter(), 0.0), None) if solver == "highs" else None
         self.rows_sent = model.num_rows
         self.objective = 0.0
+        self.optimal = False
         self.values = np.zeros(len(model.columns))
         self.duals = np.zeros(model.num_rows)
         self._run()
@@ -649,16 +755,25 @@ class _LinearSolver:
         self._run()
 
     def _run(self) -> None:
+        """Solve within what is left before the deadline. Stopped early, the duals still give a
+        valid (weaker) bound: any duals of the right signs do."""
         model = self.model
-        remaining = max(self.deadline - time.perf_counter(), 1.0)
+        remaining = self.deadline - time.perf_counter()
+        if remaining < MIN_PHASE_SECONDS:
+            self.optimal = False
+            return
         if self.highs is not None:
+            import highspy
+
             self.highs.setOptionValue("time_limit", float(remaining))
             self.highs.run()
+            self.optimal = self.highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
             solution = self.highs.getSolution()
             self.values = np.asarray(solution.col_value, dtype=float)
             duals = np.asarray(solution.row_dual, dtype=float)
         else:
             model.problem.solve(pulp.PULP_CBC_CMD(mip=False, msg=False, timeLimit=remaining))
+            self.optimal = model.problem.status == pulp.LpStatusOptimal
             self.values = np.array([var.varValue or 0.0 for var in model.columns], dtype=float)
             duals = np.array([row.pi or 0.0 for row in model.problem.constraints.values()], dtype=float)
         if len(self.values) != len(model.columns):
@@ -707,7 +822,7 @@ class _IntegerResult:
 
 def _solve_integer(model: _Model, solver: str, deadline: float, threads: int | None,
                    incumbent: _IntegerResult | None) -> _IntegerResult:
-    remaining = max(deadline - time.perf_counter(), 1.0)
+    remaining = max(deadline - time.perf_counter(), MIN_PHASE_SECONDS)
     if solver == "highs":
         return _solve_integer_highs(model, remaining, threads, incumbent)
     command = pulp.PULP_CBC_CMD(msg=False, timeLimit=remaining, gapAbs=0.99, gapRel=0.0, threads=threads)
@@ -791,9 +906,12 @@ class _Finisher:
         else:
             status = "feasible"
         bound, gap = solution.bound, solution.gap
-        if solution.has_solution and bound is not None:
-            # Objectives are integers, so a bound can be rounded up (less a float allowance).
-            bound = float(math.ceil(min(bound, outside_bound) - 1e-6)) if math.isfinite(outside_bound) else None
+        if solution.has_solution:
+            # The solver's bound covers its (restricted) model, ``outside_bound`` the rest; none
+            # for the greedy incumbent. Objectives are integers, so a bound can be rounded up
+            # (less a float allowance).
+            lowest = min(math.inf if bound is None else bound, outside_bound)
+            bound = float(math.ceil(lowest - 1e-6)) if math.isfinite(lowest) else None
             if status == "optimal":
                 bound = float(solution.objective)
             gap = None if bound is None else max(0.0, (solution.objective - bound) / max(abs(solution.objective), 1.0))

@@ -6,17 +6,19 @@ variable order, tie-breaks — is independent of the order of the input.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from rcc.geography import EARTH_RADIUS_KM, KM_PER_MILE
+from rcc.geography import EARTH_RADIUS_KM, KM_PER_MILE, Point
 
 from .model import URGENCY_LEVEL, Child, Home, Problem, SiblingGroup, Weights
 
 EARTH_RADIUS_MILES = EARTH_RADIUS_KM / KM_PER_MILE
 SEX_BIT = {"F": 1, "M": 2}
+_NOWHERE = Point(0.0, 0.0)  # stands for a location in the key of children no rule tells apart
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class PreparedProblem:
         placing them outweigh everything else: used to re-solve "what if this child went there"."""
         self.problem = problem
         self._suitable_cache: dict[int, np.ndarray] = {}
+        self._suitable_by_rules: dict[Child, np.ndarray] = {}
         self.weights: Weights = problem.weights
         self.children: tuple[Child, ...] = tuple(sorted(problem.children, key=lambda c: c.id))
         self.homes: tuple[Home, ...] = tuple(sorted(problem.homes, key=lambda h: h.id))
@@ -200,12 +203,20 @@ class PreparedProblem:
         """Every hard rule at once; computed over all homes once per child, then looked up."""
         cached = self._suitable_cache.get(child_index)
         if cached is None:
-            everything = np.arange(len(self.homes))
-            cached = np.ones(len(everything), dtype=bool)
-            for _, rule in self.rule_masks(child_index, everything):
-                cached &= rule
+            # Children alike in everything the rules can read share the mask (about half do in
+            # a region): the key is the child without the fields no rule reads.
+            child = self.children[child_index]
+            key = dataclasses.replace(child, id="", home_location=_NOWHERE, school_location=None,
+                                      urgency="planned", sibling_group=None)
+            cached = self._suitable_by_rules.get(key)
+            if cached is None:
+                everything = np.arange(len(self.homes))
+                cached = np.ones(len(everything), dtype=bool)
+                for _, rule in self.rule_masks(child_index, everything):
+                    cached &= rule
+                self._suitable_by_rules[key] = cached
             if child_index in self.fixed:
-                cached &= everything == self.fixed[child_index]
+                cached = cached & (np.arange(len(self.homes)) == self.fixed[child_index])
             self._suitable_cache[child_index] = cached
         return cached[homes]
 

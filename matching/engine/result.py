@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -82,6 +83,7 @@ class Timings:
     solve: float
     report: float
     total: float
+    greedy: float = 0.0  # the greedy incumbent (counted in ``total``)
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class ModelSize:
     constraints: int
     pruning_rounds: int
     relaxation_objective: float
+    pricing_rounds: int = 0  # column generation rounds of the relaxation
+    cut_rounds: int = 0
 
 
 @dataclass(frozen=True)
@@ -109,9 +113,29 @@ class Result:
     seconds: Timings
     model: ModelSize
     unmatched_penalties: dict[str, int] = field(default_factory=dict)
+    status_text: str = ""  # the status in words, with the gap: "feasible, within 0.4% of the best possible"
+    greedy_objective: int | None = None  # the engine's greedy, the first incumbent: objective ≤ this
+    time_limit_reached: bool = False
 
     def proposals(self) -> dict[str, str | None]:
         """Child id -> proposed home id, or None when unmatched."""
         placed: dict[str, str | None] = {a.child: a.home for a in self.assignments}
         placed.update({u.child: None for u in self.unmatched})
         return dict(sorted(placed.items()))
+
+
+def status_text(status: str, gap: float | None) -> str:
+    """What a status means for the reader: proven best, or how far from the best it can be."""
+    if status == "optimal":
+        return "optimal: proven the best possible"
+    if status == "feasible":
+        if gap is None:
+            return "feasible, not proven: no bound was reached in the time allowed"
+        return f"feasible, within {_percent(gap)} of the best possible"
+    return "not solved"
+
+
+def _percent(gap: float) -> str:
+    """Rounded up, so the claim stays true: 0.0001 is "0.01%", not "0.0%"."""
+    hundredths = math.ceil(gap * 10_000 - 1e-9)
+    return f"{hundredths / 100:.2f}%"
