@@ -13,6 +13,8 @@ SCORE_PARTS: dict[str, str] = {
     "rating": "Ofsted rating",
     "block_place": "Block-contract place",
     "sibling_split": "Siblings together",
+    "not_preferred_type": "Preferred type of placement",
+    "in_house": "The council's own (in-house) carers",
 }
 
 ALTERNATIVE_REASONS: dict[str, str] = {
@@ -31,6 +33,7 @@ FUNNEL_RULES: dict[str, str] = {
     "exclusions": "Not excluded by the council (home, provider, area or distance)",
     "cost": "Within the maximum weekly cost",
     "deprivation_of_liberty": "Can care for a child under a deprivation of liberty order",
+    "inadequate": "Not rated Inadequate by Ofsted (or the RCC allowed this home with a reason)",
     "free_places": "Has a free place",
     "whole_sibling_group": "Can take the whole sibling group together",
 }
@@ -61,6 +64,9 @@ def part_lines(parts: dict[str, Any]) -> list[PartLine]:
         "block_place": "Yes" if parts.get("block_place_used") else "No (spot purchase)",
         "sibling_split": ("no siblings in this run" if together is None
                           else "Yes" if together else "No, the group is split"),
+        "not_preferred_type": ("Yes, or no preference" if not points.get("not_preferred_type")
+                               else "No, a type the child does not prefer"),
+        "in_house": "Yes" if parts.get("in_house") else "No",
     }
     return [PartLine(label, figures[key], int(points.get(key, 0))) for key, label in SCORE_PARTS.items()]
 
