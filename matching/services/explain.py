@@ -17,12 +17,14 @@ SCORE_PARTS: dict[str, str] = {
     "in_house": "The council's own (in-house) carers",
 }
 
+# Each reason is true by construction in the engine (matching/engine/report.py).
 ALTERNATIVE_REASONS: dict[str, str] = {
-    "worse": "Scored worse for this child",
+    "worse": "Scores more points for this child than the proposed home (distance, cost, rating, preferences)",
     "taken": "Its free places went to other children in this run",
-    "keeps_siblings_together": "The chosen home keeps the child with their brothers or sisters",
+    "keeps_siblings_together": "The proposed home keeps the child with a brother or sister",
+    "siblings_apart": "A brother or sister is proposed there, and the plan is to place them apart",
     "sibling_limit": "It cannot take any more of this sibling group",
-    "better_overall": "Better for this child alone, but the region's children as a whole score better without it",
+    "costs_others": "Scores no more for this child, but choosing it would cost other children: see the next column",
 }
 
 FUNNEL_RULES: dict[str, str] = {

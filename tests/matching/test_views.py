@@ -61,7 +61,8 @@ def test_a_proposal_page_explains_the_score_and_the_funnel(officer_client, finis
     page = _soup(officer_client.get(f"/matching/proposals/{placed.id}"))
     parts = [row.find("th").get_text(strip=True) for row in page.select("#score-parts tbody tr")]
     assert parts == ["Miles from home", "Miles from school", "Weekly cost", "Ofsted rating",
-                     "Block-contract place", "Siblings together"]
+                     "Block-contract place", "Siblings together", "Preferred type of placement",
+                     "The council's own (in-house) carers"]
     unmatched = setup_session.scalars(select(Proposal).where(Proposal.home_id.is_(None))).one()
     funnel = _soup(officer_client.get(f"/matching/proposals/{unmatched.id}"))
     first_rule = funnel.select("#funnel tbody tr")[0]
