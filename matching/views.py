@@ -564,7 +564,8 @@ def end_placement(placement_id: int) -> Any:
 def shortage_report() -> Any:
     session = db()
     report = shortage.shortage_report(session, runs.latest_finished_run(session))
-    return render_template("matching/shortage.html", report=report, rule_labels=explain.BINDING_RULE_LABELS)
+    return render_template("matching/shortage.html", report=report, rule_labels=explain.BINDING_RULE_LABELS,
+                           pressure_chart=shortage.pressure_chart(report))
 
 
 @shortage_bp.route("/download.csv")

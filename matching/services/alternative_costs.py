@@ -19,7 +19,7 @@ from matching.models import MatchingRun, Proposal
 from matching.services.keys import CHILD, child_key, home_key, id_of
 
 CACHE_ENTRIES = 512
-_cache: OrderedDict[tuple[int, str, str], AlternativeCost | str] = OrderedDict()
+_cache: OrderedDict[tuple[int, str, str, str], AlternativeCost | str] = OrderedDict()
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AlternativeCostLine:
 
 
 def _cached(run: MatchingRun, child: str, home: str) -> AlternativeCost | str:
-    key = (int(run.id or 0), child, home)
+    key = (int(run.id or 0), run.created_at.isoformat(), child, home)  # a run's snapshot never changes
     if key in _cache:
         _cache.move_to_end(key)
         return _cache[key]
