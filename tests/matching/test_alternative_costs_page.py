@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from matching.engine import evaluate, hard_rules_broken, problem_from_json
 from matching.models import MatchingRun, Proposal
-from matching.services.keys import child_key, home_key
+from matching.services.keys import child_key
 from rcc.geography import great_circle_miles
 
 
