@@ -65,6 +65,7 @@ def part_lines(parts: dict[str, Any]) -> list[PartLine]:
         "rating": RATING_LABELS.get(parts.get("ofsted_rating", ""), parts.get("ofsted_rating", "")),
         "block_place": "Yes" if parts.get("block_place_used") else "No (spot purchase)",
         "sibling_split": ("no siblings in this run" if together is None
+                          else "No: apart, as the plan says" if parts.get("sibling_plan") == "apart"
                           else "Yes" if together else "No, the group is split"),
         "not_preferred_type": ("Yes, or no preference" if not points.get("not_preferred_type")
                                else "No, a type the child does not prefer"),
