@@ -182,6 +182,16 @@ class HomeForm(VersionedForm):
     active = BooleanField("Taking referrals (active)", default=True)
 
 
+class InadequateOverrideForm(FlaskForm):
+    """For the RCC only: let matching propose a home rated Inadequate, with the reason."""
+
+    allow = RadioField("May matching propose this home while it is rated Inadequate?", validate_choice=False,
+                       choices=[("yes", "Yes, the RCC allows it (give the reason)"),
+                                ("no", "No, exclude it while it is rated Inadequate (the default)")],
+                       validators=[DataRequired("Say whether matching may propose this home")])
+    reason = TextAreaField("Reason", validators=[Length(max=2000)])
+
+
 class RatingForm(FlaskForm):
     """For the RCC only: a home's Ofsted rating is never the provider's to set."""
 

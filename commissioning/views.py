@@ -25,6 +25,7 @@ from commissioning.forms import (
     EndPlacementForm,
     HomeForm,
     ImportOfstedForm,
+    InadequateOverrideForm,
     RatingForm,
     ReasonForm,
     ReferralForm,
@@ -719,6 +720,28 @@ def home_rating(home_id: int) -> Any:
         except ServiceError as error:
             _put_errors(form, error)
     return render_template("commissioning/rating_form.html", form=form, errors=form_errors(form), home=found)
+
+
+@bp.route("/supply/homes/<int:home_id>/inadequate-override", methods=["GET", "POST"])
+@allow(*RCC_STAFF)
+def home_inadequate_override(home_id: int) -> Any:
+    found = get_or_404(Home, home_id)
+    form = InadequateOverrideForm()
+    if request.method == "GET":
+        form.allow.data = "yes" if found.inadequate_override_reason else "no"
+        form.reason.data = found.inadequate_override_reason or ""
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                supply.set_inadequate_override(s, found, form.allow.data == "yes", form.reason.data, current_user)
+            flash("Matching may propose this home although it is rated Inadequate" if form.allow.data == "yes"
+                  else "Matching will not propose this home while it is rated Inadequate")
+            return redirect(url_for("commissioning.home", home_id=found.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    errors = form_errors(form)
+    return render_template("commissioning/inadequate_override_form.html", form=form, errors=errors,
+                           home=found), 400 if errors else 200
 
 
 @bp.route("/supply/homes/<int:home_id>/vacancy", methods=["GET", "POST"])

@@ -178,12 +178,16 @@ class ShortageLineSchema(Schema):
 
 
 class PressureSchema(Schema):
+    """What one more place would do, found by re-solving the run with it (best first)."""
+
     placement_type = fields.String(required=True)
     area = fields.String(required=True)
-    homes = fields.Integer(required=True)
-    free_places = fields.Integer(required=True)
-    places_proposed = fields.Integer(required=True)
-    extra_place_value = fields.Float(required=True)
+    home_id = fields.Integer(required=True, metadata={"description": "the home given one more free place"})
+    unmatched_demand = fields.Integer(required=True)
+    children_placed = fields.Integer(required=True, metadata={"description": "more children placed with it"})
+    miles_change = fields.Float(required=True, metadata={"description": "over children placed either way"})
+    weekly_cost_change = fields.Float(required=True, metadata={"description": "pounds a week, same children"})
+    optimal = fields.Boolean(required=True)
 
 
 class ShortageSchema(Schema):
@@ -262,6 +266,6 @@ SHORTAGE_EXAMPLE = {
     "run_id": 3, "unmatched_children": 1,
     "lines": [{"placement_type": "secure", "need": "emotional_behavioural", "area": "Manchester", "children": 1,
                "rules": {"placement_type": 1}}],
-    "pressure": [{"placement_type": "childrens_home", "area": "Manchester", "homes": 12, "free_places": 18,
-                  "places_proposed": 2, "extra_place_value": 0.0}],
+    "pressure": [{"placement_type": "Children's home", "area": "Manchester", "home_id": 12, "unmatched_demand": 3,
+                  "children_placed": 1, "miles_change": -4.2, "weekly_cost_change": 0.0, "optimal": True}],
 }

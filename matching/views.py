@@ -37,6 +37,7 @@ from matching.models import (
     Proposal,
 )
 from matching.services import approvals, explain, jobs, offers, review, runs, shortage
+from matching.services.alternative_costs import alternative_costs
 from matching.services.snapshot import snapshot_summary
 from rcc.audit import AuditAction
 from rcc.db import transaction
@@ -248,6 +249,8 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
     home = session.get(Home, found.home_id) if found.home_id else None
     chosen = session.get(Home, found.chosen_home_id) if found.chosen_home_id else None
     alternatives = review.alternatives_of(session, found)
+    costs = {line.home_id: line for line in alternative_costs(
+        session, found, {a.home_id: a.home.name for a in alternatives if a.home})}
     alternative_form = alternative_form or AlternativeForm()
     alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else f"Home {a.home_id}")
                                         for a in alternatives]
@@ -264,7 +267,7 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         superseded=found.status in UNDECIDED_STATUSES and review.is_superseded(session, found),
         status_label=PROPOSAL_STATUS_LABELS[found.status], alternative_form=alternative_form,
         unmatched_form=unmatched_form or ReasonForm(prefix="unmatched"), errors=errors or [],
-        placement_types=PLACEMENT_TYPES, offer_label=offers.status_label), status
+        placement_types=PLACEMENT_TYPES, offer_label=offers.status_label, costs=costs), status
 
 
 @bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])
@@ -561,7 +564,8 @@ def end_placement(placement_id: int) -> Any:
 def shortage_report() -> Any:
     session = db()
     report = shortage.shortage_report(session, runs.latest_finished_run(session))
-    return render_template("matching/shortage.html", report=report, rule_labels=explain.BINDING_RULE_LABELS)
+    return render_template("matching/shortage.html", report=report, rule_labels=explain.BINDING_RULE_LABELS,
+                           pressure_chart=shortage.pressure_chart(report))
 
 
 @shortage_bp.route("/download.csv")

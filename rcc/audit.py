@@ -53,6 +53,7 @@ class AuditAction(StrEnum):
 
     HOME_CREATED = "home.created"
     HOME_RATING_SET = "home.rating_set"
+    HOME_INADEQUATE_OVERRIDE_SET = "home.inadequate_override_set"
     HOME_UPDATED = "home.updated"
 
     MATCHING_OFFER_ACCEPTED = "matching.offer.accepted"

@@ -13,6 +13,7 @@ from commissioning.models import RATING_FROM_RCC, Home, Vacancy, is_stale
 from commissioning.vocabulary import NEEDS_AND_RISKS, OFSTED_RATINGS, PLACEMENT_TYPES, SEXES, STALE_AFTER_DAYS
 from rcc import audit
 from rcc.audit import AuditAction
+from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors
 from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
 from rcc.models import Organisation, User, utcnow
@@ -173,6 +174,32 @@ def set_rating(session: Session, home: Home, rating: str, rating_date: date | No
     session.add(home)
     audit.record(session, AuditAction.HOME_RATING_SET, home, rating=rating, previous=previous,
                  rating_date=rating_date.isoformat() if rating_date else None)
+    return home
+
+
+OVERRIDE_NOT_YOURS = "Only someone at the RCC can let matching propose a home rated Inadequate."
+MAX_OVERRIDE_REASON = 2000
+
+
+def set_inadequate_override(session: Session, home: Home, allow: bool, reason: str | None, by: User) -> Home:
+    """The RCC lets matching propose a home rated Inadequate (with the reason), or stops it again.
+
+    By default matching excludes a home rated Inadequate (a hard rule in the funnel). Only the RCC
+    that runs the home's region may override that, per home, and the reason is recorded and audited.
+    """
+    if by.organisation_kind != OrgKind.RCC or by.rcc_id != home.rcc_id:
+        raise Conflict(OVERRIDE_NOT_YOURS)
+    text = (reason or "").strip()
+    if allow and not text:
+        raise FieldErrors({"reason": "Say why matching may propose this home although it is rated Inadequate"})
+    if len(text) > MAX_OVERRIDE_REASON:
+        raise FieldErrors({"reason": f"The reason must be {MAX_OVERRIDE_REASON:,} characters or fewer"})
+    new = text if allow else None
+    previous = home.inadequate_override_reason
+    transition(session, home, "inadequate_override_reason", previous, new,
+               "Someone else changed this home's Inadequate override at the same moment. Look at the home again.")
+    audit.record(session, AuditAction.HOME_INADEQUATE_OVERRIDE_SET, home, allowed=allow, rating=home.ofsted_rating,
+                 reason=new, previous=previous)
     return home
 
 

@@ -8,6 +8,7 @@ problem can check it with ``evaluate`` and a ruler; ``describe`` words only thos
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,8 +46,10 @@ class AlternativeCost:
     losers: tuple[ChildChange, ...]  # other children left unplaced, or placed at a higher score
 
 
-def compare_alternative(problem: Problem, result: Result, child_id: str, home_id: str) -> AlternativeCost:
-    """Re-solve with ``child_id`` fixed to ``home_id`` and compare with ``result``'s proposals."""
+def compare_alternative(problem: Problem, result: Result | Mapping[str, str | None], child_id: str,
+                        home_id: str) -> AlternativeCost:
+    """Re-solve with ``child_id`` fixed to ``home_id`` and compare with ``result``'s proposals
+    (a Result, or its ``proposals()``: child id -> home id or None)."""
     validate(problem)
     baseline = PreparedProblem(problem)
     if child_id not in baseline.child_index:
@@ -65,8 +68,10 @@ def compare_alternative(problem: Problem, result: Result, child_id: str, home_id
     if after.get(child) != home or broken_rules(baseline, after):
         raise ProblemError("alternative", "home", f"{child_id!r} cannot be placed in {home_id!r} with the "
                            "rest of this problem (e.g. the whole sibling group does not fit)")
-    before = {baseline.child_index[c]: None if h is None else baseline.home_index[h]
-              for c, h in result.proposals().items()}
+    proposed = result.proposals() if isinstance(result, Result) else dict(result)
+    before: Placement = dict.fromkeys(range(len(baseline.children)))
+    before.update({baseline.child_index[c]: None if h is None else baseline.home_index[h]
+                   for c, h in proposed.items() if c in baseline.child_index})
     return _compare(baseline, child, home, before, after, solution.status == "optimal")
 
 
@@ -118,10 +123,12 @@ def _children(count: int) -> str:
     return f"{count} other child" if count == 1 else f"{count} other children"
 
 
-def describe(cost: AlternativeCost, *, home_name: str | None = None, child_name: dict[str, str] | None = None
-             ) -> str:
-    """One sentence that says only what the figures say."""
-    names = child_name or {}
+def describe(cost: AlternativeCost, *, home_name: str | None = None, child_name: Mapping[str, str] | None = None,
+             unnamed: str | None = None) -> str:
+    """One sentence that says only what the figures say. ``child_name`` maps child ids to the
+    names a reader may see; others are shown as ``unnamed`` (their id when None)."""
+    known = child_name or {}
+    names = {c.child: known.get(c.child, unnamed or c.child) for c in cost.losers}
     home = home_name or cost.home
     unplaced = [c for c in cost.losers if c.home_after is None]
     worse = [c for c in cost.losers if c.home_after is not None]

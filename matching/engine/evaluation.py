@@ -48,6 +48,7 @@ def pair_parts(prepared: PreparedProblem, child: int, home: int, *, block_place_
             "in_house": int(in_house_points[0]),
         },
         placement_type=prepared.homes[home].placement_type,
+        sibling_plan=prepared.groups[record.sibling_group].plan if record.sibling_group else None,
         in_house=record.council is not None and prepared.homes[home].council == record.council,
     )
 

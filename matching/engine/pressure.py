@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -95,13 +96,17 @@ def _best_home(prepared: PreparedProblem, kind: str, area: str, children: list[i
     return int(homes[best])
 
 
-def extra_place_pressure(problem: Problem, result: Result, top: int = TOP_AREAS) -> list[ExtraPlace]:
-    """One re-solve per (type, area) among the ``top`` with most unmatched demand, best first."""
+def extra_place_pressure(problem: Problem, result: Result | Mapping[str, str | None],
+                         top: int = TOP_AREAS) -> list[ExtraPlace]:
+    """One re-solve per (type, area) among the ``top`` with most unmatched demand, best first.
+    ``result`` is the run's Result or its ``proposals()``."""
     from . import solve  # noqa: PLC0415 (the package's solve validates and reports)
 
     prepared = PreparedProblem(problem)
-    proposals = result.proposals()
-    before = {prepared.child_index[c]: None if h is None else prepared.home_index[h] for c, h in proposals.items()}
+    proposals = result.proposals() if isinstance(result, Result) else dict(result)
+    before: dict[int, int | None] = dict.fromkeys(range(len(prepared.children)))
+    before.update({prepared.child_index[c]: None if h is None else prepared.home_index[h]
+                   for c, h in proposals.items() if c in prepared.child_index})
     unmatched = sorted(c for c, h in before.items() if h is None)
     demand = unmatched_demand(prepared, unmatched)
     ranked = sorted(demand.items(), key=lambda item: (-len(item[1]), item[0]))[:top]

@@ -20,6 +20,7 @@ class ScoreParts:
     # not_preferred_type, in_house (≤ 0)
     placement_type: str = ""
     in_house: bool = False  # the home belongs to the child's own council
+    sibling_plan: str | None = None  # the plan of the child's sibling group (None without one)
 
     @property
     def total(self) -> int:

@@ -13,14 +13,18 @@ SCORE_PARTS: dict[str, str] = {
     "rating": "Ofsted rating",
     "block_place": "Block-contract place",
     "sibling_split": "Siblings together",
+    "not_preferred_type": "Preferred type of placement",
+    "in_house": "The council's own (in-house) carers",
 }
 
+# Each reason is true by construction in the engine (matching/engine/report.py).
 ALTERNATIVE_REASONS: dict[str, str] = {
-    "worse": "Scored worse for this child",
+    "worse": "Scores more points for this child than the proposed home (distance, cost, rating, preferences)",
     "taken": "Its free places went to other children in this run",
-    "keeps_siblings_together": "The chosen home keeps the child with their brothers or sisters",
+    "keeps_siblings_together": "The proposed home keeps the child with a brother or sister",
+    "siblings_apart": "A brother or sister is proposed there, and the plan is to place them apart",
     "sibling_limit": "It cannot take any more of this sibling group",
-    "better_overall": "Better for this child alone, but the region's children as a whole score better without it",
+    "costs_others": "Scores no more for this child, but choosing it would cost other children: see the next column",
 }
 
 FUNNEL_RULES: dict[str, str] = {
@@ -31,6 +35,7 @@ FUNNEL_RULES: dict[str, str] = {
     "exclusions": "Not excluded by the council (home, provider, area or distance)",
     "cost": "Within the maximum weekly cost",
     "deprivation_of_liberty": "Can care for a child under a deprivation of liberty order",
+    "inadequate": "Not rated Inadequate by Ofsted (or the RCC allowed this home with a reason)",
     "free_places": "Has a free place",
     "whole_sibling_group": "Can take the whole sibling group together",
 }
@@ -60,7 +65,11 @@ def part_lines(parts: dict[str, Any]) -> list[PartLine]:
         "rating": RATING_LABELS.get(parts.get("ofsted_rating", ""), parts.get("ofsted_rating", "")),
         "block_place": "Yes" if parts.get("block_place_used") else "No (spot purchase)",
         "sibling_split": ("no siblings in this run" if together is None
+                          else "No: apart, as the plan says" if parts.get("sibling_plan") == "apart"
                           else "Yes" if together else "No, the group is split"),
+        "not_preferred_type": ("Yes, or no preference" if not points.get("not_preferred_type")
+                               else "No, a type the child does not prefer"),
+        "in_house": "Yes" if parts.get("in_house") else "No",
     }
     return [PartLine(label, figures[key], int(points.get(key, 0))) for key, label in SCORE_PARTS.items()]
 

@@ -2,23 +2,29 @@
 
 Unmatched children are counted by placement type, need and area (the child's council), with the
 hard rule that left each of them without a home (the first step of their funnel after which no
-home remained). The engine's capacity pressure says, per placement type and area, how many
-objective points one more place would save: the evidence for what the RCC should commission.
+home remained). Capacity pressure is found by re-solving the run's own snapshot with one more
+place (``matching.engine.extra_place_pressure``: one more free place at the existing home of a
+type in an area that suits most of the unmatched children nearest it; the 5 type/area pairs with
+the most unmatched demand), so each line says what that place would do: children placed, miles
+and pounds a week for the children placed either way. Computed once per run (cached here).
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from commissioning.models import Referral
+from commissioning.charts import bar_chart
+from commissioning.models import Home, Referral
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
+from matching.engine import ExtraPlace, extra_place_pressure, problem_from_json
 from matching.models import MatchingRun, Proposal
 from matching.services import explain
+from matching.services.keys import HOME, id_of
 from rcc.csv_files import write_csv
 from rcc.models import Organisation
 
@@ -41,12 +47,21 @@ class ShortageLine:
 
 @dataclass(frozen=True)
 class PressureLine:
+    """What one more place of a type in an area would do, by re-solving the run with it."""
+
     placement_type: str
     area: str
-    homes: int
-    free_places: int
-    places_proposed: int
-    extra_place_value: float
+    home_id: int
+    home_name: str
+    unmatched_demand: int
+    children_placed: int
+    miles_change: float  # over the children placed either way; negative saves miles
+    weekly_cost_change: float  # pounds a week, same children; negative saves money
+    optimal: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.placement_type}, {self.area}"
 
 
 @dataclass
@@ -82,14 +97,40 @@ def shortage_report(session: Session, run: MatchingRun | None) -> ShortageReport
             line.children += 1
             line.rules[rule] += 1
     ordered = sorted(lines.values(), key=lambda line: (-line.children, line.placement_type, line.need, line.area))
-    return ShortageReport(run, ordered, _pressure(run.result), len(proposals), rules)
+    return ShortageReport(run, ordered, _pressure(session, run), len(proposals), rules)
 
 
-def _pressure(result: dict[str, Any]) -> list[PressureLine]:
-    found = [PressureLine(_type_label(p["placement_type"]), p["area"] or "(no area)", p["homes"], p["free_places"],
-                          p["places_proposed"], float(p["extra_place_value"] or 0.0))
-             for p in result.get("pressure", [])]
-    return sorted(found, key=lambda p: (-p.extra_place_value, p.placement_type, p.area))
+_pressure_cache: OrderedDict[tuple[int, str], list[ExtraPlace]] = OrderedDict()
+CACHED_RUNS = 16
+
+
+def extra_places(run: MatchingRun) -> list[ExtraPlace]:
+    """The engine's re-solved "one more place" figures for a finished run (cached per run)."""
+    run_id = (int(run.id or 0), run.created_at.isoformat())  # a run's snapshot never changes
+    if run_id not in _pressure_cache:
+        assert run.problem is not None and run.result is not None
+        proposals: dict[str, str | None] = {a["child"]: a["home"] for a in run.result.get("assignments", [])}
+        proposals.update({u["child"]: None for u in run.result.get("unmatched", [])})
+        _pressure_cache[run_id] = extra_place_pressure(problem_from_json(run.problem), proposals)
+        while len(_pressure_cache) > CACHED_RUNS:
+            _pressure_cache.popitem(last=False)
+    return _pressure_cache[run_id]
+
+
+def _pressure(session: Session, run: MatchingRun) -> list[PressureLine]:
+    if run.problem is None or run.result is None:
+        return []
+    found = extra_places(run)
+    names = {h.id: h.name for h in session.scalars(select(Home).where(
+        Home.id.in_([id_of(e.home, HOME) for e in found])))} if found else {}
+    return [PressureLine(_type_label(e.placement_type), e.area or "(no area)", id_of(e.home, HOME),
+                         names.get(id_of(e.home, HOME), e.home), e.unmatched_demand, e.children_placed_change,
+                         e.miles_change, e.weekly_cost_change, e.optimal) for e in found]
+
+
+def pressure_chart(report: ShortageReport) -> Markup:
+    return bar_chart("Children one more place would place",
+                     [(line.label, line.children_placed) for line in report.pressure])
 
 
 def _type_label(key: str) -> str:
@@ -100,9 +141,9 @@ def _type_label(key: str) -> str:
 
 def shortage_csv(report: ShortageReport) -> str:
     header = ["section", "placement_type", "need", "area", "children_unmatched", "rules_that_excluded_homes",
-              "homes", "free_places", "places_proposed", "extra_place_value_points"]
+              "one_more_place_at", "children_it_would_place", "miles_change", "weekly_cost_change_pounds"]
     unmatched = [("unmatched", line.placement_type, line.need, line.area, line.children, line.rules_text,
                   "", "", "", "") for line in report.lines]
-    pressure = [("capacity_pressure", p.placement_type, "", p.area, "", "", p.homes, p.free_places,
-                 p.places_proposed, f"{p.extra_place_value:.1f}") for p in report.pressure]
+    pressure = [("one_more_place", p.placement_type, "", p.area, p.unmatched_demand, "", p.home_name,
+                 p.children_placed, f"{p.miles_change:.1f}", f"{p.weekly_cost_change:.2f}") for p in report.pressure]
     return write_csv(header, [*unmatched, *pressure])

@@ -175,6 +175,7 @@ def _engine_home(home: Home, free: int, location: Point, block: BlockPlace | Non
         ofsted_rating=home.ofsted_rating,
         deprivation_of_liberty=bool(home.dol_capable),
         area=home.local_authority,
+        allow_inadequate=home.inadequate_override_reason is not None,
     )
 
 

@@ -61,7 +61,8 @@ def test_a_proposal_page_explains_the_score_and_the_funnel(officer_client, finis
     page = _soup(officer_client.get(f"/matching/proposals/{placed.id}"))
     parts = [row.find("th").get_text(strip=True) for row in page.select("#score-parts tbody tr")]
     assert parts == ["Miles from home", "Miles from school", "Weekly cost", "Ofsted rating",
-                     "Block-contract place", "Siblings together"]
+                     "Block-contract place", "Siblings together", "Preferred type of placement",
+                     "The council's own (in-house) carers"]
     unmatched = setup_session.scalars(select(Proposal).where(Proposal.home_id.is_(None))).one()
     funnel = _soup(officer_client.get(f"/matching/proposals/{unmatched.id}"))
     first_rule = funnel.select("#funnel tbody tr")[0]
@@ -123,7 +124,9 @@ def test_the_shortage_report_and_its_csv(officer_client, finished_run):
     rows = page.select("#unmatched tbody tr")
     assert [cell.get_text(strip=True) for cell in rows[0].select("td")][:4] == [
         "Secure children's home", "Health and disability", "Coventry", "1"]
-    assert page.select("#pressure tbody tr")
+    # The only unplaced child (secure) has no suitable home at all: one more place would not help.
+    assert not page.select("#pressure tbody tr")
+    assert "would not place anyone" in page.get_text()
     download = officer_client.get("/matching/shortage/download.csv")
     assert download.mimetype == "text/csv"
     table = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))

@@ -99,3 +99,4 @@ def test_an_inadequate_home_is_excluded_unless_the_rcc_allowed_it():
     assert [(s.rule, s.removed) for s in only.unmatched[0].funnel if s.removed] == [("inadequate", 1)]
     allowed = [home("INADEQUATE", 1, ofsted_rating="inadequate", allow_inadequate=True)]
     assert solve(problem([child("A")], allowed)).proposals() == {"A": "INADEQUATE"}
+
