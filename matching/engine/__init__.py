@@ -22,7 +22,7 @@ from .evaluation import broken_rules, groups_split, objective_of
 from .greedy import greedy_placement
 from .jsonio import problem_from_json, problem_to_json, result_to_json
 from .model import Child, Home, Problem, ProblemError, SiblingGroup, SolveOptions, Weights, validate
-from .optimiser import optimise
+from .optimiser import collector_paused, optimise
 from .prepared import PreparedProblem
 from .pressure import TOP_AREAS, ExtraPlace, extra_place_pressure, with_extra_place
 from .report import assignments, placement_from, pressure, unmatched
@@ -59,14 +59,15 @@ def solve(problem: Problem) -> Result:
     started = time.perf_counter()
     validate(problem)
     deadline = started + problem.options.time_limit_seconds
-    prepared = PreparedProblem(problem)
-    prepare_seconds = time.perf_counter() - started
-    solution = optimise(prepared, deadline)
-    report_started = time.perf_counter()
-    placement = placement_from(prepared, solution)
-    proposals = assignments(prepared, solution, placement)
-    left_out = unmatched(prepared, placement)
-    capacity = pressure(prepared, solution, placement)
+    with collector_paused():
+        prepared = PreparedProblem(problem)
+        prepare_seconds = time.perf_counter() - started
+        solution = optimise(prepared, deadline)
+        report_started = time.perf_counter()
+        placement = placement_from(prepared, solution)
+        proposals = assignments(prepared, solution, placement)
+        left_out = unmatched(prepared, placement)
+        capacity = pressure(prepared, solution, placement)
     finished = time.perf_counter()
     stats = solution.stats
     return Result(

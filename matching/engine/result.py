@@ -132,6 +132,8 @@ def status_text(status: str, gap: float | None) -> str:
     if status == "feasible":
         if gap is None:
             return "feasible, not proven: no bound was reached in the time allowed"
+        if gap >= 1:
+            return "feasible, not proven: the bound reached in the time allowed is too weak to say how close"
         return f"feasible, within {_percent(gap)} of the best possible"
     return "not solved"
 

@@ -130,6 +130,7 @@ def test_a_feasible_answer_says_how_far_from_the_best_it_can_be():
     # Rounded up, so the claim stays true.
     assert status_text("feasible", 0.000101) == "feasible, within 0.02% of the best possible"
     assert status_text("feasible", None).startswith("feasible, not proven")
+    assert status_text("feasible", 3.2).startswith("feasible, not proven")
 
 
 def test_the_relaxation_cut_short_still_gives_a_valid_bound(monkeypatch):
