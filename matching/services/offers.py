@@ -46,8 +46,13 @@ from matching.models import (
     WITHDRAWN,
     Offer,
 )
-from matching.services.capacity import free_unheld_places, lock_vacancy
-from matching.services.snapshot import free_block_places
+from matching.services.capacity import (
+    free_block_places,
+    free_places,
+    free_unheld_places,
+    held_block_places,
+    lock_vacancy,
+)
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import transition
@@ -203,9 +208,10 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
 
 
 def _price_for(session: Session, home: Home, now: datetime) -> tuple[str, int | None, int]:
-    """Block place at the contract's price if one is free, else spot at the home's price (pence)."""
+    """Block place at the contract's price if one is free (and not held by another open offer),
+    else spot at the home's price (pence)."""
     block = free_block_places(session, now.date()).get(home.id)
-    if block is not None:
+    if block is not None and block.free_places > held_block_places(session, [home.id], now).get(home.id, 0):
         return "block", block.contract_id, block.weekly_price
     return "spot", None, home.weekly_price or 0
 
@@ -221,9 +227,9 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
     """The provider accepts: one of the home's places is promised to this child."""
     now = now or utcnow()
     _check_answerable(offer, now)
-    vacancy = lock_vacancy(session, offer.home_id)
+    lock_vacancy(session, offer.home_id)
     promised = _accepted_elsewhere(session, offer)
-    if vacancy is None or vacancy.places_free - promised < 1:
+    if free_places(session, offer.home_id, now) - promised < 1:
         raise Conflict("The home has no free place left: its last place has just been promised to another "
                        "child. Decline this offer, or free a place on the home's vacancy first.")
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
