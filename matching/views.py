@@ -394,6 +394,7 @@ def _provider_offer_page(found: Offer, form: DeclineForm | None = None, errors: 
     form.reason.choices = list(offers.DECLINE_REASONS.items())
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/provider_offer.html", offer=found, profile=offers.anonymised_profile(found),
+                           profiles=offers.group_profiles(db(), found),
                            home=db().get(Home, found.home_id), form=form, errors=errors or [],
                            can_answer=found.status == "sent" and not offers.is_expired(found),
                            expired=offers.is_expired(found), offer_label=offers.status_label,

@@ -32,7 +32,7 @@ from matching.models import (
 )
 from matching.services import explain
 from matching.services.keys import HOME, id_of
-from matching.services.offers import make_offer
+from matching.services.offers import make_group_offer, make_offer
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -113,10 +113,50 @@ def get_proposal(session: Session, proposal_id: int) -> Proposal:
 # Deciding ------------------------------------------------------------------------------------
 
 def accept_proposal(session: Session, proposal: Proposal, now: datetime | None = None) -> Offer:
-    """Accept the proposed home and send the offer to its provider."""
+    """Accept the proposed home and send the offer to its provider.
+
+    When the run proposed this child's brothers and sisters to the same provider (one home or
+    several of its homes), accepting one accepts them all: one group offer, answered as a whole.
+    """
     if proposal.home_id is None:
         raise Conflict("The engine found no home for this child, so there is nothing to accept")
+    siblings = sibling_proposals(session, proposal)
+    if len(siblings) > 1:
+        return _decide_group(session, siblings, now or utcnow(), proposal.referral_id)
     return _decide_with_offer(session, proposal, proposal.home_id, ACCEPTED, None, now)
+
+
+def sibling_proposals(session: Session, proposal: Proposal) -> list[Proposal]:
+    """The proposal and those of the child's brothers and sisters in the same run that are still to review
+    and were proposed to a home of the same provider (just the proposal when there are none)."""
+    referral = session.get(Referral, proposal.referral_id)
+    home = session.get(Home, proposal.home_id) if proposal.home_id else None
+    if referral is None or referral.sibling_group_id is None or home is None:
+        return [proposal]
+    rows = session.execute(
+        select(Proposal, Home.provider_id).join(Referral, Referral.id == Proposal.referral_id)
+        .join(Home, Home.id == Proposal.home_id)
+        .where(Proposal.run_id == proposal.run_id, Referral.sibling_group_id == referral.sibling_group_id,
+               Proposal.status == PROPOSED).order_by(Proposal.referral_id)).all()
+    together = [p for p, provider_id in rows if provider_id == home.provider_id]
+    return together if any(p.id == proposal.id for p in together) else [proposal]
+
+
+def _decide_group(session: Session, proposals: list[Proposal], now: datetime, referral_id: int) -> Offer:
+    referrals = [session.get(Referral, p.referral_id) for p in proposals]
+    homes = [session.get(Home, p.home_id) for p in proposals]
+    if any(r is None for r in referrals) or any(h is None for h in homes):
+        raise NotFound()
+    for proposal in proposals:
+        _record_decision(session, proposal, ACCEPTED, proposal.home_id, None, now)
+    group, made = make_group_offer(session, referrals, homes, [p.id for p in proposals],  # type: ignore[arg-type]
+                                   proposals[0].run_id, now)
+    by_referral = {o.referral_id: o for o in made}
+    for proposal in proposals:
+        audit.record(session, AuditAction.MATCHING_PROPOSAL_ACCEPTED, proposal, home_id=proposal.home_id,
+                     reason=None, referral_id=proposal.referral_id, offer_id=by_referral[proposal.referral_id].id,
+                     group_offer_id=group.id)
+    return by_referral[referral_id]
 
 
 def choose_alternative(session: Session, proposal: Proposal, home_id: int | None, reason: str,

@@ -73,7 +73,8 @@ def _homes_with_free_places(session: Session, now: datetime) -> list[tuple[Home,
     A home's free places are its vacancy's or its contracted void places, whichever is more
     (``capacity.free_places``): a live block contract's unused place needs no vacancy record.
     """
-    vacancies = dict(session.execute(select(Vacancy.home_id, Vacancy.places_free).where(Vacancy.places_free > 0)).all())
+    vacancies: dict[int, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(Vacancy.home_id, Vacancy.places_free).where(Vacancy.places_free > 0)).all())
     blocks = free_block_places(session, now.date())
     ids = sorted(set(vacancies) | set(blocks))
     homes = list(session.scalars(select(Home).where(col(Home.id).in_(ids), col(Home.active).is_(True))
