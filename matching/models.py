@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, Column, Index, text
+from sqlalchemy import JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
@@ -73,6 +73,40 @@ class MatchingRun(SQLModel, table=True):
     # A retry is a new run over the same referrals, linked to the run it retries.
     retry_of_run_id: int | None = Field(default=None, foreign_key="matching_run.id")
     cancelled_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    # The matching policy (weights) the run used; its exact weights are also in ``problem["weights"]``.
+    policy_id: int | None = Field(default=None, foreign_key="matching_policy.id")
+    # A run repeated with another policy re-solves this run's snapshot, to compare the two.
+    repeat_of_run_id: int | None = Field(default=None, foreign_key="matching_run.id")
+
+
+class MatchingPolicy(SQLModel, table=True):
+    """One version of the RCC's matching policy: the engine's weights as whole numbers people set.
+
+    Versions are never changed: saving the policy adds a version, and the newest is the one a new
+    run uses. See ``services.policy`` for what each number means and its range.
+    """
+
+    __tablename__ = "matching_policy"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWN_ORGANISATION
+    __table_args__ = (UniqueConstraint("rcc_id", "version", name="uq_matching_policy_version"),
+                      CheckConstraint("home_miles >= 0 AND school_miles >= 0 AND cost_per_100_pounds >= 0 "
+                                      "AND rating_percent >= 0 AND block_place_credit >= 0 AND sibling_split >= 0",
+                                      name="ck_matching_policy_weights"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    organisation_id: int = Field(foreign_key="organisation.id", index=True)  # the RCC itself
+    version: int
+    preset: str = Field(default="", max_length=40)  # the preset it started from, or "" when set by hand
+    home_miles: int  # points per mile from the child's home
+    school_miles: int  # points per mile from the child's school
+    cost_per_100_pounds: int  # points per £100 a week
+    rating_percent: int  # how much the Ofsted rating points count, in per cent
+    block_place_credit: int  # points saved by using a contracted (already paid for) place
+    sibling_split: int  # points per sibling placed apart from their group when the plan is to keep them together
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
 
 
 # What the officer decided about a proposal.
@@ -152,15 +186,57 @@ OFFER_STATUS_TAGS = {
 }
 
 
+# A group offer's provider answer: the whole group's, once.
+GROUP_ANSWERS = (SENT, PROVIDER_ACCEPTED, DECLINED, WITHDRAWN)
+
+
+class GroupOffer(SQLModel, table=True):
+    """Siblings the run proposed to one provider, offered together: accepted or declined as a whole.
+
+    Each child still has their own ``Offer`` (their profile, home and price); the provider's answer
+    lives here and is copied to every offer of the group by the database (``Offer.group_answer`` is
+    a foreign key with ON UPDATE CASCADE), and an offer may only show the answer its group has, so
+    accepting one sibling and declining another is impossible at the database level too.
+    """
+
+    __tablename__ = "matching_group_offer"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    __table_args__ = (UniqueConstraint("id", "answer", name="uq_matching_group_offer_id_answer"),
+                      CheckConstraint(f"answer IN {GROUP_ANSWERS!r}", name="ck_matching_group_offer_answer"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    sibling_group_id: int = Field(foreign_key="sibling_group.id")
+    run_id: int | None = Field(default=None, foreign_key="matching_run.id")
+    answer: str = Field(default=SENT, max_length=20)
+    sent_at: datetime = Field(default_factory=utcnow)
+    respond_by: datetime
+    answered_at: datetime | None = None
+    answered_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    decline_reason: str | None = Field(default=None, max_length=30)
+    decline_details: str | None = Field(default=None, max_length=2000)
+
+
 class Offer(SQLModel, table=True):
     """A child offered to a provider's home, with a deadline for the provider's answer."""
 
     __tablename__ = "matching_offer"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
     # At most one open offer (sent or accepted) per referral: a child is never offered twice at once.
+    # An offer in a group carries its group's answer (kept by the database, ON UPDATE CASCADE) and
+    # may only be accepted or declined as its group was.
     __table_args__ = (Index("uq_matching_offer_open_per_referral", "referral_id", unique=True,
                             sqlite_where=text(f"status IN {HOLDING_STATUSES!r}"),
-                            postgresql_where=text(f"status IN {HOLDING_STATUSES!r}")),)
+                            postgresql_where=text(f"status IN {HOLDING_STATUSES!r}")),
+                      ForeignKeyConstraint(["group_offer_id", "group_answer"],
+                                           ["matching_group_offer.id", "matching_group_offer.answer"],
+                                           name="fk_matching_offer_group_answer", onupdate="CASCADE"),
+                      CheckConstraint("(group_offer_id IS NULL) = (group_answer IS NULL)",
+                                      name="ck_matching_offer_group_answer_set"),
+                      CheckConstraint("group_offer_id IS NULL OR status NOT IN ('accepted', 'declined') "
+                                      "OR status = group_answer", name="ck_matching_offer_group_answered_whole"))
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -186,3 +262,5 @@ class Offer(SQLModel, table=True):
     decided_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     decision_reason: str | None = Field(default=None, max_length=2000)
     placement_id: int | None = Field(default=None, foreign_key="placement.id")
+    group_offer_id: int | None = Field(default=None, index=True)
+    group_answer: str | None = Field(default=None, max_length=20)

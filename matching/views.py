@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -31,6 +32,7 @@ from matching.models import (
     PROPOSED,
     PROVIDER_ACCEPTED,
     RUN_STAGES,
+    RUNNING_STAGES,
     UNDECIDED_STATUSES,
     MatchingRun,
     Offer,
@@ -46,15 +48,14 @@ from rcc.forms import ConfirmForm
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import audit_read, db, form_errors, get_or_404, request_id
+from rcc.web import audit_read, db, form_errors, get_or_404, page_number, request_id, whole_number
 
 RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
 COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 PROVIDERS = (Role.PROVIDER_MANAGER,)
-REFRESH_SECONDS = 2
 
 # One blueprint per navigation item, so the menu highlights only the section you are in.
-bp = Blueprint("matching", __name__, template_folder="templates", url_prefix="/matching")
+bp = Blueprint("matching", __name__, template_folder="templates", static_folder="static", url_prefix="/matching")
 offers_bp = Blueprint("matching_offers", __name__, url_prefix="/matching/offers")
 provider_bp = Blueprint("matching_provider", __name__, url_prefix="/offers-for-your-homes")
 approvals_bp = Blueprint("matching_approvals", __name__, url_prefix="/matching/approvals")
@@ -176,20 +177,64 @@ def run(run_id: int, errors: list[dict[str, str]] | None = None, status: int = 2
     found = get_or_404(MatchingRun, run_id)
     session = db()
     session.refresh(found)
-    rows = review.review_rows(session, found) if found.stage == "done" else []
+    show = request.args.get("show", review.SHOW_ALL)
+    page = review.review_page(session, found, show, page_number()) if found.stage == "done" else None
+    rows = page.rows if page else []
     summary = snapshot_summary(found.problem) if found.problem else None
     audit_read(AuditAction.MATCHING_RUN_VIEWED, [row.proposal for row in rows], run_id=found.id)
     linked = runs.runs_by_id(session, [i for i in (found.retry_of_run_id,) if i])
     retried_by = session.scalars(select(MatchingRun.id).where(MatchingRun.retry_of_run_id == found.id)).first()
+    first_choices = (len(review.first_choices_without_conflict(session, found))
+                     if page and _can(RUNNERS) and page.counts[review.TO_REVIEW] else 0)
     return render_template(
-        "matching/run.html", run=found, rows=rows, running=runs.is_running(found), summary=summary,
+        "matching/run.html", run=found, rows=rows, page=page, groups=review.PROPOSAL_GROUPS,
+        query=urlencode({"show": page.show}) if page else "", running=runs.is_running(found), summary=summary,
         elapsed=runs.elapsed_seconds(found), stages=RUN_STAGES, stage_label=_stage_label,
-        refresh_seconds=REFRESH_SECONDS, proposal_labels=PROPOSAL_STATUS_LABELS, placement_types=PLACEMENT_TYPES,
+        proposal_labels=PROPOSAL_STATUS_LABELS, placement_types=PLACEMENT_TYPES,
         offer_label=offers.status_label, offer_tag=offers.status_tag, errors=errors or [],
         can_cancel=_can(RUNNERS) and runs.is_running(found),
         can_retry=_can(RUNNERS) and runs.can_retry(found) and retried_by is None, retried_by=retried_by,
-        retry_of=linked.get(found.retry_of_run_id or 0), form=ConfirmForm(),
-        to_review=sum(1 for r in rows if r.proposal.status in UNDECIDED_STATUSES)), status
+        retry_of=linked.get(found.retry_of_run_id or 0), form=ConfirmForm(), first_choices=first_choices,
+        to_review=page.counts[review.TO_REVIEW] if page else 0), status
+
+
+@bp.route("/runs/<int:run_id>/progress")
+@allow(*RCC_STAFF)
+def run_progress(run_id: int) -> Any:
+    """The run's stage as JSON, for the run page's script to update its live region in place."""
+    _reap()
+    found = get_or_404(MatchingRun, run_id)
+    db().refresh(found)
+    stage = runs.shown_stage(db(), found) if runs.is_running(found) else found.stage
+    return {"stage": stage, "label": _stage_label(stage), "running": stage in RUNNING_STAGES,
+            "elapsed_seconds": round(runs.elapsed_seconds(found)), "url": url_for("matching.run", run_id=run_id)}
+
+
+@bp.route("/runs/<int:run_id>/accept-first-choices", methods=["GET", "POST"])
+@allow(*RUNNERS)
+def accept_first_choices(run_id: int) -> Any:
+    """Confirm, then accept every first-choice proposal that conflicts with nothing, in one step."""
+    found = get_or_404(MatchingRun, run_id)
+    session = db()
+    form = ConfirmForm()
+    errors: list[dict[str, str]] = []
+    status = 200
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            errors, status = [{"text": "The form has expired. Try again.", "href": "#main-content"}], 400
+        else:
+            expected = whole_number(request.form.get("expected", ""), 100_000)
+            try:
+                with transaction(session) as s:
+                    made = review.accept_first_choices(s, found, expected)
+                flash(f"{len(made)} proposals accepted and {len(made)} offers sent to providers.")
+                return redirect(url_for("matching.run", run_id=run_id, show=review.TO_REVIEW))
+            except ServiceError as error:
+                errors, status = [{"text": error.message, "href": "#main-content"}], 409
+    chosen = review.first_choices_without_conflict(session, found)
+    audit_read(AuditAction.MATCHING_PROPOSAL_LISTED, chosen, run_id=found.id, purpose="accept_first_choices")
+    return render_template("matching/accept_first_choices.html", run=found, chosen=chosen, form=form,
+                           errors=errors), status
 
 
 @bp.route("/runs/<int:run_id>/cancel", methods=["POST"])
@@ -280,7 +325,7 @@ def accept_proposal(proposal_id: int) -> Any:
     except ServiceError as error:
         return _proposal_page(found, errors=[{"text": error.message, "href": "#decision"}], status=409)
     flash(f"Offer sent to the provider. They have until {_when(offer.respond_by)} to answer.")
-    return redirect(url_for("matching.run", run_id=found.run_id))
+    return _after_decision(found)
 
 
 @bp.route("/proposals/<int:proposal_id>/alternative", methods=["POST"])
@@ -297,7 +342,7 @@ def choose_alternative(proposal_id: int) -> Any:
         return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error),
                               status=400 if isinstance(error, FieldErrors) else 409)
     flash(f"Offer sent for the home you chose. The provider has until {_when(offer.respond_by)} to answer.")
-    return redirect(url_for("matching.run", run_id=found.run_id))
+    return _after_decision(found)
 
 
 @bp.route("/proposals/<int:proposal_id>/unmatched", methods=["POST"])
@@ -314,7 +359,16 @@ def leave_unmatched(proposal_id: int) -> Any:
         return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error),
                               status=400 if isinstance(error, FieldErrors) else 409)
     flash("The child is left unmatched in this run; they stay in matching for the next run.")
-    return redirect(url_for("matching.run", run_id=found.run_id))
+    return _after_decision(found)
+
+
+def _after_decision(decided: Proposal) -> Any:
+    """On to the run's next proposal to review, or back to the run when none is left."""
+    following = review.next_to_review(db(), decided)
+    if following is None:
+        flash("Every proposal in this run has been decided.")
+        return redirect(url_for("matching.run", run_id=decided.run_id, show=review.DECIDED))
+    return redirect(url_for("matching.proposal", proposal_id=following.id))
 
 
 # Offers (RCC and councils) ---------------------------------------------------------------
@@ -397,6 +451,7 @@ def _provider_offer_page(found: Offer, form: DeclineForm | None = None, errors: 
     form.reason.choices = list(offers.DECLINE_REASONS.items())
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/provider_offer.html", offer=found, profile=offers.anonymised_profile(found),
+                           profiles=offers.group_profiles(db(), found),
                            home=db().get(Home, found.home_id), form=form, errors=errors or [],
                            can_answer=found.status == "sent" and not offers.is_expired(found),
                            expired=offers.is_expired(found), offer_label=offers.status_label,

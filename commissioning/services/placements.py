@@ -2,6 +2,8 @@
 
 A place is never given twice: ``record_placement`` takes it with one conditional UPDATE
 (``places_free > 0``), which the database applies atomically whichever request gets there first.
+A block-funded placement takes a contracted void place, which needs no vacancy (matching checks,
+under the home's lock, that the contract still has the place free).
 A placement ends once (``end_placement``), and the database holds the rest: at most one live
 placement per referral and per child, an end on or after the start, never fewer than no places.
 """
@@ -48,7 +50,9 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
     taken = session.execute(
         update(Vacancy).where(Vacancy.home_id == home.id, Vacancy.places_free > 0)
         .values(places_free=Vacancy.places_free - 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
-    if getattr(taken, "rowcount", 0) != 1:
+    # A block place is a contracted void place, free whether or not the provider's vacancy counts it
+    # (matching checks the contract still has the place): the vacancy gives up a place if it has one.
+    if getattr(taken, "rowcount", 0) != 1 and funding != "block":
         raise Conflict(f"{home.name} has no free place now; someone may have just taken the last one")
     _refresh_vacancy(session, home.id)
     placement = Placement(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,

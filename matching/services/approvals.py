@@ -20,9 +20,8 @@ from commissioning.services.placements import end_placement, record_placement
 from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
 from matching.models import APPROVED, PROVIDER_ACCEPTED, REJECTED, SENT, Offer
-from matching.services.capacity import lock_vacancy
+from matching.services.capacity import free_block_places, lock_vacancy
 from matching.services.offers import MAX_DETAILS, move_offer
-from matching.services.snapshot import free_block_places
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound

@@ -15,6 +15,12 @@ A place is never given twice: accepting takes a lock on the home's vacancy row, 
 places already promised to other accepted offers, and moves the offer from "sent" to
 "accepted" with a conditional UPDATE. Of two acceptances racing for the last place, exactly
 one succeeds; the other gets a Conflict saying so.
+
+Brothers and sisters the run proposed to one provider are offered together (``make_group_offer``):
+one ``GroupOffer`` with an offer per child, which the provider accepts or declines as a whole (one
+decision, one audit row; every child's offer and referral moves with it). Answering or withdrawing a
+group locks the group's row before anything else, so of two answers at once exactly one is kept,
+and the database refuses any offer whose answer differs from its group's.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, SUBMITTED
@@ -44,13 +51,19 @@ from matching.models import (
     PROVIDER_ACCEPTED,
     SENT,
     WITHDRAWN,
+    GroupOffer,
     Offer,
 )
-from matching.services.capacity import free_unheld_places, lock_vacancy
-from matching.services.snapshot import free_block_places
+from matching.services.capacity import (
+    free_block_places,
+    free_places,
+    free_unheld_places,
+    held_block_places,
+    lock_vacancy,
+)
 from rcc import audit
 from rcc.audit import AuditAction
-from rcc.db import transition
+from rcc.db import lock, transition
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.geography import Point, great_circle_miles
 from rcc.models import utcnow
@@ -203,9 +216,11 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
 
 
 def _price_for(session: Session, home: Home, now: datetime) -> tuple[str, int | None, int]:
-    """Block place at the contract's price if one is free, else spot at the home's price (pence)."""
-    block = free_block_places(session, now.date()).get(home.id)
-    if block is not None:
+    """Block place at the contract's price if one is free (and not held by another open offer),
+    else spot at the home's price (pence)."""
+    home_id = int(home.id or 0)
+    block = free_block_places(session, now.date()).get(home_id)
+    if block is not None and block.free_places > held_block_places(session, [home_id], now).get(home_id, 0):
         return "block", block.contract_id, block.weekly_price
     return "spot", None, home.weekly_price or 0
 
@@ -218,12 +233,15 @@ def _open_offer_for(session: Session, referral_id: int) -> Offer | None:
 # Answering an offer (the provider) ----------------------------------------------------------
 
 def accept_offer(session: Session, offer: Offer, now: datetime | None = None) -> Offer:
-    """The provider accepts: one of the home's places is promised to this child."""
+    """The provider accepts: one of the home's places is promised to this child (or, for an offer of
+    siblings together, to every child of the group)."""
     now = now or utcnow()
+    if offer.group_offer_id is not None:
+        return accept_group_offer(session, group_of(session, offer), now)
     _check_answerable(offer, now)
-    vacancy = lock_vacancy(session, offer.home_id)
+    lock_vacancy(session, offer.home_id)
     promised = _accepted_elsewhere(session, offer)
-    if vacancy is None or vacancy.places_free - promised < 1:
+    if free_places(session, offer.home_id, now) - promised < 1:
         raise Conflict("The home has no free place left: its last place has just been promised to another "
                        "child. Decline this offer, or free a place on the home's vacancy first.")
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
@@ -234,8 +252,23 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
 
 def decline_offer(session: Session, offer: Offer, reason_code: str, details: str,
                   now: datetime | None = None) -> Offer:
-    """The provider declines, with a reason; the child goes back to matching without this home."""
+    """The provider declines, with a reason; the child goes back to matching without this home
+    (for an offer of siblings together, every child of the group does)."""
     now = now or utcnow()
+    details = _check_decline(reason_code, details)
+    if offer.group_offer_id is not None:
+        return decline_group_offer(session, group_of(session, offer), reason_code, details, now)
+    _check_answerable(offer, now, declining=True)
+    _lock_referral_of(session, offer)
+    move_offer(session, offer, SENT, DECLINED, answered_at=now, decline_reason=reason_code,
+          decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
+    reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
+    _return_child_to_matching(session, offer, offer.home_id, reason)
+    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
+    return offer
+
+
+def _check_decline(reason_code: str, details: str) -> str:
     details = (details or "").strip()
     errors: dict[str, str] = {}
     if reason_code not in DECLINE_REASONS:
@@ -246,14 +279,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
         errors["details"] = f"The details must be {MAX_DETAILS:,} characters or fewer"
     if errors:
         raise FieldErrors(errors)
-    _check_answerable(offer, now, declining=True)
-    _lock_referral_of(session, offer)
-    move_offer(session, offer, SENT, DECLINED, answered_at=now, decline_reason=reason_code,
-          decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
-    reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
-    _return_child_to_matching(session, offer, offer.home_id, reason)
-    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
-    return offer
+    return details
 
 
 def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | None = None) -> Offer:
@@ -267,6 +293,9 @@ def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | 
     expired = is_expired(offer, now)
     if offer.status not in HOLDING_STATUSES:
         raise Conflict(f"This offer is '{status_label(offer, now).lower()}' and cannot be withdrawn")
+    if offer.group_offer_id is not None:
+        _withdraw_group(session, group_of(session, offer), reason, now)
+        return offer
     _lock_referral_of(session, offer)
     move_offer(session, offer, offer.status, WITHDRAWN, decided_at=now, decision_reason=reason,
           decided_by_user_id=audit.current_actor(session).user_id)
@@ -318,6 +347,171 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
             return
         return_to_matching(session, referral, excluded_home_id, reason[:2000])
         session.flush()  # while the RCC's scope still lets the row be written
+
+
+# Siblings offered together (one answer for the whole group) ----------------------------------
+
+def make_group_offer(session: Session, referrals: list[Referral], homes: list[Home], proposal_ids: list[int | None],
+                     run_id: int | None, now: datetime | None = None) -> tuple[GroupOffer, list[Offer]]:
+    """Offer siblings to one provider's home(s) as one offer, answered as a whole.
+
+    Every child's referral is locked first (in id order), then each offer is made as for one child;
+    the group's deadline is the shortest of its children's.
+    """
+    now = now or utcnow()
+    order = sorted(range(len(referrals)), key=lambda i: int(referrals[i].id or 0))
+    for i in order:
+        lock_referral(session, int(referrals[i].id or 0))
+    providers = {h.provider_id for h in homes}
+    groups = {r.sibling_group_id for r in referrals}
+    if len(providers) != 1 or len(groups) != 1 or None in groups:
+        raise Conflict("Only brothers and sisters offered to one provider can be offered together")
+    respond_by = min(response_deadline(r.urgency, now) for r in referrals)
+    first = referrals[order[0]]
+    group = GroupOffer(rcc_id=first.rcc_id, council_id=first.council_id, provider_id=homes[0].provider_id,
+                       sibling_group_id=int(first.sibling_group_id or 0), run_id=run_id, answer=SENT, sent_at=now,
+                       respond_by=respond_by)
+    session.add(group)
+    session.flush()
+    made = []
+    for i in order:
+        offer = make_offer(session, referrals[i], homes[i], proposal_ids[i], now)
+        offer.group_offer_id = group.id
+        offer.group_answer = SENT
+        offer.respond_by = respond_by
+        session.add(offer)
+        made.append(offer)
+    session.flush()
+    audit.record(session, AuditAction.MATCHING_GROUP_OFFER_SENT, group, offer_ids=[o.id for o in made],
+                 home_ids=sorted({o.home_id for o in made}), respond_by=respond_by.isoformat())
+    return group, made
+
+
+def group_of(session: Session, offer: Offer) -> GroupOffer:
+    group = session.get(GroupOffer, offer.group_offer_id)
+    if group is None:
+        raise NotFound()
+    return group
+
+
+def group_members(session: Session, group: GroupOffer) -> list[Offer]:
+    """The group's offers, in id order, read afresh."""
+    return list(session.scalars(select(Offer).where(Offer.group_offer_id == group.id).order_by(Offer.id)
+                                .execution_options(populate_existing=True)))
+
+
+def _move_group(session: Session, group: GroupOffer, expected: str | tuple[str, ...], new: str,
+                **values: Any) -> None:
+    """The group's answer, once: of two answers at the same moment exactly one is kept."""
+    transition(session, group, "answer", expected, new,
+               lambda now_is: "Someone else has just answered this offer of brothers and sisters: it is now "
+                              f"'{OFFER_STATUS_LABELS.get(now_is.answer, now_is.answer).lower()}'. Nothing was saved.",
+               **values)
+    for member in session.scalars(select(Offer).where(Offer.group_offer_id == group.id)):
+        set_committed_value(member, "group_answer", new)  # the database copied it (ON UPDATE CASCADE)
+
+
+def _lock_group(session: Session, group: GroupOffer) -> GroupOffer:
+    """The group's row, locked first by everything that answers or withdraws it: whoever comes second
+    waits here, before taking any other lock, then finds the group answered."""
+    locked = lock(session, GroupOffer, GroupOffer.id == group.id)
+    if locked is None:
+        raise NotFound()
+    return locked  # type: ignore[no-any-return]
+
+
+def _check_group_answerable(group: GroupOffer, now: datetime, declining: bool = False) -> None:
+    if group.answer != SENT:
+        raise Conflict("This offer of brothers and sisters has already been answered: it is "
+                       f"'{OFFER_STATUS_LABELS.get(group.answer, group.answer).lower()}'")
+    if aware(group.respond_by) <= now and not declining:
+        raise Conflict(f"The deadline to answer this offer passed at {aware(group.respond_by):%H:%M on %d %B %Y}. "
+                       "Ask the RCC placement team if the children still need a home.")
+
+
+def accept_group_offer(session: Session, group: GroupOffer, now: datetime | None = None) -> Offer:
+    """The provider accepts every child of the group: one decision, one audit row, all or none."""
+    now = now or utcnow()
+    group = _lock_group(session, group)
+    _check_group_answerable(group, now)
+    members = group_members(session, group)
+    waiting = [m for m in members if m.status == SENT]
+    if not waiting:
+        raise Conflict("None of the children in this offer is waiting for an answer any more")
+    needed: dict[int, int] = {}
+    for member in waiting:
+        needed[member.home_id] = needed.get(member.home_id, 0) + 1
+    member_ids = [int(m.id or 0) for m in members]
+    for home_id in sorted(needed):
+        lock_vacancy(session, home_id)
+        promised = session.scalar(select(func.count(Offer.id)).where(
+            Offer.home_id == home_id, Offer.status == PROVIDER_ACCEPTED, col(Offer.id).not_in(member_ids))) or 0
+        if free_places(session, home_id, now) - promised < needed[home_id]:
+            raise Conflict(f"The home has fewer than {needed[home_id]} free places left for these brothers and "
+                           "sisters: its places have been promised to other children. Decline this offer, or free "
+                           "places on the home's vacancy first.")
+    user_id = audit.current_actor(session).user_id
+    _move_group(session, group, SENT, PROVIDER_ACCEPTED, answered_at=now, answered_by_user_id=user_id)
+    for member in waiting:
+        move_offer(session, member, SENT, PROVIDER_ACCEPTED, answered_at=now, answered_by_user_id=user_id)
+    audit.record(session, AuditAction.MATCHING_GROUP_OFFER_ACCEPTED, group, offer_ids=[m.id for m in waiting])
+    return waiting[0]
+
+
+def decline_group_offer(session: Session, group: GroupOffer, reason_code: str, details: str,
+                        now: datetime | None = None) -> Offer:
+    """The provider declines every child of the group, with one reason; they all go back to matching."""
+    now = now or utcnow()
+    details = _check_decline(reason_code, details)
+    group = _lock_group(session, group)
+    _check_group_answerable(group, now, declining=True)
+    members = group_members(session, group)
+    waiting = [m for m in members if m.status == SENT]
+    if not waiting:
+        raise Conflict("None of the children in this offer is waiting for an answer any more")
+    with within_rcc(session, group.rcc_id):
+        for member in sorted(waiting, key=lambda m: m.referral_id):
+            lock_referral(session, member.referral_id)
+    user_id = audit.current_actor(session).user_id
+    _move_group(session, group, SENT, DECLINED, answered_at=now, answered_by_user_id=user_id,
+                decline_reason=reason_code, decline_details=details or None)
+    reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
+    for member in waiting:
+        move_offer(session, member, SENT, DECLINED, answered_at=now, decline_reason=reason_code,
+                   decline_details=details or None, answered_by_user_id=user_id)
+    for member in waiting:
+        _return_child_to_matching(session, member, member.home_id, reason)
+    audit.record(session, AuditAction.MATCHING_GROUP_OFFER_DECLINED, group, reason=reason_code,
+                 offer_ids=[m.id for m in waiting])
+    return waiting[0]
+
+
+def _withdraw_group(session: Session, group: GroupOffer, reason: str, now: datetime) -> None:
+    """The RCC withdraws the whole group's offer: every child still holding a place goes back to matching."""
+    group = _lock_group(session, group)
+    members = [m for m in group_members(session, group) if m.status in HOLDING_STATUSES]
+    with within_rcc(session, group.rcc_id):
+        for member in sorted(members, key=lambda m: m.referral_id):
+            lock_referral(session, member.referral_id)
+    user_id = audit.current_actor(session).user_id
+    for member in members:
+        expired = is_expired(member, now)
+        move_offer(session, member, member.status, WITHDRAWN, decided_at=now, decision_reason=reason,
+                   decided_by_user_id=user_id)
+        _return_child_to_matching(session, member, member.home_id if expired else None,
+                                  f"Offer withdrawn by the RCC: {reason}")
+    if group.answer in (SENT, PROVIDER_ACCEPTED):
+        _move_group(session, group, (SENT, PROVIDER_ACCEPTED), WITHDRAWN)
+    audit.record(session, AuditAction.MATCHING_GROUP_OFFER_WITHDRAWN, group, reason=reason,
+                 offer_ids=[m.id for m in members])
+
+
+def group_profiles(session: Session, offer: Offer) -> list[AnonymisedProfile]:
+    """Every child of the offer's group as the provider may see them (just this child for a single offer)."""
+    if offer.group_offer_id is None:
+        return [anonymised_profile(offer)]
+    return [anonymised_profile(m) for m in session.scalars(
+        select(Offer).where(Offer.group_offer_id == offer.group_offer_id).order_by(Offer.id))]
 
 
 # Reading -------------------------------------------------------------------------------------

@@ -14,16 +14,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
+from commissioning.lifecycle import IN_MATCHING, SUBMITTED
 from commissioning.models import Child, Home, Referral
+from commissioning.services.referrals import lock_referral
 from matching.models import (
     ACCEPTED,
     ALTERNATIVE_CHOSEN,
     DONE,
+    HOLDING_STATUSES,
     LEFT_UNMATCHED,
+    NO_HOME,
     PROPOSED,
     UNDECIDED_STATUSES,
     MatchingRun,
@@ -31,8 +35,9 @@ from matching.models import (
     Proposal,
 )
 from matching.services import explain
+from matching.services.capacity import free_unheld_places
 from matching.services.keys import HOME, id_of
-from matching.services.offers import make_offer
+from matching.services.offers import make_group_offer, make_offer
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -68,10 +73,69 @@ class AlternativeLine:
     parts: list[explain.PartLine]
 
 
-def review_rows(session: Session, run: MatchingRun) -> list[ReviewRow]:
-    """Every child in the run with their referral, council, proposed home and latest offer: five queries."""
-    proposals = list(session.scalars(select(Proposal).where(Proposal.run_id == run.id)
-                                     .order_by(Proposal.status != PROPOSED, Proposal.id)))
+# The run page's groups of proposals: what is left to review, who has no home, what is decided.
+TO_REVIEW = "review"
+UNMATCHED = "unmatched"
+DECIDED = "decided"
+SHOW_ALL = "all"
+PROPOSAL_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    TO_REVIEW: ("To review", (PROPOSED,)),
+    UNMATCHED: ("No home found", (NO_HOME,)),
+    DECIDED: ("Decided", (ACCEPTED, ALTERNATIVE_CHOSEN, LEFT_UNMATCHED)),
+    SHOW_ALL: ("All", (PROPOSED, NO_HOME, ACCEPTED, ALTERNATIVE_CHOSEN, LEFT_UNMATCHED)),
+}
+PER_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ReviewPage:
+    """One page of one group of a run's proposals, with how many each group holds."""
+
+    rows: list[ReviewRow]
+    show: str
+    total: int
+    page: int
+    per_page: int
+    counts: dict[str, int]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def review_page(session: Session, run: MatchingRun, show: str = SHOW_ALL, page: int = 1,
+                per_page: int = PER_PAGE) -> ReviewPage:
+    """One page (``per_page`` rows) of the run's proposals in the group ``show``; a page past the end
+    gives the last page. Unknown groups show every proposal."""
+    show = show if show in PROPOSAL_GROUPS else SHOW_ALL
+    by_status: dict[str, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(Proposal.status, func.count(Proposal.id)).where(Proposal.run_id == run.id)
+        .group_by(Proposal.status)).all())
+    counts = {name: sum(by_status.get(s, 0) for s in statuses) for name, (_label, statuses) in PROPOSAL_GROUPS.items()}
+    total = counts[show]
+    page = min(max(1, page), max(1, -(-total // per_page)))
+    statuses = PROPOSAL_GROUPS[show][1]
+    return ReviewPage(review_rows(session, run, statuses, (page - 1) * per_page, per_page), show, total, page,
+                      per_page, counts)
+
+
+def next_to_review(session: Session, proposal: Proposal) -> Proposal | None:
+    """The run's next proposal still to review after this one (or the first before it), if any."""
+    query = select(Proposal).where(Proposal.run_id == proposal.run_id, Proposal.status == PROPOSED,
+                                   Proposal.id != proposal.id, ~_superseded_condition(Proposal))
+    return (session.scalars(query.where(col(Proposal.id) > proposal.id).order_by(Proposal.id).limit(1)).first()
+            or session.scalars(query.order_by(Proposal.id).limit(1)).first())
+
+
+def review_rows(session: Session, run: MatchingRun, statuses: tuple[str, ...] | None = None, offset: int = 0,
+                limit: int | None = None) -> list[ReviewRow]:
+    """Children in the run (those with a proposal in ``statuses``, a page at a time) with their
+    referral, council, proposed home and latest offer: five queries."""
+    query = select(Proposal).where(Proposal.run_id == run.id)
+    if statuses is not None:
+        query = query.where(col(Proposal.status).in_(statuses))
+    proposals = list(session.scalars(query.order_by(Proposal.status != PROPOSED, Proposal.id)
+                                     .offset(offset).limit(limit)))
     referrals = _by_id(session, Referral, {p.referral_id for p in proposals})
     children = _by_id(session, Child, {r.child_id for r in referrals.values()})
     homes = _by_id(session, Home, {p.chosen_home_id or p.home_id for p in proposals} - {None})
@@ -113,10 +177,50 @@ def get_proposal(session: Session, proposal_id: int) -> Proposal:
 # Deciding ------------------------------------------------------------------------------------
 
 def accept_proposal(session: Session, proposal: Proposal, now: datetime | None = None) -> Offer:
-    """Accept the proposed home and send the offer to its provider."""
+    """Accept the proposed home and send the offer to its provider.
+
+    When the run proposed this child's brothers and sisters to the same provider (one home or
+    several of its homes), accepting one accepts them all: one group offer, answered as a whole.
+    """
     if proposal.home_id is None:
         raise Conflict("The engine found no home for this child, so there is nothing to accept")
+    siblings = sibling_proposals(session, proposal)
+    if len(siblings) > 1:
+        return _decide_group(session, siblings, now or utcnow(), proposal.referral_id)
     return _decide_with_offer(session, proposal, proposal.home_id, ACCEPTED, None, now)
+
+
+def sibling_proposals(session: Session, proposal: Proposal) -> list[Proposal]:
+    """The proposal and those of the child's brothers and sisters in the same run that are still to review
+    and were proposed to a home of the same provider (just the proposal when there are none)."""
+    referral = session.get(Referral, proposal.referral_id)
+    home = session.get(Home, proposal.home_id) if proposal.home_id else None
+    if referral is None or referral.sibling_group_id is None or home is None:
+        return [proposal]
+    rows = session.execute(
+        select(Proposal, Home.provider_id).join(Referral, Referral.id == Proposal.referral_id)
+        .join(Home, Home.id == Proposal.home_id)
+        .where(Proposal.run_id == proposal.run_id, Referral.sibling_group_id == referral.sibling_group_id,
+               Proposal.status == PROPOSED).order_by(Proposal.referral_id)).all()
+    together = [p for p, provider_id in rows if provider_id == home.provider_id]
+    return together if any(p.id == proposal.id for p in together) else [proposal]
+
+
+def _decide_group(session: Session, proposals: list[Proposal], now: datetime, referral_id: int) -> Offer:
+    referrals = [session.get(Referral, p.referral_id) for p in proposals]
+    homes = [session.get(Home, p.home_id) for p in proposals]
+    if any(r is None for r in referrals) or any(h is None for h in homes):
+        raise NotFound()
+    for proposal in proposals:
+        _record_decision(session, proposal, ACCEPTED, proposal.home_id, None, now)
+    group, made = make_group_offer(session, referrals, homes, [p.id for p in proposals],  # type: ignore[arg-type]
+                                   proposals[0].run_id, now)
+    by_referral = {o.referral_id: o for o in made}
+    for proposal in proposals:
+        audit.record(session, AuditAction.MATCHING_PROPOSAL_ACCEPTED, proposal, home_id=proposal.home_id,
+                     reason=None, referral_id=proposal.referral_id, offer_id=by_referral[proposal.referral_id].id,
+                     group_offer_id=group.id)
+    return by_referral[referral_id]
 
 
 def choose_alternative(session: Session, proposal: Proposal, home_id: int | None, reason: str,
@@ -182,6 +286,54 @@ def _record_decision(session: Session, proposal: Proposal, status: str, home_id:
         if proposal.status in UNDECIDED_STATUSES and is_superseded(session, proposal):
             raise Conflict(SUPERSEDED)
         raise Conflict("This child's proposal has already been decided")
+
+
+# Accepting every first choice that conflicts with nothing, in one step ---------------------------
+
+def first_choices_without_conflict(session: Session, run: MatchingRun, now: datetime | None = None) -> list[Proposal]:
+    """Proposals still to review that can be accepted together without taking anything from anyone:
+
+    * the child's first choice (``rank`` 1: the home that scored best for them),
+    * the child is not one of brothers and sisters (they are decided as a group, one by one),
+    * the run proposes no more children to the home than it has free places not already held, and
+    * the proposal is current (no newer run replaced it) and the child has no open offer.
+    """
+    now = now or utcnow()
+    undecided = list(session.scalars(select(Proposal).where(
+        Proposal.run_id == run.id, Proposal.status == PROPOSED, col(Proposal.home_id).is_not(None),
+        ~_superseded_condition(Proposal)).order_by(Proposal.referral_id)))
+    demand: dict[int, int] = {}
+    for proposal in undecided:
+        demand[int(proposal.home_id or 0)] = demand.get(int(proposal.home_id or 0), 0) + 1
+    free = {home_id: free_unheld_places(session, home_id, now) for home_id in demand}
+    referrals = _by_id(session, Referral, {p.referral_id for p in undecided})
+    offered = set(session.scalars(select(Offer.referral_id).where(
+        col(Offer.referral_id).in_(list(referrals)), col(Offer.status).in_(HOLDING_STATUSES))))
+    return [p for p in undecided
+            if p.rank == 1 and p.referral_id in referrals and referrals[p.referral_id].sibling_group_id is None
+            and referrals[p.referral_id].status in (SUBMITTED, IN_MATCHING) and p.referral_id not in offered
+            and demand[int(p.home_id or 0)] <= free[int(p.home_id or 0)]]
+
+
+def accept_first_choices(session: Session, run: MatchingRun, expected: int | None = None,
+                         now: datetime | None = None) -> list[Offer]:
+    """Accept every first choice that conflicts with nothing, in the caller's one transaction: an offer
+    each, and one audit row for the step. ``expected`` is the number the officer confirmed: if it has
+    changed meanwhile, nothing is done (a Conflict saying so)."""
+    now = now or utcnow()
+    chosen = first_choices_without_conflict(session, run, now)
+    if not chosen:
+        raise Conflict("No proposal is left that is a first choice and conflicts with nothing")
+    if expected is not None and expected != len(chosen):
+        raise Conflict(f"The proposals changed while you were deciding: {len(chosen)} can now be accepted, "
+                       f"not {expected}. Nothing was accepted. Check the number and confirm again.")
+    for proposal in chosen:  # every child's referral first, in one order, before any home's vacancy
+        lock_referral(session, proposal.referral_id)
+    made = [_decide_with_offer(session, proposal, int(proposal.home_id or 0), ACCEPTED, None, now)
+            for proposal in chosen]
+    audit.record(session, AuditAction.MATCHING_PROPOSALS_BULK_ACCEPTED, run,
+                 proposal_ids=[p.id for p in chosen], offer_ids=[o.id for o in made])
+    return made
 
 
 SUPERSEDED = ("A newer matching run has replaced this one for this child, so this proposal can no longer be "

@@ -1,5 +1,9 @@
 """Builds the engine's Problem from the database: referrals, homes, vacancies, block places, weights.
 
+Supply is every active home with a free place: a place its provider's vacancy records, or a
+contracted void place (a place of a live block contract that no live placement and no open offer
+holds), which is available without any vacancy and priced at the contract's price.
+
 Children and homes are named by pseudonymous keys (``keys.child_key``); a child's location is
 the centroid of their postcode sector, never the postcode itself. What the engine cannot
 express directly is turned into exclusions here, so the funnel reports it as "exclusions":
@@ -14,7 +18,6 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -28,34 +31,13 @@ from matching.engine import Child as EngineChild
 from matching.engine import Home as EngineHome
 from matching.engine import Point, Problem, SolveOptions, Weights
 from matching.engine import SiblingGroup as EngineSiblingGroup
-from matching.services.capacity import held_places
+from matching.services.capacity import BlockPlace, free_block_places, held_block_places, held_places
 from matching.services.keys import child_key, group_key, home_key, provider_key
 from rcc.geography import great_circle_miles, local_authority_named
 
 # Commissioning's urgencies, in the engine's words.
 URGENCY_FOR_ENGINE = {"emergency": "emergency", "within_7_days": "urgent", "planned": "planned"}
 SOLVE_OPTIONS = SolveOptions(time_limit_seconds=60.0)
-
-
-@dataclass(frozen=True)
-class BlockPlace:
-    """Free block-contract places at a home, from the contracts package when it is installed."""
-
-    home_id: int
-    contract_id: int
-    free_places: int
-    weekly_price: int  # pence
-
-
-def free_block_places(session: Session, on_date: date) -> dict[int, BlockPlace]:
-    """Home id -> free block places; empty (every place is spot) until contracts provides them."""
-    try:
-        from contracts.services.block_places import free_block_places as contracts_free_places  # noqa: PLC0415
-    except ImportError:
-        return {}
-    found = contracts_free_places(session, on_date)
-    return {home_id: BlockPlace(p.home_id, p.contract_id, int(p.free_places), int(p.weekly_price))
-            for home_id, p in found.items() if p.free_places > 0}
 
 
 def referrals_for_run(session: Session, referral_ids: Sequence[int] | None) -> list[Referral]:
@@ -78,7 +60,7 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
     grouped = {c.sibling_group for c in engine_children if c.sibling_group}
     engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.plan)
                           for g in groups.values() if group_key(g.id) in grouped)
-    blocks = free_block_places(session, today)
+    blocks = _unheld_block_places(session, now)
     prices = _fallback_prices([home for home, _, _ in homes])
     engine_homes = tuple(_engine_home(home, free, where, blocks.get(home.id), prices) for home, free, where in homes)
     return Problem(children=engine_children, homes=engine_homes, sibling_groups=engine_groups,
@@ -86,17 +68,34 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
 
 
 def _homes_with_free_places(session: Session, now: datetime) -> list[tuple[Home, int, Point]]:
-    """Active homes with a place not already held by an open offer, with where they are."""
-    rows = session.execute(select(Home, Vacancy).join(Vacancy, Vacancy.home_id == Home.id)
-                           .where(col(Home.active).is_(True), Vacancy.places_free > 0).order_by(Home.id)).all()
-    held = held_places(session, [int(home.id or 0) for home, _ in rows], now)
+    """Active homes with a place not already held by an open offer, with where they are.
+
+    A home's free places are its vacancy's or its contracted void places, whichever is more
+    (``capacity.free_places``): a live block contract's unused place needs no vacancy record.
+    """
+    vacancies: dict[int, int] = dict(session.execute(  # type: ignore[arg-type]
+        select(Vacancy.home_id, Vacancy.places_free).where(Vacancy.places_free > 0)).all())
+    blocks = free_block_places(session, now.date())
+    ids = sorted(set(vacancies) | set(blocks))
+    homes = list(session.scalars(select(Home).where(col(Home.id).in_(ids), col(Home.active).is_(True))
+                                 .order_by(Home.id))) if ids else []
+    held = held_places(session, [int(home.id or 0) for home in homes], now)
     found = []
-    for home, vacancy in rows:
-        free = vacancy.places_free - held.get(home.id, 0)
+    for home in homes:
+        block = blocks.get(int(home.id or 0))
+        free = max(vacancies.get(home.id, 0), block.free_places if block else 0) - held.get(home.id, 0)
         location = _location_of_home(home)
         if free > 0 and location is not None:
             found.append((home, free, location))
     return found
+
+
+def _unheld_block_places(session: Session, now: datetime) -> dict[int, BlockPlace]:
+    """Contracted void places less those already held by open offers at the contract's price."""
+    blocks = free_block_places(session, now.date())
+    held = held_block_places(session, list(blocks), now)
+    return {home_id: BlockPlace(b.home_id, b.contract_id, b.free_places - held.get(home_id, 0), b.weekly_price)
+            for home_id, b in blocks.items() if b.free_places > held.get(home_id, 0)}
 
 
 def _location_of_home(home: Home) -> Point | None:
@@ -165,7 +164,9 @@ def _engine_home(home: Home, free: int, location: Point, block: BlockPlace | Non
         placement_type=home.placement_type,
         location=location,
         free_places=free,
-        weekly_cost=weekly_cost_pounds(home, fallback),
+        # A home with a contracted void place is priced at the contract's price: its block places
+        # are filled first, and the engine has one price per home.
+        weekly_cost=block.weekly_price / 100 if block else weekly_cost_pounds(home, fallback),
         block_places=min(block.free_places, free) if block else 0,
         min_age=home.age_min,
         max_age=home.age_max,

@@ -146,7 +146,7 @@ def test_a_worker_killed_in_any_stage_leaves_a_failed_run_that_can_be_retried(
     _wait_for(lambda: _run_row(owner_engine, run_id).stage == stage, 60, f"the worker to reach {stage}")
     time.sleep(STALE + 1)  # longer than the reaper allows: only the heartbeat keeps the run alive
     alive = officer_client.get(f"/matching/runs/{run_id}").get_data(as_text=True)
-    assert _run_row(owner_engine, run_id).stage == stage and 'http-equiv="refresh"' in alive
+    assert _run_row(owner_engine, run_id).stage == stage and 'id="progress-status"' in alive
 
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
@@ -159,7 +159,7 @@ def test_a_worker_killed_in_any_stage_leaves_a_failed_run_that_can_be_retried(
     assert took < STALE + 3
     failed = _run_row(owner_engine, run_id)
     assert failed.stage == FAILED and failed.error == runs.WORKER_STOPPED and failed.finished_at is not None
-    assert 'http-equiv="refresh"' not in page and "Try the run again" in page
+    assert 'id="progress-status"' not in page and "Try the run again" in page
     assert not _proposals(owner_engine, run_id)
 
     start_worker()  # a fresh worker, as the supervisor would start

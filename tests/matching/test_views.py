@@ -156,8 +156,12 @@ def test_with_redis_the_run_goes_to_a_worker_and_the_page_follows_it(app, office
 
     started = officer_client.post("/matching/runs/new", data={"scope": "all"})
     waiting = _soup(officer_client.get(started.headers["Location"]))
-    assert waiting.find("meta", attrs={"http-equiv": "refresh"}) is not None
-    assert "Waiting to start" in waiting.select_one("#progress").get_text()
+    # Progress is a live region the page's script updates in place, never a page that reloads itself.
+    assert waiting.find("meta", attrs={"http-equiv": "refresh"}) is None
+    assert "Waiting to start" in waiting.select_one("#progress-status[aria-live=polite]").get_text()
+    assert waiting.select_one("#check-progress")["href"] == started.headers["Location"]
+    progress = officer_client.get(waiting.select_one("#progress")["data-progress-url"]).get_json()
+    assert (progress["stage"], progress["running"]) == ("queued", True)
 
     queue = Queue(queue_name, connection=connection)
     assert len(queue) == 1
@@ -165,5 +169,8 @@ def test_with_redis_the_run_goes_to_a_worker_and_the_page_follows_it(app, office
 
     finished = _soup(officer_client.get(started.headers["Location"]))
     assert finished.find("meta", attrs={"http-equiv": "refresh"}) is None
+    assert finished.select_one("#progress") is None
+    progress = officer_client.get(waiting.select_one("#progress")["data-progress-url"]).get_json()
+    assert (progress["stage"], progress["running"], progress["label"]) == ("done", False, "Finished")
     assert len(finished.select("#proposals tbody tr")) == 3
     queue.delete(delete_jobs=True)
