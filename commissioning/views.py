@@ -627,6 +627,8 @@ def home(home_id: int) -> Any:
     return render_template("commissioning/home.html", home=found, vacancy=vacancy,
                            provider=session.get(Organisation, found.provider_id), stale=supply.stale(vacancy),
                            is_owner=found.provider_id == current_user.organisation_id,
+                           sees_location=supply.sees_private_location(
+                               current_user.organisation_kind, current_user.organisation_id, found.provider_id),
                            can_rate=current_user.organisation_kind == OrgKind.RCC)
 
 
