@@ -51,9 +51,14 @@ class AuditAction(StrEnum):
     HIGH_COST_REVIEW_FLAGGED = "high_cost_review.flagged"
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
 
+    FOSTER_HOUSEHOLD_CREATED = "foster_household.created"
+    FOSTER_HOUSEHOLD_UPDATED = "foster_household.updated"
+
     HOME_CREATED = "home.created"
     HOME_RATING_SET = "home.rating_set"
     HOME_UPDATED = "home.updated"
+
+    IN_HOUSE_PREFERENCE_SET = "in_house_preference.set"
 
     MATCHING_OFFER_ACCEPTED = "matching.offer.accepted"
     MATCHING_OFFER_APPROVED = "matching.offer.approved"
