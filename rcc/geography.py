@@ -99,6 +99,28 @@ class Location:
         return PRECISION_WORDS[self.precision]
 
 
+PLACED_BY = {"postcode": "its full postcode", "sector": "its postcode sector", "outcode": "its postcode district",
+             "local_authority": "its council area's centre"}
+
+
+def distance_precision(child_precision: str | None, place_precision: str | None) -> str:
+    """How exact a distance from a child's home to a home or household is, in words for the page."""
+    if child_precision == "postcode" and place_precision == "postcode":
+        return "Distances are straight lines between full postcodes (ONS Postcode Directory)."
+    parts = [f"the {who} is placed by {PLACED_BY.get(precision or '', 'an unknown location')}"
+             for who, precision in (("child's home", child_precision), ("home", place_precision))
+             if precision != "postcode"]
+    return f"Distances are approximate: {' and '.join(parts)}."
+
+
+def precision_of_postcode(postcode: str | None) -> str | None:
+    """Which centroid ``locate`` uses for the postcode, or None if it cannot place it."""
+    try:
+        return locate(postcode or "").precision
+    except PostcodeNotFound:
+        return None
+
+
 def distance_miles(a: Location, b: Location) -> float:
     """Miles as the SSDA903 guidance measures them: straight line between grid references, 2 dp."""
     return grid_miles(a.easting, a.northing, b.easting, b.northing)
@@ -210,6 +232,16 @@ class PostcodeDirectory:
             return []
         found = (normalise_postcode(key.decode("ascii")) for key in letter.keys.tolist())
         return [code for code in found if _POSTCODE.match(code)]  # not old forms such as "NPT 9BT"
+
+    def postcodes_in(self, outcode: str) -> list[str]:
+        """Every placed postcode in one outcode ("CV1"), normalised and sorted."""
+        outcode = outcode.strip().upper()
+        letter = self._letter(outcode[:1]) if outcode[:1].isalpha() and len(outcode) <= 4 else None
+        if letter is None:
+            return []
+        prefix = f"{outcode:<4}".encode("ascii")
+        low, high = np.searchsorted(letter.keys, [prefix, prefix + b"~"])
+        return [f"{outcode} {key.decode('ascii')[4:]}" for key in letter.keys[low:high].tolist()]
 
     def _letter(self, first: str) -> _Letter | None:
         if first in self._letters:
