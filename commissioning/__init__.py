@@ -24,6 +24,8 @@ def register(app: Any) -> None:
     add_nav_item(app, "Sibling groups", "commissioning.sibling_groups_list", COUNCIL_STAFF, order=21)
     add_nav_item(app, "Supply register", "commissioning.supply_register", RCC_STAFF, order=30)
     add_nav_item(app, "Your homes and vacancies", "commissioning.your_homes", PROVIDER_STAFF, order=10)
+    add_nav_item(app, "Foster households", "commissioning.foster_households",
+                 (*COUNCIL_STAFF, *PROVIDER_STAFF, *RCC_STAFF), order=31)
     add_home_link(app, "Refer a child", "Ask the RCC to find a home for a child, or for brothers and sisters "
                   "together.", "commissioning.new_referral", writers, order=1)
     add_home_link(app, "Referrals", "Your council's referrals and where each one is.", "commissioning.referrals",
@@ -40,5 +42,8 @@ def register(app: Any) -> None:
                   order=2)
     add_home_link(app, "Your homes and vacancies", "Keep your homes and free places up to date.",
                   "commissioning.your_homes", PROVIDER_STAFF, order=1)
+    add_home_link(app, "Foster households", "Approved foster carers: their approval, free places and postcode, "
+                  "seen only by you and the RCC.", "commissioning.foster_households",
+                  (*COUNCIL_STAFF, *PROVIDER_STAFF), order=6)
     add_demo_step(app, demo.load_demo_commissioning)
     cli.register(app)

@@ -223,7 +223,11 @@ def list_homes(query: dict) -> Any:
     """Homes in the supply register (providers see their own), 100 a page."""
     filters = HomeFilters(placement_type=query.get("placement_type"), local_authority=query.get("local_authority"),
                           with_vacancies=query["with_vacancies"])
-    return [home for home, _, _ in supply.list_homes(db(), filters, query["page"], PER_PAGE).rows]
+    return [_as_seen(home) for home, _, _ in supply.list_homes(db(), filters, query["page"], PER_PAGE).rows]
+
+
+def _as_seen(home: Home) -> Any:
+    return supply.home_as_seen_by(home, current_user.organisation_kind, current_user.organisation_id)
 
 
 @bp.route("/homes", methods=["POST"])
@@ -246,8 +250,8 @@ def create_home(body: dict) -> Any:
 @bp.response(200, schemas.HomeSchema, example=schemas.HOME_EXAMPLE)
 @allow(*SUPPLY_READERS)
 def get_home(home_id: int) -> Any:
-    """One home."""
-    return get_or_404(Home, home_id)
+    """One home. Its postcode, latitude and longitude are shown only to the RCC and its provider."""
+    return _as_seen(get_or_404(Home, home_id))
 
 
 @bp.route("/homes/<int:home_id>", methods=["PUT"])

@@ -1,5 +1,9 @@
 """Commissioning's part of the demo region: the real Ofsted homes of the region, prices,
-vacancies, and about 200 open referrals with a realistic mix. Deterministic (fixed seed).
+vacancies, foster households (each council's in-house carers and several agencies'), and about
+200 open referrals with a realistic mix. Deterministic (fixed seed).
+
+Ofsted does not publish children's homes' postcodes, so each home, household and child is given a
+real postcode from the ONS Postcode Directory near its council's centre (none is anyone's address).
 
 Weekly prices are drawn around the published figures in placement_costs_reference.csv:
 children's homes around £5,000 (CMA 2020 £3,830; Lincolnshire 2019 £4,527; CCN 2024 £6,108),
@@ -17,11 +21,18 @@ from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
 from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGroup, Vacancy
+from commissioning.services import fostering
 from commissioning.services.imports import import_ofsted
 from commissioning.vocabulary import NEEDS, RISK_FLAGS
 from rcc.demo import DEMO_SEED, DemoRegion
-from rcc.geography import great_circle_miles, local_authority_named, outcode_points
-from rcc.models import utcnow
+from rcc.geography import (
+    great_circle_miles,
+    local_authority_named,
+    locate,
+    outcode_points,
+    postcode_directory,
+)
+from rcc.models import Organisation, utcnow
 
 REFERRAL_COUNT = 200
 # Families average 2.33 children, so this chance of a family per draw puts about 30 % of children in one.
@@ -40,6 +51,9 @@ NEEDS_CATEGORIES = (("N1", 0.65), ("N4", 0.08), ("N5", 0.13), ("N2", 0.03), ("N8
                     ("N3", 0.01), ("N7", 0.01))
 STATUSES = ((SUBMITTED, 0.7), (DRAFT, 0.15), (IN_MATCHING, 0.15))
 URGENCY = (("planned", 0.55), ("within_7_days", 0.3), ("emergency", 0.15))
+IN_HOUSE_HOUSEHOLDS = 8  # per council
+AGENCY_HOUSEHOLDS = 10  # per agency
+AGENCIES = 6
 
 
 def load_demo_commissioning(session: Session, region: DemoRegion) -> None:
@@ -48,7 +62,9 @@ def load_demo_commissioning(session: Session, region: DemoRegion) -> None:
     session.flush()
     homes = list(session.scalars(select(Home).where(Home.rcc_id == region.rcc.id).order_by(Home.id)))
     _describe_homes(rng, homes)
+    _place_homes(rng, homes)
     _add_vacancies(session, rng, homes)
+    _add_foster_households(session, rng, region, homes)
     _add_referrals(session, rng, region)
 
 
@@ -84,6 +100,61 @@ def _add_vacancies(session: Session, rng: random.Random, homes: list[Home]) -> N
     session.add_all(vacancies)
 
 
+_NEAR: dict[str, list[str]] = {}
+
+
+def _postcodes_near(council_name: str) -> list[str]:
+    """Real postcodes (ONS Postcode Directory) in the outcodes nearest the council's centre."""
+    if council_name not in _NEAR:
+        directory = postcode_directory()
+        _NEAR[council_name] = [code for outcode in sorted(_outcodes_near(council_name))
+                               for code in directory.postcodes_in(outcode)]
+    return _NEAR[council_name]
+
+
+def _place_homes(rng: random.Random, homes: list[Home]) -> None:
+    """A real postcode near its council's centre for every home whose postcode Ofsted did not publish."""
+    for home in homes:
+        if home.postcode:
+            continue
+        home.postcode = rng.choice(_postcodes_near(home.local_authority))
+        point = locate(home.postcode).point
+        home.latitude, home.longitude, home.location_precision = point.latitude, point.longitude, "postcode"
+
+
+def _add_foster_households(session: Session, rng: random.Random, region: DemoRegion, homes: list[Home]) -> None:
+    """Each council's in-house carers, and the carers of the agencies with the most fostering offices."""
+    offices: dict[int, list[Home]] = {}
+    for home in homes:
+        if home.placement_type == "foster_care":
+            offices.setdefault(home.provider_id, []).append(home)
+    agencies = sorted(offices, key=lambda provider_id: (-len(offices[provider_id]), provider_id))[:AGENCIES]
+    owners: list[tuple[Organisation, list[str], int]] = [
+        (council, [council.name], IN_HOUSE_HOUSEHOLDS) for council in region.councils]
+    for provider_id in agencies:
+        agency = session.get(Organisation, provider_id)
+        assert agency is not None
+        owners.append((agency, sorted({office.local_authority for office in offices[provider_id]}), AGENCY_HOUSEHOLDS))
+    keys = [*NEEDS, *RISK_FLAGS]
+    for owner, areas, count in owners:
+        for number in range(1, count + 1):
+            children = rng.choice((1, 1, 2, 2, 3))
+            young = rng.random() < 0.4
+            mean, spread = PRICES["foster_care"]
+            in_house = owner.kind == "council"
+            fostering.create_household(session, owner, fostering.HouseholdDetails(
+                reference=f"{'IH' if in_house else 'FA'}-{owner.id:03d}-{number:02d}",
+                postcode=rng.choice(_postcodes_near(rng.choice(areas))),
+                age_min=0 if young else rng.choice((5, 8, 11)), age_max=rng.choice((10, 12)) if young else 17,
+                max_children=children, siblings=children > 1 and rng.random() < 0.7,
+                places_free=rng.choice([0, *range(1, children + 1)]),
+                needs_met=sorted(rng.sample(keys, rng.randint(3, 10)), key=keys.index),
+                weekly_cost=max(mean // 2, round(rng.gauss(mean * (0.7 if in_house else 1.0), spread))) * 100,
+                status=rng.choices(("approved", "on_hold"), weights=(0.9, 0.1))[0]))
+    for council in region.councils:
+        fostering.set_in_house_preference(session, council, rng.choice((100, 150, 200, 300)))
+
+
 def _outcodes_near(council_name: str, count: int = 8) -> list[str]:
     authority = local_authority_named(council_name)
     assert authority is not None
@@ -94,8 +165,7 @@ def _outcodes_near(council_name: str, count: int = 8) -> list[str]:
 def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> None:
     now = utcnow()
     today = now.date()
-    outcodes = {c.id: _outcodes_near(c.name) for c in region.councils}
-    points = outcode_points()
+    postcodes = {c.id: _postcodes_near(c.name) for c in region.councils}
     plans = _plan_children(rng, region)
     groups: dict[tuple[int, int], SiblingGroup] = {}
     for council_id, family, _ in plans:
@@ -115,20 +185,20 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
         birth_month = rng.randint(1, 12)
         if today.year - birth_year - (1 if today.month < birth_month else 0) >= 18:
             birth_year += 1
-        outcode = rng.choice(outcodes[council_id])
-        home_postcode = f"{outcode} {rng.randint(1, 9)}{rng.choice('ABDEFGHJ')}{rng.choice('LNPQRSTUWXYZ')}"
-        school = rng.choice(outcodes[council_id]) if age >= 5 else None
+        home_postcode = rng.choice(postcodes[council_id])
+        home = locate(home_postcode).point
+        school_postcode = rng.choice(postcodes[council_id]) if age >= 5 else None
+        school = locate(school_postcode).point if school_postcode else None
         child = Child(
             rcc_id=region.rcc.id, council_id=council_id, reference=f"DEMO-{council_id:02d}-{index:04d}",
             initials=rng.choice("ABCDEFGHJKLMNPRSTW") + rng.choice("ABCDEFGHJKLMNPRSTW"),
             birth_month=birth_month, birth_year=birth_year, sex=rng.choice("FM"),
             legal_status=_pick(rng, LEGAL_STATUSES), category_of_need=_pick(rng, NEEDS_CATEGORIES),
             uasc=placement_type == "supported_accommodation" and rng.random() < 0.3, ehcp=rng.random() < 0.2,
-            home_postcode=home_postcode, home_latitude=points[outcode].latitude,
-            home_longitude=points[outcode].longitude,
-            school_postcode=f"{school} {rng.randint(1, 9)}AA" if school else None,
-            school_latitude=points[school].latitude if school else None,
-            school_longitude=points[school].longitude if school else None)
+            home_postcode=home_postcode, home_latitude=home.latitude, home_longitude=home.longitude,
+            school_postcode=school_postcode,
+            school_latitude=school.latitude if school else None,
+            school_longitude=school.longitude if school else None)
         children.append(child)
         status = _pick(rng, STATUSES)
         urgency = _pick(rng, URGENCY)

@@ -12,6 +12,7 @@ from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, 
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from commissioning.models import HOUSEHOLD_STATUSES
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
 from commissioning.vocabulary import (
     FUNDING,
@@ -221,3 +222,32 @@ class EndPlacementForm(FlaskForm):
 
 
 FUNDING_CHOICES = list(FUNDING.items())
+
+
+class HouseholdForm(VersionedForm):
+    """A foster household: approved carers, described by their owner (a council or an agency)."""
+
+    reference = StringField("Your reference for the household", validators=[
+        DataRequired("Enter your reference for the household (not the carers' names)"), Length(max=40)])
+    postcode = StringField("Postcode", validators=[DataRequired("Enter the household's full postcode, like CV1 2AB")])
+    age_min = StringField("Youngest age approved for", validators=[
+        DataRequired("Enter the youngest age the carers are approved for"),
+        _whole_number("Youngest age must be a number")])
+    age_max = StringField("Oldest age approved for", validators=[
+        DataRequired("Enter the oldest age the carers are approved for"),
+        _whole_number("Oldest age must be a number")])
+    max_children = StringField("Number of children approved for", validators=[
+        DataRequired("Enter how many children the carers are approved for"),
+        _whole_number("Number of children must be a number")])
+    siblings = BooleanField("Approved to take brothers and sisters together")
+    places_free = StringField("Free places now", validators=[
+        DataRequired("Enter the number of free places, 0 or more"), _whole_number("Free places must be a number")])
+    needs_met = MultiCheckbox("Needs and risks the carers can meet", choices=list(NEEDS_AND_RISKS.items()))
+    weekly_cost = StringField("Weekly cost in pounds (optional)", validators=[_pounds_field])
+    status = RadioField("Status", validate_choice=False, choices=list(HOUSEHOLD_STATUSES.items()),
+                        validators=[DataRequired("Select the household's status")])
+
+
+class InHousePreferenceForm(VersionedForm):
+    points = StringField("Points taken off the score of your in-house carers", validators=[
+        DataRequired("Enter the points, 0 for no preference"), _whole_number("Points must be a whole number")])

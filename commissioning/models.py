@@ -25,7 +25,13 @@ from commissioning.vocabulary import (  # noqa: F401 - re-exported: the names ot
     URGENCIES,
 )
 from rcc.models import utcnow
-from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC, SUPPLY_REGISTER, TenantPolicy
+from rcc.tenancy import (
+    COUNCIL_AND_RCC,
+    COUNCIL_PROVIDER_AND_RCC,
+    OWNER_AND_RCC,
+    SUPPLY_REGISTER,
+    TenantPolicy,
+)
 from rcc.versions import Versioned
 
 
@@ -217,6 +223,69 @@ class Vacancy(Versioned, table=True):
     @property
     def stale(self) -> bool:
         return self.is_stale()
+
+
+# A foster household's status: only an approved household with a free place reaches matching.
+HOUSEHOLD_STATUSES = {"approved": "Approved, taking placements", "on_hold": "On hold (not taking placements now)",
+                      "deregistered": "No longer approved"}
+MAX_FOSTER_CHILDREN = 6  # the usual limit of three may be exceeded only for a sibling group
+
+
+class FosterHousehold(Versioned, table=True):
+    """Approved foster carers, as one household: a council's in-house carers or an independent
+    fostering agency's. Only the RCC and the owner see it; its postcode places it for matching."""
+
+    __tablename__ = "foster_household"
+    __tenant_policy__: ClassVar[TenantPolicy] = OWNER_AND_RCC
+    __table_args__ = (
+        UniqueConstraint("owner_id", "reference", name="uq_foster_household_owner_reference"),
+        CheckConstraint("age_min >= 0 AND age_min <= age_max AND age_max <= 17",
+                        name="ck_foster_household_ages"),
+        CheckConstraint(f"max_children >= 1 AND max_children <= {MAX_FOSTER_CHILDREN}",
+                        name="ck_foster_household_max_children"),
+        CheckConstraint("places_free >= 0 AND places_free <= max_children", name="ck_foster_household_places"),
+        CheckConstraint("status IN ('approved', 'on_hold', 'deregistered')", name="ck_foster_household_status"),
+        CheckConstraint("weekly_cost IS NULL OR weekly_cost >= 0", name="ck_foster_household_weekly_cost"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    owner_id: int = Field(foreign_key="organisation.id", index=True)  # a member council or an agency provider
+    reference: str = Field(max_length=40)  # the owner's own reference, never the carers' names
+    postcode: str = Field(max_length=8)
+    latitude: float
+    longitude: float
+    location_precision: str = Field(default="postcode", max_length=20)
+    local_authority: str = Field(max_length=80)  # the council area the postcode is in
+    age_min: int = 0
+    age_max: int = 17
+    max_children: int = 1  # approved for this many children at once
+    siblings: bool = False  # approved to take brothers and sisters together
+    places_free: int = 0
+    needs_met: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    weekly_cost: int | None = None  # pence: the fee (agency) or the council's own weekly cost (in-house)
+    status: str = Field(default="approved", max_length=20, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def max_sibling_group(self) -> int:
+        return self.max_children if self.siblings else 1
+
+
+class InHousePreference(Versioned, table=True):
+    """How many points a council takes off the score of its own in-house foster households for its
+    children (0: no preference). One row per council that has set it."""
+
+    __tablename__ = "in_house_preference"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (CheckConstraint("points >= 0 AND points <= 10000", name="ck_in_house_preference_points"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", unique=True)
+    points: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 def is_stale(last_confirmed_at: datetime, now: datetime | None = None) -> bool:

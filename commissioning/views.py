@@ -24,8 +24,10 @@ from commissioning.forms import (
     AddToGroupForm,
     EndPlacementForm,
     HomeForm,
+    HouseholdForm,
     ImportOfstedForm,
     InadequateOverrideForm,
+    InHousePreferenceForm,
     RatingForm,
     ReasonForm,
     ReferralForm,
@@ -37,8 +39,18 @@ from commissioning.forms import (
     parse_pounds,
     pounds_text,
 )
-from commissioning.models import Child, Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
-from commissioning.services import dashboard, imports, placements, sibling_groups, supply
+from commissioning.models import (
+    HOUSEHOLD_STATUSES,
+    Child,
+    FosterHousehold,
+    Home,
+    Placement,
+    Referral,
+    ReferralUpload,
+    SiblingGroup,
+    Vacancy,
+)
+from commissioning.services import dashboard, fostering, imports, placements, sibling_groups, supply
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
@@ -90,7 +102,7 @@ def _vocabulary() -> dict[str, Any]:
     return {"PLACEMENT_TYPES": PLACEMENT_TYPES, "URGENCIES": URGENCIES, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
             "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES, "sibling_plans": SIBLING_PLANS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
-            "pounds": _pounds}
+            "pounds": _pounds, "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
 
 
 @bp.app_template_filter("need_labels")
@@ -628,6 +640,8 @@ def home(home_id: int) -> Any:
     return render_template("commissioning/home.html", home=found, vacancy=vacancy,
                            provider=session.get(Organisation, found.provider_id), stale=supply.stale(vacancy),
                            is_owner=found.provider_id == current_user.organisation_id,
+                           sees_location=supply.sees_private_location(
+                               current_user.organisation_kind, current_user.organisation_id, found.provider_id),
                            can_rate=current_user.organisation_kind == OrgKind.RCC)
 
 
@@ -820,3 +834,112 @@ def region_dashboard() -> Any:
         "vacancy_area": charts.bar_chart("Free places by area", data.vacancies_by_area[:15]),
     }
     return render_template("commissioning/dashboard.html", data=data, chart=chart)
+
+
+# Foster households ---------------------------------------------------------------------------
+# A council's in-house carers or an agency's: seen by their owner and the RCC only (tenancy returns
+# 404 to anyone else); only the owner changes them.
+
+HOUSEHOLD_OWNERS = (*COUNCIL_STAFF, *PROVIDER_STAFF)
+
+
+@bp.route("/foster-households")
+@allow(*HOUSEHOLD_OWNERS, *RCC_STAFF)
+def foster_households() -> Any:
+    page = fostering.list_households(db(), page_number(), PER_PAGE)
+    preference = (fostering.in_house_preference_of(db(), current_user.organisation_id)
+                  if current_user.organisation_kind == OrgKind.COUNCIL else None)
+    return render_template("commissioning/foster_households.html", page=page, query=_query_without_page(),
+                           is_rcc=current_user.organisation_kind == OrgKind.RCC, preference=preference,
+                           is_council=current_user.organisation_kind == OrgKind.COUNCIL)
+
+
+@bp.route("/foster-households/<int:household_id>")
+@allow(*HOUSEHOLD_OWNERS, *RCC_STAFF)
+def foster_household(household_id: int) -> Any:
+    found = get_or_404(FosterHousehold, household_id)
+    return render_template("commissioning/foster_household.html", household=found,
+                           owner=db().get(Organisation, found.owner_id),
+                           is_owner=found.owner_id == current_user.organisation_id)
+
+
+def _household_details(form: HouseholdForm) -> fostering.HouseholdDetails:
+    return fostering.HouseholdDetails(
+        reference=form.reference.data or "", postcode=form.postcode.data or "",
+        age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data),
+        max_children=whole_number(form.max_children.data), siblings=bool(form.siblings.data),
+        places_free=whole_number(form.places_free.data), needs_met=form.needs_met.data or [],
+        weekly_cost=parse_pounds(form.weekly_cost.data), status=form.status.data or "")
+
+
+@bp.route("/foster-households/new", methods=["GET", "POST"])
+@allow(*HOUSEHOLD_OWNERS)
+def new_foster_household() -> Any:
+    form = HouseholdForm()
+    if request.method == "GET":
+        form.age_min.data, form.age_max.data, form.max_children.data = "0", "17", "1"
+        form.places_free.data, form.status.data = "0", "approved"
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                created = fostering.create_household(s, current_organisation(), _household_details(form))
+            flash("Foster household added")
+            return redirect(url_for("commissioning.foster_household", household_id=created.id))
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/foster_household_form.html", form=form, errors=form_errors(form),
+                           household=None)
+
+
+@bp.route("/foster-households/<int:household_id>/edit", methods=["GET", "POST"])
+@allow(*HOUSEHOLD_OWNERS)
+def edit_foster_household(household_id: int) -> Any:
+    found = get_or_404(FosterHousehold, household_id)
+    if found.owner_id != current_user.organisation_id:
+        abort(404)
+    form = HouseholdForm()
+    if request.method == "GET":
+        d = fostering.details_of(found)
+        for name in ("reference", "postcode", "siblings", "needs_met", "status"):
+            getattr(form, name).data = getattr(d, name)
+        for name in ("age_min", "age_max", "max_children", "places_free"):
+            getattr(form, name).data = str(getattr(d, name))
+        form.weekly_cost.data = pounds_text(d.weekly_cost)
+        form.show_version(found)
+    extra: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                fostering.update_household(s, found, _household_details(form), seen_version=form.seen_version)
+            flash("Foster household updated")
+            return redirect(url_for("commissioning.foster_household", household_id=found.id))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/foster_household_form.html", form=form,
+                           errors=form_errors(form) + extra, household=found)
+
+
+@bp.route("/foster-households/in-house-preference", methods=["GET", "POST"])
+@allow(Role.COUNCIL_ADMIN, Role.COUNCIL_PLACEMENT_OFFICER)
+def in_house_preference() -> Any:
+    current = fostering.in_house_preference_of(db(), current_user.organisation_id)
+    form = InHousePreferenceForm()
+    if request.method == "GET":
+        form.points.data = str(current.points if current else 0)
+        if current:
+            form.show_version(current)
+    extra: list[dict[str, str]] = []
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                fostering.set_in_house_preference(s, current_organisation(), whole_number(form.points.data),
+                                                  seen_version=form.seen_version)
+            flash("Preference for your in-house carers saved")
+            return redirect(url_for("commissioning.foster_households"))
+        except EditConflict as error:
+            extra = conflict_errors(form, error)
+        except ServiceError as error:
+            _put_errors(form, error)
+    return render_template("commissioning/in_house_preference.html", form=form, errors=form_errors(form) + extra)

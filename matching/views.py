@@ -45,6 +45,7 @@ from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import FieldErrors, NotFound, ServiceError
 from rcc.forms import ConfirmForm
+from rcc.geography import distance_precision, precision_of_postcode
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
@@ -304,6 +305,8 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
     return render_template(
         "matching/proposal.html", proposal=found, referral=referral, child=child, home=home, chosen=chosen,
         parts=explain.part_lines(found.parts) if found.parts else [], alternatives=alternatives,
+        distance_note=distance_precision(precision_of_postcode(child.home_postcode if child else None),
+                                         home.location_precision if home else None),
         funnel=[(explain.funnel_rule(step["rule"]), step) for step in found.funnel],
         binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
         if found.funnel else None,

@@ -51,6 +51,9 @@ class AuditAction(StrEnum):
     HIGH_COST_REVIEW_FLAGGED = "high_cost_review.flagged"
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
 
+    FOSTER_HOUSEHOLD_CREATED = "foster_household.created"
+    FOSTER_HOUSEHOLD_UPDATED = "foster_household.updated"
+
     HOME_CREATED = "home.created"
     HOME_RATING_SET = "home.rating_set"
     HOME_INADEQUATE_OVERRIDE_SET = "home.inadequate_override_set"
@@ -60,6 +63,8 @@ class AuditAction(StrEnum):
     MATCHING_GROUP_OFFER_DECLINED = "matching.group_offer.declined"
     MATCHING_GROUP_OFFER_SENT = "matching.group_offer.sent"
     MATCHING_GROUP_OFFER_WITHDRAWN = "matching.group_offer.withdrawn"
+    IN_HOUSE_PREFERENCE_SET = "in_house_preference.set"
+
     MATCHING_OFFER_ACCEPTED = "matching.offer.accepted"
     MATCHING_OFFER_APPROVED = "matching.offer.approved"
     MATCHING_OFFER_DECLINED = "matching.offer.declined"

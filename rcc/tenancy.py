@@ -134,6 +134,8 @@ COUNCIL_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_id",))
 SUPPLY_REGISTER = TenantPolicy(rcc_staff=True, any_council=True, owner_columns=("provider_id",))
 PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("provider_id",))
 COUNCIL_PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_id", "provider_id"))
+# A row one organisation owns, whether a council or a provider (a foster household), and the RCC.
+OWNER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("owner_id",))
 
 
 def tenant_models(registry: Any) -> list[Any]:

@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 from werkzeug.routing import IntegerConverter
 
-from commissioning.models import Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
+from commissioning.models import (
+    FosterHousehold,
+    Home,
+    Placement,
+    Referral,
+    ReferralUpload,
+    SiblingGroup,
+    Vacancy,
+)
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
@@ -39,6 +47,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "placement_id": Placement,
     "home_id": Home,
     "vacancy_id": Vacancy,
+    "household_id": FosterHousehold,
     "cost_record_id": CostRecord,
     "high_cost_review_id": HighCostReview,
     "publication_id": Publication,

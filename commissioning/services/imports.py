@@ -34,6 +34,7 @@ from rcc.geography import (
     PostcodeNotFound,
     great_circle_miles,
     local_authority_named,
+    locate,
     locate_postcode,
     normalise_postcode,
 )
@@ -539,7 +540,7 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
     except ValueError as error:
         return f"registered places '{places_text}' {error}"
     provider = _provider_for(session, rcc, row, providers, summary)
-    postcode, point = _located(row, authority)
+    postcode, point, precision = _located(row, authority)
     values = {
         "name": row["name"].strip() or f"Ofsted {urn}", "placement_type": placement_type,
         "local_authority": authority.name, "registered_places": places,
@@ -555,7 +556,7 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
                     max_sibling_group=DEFAULT_SIBLING_GROUP.get(placement_type, 1),
                     dol_capable=placement_type == "secure", postcode=postcode,
                     latitude=point.latitude, longitude=point.longitude,
-                    location_precision="postcode" if postcode else "local_authority",
+                    location_precision=precision,
                     rating_source=RATING_FROM_IMPORT, rating_recorded_at=utcnow(), **values)
         session.add(home)
         homes[urn] = home
@@ -563,7 +564,7 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
         return None
     if postcode is not None and home.postcode != postcode:
         values.update(postcode=postcode, latitude=point.latitude, longitude=point.longitude,
-                      location_precision="postcode")
+                      location_precision=precision)
     elif postcode is None and home.location_precision == "local_authority" and home.local_authority != authority.name:
         values.update(latitude=point.latitude, longitude=point.longitude)  # still at its council's centre
     changed = {name: value for name, value in values.items() if getattr(home, name) != value}
@@ -598,13 +599,15 @@ def _authority_of(row: dict[str, str]) -> tuple[LocalAuthority | None, str]:
 
 
 def _located(row: dict[str, str], authority: LocalAuthority):  # type: ignore[no-untyped-def]
-    """(postcode, point): the row's postcode if it has one we can place, else its council's centre."""
+    """(postcode, point, precision): the row's postcode if it has one we can place (at its own centroid,
+    else its sector's or outcode's), else its council's centre."""
     if row["postcode"]:
         try:
-            return normalise_postcode(row["postcode"]), locate_postcode(row["postcode"])
+            where = locate(row["postcode"])
+            return normalise_postcode(row["postcode"]), where.point, where.precision
         except PostcodeNotFound:
             pass
-    return None, authority.centre
+    return None, authority.centre, "local_authority"
 
 
 def _iso_date(text: str) -> date | None:

@@ -15,7 +15,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors
-from rcc.geography import PostcodeNotFound, local_authority_named, locate_postcode, normalise_postcode
+from rcc.geography import PostcodeNotFound, local_authority_named, locate_full_postcode, normalise_postcode
 from rcc.models import Organisation, User, utcnow
 from rcc.tenancy import OrgKind, within_rcc
 from rcc.versions import save_edit
@@ -60,7 +60,7 @@ def check_home(details: HomeDetails) -> dict[str, str]:
         errors["local_authority"] = "Select the local authority the home is in"
     if details.postcode and details.postcode.strip():
         try:
-            locate_postcode(details.postcode)
+            locate_full_postcode(details.postcode)
         except PostcodeNotFound as problem:
             errors["postcode"] = str(problem)
     if details.registered_places is None or not 0 <= details.registered_places <= 500:
@@ -112,7 +112,8 @@ def update_home(session: Session, home: Home, details: HomeDetails, seen_version
 
 
 def apply_home_details(home: Home, details: HomeDetails) -> None:
-    """Copy checked details onto ``home`` and place it on the map (postcode, else its council's centre)."""
+    """Copy checked details onto ``home`` and place it on the map (its postcode's centroid in the ONS
+    Postcode Directory, else its council's centre); ``location_precision`` says which."""
     authority = local_authority_named(details.local_authority)
     assert authority is not None  # checked by check_home
     home.ofsted_urn = details.ofsted_urn.strip()
@@ -120,9 +121,10 @@ def apply_home_details(home: Home, details: HomeDetails) -> None:
     home.placement_type = details.placement_type
     home.local_authority = authority.name
     if details.postcode and details.postcode.strip():
-        point = locate_postcode(details.postcode)
+        location = locate_full_postcode(details.postcode)
+        point = location.point
         home.postcode = normalise_postcode(details.postcode)
-        home.location_precision = "postcode"
+        home.location_precision = location.precision
     else:
         point = authority.centre
         home.postcode = None
@@ -148,6 +150,21 @@ def home_details_of(home: Home) -> HomeDetails:
         max_sibling_group=home.max_sibling_group, weekly_price=home.weekly_price, price_band=home.price_band,
         dol_capable=home.dol_capable,
         active=home.active)
+
+
+def sees_private_location(kind: str | None, organisation_id: int | None, provider_id: int) -> bool:
+    """A home's or household's postcode (and the point placed from it) is for the RCC and its owner only."""
+    return kind == OrgKind.RCC or (organisation_id is not None and organisation_id == provider_id)
+
+
+PRIVATE_LOCATION_FIELDS = ("postcode", "latitude", "longitude")
+
+
+def home_as_seen_by(home: Home, kind: str | None, organisation_id: int | None) -> Home | dict:
+    """The home as the API shows it to a reader: without its postcode and point unless they may see them."""
+    if sees_private_location(kind, organisation_id, home.provider_id):
+        return home
+    return {**home.model_dump(), **dict.fromkeys(PRIVATE_LOCATION_FIELDS)}
 
 
 RATING_NOT_YOURS = "Only the Ofsted import or someone at the RCC can set a home's Ofsted rating."

@@ -15,6 +15,7 @@ snapshot (or £0 when there is none), so it is neither favoured nor ruled out fo
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 from collections import defaultdict
 from collections.abc import Sequence
@@ -25,19 +26,26 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import Child, Home, Referral, Vacancy
+from commissioning.models import Child, FosterHousehold, Home, Referral, Vacancy
+from commissioning.services.fostering import in_house_points_by_council
 from commissioning.services.referrals import children_by_id, open_referrals_for_matching, sibling_groups_by_id
 from matching.engine import Child as EngineChild
 from matching.engine import Home as EngineHome
 from matching.engine import Point, Problem, SolveOptions, Weights
 from matching.engine import SiblingGroup as EngineSiblingGroup
 from matching.services.capacity import BlockPlace, free_block_places, held_block_places, held_places
-from matching.services.keys import child_key, group_key, home_key, provider_key
+from matching.services.keys import child_key, council_key, group_key, home_key, household_key, provider_key
 from rcc.geography import great_circle_miles, local_authority_named
+from rcc.models import Organisation
+from rcc.tenancy import OrgKind
 
 # Commissioning's urgencies, in the engine's words.
 URGENCY_FOR_ENGINE = {"emergency": "emergency", "within_7_days": "urgent", "planned": "planned"}
 SOLVE_OPTIONS = SolveOptions(time_limit_seconds=60.0)
+# Foster households reach the engine as homes keyed "F<id>". Proposals, offers and placements name a
+# Home row, so a run includes households only once they can name a household too: until then this is
+# off and ``build_problem`` leaves them out (the lead switches it on when offers handle households).
+FOSTER_HOUSEHOLDS_IN_MATCHING = False
 
 
 def referrals_for_run(session: Session, referral_ids: Sequence[int] | None) -> list[Referral]:
@@ -50,19 +58,30 @@ def referrals_for_run(session: Session, referral_ids: Sequence[int] | None) -> l
 
 
 def build_problem(session: Session, referrals: Sequence[Referral], now: datetime,
-                  weights: Weights | None = None) -> Problem:
-    """The engine's problem for ``referrals`` and every home with a place free now."""
+                  weights: Weights | None = None, foster_households: bool | None = None) -> Problem:
+    """The engine's problem for ``referrals`` and every home (and, when ``foster_households``, every
+    approved foster household) with a place free now."""
     today = now.date()
     homes = _homes_with_free_places(session, now)
+    with_households = FOSTER_HOUSEHOLDS_IN_MATCHING if foster_households is None else foster_households
+    households = households_with_free_places(session) if with_households else []
+    places = [(home_key(int(home.id or 0)), home.local_authority, where) for home, _, where in homes]
+    places += [(household_key(int(h.id or 0)), h.local_authority, Point(h.latitude, h.longitude))
+               for h, _ in households]
+    preferences = in_house_points_by_council(session) if households else {}
     children = children_by_id(session, list(referrals))
     groups = sibling_groups_by_id(session, list(referrals))
-    engine_children = tuple(_engine_child(r, children[r.child_id], homes, today) for r in referrals)
+    engine_children = tuple(
+        _engine_child(r, children[r.child_id], places, today, in_house_child_fields(r, preferences))
+        for r in referrals)
     grouped = {c.sibling_group for c in engine_children if c.sibling_group}
     engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.plan)
                           for g in groups.values() if group_key(g.id) in grouped)
     blocks = _unheld_block_places(session, now)
-    prices = _fallback_prices([home for home, _, _ in homes])
+    prices = _fallback_prices([(home.placement_type, home.weekly_price) for home, _, _ in homes]
+                              + [("foster_care", h.weekly_cost) for h, _ in households])
     engine_homes = tuple(_engine_home(home, free, where, blocks.get(home.id), prices) for home, free, where in homes)
+    engine_homes += tuple(engine_household(h, owner, prices) for h, owner in households)
     return Problem(children=engine_children, homes=engine_homes, sibling_groups=engine_groups,
                    weights=weights or Weights(), options=SOLVE_OPTIONS)
 
@@ -111,18 +130,19 @@ def _location_of_child(child: Child) -> Point:
     return Point(52.5, -1.5)  # never reached: commissioning places every child's postcode when it is entered
 
 
-def _engine_child(referral: Referral, child: Child, homes: list[tuple[Home, int, Point]], today: date) -> EngineChild:
+def _engine_child(referral: Referral, child: Child, places: list[tuple[str, str, Point]], today: date,
+                  extra: dict[str, Any] | None = None) -> EngineChild:
+    """``places``: (engine key, council area, point) of every home and household in the problem."""
     location = _location_of_child(child)
     school = (Point(child.school_latitude, child.school_longitude)
               if child.school_latitude is not None and child.school_longitude is not None else None)
     excluded = {home_key(h) for h in referral.excluded_home_ids}
     if referral.excluded_areas:
         areas = set(referral.excluded_areas)
-        excluded |= {home_key(int(home.id or 0)) for home, _, _ in homes if home.local_authority in areas}
+        excluded |= {key for key, area, _ in places if area in areas}
     if referral.max_distance_miles is not None:
         limit = referral.max_distance_miles
-        excluded |= {home_key(int(home.id or 0)) for home, _, where in homes
-                     if great_circle_miles(location, where) > limit}
+        excluded |= {key for key, _, where in places if great_circle_miles(location, where) > limit}
     return EngineChild(
         id=child_key(int(referral.id or 0)),
         age=max(0, child.age_on(max(referral.date_needed, today))),
@@ -138,15 +158,17 @@ def _engine_child(referral: Referral, child: Child, homes: list[tuple[Home, int,
         excluded_providers=frozenset(provider_key(p) for p in referral.excluded_provider_ids),
         max_weekly_cost=None if referral.max_weekly_cost is None else referral.max_weekly_cost / 100,
         needs_deprivation_of_liberty=bool(referral.dol_order_needed),
+        **(extra or {}),
     )
 
 
-def _fallback_prices(homes: list[Home]) -> dict[str, float]:
-    """Placement type -> median weekly price in pounds of the priced homes of that type."""
+def _fallback_prices(prices: list[tuple[str, int | None]]) -> dict[str, float]:
+    """Placement type -> median weekly price in pounds of the priced homes (and households) of that type,
+    from (placement type, pence or None) pairs."""
     by_type: dict[str, list[int]] = defaultdict(list)
-    for home in homes:
-        if home.weekly_price is not None:
-            by_type[home.placement_type].append(home.weekly_price)
+    for placement_type, pence in prices:
+        if pence is not None:
+            by_type[placement_type].append(pence)
     return {kind: statistics.median(prices) / 100 for kind, prices in by_type.items()}
 
 
@@ -178,6 +200,60 @@ def _engine_home(home: Home, free: int, location: Point, block: BlockPlace | Non
         area=home.local_authority,
         allow_inadequate=home.inadequate_override_reason is not None,
     )
+
+
+# Foster households --------------------------------------------------------------------------
+
+def households_with_free_places(session: Session) -> list[tuple[FosterHousehold, Organisation]]:
+    """Approved foster households with a free place, with their owner (a council or an agency)."""
+    rows = session.execute(
+        select(FosterHousehold, Organisation).join(Organisation, Organisation.id == FosterHousehold.owner_id)
+        .where(FosterHousehold.status == "approved", FosterHousehold.places_free > 0)
+        .order_by(FosterHousehold.id)).all()
+    return [(household, owner) for household, owner in rows]
+
+
+def engine_household(household: FosterHousehold, owner: Organisation, fallback: dict[str, float]) -> EngineHome:
+    """One household as one engine home: foster care, its free places, its postcode's point, the
+    siblings it is approved for, its owner as provider (and, in-house, as its council). Carers are
+    not rated one by one, so it carries the engine's default rating."""
+    weekly = household.weekly_cost / 100 if household.weekly_cost is not None else fallback.get("foster_care", 0.0)
+    return EngineHome(
+        id=household_key(int(household.id or 0)),
+        provider=provider_key(owner.id),
+        placement_type="foster_care",
+        location=Point(household.latitude, household.longitude),
+        free_places=household.places_free,
+        weekly_cost=weekly,
+        min_age=household.age_min,
+        max_age=household.age_max,
+        needs_met=frozenset(household.needs_met),
+        max_sibling_group=household.max_sibling_group,
+        area=household.local_authority,
+        **in_house_home_fields(owner),
+    )
+
+
+def in_house_home_fields(owner: Organisation) -> dict[str, Any]:
+    """The engine's ``Home.council`` for an in-house household (none for an agency's)."""
+    values = {"council": council_key(owner.id)} if owner.kind == OrgKind.COUNCIL else {}
+    return _fields_the_engine_has(EngineHome, values)
+
+
+def in_house_child_fields(referral: Referral, points_by_council: dict[int, int]) -> dict[str, Any]:
+    """The engine's ``Child.council`` and ``Child.in_house_bonus`` (the points the child's council set)."""
+    if not points_by_council:
+        return {}
+    values = {"council": council_key(referral.council_id),
+              "in_house_bonus": points_by_council.get(referral.council_id, 0)}
+    return _fields_the_engine_has(EngineChild, values)
+
+
+def _fields_the_engine_has(engine_class: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Only the values the engine's dataclass takes: the in-house fields arrive with the engine's own
+    change, and until then a problem is built without them rather than refused."""
+    names = {f.name for f in dataclasses.fields(engine_class)}
+    return {name: value for name, value in values.items() if name in names}
 
 
 def snapshot_summary(problem: dict[str, Any]) -> dict[str, int]:

@@ -73,3 +73,23 @@ def test_ids_and_text_the_database_cannot_hold_are_refused_by_field(app, region,
                                                           "max_weekly_cost", "child_wishes"}
     group = client.post("/api/v1/sibling-groups", json={"name": "Family \x00", "plan": "together"}, headers=headers)
     assert group.status_code == 422 and "NUL" in group.get_json()["errors"]["json"]["name"][0]
+
+
+def test_a_homes_postcode_is_validated_by_the_directory_and_seen_only_by_the_rcc_and_its_provider(
+        app, region, setup_session):
+    client, headers = token_client(app, setup_session, region.people[Role.PROVIDER_MANAGER])
+    outcode_only = client.post("/api/v1/homes", json=vars(home_details("SC56", "Vague House", postcode="CV1")),
+                               headers=headers)
+    assert outcode_only.status_code == 422 and "full postcode" in str(outcode_only.get_json())
+    home = client.post("/api/v1/homes", json=vars(home_details("SC57", "Exact House", postcode="cv1 2ab")),
+                       headers=headers).get_json()
+    assert (home["postcode"], home["location_precision"]) == ("CV1 2AB", "postcode")
+    assert (home["latitude"], home["longitude"]) == (52.403317, -1.499704)  # CV1 2AB's own centroid
+    rcc, rcc_headers = token_client(app, setup_session, region.people[Role.RCC_PLACEMENT_OFFICER])
+    assert rcc.get(f"/api/v1/homes/{home['id']}", headers=rcc_headers).get_json()["postcode"] == "CV1 2AB"
+    council, council_headers = token_client(app, setup_session, region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    seen = council.get(f"/api/v1/homes/{home['id']}", headers=council_headers).get_json()
+    assert seen["name"] == "Exact House" and seen["local_authority"] == "Coventry"
+    assert (seen["postcode"], seen["latitude"], seen["longitude"]) == (None, None, None)
+    listed = council.get("/api/v1/homes", headers=council_headers).get_json()
+    assert [h["postcode"] for h in listed] == [None]

@@ -6,8 +6,9 @@ from collections import Counter
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
-from commissioning.models import Child, Home, Referral, Vacancy
+from commissioning.models import Child, FosterHousehold, Home, InHousePreference, Referral, Vacancy
 from rcc.demo import build_demo
+from rcc.geography import locate
 from rcc.models import User
 from tests.conftest import sign_in
 
@@ -28,6 +29,16 @@ def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app,
     assert setup_session.scalars(select(Home).where(Home.provider_id == manager.organisation_id)).first()
     assert setup_session.scalars(select(Vacancy)).first()
     assert all(h.weekly_price for h in setup_session.scalars(select(Home)))
+    # Real postcodes from the ONS Postcode Directory for every home and child, and foster households.
+    precisions = Counter(h.location_precision for h in setup_session.scalars(select(Home)))
+    assert "local_authority" not in precisions and precisions["postcode"] >= 0.9 * sum(precisions.values())
+    children = setup_session.scalars(select(Child).where(Child.reference.like("DEMO-%"))).all()
+    assert all(locate(c.home_postcode).precision == "postcode" for c in children[:50])
+    households = setup_session.scalars(select(FosterHousehold)).all()
+    owners = {h.owner_id for h in households}
+    assert {c.id for c in region.councils} <= owners and owners - {c.id for c in region.councils}
+    assert sum(1 for h in households if h.status == "approved" and h.places_free > 0) >= 100
+    assert {p.council_id for p in setup_session.scalars(select(InHousePreference))} == {c.id for c in region.councils}
 
     rcc_officer = next(p for p in region.people if p.roles == ["rcc_placement_officer"])
     rcc_officer = setup_session.get(User, rcc_officer.id)

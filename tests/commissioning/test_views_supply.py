@@ -83,3 +83,13 @@ def test_the_rcc_runs_the_ofsted_import_from_a_page(app, region, setup_session, 
                                  content_type="multipart/form-data"))
     assert "not UTF-8" in bad.select_one(".govuk-error-summary").get_text()
     assert signed_in_client(region.people[Role.COUNCIL_ADMIN]).get("/supply/import-ofsted").status_code == 403
+
+
+def test_a_homes_postcode_is_shown_to_its_provider_and_the_rcc_but_not_to_a_council(
+        app, region, setup_session, signed_in_client):
+    home, _ = make_home(setup_session, region)
+    for role, shown in ((Role.PROVIDER_MANAGER, True), (Role.RCC_PLACEMENT_OFFICER, True),
+                        (Role.COUNCIL_PLACEMENT_OFFICER, False)):
+        text = page(signed_in_client(region.people[role]).get(f"/supply/homes/{home.id}")).get_text()
+        assert ("CV1 2AB" in text) is shown, role
+        assert "Ash House" in text

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from commissioning.models import Home, Placement, ReferralEvent, ReferralUpload, Vacancy
-from commissioning.services import referrals, sibling_groups, supply
+from commissioning.services import fostering, referrals, sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.supply import HomeDetails
 from tests.factories import Region
@@ -41,11 +41,24 @@ def home_details(urn: str, name: str, **changes: object) -> HomeDetails:
     return details
 
 
+def household_details(reference: str, **changes: object) -> fostering.HouseholdDetails:
+    details = fostering.HouseholdDetails(reference=reference, postcode="CV1 2AB", age_min=0, age_max=17,
+                                         max_children=3, siblings=True, places_free=2, needs_met=["education"],
+                                         weekly_cost=60000, status="approved")
+    for name, value in changes.items():
+        setattr(details, name, value)
+    return details
+
+
 def build(session: Session, region: Region, label: str) -> None:
     home = supply.create_home(session, region.provider, home_details(f"SC{label}1", f"MARK-{label}-home"))
     session.flush()
     supply.set_vacancy(session, home, 2, date.today())
+    fostering.create_household(session, region.provider, household_details(f"MARK-{label}-agency-household"))
     for index, council in enumerate(region.councils):
+        fostering.create_household(session, council, household_details(f"MARK-{label}-{index}-household",
+                                                                        postcode="LE1 6ZG"))
+        fostering.set_in_house_preference(session, council, 100 + index)
         group = sibling_groups.create_sibling_group(session, council, f"MARK-{label}-{index}-group", "together")
         session.flush()
         referral = referrals.create_referral(

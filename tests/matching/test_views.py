@@ -10,6 +10,7 @@ import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
 
+from commissioning.models import Home
 from matching.models import Offer, Proposal
 from rcc.csv_files import safe_cell
 
@@ -63,6 +64,14 @@ def test_a_proposal_page_explains_the_score_and_the_funnel(officer_client, finis
     assert parts == ["Miles from home", "Miles from school", "Weekly cost", "Ofsted rating",
                      "Block-contract place", "Siblings together", "Preferred type of placement",
                      "The council's own (in-house) carers"]
+    note = page.select_one("#distance-precision").get_text(strip=True)
+    assert note == "Distances are straight lines between full postcodes (ONS Postcode Directory)."
+    home = setup_session.get(Home, placed.home_id)
+    home.location_precision = "local_authority"
+    setup_session.commit()
+    page = _soup(officer_client.get(f"/matching/proposals/{placed.id}"))
+    assert page.select_one("#distance-precision").get_text(strip=True) == (
+        "Distances are approximate: the home is placed by its council area's centre.")
     unmatched = setup_session.scalars(select(Proposal).where(Proposal.home_id.is_(None))).one()
     funnel = _soup(officer_client.get(f"/matching/proposals/{unmatched.id}"))
     first_rule = funnel.select("#funnel tbody tr")[0]

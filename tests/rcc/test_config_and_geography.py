@@ -68,8 +68,8 @@ def test_database_defaults_to_sqlite_under_instance(monkeypatch, tmp_path):
     assert config["REDIS_URL"] in (None, "") or config["REDIS_URL"].startswith("redis")
 
 
-def test_postcode_is_placed_at_its_sector_else_its_outcode():
-    assert locate_postcode("cv12ab") == Point(52.40381, -1.50239)  # sector "CV1 2"
+def test_postcode_is_placed_at_its_own_centroid_else_its_outcode():
+    assert locate_postcode("cv12ab") == Point(52.403317, -1.499704)  # CV1 2AB in the ONS Postcode Directory
     assert locate_postcode("CV1") != locate_postcode("CV1 2AB")  # outcode centroid differs
     assert normalise_postcode(" le1  6zg ") == "LE1 6ZG"
 
