@@ -1,7 +1,7 @@
 """foster households and councils' in-house preference
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 
 Approved foster carers as households (a council's in-house carers or an agency's), placed by their
 postcode's centroid in the ONS Postcode Directory and seen only by the RCC and their owner; and the
@@ -17,7 +17,7 @@ from rcc.migration_support import enable_row_level_security, grant_app_role
 from rcc.tenancy import COUNCIL_AND_RCC, OWNER_AND_RCC
 
 revision: str = '0017'
-down_revision: str | None = '0014'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
