@@ -184,7 +184,7 @@ def referral_of(session: Session, rows: Sequence[CostRecord | HighCostReview]) -
     """For auditing a read of cost records or high-cost reviews: each row's child's referral (through its
     placement), so the read names the referrals as reads of a child's own records do."""
     placement_ids = {row.placement_id for row in rows}
-    found = dict(session.execute(select(Placement.id, Placement.referral_id)
+    found: dict[int, int] = dict(session.execute(select(Placement.id, Placement.referral_id)
                                  .where(col(Placement.id).in_(placement_ids))).tuples().all()) if rows else {}
     return lambda row: found.get(row.placement_id)
 
