@@ -54,7 +54,7 @@ def upgrade() -> None:
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('pending_sign_in_hash', sqlmodel.sql.sqltypes.AutoString(length=64),
                                       nullable=True))
-        batch_op.add_column(sa.Column('pending_sign_in_expires_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('pending_sign_in_expires_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     if op.get_bind().execute(sa.text("SELECT count(*) FROM user_account WHERE totp_secret LIKE :prefix")
                              .bindparams(prefix=LEGACY_PREFIX + "%")).scalar():
         key = _key()
