@@ -62,12 +62,13 @@ from rcc.api import (
     seen_version,
     with_etag,
 )
+from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, get_or_404
+from rcc.web import audit_read, current_organisation, db, get_or_404
 
 bp = api_blueprint("cost_transparency_api", __name__, "Placement cost records, comparison, high-cost reviews, "
                    "publications, sufficiency and provider risk")
@@ -106,7 +107,9 @@ def list_cost_records() -> Any:
     """Cost records you may see: your council's, or the whole region's for the RCC."""
     from sqlalchemy import select  # noqa: PLC0415
 
-    return db().scalars(select(CostRecord).order_by(CostRecord.placement_id, CostRecord.start_date)).all()
+    found = db().scalars(select(CostRecord).order_by(CostRecord.placement_id, CostRecord.start_date)).all()
+    audit_read(AuditAction.COST_RECORD_LISTED, found, cost_records.referral_of(db(), found))
+    return found
 
 
 @bp.route("/cost-records", methods=["POST"])
@@ -129,6 +132,7 @@ def create_cost_record(data: dict[str, Any]) -> Any:
 @allow(*COST_READERS)
 def get_cost_record(cost_record_id: int) -> Any:
     record = get_or_404(CostRecord, cost_record_id)
+    audit_read(AuditAction.COST_RECORD_VIEWED, [record], cost_records.referral_of(db(), [record]))
     return with_etag(record, record.row_version)
 
 
@@ -196,7 +200,9 @@ def cost_comparison(args: dict[str, Any]) -> Any:
 @allow(*COST_READERS)
 def list_reviews() -> Any:
     """The high-cost review queue: open first, highest cost first."""
-    return high_cost_review.queue(db())
+    found = high_cost_review.queue(db())
+    audit_read(AuditAction.HIGH_COST_REVIEW_LISTED, found, cost_records.referral_of(db(), found))
+    return found
 
 
 @bp.route("/high-cost-reviews/<int:high_cost_review_id>/outcome", methods=["POST"])

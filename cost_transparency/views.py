@@ -154,6 +154,7 @@ def overview() -> Any:
             f"{council.name} and the region", [q.label for q in quarters],
             [(council.name, own_series), ("Region", region_series)])
     reviews = high_cost_review.queue(db())
+    audit_read(AuditAction.HIGH_COST_REVIEW_LISTED, reviews, cost_records.referral_of(db(), reviews), page="overview")
     return render_template("cost_transparency/overview.html", council=council, start=start, end=end, kinds=kinds,
                            period_error=period_error,
                            period_items=[{"value": w.key, "text": w.label, "selected": w.key == window.key}
@@ -251,6 +252,7 @@ def edit_record(cost_record_id: int) -> Any:
             getattr(form, name).data = f"{getattr(details, name) / 100:.2f}"
         form.need_band.data, form.notes.data = details.need_band, details.notes
         form.show_version(record)
+        audit_read(AuditAction.COST_RECORD_FORM_OPENED, [record], lambda _row: placement.referral_id, form="edit")
     elif form.validate_on_submit():
         try:
             with transaction(db()) as s:
@@ -305,6 +307,7 @@ def reviews() -> Any:
     if status not in (None, *REVIEW_STATUSES):
         status = None
     found = high_cost_review.queue(db(), status)
+    audit_read(AuditAction.HIGH_COST_REVIEW_LISTED, found, cost_records.referral_of(db(), found))
     settings = high_cost_review.settings_for(db(), _rcc_id())
     return render_template("cost_transparency/reviews.html", reviews=found, status=status, settings=settings,
                            councils=_council_names(), statuses=REVIEW_STATUSES, tags=REVIEW_TAGS,
@@ -338,6 +341,7 @@ def review(high_cost_review_id: int) -> Any:
     record = db().get(CostRecord, found.cost_record_id)
     placement = db().get(Placement, found.placement_id)
     home = db().get(Home, placement.home_id) if placement else None
+    audit_read(AuditAction.HIGH_COST_REVIEW_VIEWED, [found], cost_records.referral_of(db(), [found]))
     return render_template("cost_transparency/review.html", review=found, record=record, placement=placement,
                            home=home, form=form, errors=form_errors(form), reasons=REVIEW_REASONS,
                            outcomes=REVIEW_OUTCOMES, statuses=REVIEW_STATUSES, tags=REVIEW_TAGS,

@@ -23,7 +23,7 @@ from rcc import users
 from rcc.api import API_CHALLENGE, MAX_ID
 from rcc.config import load_config
 from rcc.db import lost_connection, make_engine, session_factory
-from rcc.encryption import SecretBox, key_for
+from rcc.encryption import SecretBox, check_stored_secrets, key_for
 from rcc.errors import NotFound
 from rcc.layout import init_layout
 from rcc.permissions import refuse_undeclared_routes
@@ -74,6 +74,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     engine = make_engine(app.config["DATABASE_URL"], app.config["DATABASE_APP_ROLE"],
                          check_login="refuse" if app.config["RCC_ENV"] == "production" else "warn")
     app.extensions["rcc_engine"] = engine
+    if app.config["RCC_TOTP_KEY"] or app.config["RCC_ENV"] == "production":
+        # The wrong key is a clear start-up error (naming RCC_TOTP_KEY), not a failure at each sign-in.
+        check_stored_secrets(engine, app.extensions["rcc_secret_box"])
     app.extensions["rcc_sessions"] = session_factory(engine)
 
     app.url_map.converters["int"] = RecordIdConverter

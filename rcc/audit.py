@@ -7,7 +7,7 @@ change it describes are committed, or rolled back, together.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -40,7 +40,10 @@ class AuditAction(StrEnum):
     CONTRACT_UPLIFT_APPLIED = "contract.uplift_applied"
 
     COST_RECORD_CREATED = "cost_record.created"
+    COST_RECORD_FORM_OPENED = "cost_record.form_opened"
+    COST_RECORD_LISTED = "cost_record.listed"
     COST_RECORD_UPDATED = "cost_record.updated"
+    COST_RECORD_VIEWED = "cost_record.viewed"
 
     COST_SETTINGS_UPDATED = "cost_settings.updated"
 
@@ -49,7 +52,9 @@ class AuditAction(StrEnum):
     EVALUATION_SCORED = "evaluation.scored"
 
     HIGH_COST_REVIEW_FLAGGED = "high_cost_review.flagged"
+    HIGH_COST_REVIEW_LISTED = "high_cost_review.listed"
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
+    HIGH_COST_REVIEW_VIEWED = "high_cost_review.viewed"
 
     FOSTER_HOUSEHOLD_CREATED = "foster_household.created"
     FOSTER_HOUSEHOLD_UPDATED = "foster_household.updated"
@@ -218,14 +223,18 @@ def record(session: Session, action: AuditAction, target: Any, actor: Actor | No
     return event
 
 
-def record_read(session: Session, action: AuditAction, records: Sequence[Any], **detail: Any) -> int:
+def record_read(session: Session, action: AuditAction, records: Sequence[Any],
+                referral_of: Callable[[Any], int | None] | None = None, **detail: Any) -> int:
     """Audit one read of ``records`` (model instances of one kind): a page, a list, an export, a form.
 
     Names what was read: the count, the records' ids and the referrals they belong to. One row
     per council whose children were read (one for a council reading its own), so each council's
     trail shows the reads of its children and no other council's ids; all rows go to the database
     in one INSERT, whatever the number of records. Gives the number of rows written.
+    ``referral_of`` gives a record's referral where the record does not carry it itself (a cost
+    record or a high-cost review belongs to a placement, which belongs to a referral).
     """
+    referral = referral_of or _referral_of
     if not isinstance(action, AuditAction):
         raise TypeError(f"Audit action {action!r} is not an AuditAction member")
     kinds = {type(r).__tablename__ for r in records}
@@ -246,7 +255,7 @@ def record_read(session: Session, action: AuditAction, records: Sequence[Any], *
             "object_id": str(ids[0]) if len(ids) == 1 else None, "request_id": actor.request_id,
             "subject_organisation_id": council_id, "record_ids": f",{','.join(map(str, ids))}," if ids else None,
             "detail": {"count": len(ids), "ids": ids,
-                       "referral_ids": sorted({ref for r in rows if (ref := _referral_of(r)) is not None}),
+                       "referral_ids": sorted({ref for r in rows if (ref := referral(r)) is not None}),
                        **{key: _plain(value) for key, value in detail.items()}}})
     # A multi-row INSERT of its own: the unit of work would send one statement a row.
     session.execute(insert(AuditEvent).values(events))

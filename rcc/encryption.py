@@ -1,15 +1,17 @@
-"""Two-factor secrets encrypted at rest, with a key from the environment (RCC_TOTP_KEY).
+"""Two-factor secrets encrypted at rest with Fernet (the ``cryptography`` package), with a key
+from the environment (RCC_TOTP_KEY).
 
-The ``cryptography`` package (Fernet) is not among the app's dependencies, so this uses only the
-standard library: HMAC-SHA256 as a pseudo-random function in counter mode for the keystream, and
-HMAC-SHA256 over the nonce and ciphertext for integrity (encrypt-then-MAC, separate derived keys).
-A stored value looks like ``enc1:<base64 of nonce | ciphertext | tag>``; a changed byte or the wrong
-key is refused, never decrypted into a different secret.
+Fernet is AES-128-CBC with HMAC-SHA256 (encrypt-then-MAC) and a random IV: a changed byte or the
+wrong key is refused, never decrypted into a different secret. A stored value looks like
+``enc2:<Fernet token>``. Values written before (``enc1:``, an HMAC-SHA256 keystream construction
+from the standard library: ``LegacyBox``) are re-encrypted by migration 0015 with the same key;
+its downgrade turns them back.
 
-The key is 32 random bytes, URL-safe base64 (the same format as a Fernet key), e.g. from
-``python -c "import base64, os; print(base64.urlsafe_b64encode(os.urandom(32)).decode())"``.
-Production refuses to start without it; development and testing derive a fixed key (their
-secrets are test data).
+The key is a Fernet key: 32 random bytes, URL-safe base64 (44 characters), e.g. from
+``python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"``.
+(Keys made for the earlier scheme have the same format and keep working.) Production refuses to
+start without it, or when it cannot decrypt the secrets already stored (``check_stored_secrets``);
+development and testing derive a fixed key (their secrets are test data).
 """
 
 from __future__ import annotations
@@ -18,21 +20,62 @@ import base64
 import binascii
 import hashlib
 import hmac
+import logging
 import os
 from typing import Any
 
-from sqlalchemy import String
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import String, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 from rcc.config import ConfigurationError
+from rcc.db import PrivilegedLogin
+
+log = logging.getLogger(__name__)
 
 KEY_SETTING = "RCC_TOTP_KEY"
-PREFIX = "enc1:"
+PREFIX = "enc2:"
+LEGACY_PREFIX = "enc1:"
 NONCE_BYTES, TAG_BYTES = 16, 32
 DEVELOPMENT_KEY = hashlib.sha256(b"rcc development and testing two-factor key; never production").digest()
+WRONG_KEY = (f"{KEY_SETTING} cannot decrypt the two-factor secrets stored in the database: it is not the key "
+             "they were encrypted with (or a stored value was changed). Set it back to that key (see the README, "
+             "\"Security model\").")
+
+
+class WrongKey(ConfigurationError):
+    """RCC_TOTP_KEY is not the key the stored secrets were encrypted with."""
 
 
 class SecretBox:
+    """Encrypts and decrypts one secret with Fernet."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ConfigurationError(f"{KEY_SETTING} must be 32 bytes (44 characters of URL-safe base64)")
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def encrypt(self, text: str) -> str:
+        return PREFIX + self._fernet.encrypt(text.encode()).decode()
+
+    def decrypt(self, stored: str) -> str:
+        if stored.startswith(LEGACY_PREFIX):
+            raise ValueError("The stored two-factor secret uses the earlier encryption: run the migrations "
+                             "(flask db upgrade; migration 0015 re-encrypts it)")
+        if not stored.startswith(PREFIX):
+            raise ValueError("The stored two-factor secret is not encrypted")
+        try:
+            return self._fernet.decrypt(stored[len(PREFIX):].encode()).decode()
+        except InvalidToken as error:
+            raise WrongKey(WRONG_KEY) from error
+
+
+class LegacyBox:
+    """The earlier scheme (``enc1:``), kept only so migrations can read and write it: HMAC-SHA256
+    in counter mode for the keystream, HMAC-SHA256 over the nonce and ciphertext for integrity."""
+
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ConfigurationError(f"{KEY_SETTING} must be 32 bytes (44 characters of URL-safe base64)")
@@ -45,24 +88,24 @@ class SecretBox:
         return b"".join(blocks)[:length]
 
     def _tag(self, nonce: bytes, ciphertext: bytes) -> bytes:
-        return hmac.digest(self._mac_key, PREFIX.encode() + nonce + ciphertext, "sha256")
+        return hmac.digest(self._mac_key, LEGACY_PREFIX.encode() + nonce + ciphertext, "sha256")
 
     def encrypt(self, text: str) -> str:
         plain = text.encode()
         nonce = os.urandom(NONCE_BYTES)
         ciphertext = bytes(a ^ b for a, b in zip(plain, self._keystream(nonce, len(plain)), strict=True))
-        return PREFIX + base64.urlsafe_b64encode(nonce + ciphertext + self._tag(nonce, ciphertext)).decode()
+        return LEGACY_PREFIX + base64.urlsafe_b64encode(nonce + ciphertext + self._tag(nonce, ciphertext)).decode()
 
     def decrypt(self, stored: str) -> str:
-        if not stored.startswith(PREFIX):
+        if not stored.startswith(LEGACY_PREFIX):
             raise ValueError("The stored two-factor secret is not encrypted")
         try:
-            raw = base64.urlsafe_b64decode(stored[len(PREFIX):])
+            raw = base64.urlsafe_b64decode(stored[len(LEGACY_PREFIX):])
         except (binascii.Error, ValueError) as error:
             raise ValueError("The stored two-factor secret is damaged") from error
         nonce, ciphertext, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
         if len(raw) < NONCE_BYTES + TAG_BYTES or not hmac.compare_digest(tag, self._tag(nonce, ciphertext)):
-            raise ValueError(f"The stored two-factor secret does not match {KEY_SETTING}: wrong key, or changed")
+            raise WrongKey(WRONG_KEY)
         return bytes(a ^ b for a, b in zip(ciphertext, self._keystream(nonce, len(ciphertext)), strict=True)).decode()
 
 
@@ -84,8 +127,8 @@ def key_for(mode: str, setting: str | None) -> bytes:
         return DEVELOPMENT_KEY
     raise ConfigurationError(
         f"{KEY_SETTING} is not set. Two-factor secrets are encrypted with it: set it to 32 random bytes in "
-        "URL-safe base64, for example the output of: python -c \"import base64, os; "
-        "print(base64.urlsafe_b64encode(os.urandom(32)).decode())\"")
+        "URL-safe base64 (a Fernet key), for example the output of: python -c \"from cryptography.fernet "
+        "import Fernet; print(Fernet.generate_key().decode())\"")
 
 
 def box_from_environment() -> SecretBox:
@@ -94,6 +137,23 @@ def box_from_environment() -> SecretBox:
     mode = os.environ.get("RCC_ENV", "development")
     return SecretBox(key_for("production" if mode == "production" else "development",
                              os.environ.get(KEY_SETTING)))
+
+
+def check_stored_secrets(engine: Engine, box: SecretBox) -> None:
+    """At start-up: refuse (``WrongKey``, naming RCC_TOTP_KEY) if the key cannot decrypt a secret
+    already stored, rather than failing each sign-in. On PostgreSQL the web's role sees no rows
+    before anyone signs in, so one ciphertext comes from ``rcc_totp_secret_sample()`` (migration
+    0015). A database not migrated yet, or not reachable, is left for the first request to find."""
+    query = ("SELECT rcc_totp_secret_sample()" if engine.dialect.name == "postgresql" else
+             "SELECT totp_secret FROM user_account WHERE totp_secret IS NOT NULL LIMIT 1")
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text(query)).scalar()
+    except (DBAPIError, PrivilegedLogin) as error:  # the first request reports these as it always has
+        log.info("two-factor key not checked at start-up: %s", type(error).__name__)
+        return
+    if stored and stored.startswith(PREFIX):
+        box.decrypt(stored)  # WrongKey if it is not the key
 
 
 def current_box() -> SecretBox:

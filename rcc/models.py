@@ -61,6 +61,10 @@ class User(SQLModel, table=True):
     active: bool = True
     invite_token_hash: str | None = Field(default=None, max_length=64, index=True)
     invite_expires_at: datetime | None = None
+    # Between the password and the security code: the hash of the token the browser holds, and when
+    # that half-signed-in state ends (rcc.users.begin_pending_sign_in). Cleared on success or failure.
+    pending_sign_in_hash: str | None = Field(default=None, max_length=64)
+    pending_sign_in_expires_at: datetime | None = None
     last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 

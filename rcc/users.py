@@ -51,6 +51,7 @@ FORGET_FAILURES_AFTER = timedelta(days=1)
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
 MIN_PASSWORD_LENGTH = 12
 INVITE_LIFETIME = timedelta(days=7)
+PENDING_SIGN_IN_LIFETIME = timedelta(minutes=5)  # from the password step to the security code
 PROVIDER_SECTORS = ("private", "voluntary", "local_authority")
 
 _hasher = PasswordHasher()
@@ -144,6 +145,16 @@ ADDRESS_TAKEN = ("This email address cannot be used for a new account. Check it 
                  "whether they already have an account with another address.")
 
 
+class AddressElsewhere(FieldError):
+    """The address is someone's in an organisation the caller cannot see. ``decoy`` is what an
+    invite would have returned (a person never saved, a token that opens nothing), so an invite
+    answers exactly as if it had been made and nobody learns the address exists elsewhere."""
+
+    def __init__(self) -> None:
+        super().__init__("email", ADDRESS_TAKEN)
+        self.decoy: tuple[User, str] | None = None
+
+
 def create_user(session: Session, organisation: Organisation, email: str, name: str, roles: list[str],
                 password: str | None = None, with_two_factor: bool = False,
                 totp_secret: str | None = None) -> User:
@@ -163,15 +174,24 @@ def create_user(session: Session, organisation: Organisation, email: str, name: 
         # The look-up above sees only the admin's own organisation; the unique index sees everyone.
         session.flush()
     except IntegrityError as error:
-        raise FieldError("email", ADDRESS_TAKEN) from error
+        raise AddressElsewhere() from error
     audit.record(session, AuditAction.USER_CREATED, user, roles=user.roles)
     return user
 
 
 def invite_user(session: Session, organisation: Organisation, email: str, name: str,
                 roles: list[str]) -> tuple[User, str]:
-    """Create the user with a one-time invite link token, returned once and stored hashed."""
-    user = create_user(session, organisation, email, name, roles)
+    """Create the user with a one-time invite link token, returned once and stored hashed.
+
+    An address someone in another organisation has raises ``AddressElsewhere`` carrying a decoy
+    invite: the caller rolls back (nothing was written) and answers as for any invite."""
+    decoy = User(rcc_id=organisation.rcc_id, organisation_id=organisation.id, email=normalise_email(email),
+                 name=name.strip(), roles=list(roles))  # made first: after a refused flush nothing may be read
+    try:
+        user = create_user(session, organisation, email, name, roles)
+    except AddressElsewhere as elsewhere:
+        elsewhere.decoy = (decoy, secrets.token_urlsafe(32))
+        raise
     token = _issue_invite(user)
     audit.record(session, AuditAction.USER_INVITED, user)
     return user, token
@@ -319,6 +339,9 @@ class SignInResult:
 
 WRONG_DETAILS = "Enter a correct email address and password"
 WRONG_CODE = "The code is not right. Enter the 6-digit code your app shows now"
+SIGN_IN_AGAIN = "Sign in again with your email address and password, then enter the code your app shows."
+PENDING_EXPIRED = ("You took more than 5 minutes to enter your security code, so you need to sign in again: "
+                   "enter your email address and password.")
 DEACTIVATED = "Your account has been deactivated. Ask an admin in your organisation."
 
 
@@ -418,6 +441,34 @@ def check_two_factor(session: Session, user: User, code: str) -> str | None:
     return WRONG_CODE if message == WRONG_DETAILS else message
 
 
+def begin_pending_sign_in(session: Session, user: User) -> str:
+    """After the right password: the person is half signed in until they enter their code, for
+    ``PENDING_SIGN_IN_LIFETIME`` at most. Returns a token for the browser's session only; the
+    server keeps its hash, so a copied or old cookie is no use once this one ends, and a newer
+    password step replaces it."""
+    token = secrets.token_urlsafe(32)
+    session.execute(update(User).where(User.id == user.id).values(
+        pending_sign_in_hash=hash_token(token), pending_sign_in_expires_at=utcnow() + PENDING_SIGN_IN_LIFETIME))
+    return token
+
+
+def pending_sign_in_problem(user: User, token: str | None, now: datetime | None = None) -> str | None:
+    """Why the browser's half-signed-in state is no good ("expired", "ended"), or None if it is."""
+    if not token or user.pending_sign_in_hash is None or user.pending_sign_in_expires_at is None:
+        return "ended"
+    if not hmac.compare_digest(hash_token(token), user.pending_sign_in_hash):
+        return "ended"  # a newer password step replaced it, or it was never this browser's
+    if (now or utcnow()) >= user.pending_sign_in_expires_at:
+        return "expired"
+    return None
+
+
+def end_pending_sign_in(session: Session, user: User) -> None:
+    """The half-signed-in state is over (signed in, a wrong code, or expired): nothing can resume it."""
+    session.execute(update(User).where(User.id == user.id).values(pending_sign_in_hash=None,
+                                                                  pending_sign_in_expires_at=None))
+
+
 def record_sign_in(session: Session, user: User, user_agent: str = "", ip_address: str = "") -> str:
     """Start a server-side session for ``user``; returns its token, for the cookie only."""
     throttle = session.get(SignInThrottle, _address_hash(user.email))
@@ -425,6 +476,7 @@ def record_sign_in(session: Session, user: User, user_agent: str = "", ip_addres
         session.delete(throttle)
     now = utcnow()
     user.last_sign_in_at = now
+    end_pending_sign_in(session, user)
     token = secrets.token_urlsafe(32)
     session.add(UserSession(rcc_id=user.rcc_id, organisation_id=user.organisation_id, user_id=user.id,
                             token_hash=hash_token(token), created_at=now, last_seen_at=now,

@@ -78,8 +78,11 @@ def sign_in() -> Any:
 
 def _after_password(user: User) -> Any:
     next_page = _safe_next(request.args.get("next"))
+    with users.account_access(db(), user_id=user.id) as s, transaction(s):
+        token = users.begin_pending_sign_in(s, user)
     session.clear()
     session["pending_user_id"] = user.id
+    session["pending_sign_in"] = token  # the server holds its hash and when it ends
     session["next"] = next_page
     if user.totp_secret:
         return redirect(url_for("auth.two_factor"))
@@ -88,30 +91,50 @@ def _after_password(user: User) -> Any:
     return _complete_sign_in(user)
 
 
-def _pending_user() -> User:
+def _pending_user() -> User | None:
+    """The person half signed in on this browser, or None (and the state forgotten) when there is
+    none, it has expired, or a newer sign-in replaced it."""
     user_id = session.get("pending_user_id")
-    if user_id is None:
-        abort(404)
+    if not isinstance(user_id, int):
+        return None
     with users.account_access(db(), user_id=user_id) as s:
         user = s.get(User, user_id)
-    if user is None or not user.active:
-        abort(404)
+        problem = None if user is None or not user.active else \
+            users.pending_sign_in_problem(user, session.get("pending_sign_in"))
+    if user is None or not user.active or problem is not None:
+        if user is not None and problem == "expired":
+            with users.account_access(db(), user_id=user.id) as s, transaction(s):
+                users.end_pending_sign_in(s, user)
+        session.clear()
+        if problem == "expired":
+            flash(users.PENDING_EXPIRED)
+        return None
     return user
+
+
+def _sign_in_again(user: User, problem: str) -> Any:
+    """A wrong code ends the half-signed-in state: the password step must be done again."""
+    with users.account_access(db(), user_id=user.id) as s, transaction(s):
+        users.end_pending_sign_in(s, user)
+    session.clear()
+    form = SignInForm()
+    form.email.errors = [problem if problem != users.WRONG_CODE else f"The code is not right. {users.SIGN_IN_AGAIN}"]
+    return render_template("rcc/sign_in.html", form=form, errors=form_errors(form))
 
 
 @auth.route("/sign-in/security-code", methods=["GET", "POST"])
 @public
 def two_factor() -> Any:
-    if session.get("pending_user_id") is None:
-        return redirect(url_for("auth.sign_in"))
     user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in"))
     form = TwoFactorForm()
     if form.validate_on_submit():
         with users.account_access(db(), user_id=user.id) as s, transaction(s):
             problem = users.check_two_factor(s, user, form.code.data)
         if problem is None:
             return _complete_sign_in(user)
-        form.code.errors.append(problem)
+        return _sign_in_again(user, problem)
     return render_template("rcc/two_factor.html", form=form, errors=form_errors(form))
 
 
@@ -120,9 +143,9 @@ def two_factor() -> Any:
 def set_up_two_factor() -> Any:
     """Only for someone with no authenticator yet (first sign-in, or after an admin reset it):
     anyone else enters their code, so knowing a password never lets someone replace the app."""
-    if session.get("pending_user_id") is None:
-        return redirect(url_for("auth.sign_in"))
     user = _pending_user()
+    if user is None:
+        return redirect(url_for("auth.sign_in"))
     if user.totp_secret:
         session.pop("pending_totp_secret", None)
         return redirect(url_for("auth.two_factor"))
@@ -278,8 +301,14 @@ def invite() -> Any:
     form.roles.choices = [(r.value, r.label) for r in ROLES_BY_KIND[OrgKind(organisation.kind)]]
     if form.validate_on_submit():
         try:
-            with transaction(db()) as s:
-                user, token = users.invite_user(s, organisation, form.email.data, form.name.data, form.roles.data)
+            try:
+                with transaction(db()) as s:
+                    user, token = users.invite_user(s, organisation, form.email.data, form.name.data,
+                                                    form.roles.data)
+            except users.AddressElsewhere as elsewhere:  # rolled back; answered as any invite is
+                if elsewhere.decoy is None:
+                    raise
+                user, token = elsewhere.decoy
             return render_template("rcc/admin/invite_sent.html", person=user,
                                    link=url_for("auth.open_invite", token=token, _external=True))
         except ServiceError as error:

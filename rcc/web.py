@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any, TypeVar
 
@@ -39,7 +39,8 @@ def db() -> Session:
     return g.db_session
 
 
-def audit_read(action: AuditAction, records: Sequence[Any], **detail: Any) -> None:
+def audit_read(action: AuditAction, records: Sequence[Any], referral_of: Callable[[Any], int | None] | None = None,
+               **detail: Any) -> None:
     """Audit this request's read of a child's ``records`` (see ``rcc.audit.record_read``), and commit it.
 
     Called once per page or API response, after its data is loaded: one INSERT, however many rows.
@@ -48,7 +49,7 @@ def audit_read(action: AuditAction, records: Sequence[Any], **detail: Any) -> No
     if not records:
         return
     with transaction(db()) as session:
-        audit.record_read(session, action, records, **detail)
+        audit.record_read(session, action, records, referral_of, **detail)
 
 
 def request_id() -> str:

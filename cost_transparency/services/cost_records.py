@@ -7,6 +7,7 @@ overlap in time, so on any day at most one says what the placement costs.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.models import Placement, Referral
-from cost_transparency.models import CostRecord
+from cost_transparency.models import CostRecord, HighCostReview
 from cost_transparency.services import high_cost_review
 from cost_transparency.vocabulary import NEED_BANDS, need_band_for
 from rcc import audit
@@ -177,6 +178,15 @@ def placement_of(session: Session, record: CostRecord) -> Placement:
     if placement is None:
         raise NotFound()
     return placement
+
+
+def referral_of(session: Session, rows: Sequence[CostRecord | HighCostReview]) -> Callable[[Any], int | None]:
+    """For auditing a read of cost records or high-cost reviews: each row's child's referral (through its
+    placement), so the read names the referrals as reads of a child's own records do."""
+    placement_ids = {row.placement_id for row in rows}
+    found: dict[int, int] = dict(session.execute(select(Placement.id, Placement.referral_id)
+                                 .where(col(Placement.id).in_(placement_ids))).tuples().all()) if rows else {}
+    return lambda row: found.get(row.placement_id)
 
 
 def _columns(details: CostDetails) -> dict[str, Any]:

@@ -37,13 +37,21 @@ must satisfy both:
 
 **Suppression.** Primary: every count from 1 to 4 is hidden (zeros are shown: they tell nobody
 anything about a child). Secondary: while the attacker's audit finds a violation, hide one more
-count, chosen from those that share a printed equation with a violating count. Each such
-equation gives its shown counts a score of 1 / h², h being the number of hidden counts in it (an
-equation with a violating count alone in it is what gives it away): the count with the highest
-total score is hidden, then the smallest (a non-zero one before a zero), then the first in key
-order. When the audit passes, each count hidden this way is shown again, largest first, if the
-audit still passes without it (the greedy choice can overshoot). Stop when the audit passes. A count shown in an earlier version is chosen
-only when nothing else is left (hiding it again protects nothing if the versions can be combined).
+count, chosen from those that share a printed equation (row, column or margin) with a violating
+count. Each such equation gives its shown counts a score of 1 / h², h being the number of hidden
+counts in it (an equation with a violating count alone in it is what gives it away): the count
+with the highest total score is hidden, then the smallest (a non-zero one before a zero), then
+the first in key order. If every count in those equations is hidden already, the attacker is
+narrowing the violating count through the hidden counts' other equations: the nearest shown count
+along that chain is hidden, smallest first. This always ends with every hidden count protected:
+each turn hides one more count, and with every count hidden nothing can be narrowed down (with
+earlier versions, the whole table hidden leaves only what they showed, which passed when they
+were published). When the audit passes, each count hidden this way is shown again, largest
+first, if the audit still passes without it (the greedy choice can overshoot). A count shown in
+an earlier version is chosen only when nothing else is left (hiding it again protects nothing if
+the versions can be combined). If in the end every non-zero count is hidden, the release says
+so once (``WITHHELD_TEXT``: too few placements to publish safely) and shows no cost figure
+beside its hidden counts.
 
 **Money.** A cost figure (median, quartiles, mean) describes its cell's placements, and is
 shown when the cell has at least ``THRESHOLD`` placements from at least ``MIN_PROVIDERS``
@@ -73,6 +81,9 @@ CONTROL_VERSION = 2  # stored in each snapshot: releases made under this rule (1
 
 PRIMARY = "primary"
 SECONDARY = "secondary"
+WITHHELD = "withheld"  # every count hidden: the region had too few placements to publish any safely
+WITHHELD_TEXT = ("Too few placements to publish safely: every count in these tables is hidden, because "
+                 "showing any of them would let the hidden ones be worked out or narrowed down.")
 SINGLE_PROVIDER = "single_provider"
 ALL = "*"
 
@@ -403,22 +414,14 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
         audits, seconds = audits + 1, seconds + result.seconds
         return result
 
-    while True:
+    while True:  # ends: each turn hides one more count, and with every count hidden nothing can be narrowed
         result = check(set())
         bad = result.violations()
         if not bad:
             break
-        near: dict[Key, float] = {}
-        for key in sorted(bad):  # a fixed order, so the same counts always give the same choice
-            for equation in touching.get(key, []):
-                members = (*equation.parts, equation.total)
-                weight = 1 / sum(1 for k in members if k in hidden) ** 2  # an equation with few hidden leaks most
-                for other in members:
-                    if other not in hidden:
-                        near[other] = near.get(other, 0) + weight
-        if not near:
-            break  # only an earlier version's figures pin these: publishing refuses (publications.publish)
-        choice = min(near, key=lambda k: (k in shown_before, -round(near[k], 9), values[k] == 0, values[k], k))
+        choice = _complement(bad, hidden, values, touching, shown_before)
+        if choice is None:
+            break  # only earlier versions, already published, pin these: publishing refuses (publications.publish)
         hidden[choice] = SECONDARY
 
     if result.passed:  # the greedy choice can overshoot: show again any count not needed after all, largest first
@@ -430,8 +433,10 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
             else:
                 hidden[key] = SECONDARY
 
+    if any(values[k] for k in table_layout.keys) and all(k in hidden for k in table_layout.keys if values[k]):
+        hidden = dict.fromkeys(hidden, WITHHELD)  # every placement hidden: say why once, for the whole release
     costs: set[Key] = set()
-    if result.passed:
+    if result.passed and WITHHELD not in hidden.values():
         wanted = sorted((k for k in hidden if values[k] >= THRESHOLD and k in table_layout.costed),
                         key=lambda k: (-values[k], k))
         pending = [wanted] if wanted else []
@@ -443,6 +448,51 @@ def suppress(table_layout: Layout, values: Mapping[Key, int], previous: Sequence
             elif len(group) > 1:
                 pending[:0] = [group[:len(group) // 2], group[len(group) // 2:]]
     return Suppression(hidden, costs, result, audits, seconds)
+
+
+def _complement(bad: set[Key], hidden: Mapping[Key, str], values: Mapping[Key, int],
+                touching: Mapping[Key, list[Equation]], shown_before: set[Key]) -> Key | None:
+    """The next count to hide to protect the ``bad`` ones, or None if none is left that could.
+
+    First a shown count that shares a printed equation (row, column or margin) with a bad count,
+    scored as the module's notes say. If every count in those equations is hidden already, the
+    attacker narrows the bad count through the hidden counts' other equations: the nearest shown
+    counts along that chain (equations reached through hidden counts only), smallest first (a
+    non-zero one before a zero). Counts shown in an earlier version come last.
+    """
+    near: dict[Key, float] = {}
+    for key in sorted(bad):  # a fixed order, so the same counts always give the same choice
+        for equation in touching.get(key, []):
+            members = (*equation.parts, equation.total)
+            weight = 1 / max(1, sum(1 for k in members if k in hidden)) ** 2  # few hidden leaks most
+            for other in members:
+                if other not in hidden:
+                    near[other] = near.get(other, 0) + weight
+    if near:
+        return min(near, key=lambda k: (k in shown_before, -round(near[k], 9), values[k] == 0, values[k], k))
+    reached, frontier = set(bad), sorted(bad)
+    seen: set[Equation] = set()
+    earlier: list[Key] = []  # the nearest counts shown in an earlier version: only if nothing else is left
+    while frontier:  # breadth first: the hidden counts linked to the bad ones, one equation at a time
+        shown: set[Key] = set()
+        following: list[Key] = []
+        for key in frontier:
+            for equation in touching.get(key, []):
+                if equation in seen:
+                    continue
+                seen.add(equation)
+                for other in (*equation.parts, equation.total):
+                    if other not in hidden:
+                        shown.add(other)
+                    elif other not in reached:
+                        reached.add(other)
+                        following.append(other)
+        fresh = [k for k in shown if k not in shown_before]
+        if fresh:
+            return min(fresh, key=lambda k: (values[k] == 0, values[k], k))
+        earlier = earlier or sorted(shown)
+        frontier = sorted(following)
+    return min(earlier, key=lambda k: (values[k] == 0, values[k], k)) if earlier else None
 
 
 def cost_reason(count: int, providers: int, threshold: int = THRESHOLD) -> str | None:

@@ -36,7 +36,8 @@ from rcc.models import Organisation
 from rcc.tenancy import OrgKind
 
 TREND_QUARTERS = 4
-HIDDEN_TEXT = {disclosure.PRIMARY: "[c]", disclosure.SECONDARY: "[c]", disclosure.SINGLE_PROVIDER: "[p]"}
+HIDDEN_TEXT = {disclosure.PRIMARY: "[c]", disclosure.SECONDARY: "[c]", disclosure.WITHHELD: "[c]",
+               disclosure.SINGLE_PROVIDER: "[p]"}
 EMPTY = CellStats(0, 0, None)
 
 
@@ -152,6 +153,7 @@ def snapshot_from(observations: list[Observation], by_quarter: list[tuple[Quarte
         "prepared_on": prepared_on.isoformat(), "threshold": disclosure.THRESHOLD,
         "placements": counts.shown((ALL, ALL, ALL)),
         "disclosure_rule": disclosure.RULE_TEXT, "disclosure_control": disclosure.CONTROL_VERSION,
+        "withheld": disclosure.WITHHELD_TEXT if disclosure.WITHHELD in counts.hidden.values() else None,
         "methods": methods(period_start, period_end),
         "sections": sections,
     }

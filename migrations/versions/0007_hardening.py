@@ -12,7 +12,9 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from rcc.encryption import KEY_SETTING, PREFIX, SecretBox, key_for
+from rcc.encryption import KEY_SETTING, key_for
+from rcc.encryption import LEGACY_PREFIX as PREFIX
+from rcc.encryption import LegacyBox as SecretBox  # 0007 wrote the earlier scheme; 0015 re-encrypts it
 from rcc.migration_support import is_postgres
 
 revision: str = '0007'

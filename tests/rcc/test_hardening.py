@@ -29,24 +29,66 @@ def _text(response) -> str:
 
 # Inviting an address another organisation uses ---------------------------------------------
 
-def test_inviting_another_organisations_address_reveals_nothing_and_writes_nothing(app, region, setup_session):
+def _invite_page(response) -> str:
+    """The invite page's text with the link's token taken out (each invite has its own)."""
+    text = _text(response)
+    link = BeautifulSoup(response.data, "html.parser").select_one("#invite-link").get_text(strip=True)
+    assert link.startswith("http://localhost/invite/") and len(link.rsplit("/", 1)[1]) == 43
+    return text.replace(link, "<link>")
+
+
+def test_inviting_another_organisations_address_answers_exactly_as_an_invite_made(app, region, setup_session):
+    import time
+
     other = make_region(setup_session, "B", ("Leicester", "Leicestershire"))
     elsewhere = other.people[Role.PROVIDER_MANAGER].email
-    own = region.people[Role.COUNCIL_FINANCE_LEAD].email
     client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
-    messages = []
-    for address in (elsewhere, own):
+
+    def invite(address: str) -> tuple[object, float]:
+        started = time.perf_counter()
         response = client.post("/admin/people/invite", data={"name": "Jo Bloggs", "email": address,
                                                               "roles": ["council_finance_lead"]})
-        assert response.status_code == 200, "was a 500 naming nothing, which told the admin the address exists"
-        summary = BeautifulSoup(response.data, "html.parser").select_one(".govuk-error-summary")
-        messages.append(" ".join(summary.get_text(" ").split()))
-        assert other.provider.name not in _text(response) and "B RCC" not in _text(response)
-    assert messages[0] == messages[1], "an address elsewhere reads exactly like one in your own organisation"
+        return response, time.perf_counter() - started
+
+    made, refused, made_times, refused_times = [], [], [], []
+    for attempt in range(3):
+        response, seconds = invite(f"jo.bloggs{attempt}@new-address.example")
+        made.append(response)
+        made_times.append(seconds)
+        response, seconds = invite(elsewhere.upper() if attempt else elsewhere)
+        refused.append(response)
+        refused_times.append(seconds)
+    for fresh, taken in zip(made, refused, strict=True):
+        assert taken.status_code == fresh.status_code == 200, "was a 500 naming nothing, which told the admin"
+        assert _invite_page(taken).replace(elsewhere, "<address>") == \
+            _invite_page(fresh).replace(_email_on(fresh), "<address>")
+        assert other.provider.name not in _text(taken) and "B RCC" not in _text(taken)
+    # The same order of magnitude of time: no slow or fast path gives it away.
+    made_median, refused_median = sorted(made_times)[1], sorted(refused_times)[1]
+    assert made_median / 10 < refused_median < made_median * 10
+    # Nothing was written for the address elsewhere: its owner is untouched, and no invite was made.
     setup_session.expire_all()
     assert setup_session.scalars(select(User).where(User.email == elsewhere)).one().organisation_id \
         == other.provider.id
-    assert setup_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.invited")).all() == []
+    invited = setup_session.scalars(select(AuditEvent).where(AuditEvent.action == "user.invited")).all()
+    assert len(invited) == 3
+    assert all(str(e.object_id) != str(other.people[Role.PROVIDER_MANAGER].id) for e in invited)
+    # The decoy link opens nothing.
+    decoy = BeautifulSoup(refused[0].data, "html.parser").select_one("#invite-link").get_text(strip=True)
+    assert app.test_client().get(decoy.replace("http://localhost", "")).status_code == 404
+
+
+def _email_on(response) -> str:
+    return next(word for word in _text(response).split() if "@new-address.example" in word).rstrip(".")
+
+
+def test_an_address_in_your_own_organisation_is_named_as_taken(app, region):
+    own = region.people[Role.COUNCIL_FINANCE_LEAD].email
+    client = sign_in(app.test_client(), region.people[Role.COUNCIL_ADMIN])
+    response = client.post("/admin/people/invite", data={"name": "Jo Bloggs", "email": own,
+                                                          "roles": ["council_finance_lead"]})
+    assert response.status_code == 200
+    assert "This email address cannot be used for a new account" in _text(response)
 
 
 # X-Request-Id ---------------------------------------------------------------------------------
@@ -262,7 +304,7 @@ def test_two_factor_secrets_are_not_in_the_database_in_plain_text(app, region, o
     with owner_engine.connect() as connection:
         stored = connection.execute(text("SELECT totp_secret FROM user_account WHERE id = :id"),
                                     {"id": person.id}).scalar_one()
-    assert person.totp_secret and person.totp_secret not in stored and stored.startswith("enc1:")
+    assert person.totp_secret and person.totp_secret not in stored and stored.startswith("enc2:")
     # The app decrypts it with the key, so its owner still signs in with their authenticator.
     client = app.test_client()
     client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
@@ -270,15 +312,15 @@ def test_two_factor_secrets_are_not_in_the_database_in_plain_text(app, region, o
 
 
 def test_the_stored_secret_refuses_the_wrong_key_and_any_change():
-    from rcc.encryption import DEVELOPMENT_KEY, SecretBox
+    from rcc.encryption import DEVELOPMENT_KEY, SecretBox, WrongKey
 
     box = SecretBox(DEVELOPMENT_KEY)
     stored = box.encrypt("JBSWY3DPEHPK3PXP")
     assert box.decrypt(stored) == "JBSWY3DPEHPK3PXP" and box.encrypt("JBSWY3DPEHPK3PXP") != stored
-    with pytest.raises(ValueError, match="does not match"):
+    with pytest.raises(WrongKey, match="RCC_TOTP_KEY cannot decrypt"):
         SecretBox(b"k" * 32).decrypt(stored)
     flipped = stored[:-5] + ("A" if stored[-5] != "A" else "B") + stored[-4:]
-    with pytest.raises(ValueError):
+    with pytest.raises(WrongKey):
         box.decrypt(flipped)
 
 
@@ -390,5 +432,63 @@ def test_the_migration_encrypts_secrets_already_stored_and_dates_old_tokens(tmp_
         stored = connection.execute(text("SELECT totp_secret FROM user_account")).scalar_one()
         scope, expires_at = connection.execute(text("SELECT scope, expires_at FROM api_token")).one()
     engine.dispose()
-    assert stored.startswith("enc1:") and SecretBox(DEVELOPMENT_KEY).decrypt(stored) == "JBSWY3DPEHPK3PXP"
+    # 0007 encrypted it with the earlier scheme; 0015 re-encrypted it with Fernet, same key.
+    assert stored.startswith("enc2:") and SecretBox(DEVELOPMENT_KEY).decrypt(stored) == "JBSWY3DPEHPK3PXP"
     assert scope == "read_write" and expires_at is not None
+
+
+# Two-factor secrets under Fernet ----------------------------------------------------------------
+
+def test_migration_0015_re_encrypts_stored_secrets_with_fernet_and_its_downgrade_turns_them_back(tmp_path,
+                                                                                                   monkeypatch):
+    from alembic import command
+    from sqlalchemy import create_engine, text
+
+    from rcc.encryption import DEVELOPMENT_KEY, LegacyBox, SecretBox
+    from rcc.migration_support import alembic_config
+
+    monkeypatch.setenv("RCC_ENV", "development")
+    monkeypatch.delenv("RCC_TOTP_KEY", raising=False)
+    url = f"sqlite:///{tmp_path / 'before_0015.db'}"
+    command.upgrade(alembic_config(url), "0014")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO organisation (id, rcc_id, kind, name, created_at) "
+                                "VALUES (1, 1, 'rcc', 'Old RCC', '2026-01-01 00:00:00')"))
+        connection.execute(text(
+            "INSERT INTO user_account (id, rcc_id, organisation_id, email, name, roles, totp_secret, active, "
+            "created_at) VALUES (1, 1, 1, 'a@example.org', 'A', '[\"rcc_admin\"]', :secret, 1, "
+            "'2026-01-01 00:00:00')"), {"secret": LegacyBox(DEVELOPMENT_KEY).encrypt("JBSWY3DPEHPK3PXP")})
+
+    def stored() -> str:
+        with engine.connect() as connection:
+            return connection.execute(text("SELECT totp_secret FROM user_account")).scalar_one()
+
+    command.upgrade(alembic_config(url), "0015")
+    assert stored().startswith("enc2:") and SecretBox(DEVELOPMENT_KEY).decrypt(stored()) == "JBSWY3DPEHPK3PXP"
+    command.downgrade(alembic_config(url), "0014")
+    assert stored().startswith("enc1:") and LegacyBox(DEVELOPMENT_KEY).decrypt(stored()) == "JBSWY3DPEHPK3PXP"
+    command.upgrade(alembic_config(url), "head")
+    assert SecretBox(DEVELOPMENT_KEY).decrypt(stored()) == "JBSWY3DPEHPK3PXP"
+    engine.dispose()
+
+
+def test_the_wrong_two_factor_key_is_a_clear_start_up_error(database_urls, region):
+    import base64
+
+    from cryptography.fernet import Fernet
+
+    from rcc.app import create_app
+    from rcc.encryption import DEVELOPMENT_KEY, WrongKey
+
+    settings = {"RCC_ENV": "testing", "DATABASE_URL": database_urls.web,
+                "MIGRATION_DATABASE_URL": database_urls.owner, "SYSTEM_DATABASE_URL": database_urls.platform}
+    with pytest.raises(WrongKey, match="RCC_TOTP_KEY cannot decrypt the two-factor secrets stored"):
+        create_app({**settings, "RCC_TOTP_KEY": Fernet.generate_key().decode()})
+    # The key the secrets were written with starts, and its people sign in as ever.
+    right = create_app({**settings, "RCC_TOTP_KEY": base64.urlsafe_b64encode(DEVELOPMENT_KEY).decode(),
+                        "WTF_CSRF_ENABLED": False, "SERVER_NAME": "localhost", "REDIS_URL": None})
+    sign_in(right.test_client(), region.people[Role.COUNCIL_ADMIN])
+    for engine in ("rcc_engine", "rcc_system_engine"):
+        if engine in right.extensions:
+            right.extensions[engine].dispose()

@@ -58,6 +58,8 @@ def test_two_factor_is_required_for_council_and_rcc_users(client, region):
     wrong = client.post("/sign-in/security-code", data={"code": "000000"})
     assert "The code is not right" in wrong.get_data(as_text=True)
     assert client.get("/").status_code == 302
+    # A wrong code ends the half-signed-in state: the password comes first again.
+    client.post("/sign-in", data={"email": user.email, "password": TEST_PASSWORD})
     right = client.post("/sign-in/security-code", data={"code": pyotp.TOTP(user.totp_secret).now()})
     assert right.status_code == 302
     assert client.get("/").status_code == 200

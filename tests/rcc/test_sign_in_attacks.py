@@ -263,10 +263,75 @@ def test_known_and_unknown_addresses_get_the_same_message_every_time(app, region
 
 def test_wrong_security_codes_count_towards_the_back_off(client, region):
     person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
-    client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
-    for _ in range(users.FREE_ATTEMPTS):
+    for _ in range(users.FREE_ATTEMPTS):  # each wrong code ends the pending sign-in: password again
+        client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
         last = client.post("/sign-in/security-code", data={"code": "000000"})
     assert "Try again in 1 minute" in last.get_data(as_text=True)
-    refused = client.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)})
+    refused = client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
     assert "Try again in" in refused.get_data(as_text=True)
+    assert client.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)}).status_code == 302
     assert not signed_in(client)
+
+
+# Half signed in: after the password, waiting for the code ---------------------------------
+
+def test_a_pending_sign_in_expires_after_5_minutes(client, region, monkeypatch, setup_session):
+    person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    assert client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD}) \
+        .headers["Location"].endswith("/sign-in/security-code")
+    later(monkeypatch, minutes=5, seconds=1)
+    # The right code for the (shifted) time is no use now: the password step must be done again.
+    code = pyotp.TOTP(person.totp_secret).at(users.utcnow())
+    refused = client.post("/sign-in/security-code", data={"code": code})
+    assert refused.status_code == 302 and refused.headers["Location"].endswith("/sign-in")
+    assert "You took more than 5 minutes" in client.get("/sign-in").get_data(as_text=True)
+    assert not signed_in(client)
+    setup_session.expire_all()
+    stored = setup_session.get(User, person.id)
+    assert stored.pending_sign_in_hash is None and stored.pending_sign_in_expires_at is None
+
+
+def test_a_pending_sign_in_within_5_minutes_still_works(client, region, monkeypatch):
+    person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
+    later(monkeypatch, minutes=4, seconds=50)
+    code = pyotp.TOTP(person.totp_secret).at(users.utcnow())
+    assert client.post("/sign-in/security-code", data={"code": code}).status_code == 302
+    assert signed_in(client)
+
+
+def test_a_wrong_code_clears_the_pending_sign_in_on_the_server_too(app, client, region, setup_session):
+    person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
+    copy = copy_of_cookie(app, client)  # the half-signed-in cookie, copied before the wrong code
+    wrong = client.post("/sign-in/security-code", data={"code": "000000"})
+    assert wrong.status_code == 200 and "The code is not right. Sign in again" in wrong.get_data(as_text=True)
+    setup_session.expire_all()
+    assert setup_session.get(User, person.id).pending_sign_in_hash is None
+    for browser in (client, copy):
+        again = browser.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)})
+        assert again.headers["Location"].endswith("/sign-in")
+        assert not signed_in(browser)
+
+
+def test_a_pending_sign_in_is_bound_to_the_server_and_replaced_by_a_newer_one(app, client, region):
+    person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})
+    old = copy_of_cookie(app, client)
+    client.post("/sign-in", data={"email": person.email, "password": TEST_PASSWORD})  # a newer password step
+    stale = old.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)})
+    assert stale.headers["Location"].endswith("/sign-in") and not signed_in(old)
+    assert client.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)}).status_code == 302
+    assert signed_in(client)
+    # Once signed in, the half-signed-in cookie from before can never be resumed.
+    assert old.get("/sign-in/security-code").headers["Location"].endswith("/sign-in")
+
+
+def test_a_forged_pending_cookie_without_the_password_step_gets_nowhere(app, region):
+    person = region.people[Role.COUNCIL_PLACEMENT_OFFICER]
+    forger = app.test_client()
+    with forger.session_transaction() as flask_session:  # as if the secret key had leaked
+        flask_session["pending_user_id"] = person.id
+        flask_session["pending_sign_in"] = "guessed"
+    response = forger.post("/sign-in/security-code", data={"code": fresh_code(person.totp_secret)})
+    assert response.headers["Location"].endswith("/sign-in") and not signed_in(forger)
