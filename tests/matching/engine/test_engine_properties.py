@@ -180,3 +180,25 @@ def test_only_home_distance_gives_the_exact_minimum_total_miles():
                for c in children)
     # Points are whole thousandths of a mile, so each child may be off by half of one.
     assert abs(ours - exact) <= len(children) * 0.0005 * 2
+
+
+@PROPERTY_SETTINGS
+@given(instances(max_children=6, max_homes=4), st.sampled_from(["apart", "together"]))
+def test_apart_groups_never_share_a_home_and_together_groups_are_whole_or_absent(problem, plan):
+    """Every sibling group given one plan; checked against the brute-force optimum."""
+    children = tuple(dataclasses.replace(c, sibling_group="G0" if i % 2 == 0 else "G1")
+                     for i, c in enumerate(problem.children))
+    subject = dataclasses.replace(problem, children=children,
+                                  sibling_groups=tuple(SiblingGroup(g, plan) for g in ("G0", "G1")
+                                                       if any(c.sibling_group == g for c in children)))
+    result = solve(subject)
+    proposals = result.proposals()
+    for group in ("G0", "G1"):
+        homes = [proposals[c.id] for c in children if c.sibling_group == group]
+        placed = [h for h in homes if h is not None]
+        if plan == "apart":
+            assert len(set(placed)) == len(placed)
+        else:
+            assert not placed or (len(placed) == len(homes) and len(set(placed)) == 1)
+    best = min(evaluate(subject, p) for p in every_feasible_placement(subject))
+    assert result.objective == best
