@@ -153,18 +153,23 @@ def _keep_best(prepared: PreparedProblem, entity: Entity, found_homes: list[np.n
         return CandidateList(empty, empty, next_bound, math.isinf(next_bound))
     homes = np.concatenate(found_homes)
     scores = np.concatenate(found_scores)
-    order = np.lexsort((homes, scores))
-    homes, scores = homes[order], scores[order]
     optimistic = scores - entity.size * prepared.home_credit[homes]
-    kth_score = scores[min(keep, len(scores)) - 1]
-    kept = np.zeros(len(homes), dtype=bool)
-    kept[:keep] = True
+    # The first ``keep`` by (score, home), found without sorting every scanned home: those
+    # scoring below the k-th score, then the ties at it by home id.
+    first = min(keep, len(scores))
+    kth_score = np.partition(scores, first - 1)[first - 1]
+    kept = scores < kth_score
+    ties = np.flatnonzero(scores == kth_score)
+    kept[ties[np.argsort(homes[ties], kind="stable")[:first - int(np.count_nonzero(kept))]]] = True
     kept |= optimistic < max(required, kth_score + margin)
     if cap is not None and np.count_nonzero(kept) > cap:
         # Keep the best ``cap`` by optimistic score; the threshold below stays a true bound.
         kept[:] = False
         kept[np.lexsort((homes, optimistic))[:cap]] = True
-    core = int(np.count_nonzero(scores[kept] <= kth_score))
     pruned_optimistic = optimistic[~kept]
     threshold = min(float(pruned_optimistic.min()) if len(pruned_optimistic) else math.inf, next_bound)
-    return CandidateList(homes[kept], scores[kept], threshold, math.isinf(next_bound), core)
+    homes, scores = homes[kept], scores[kept]
+    order = np.lexsort((homes, scores))
+    homes, scores = homes[order], scores[order]
+    core = int(np.count_nonzero(scores <= kth_score))
+    return CandidateList(homes, scores, threshold, math.isinf(next_bound), core)

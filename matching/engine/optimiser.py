@@ -248,13 +248,23 @@ def optimise(prepared: PreparedProblem, deadline: float | None = None) -> ModelS
     selected = _first_round_pairs(relaxation, lp_pairs_of)
     for integer_round in range(1, MAX_INTEGER_ROUNDS + 1):
         stats.rounds = integer_round
-        homes = _restricted_lists(options, lp, selected, widened, best, lists)
-        if not _build_fits(deadline, stats, sum(len(h) for h, _ in homes)):
-            return finish(best, exact=False, outside_bound=relaxation.bound)
-        started = time.perf_counter()
-        model = _build(prepared, options, homes, cuts)
-        stats.build_seconds += time.perf_counter() - started
-        stats.pairs_built += len(model.pair_vars)
+        incumbent_pairs = [lp.pair_index.get(key) for key in best.chosen.items()]
+        if solver == "highs" and not widened and None not in incumbent_pairs:
+            # Every pair of this round is in the relaxation's model: take its columns (with its
+            # rows and cuts) instead of building the model again.
+            keep = selected.copy()
+            keep[np.array(incumbent_pairs, dtype=np.int64)] = True
+            started = time.perf_counter()
+            model = _sliced(lp, keep)
+            stats.build_seconds += time.perf_counter() - started
+        else:
+            homes = _restricted_lists(options, lp, selected, widened, best, lists)
+            if not _build_fits(deadline, stats, sum(len(h) for h, _ in homes)):
+                return finish(best, exact=False, outside_bound=relaxation.bound)
+            started = time.perf_counter()
+            model = _build(prepared, options, homes, cuts)
+            stats.build_seconds += time.perf_counter() - started
+            stats.pairs_built += len(model.pair_vars)
         _count(model, stats)
         if _out_of_time(deadline, stats):
             return finish(best, exact=False, outside_bound=relaxation.bound)
@@ -289,6 +299,34 @@ def optimise(prepared: PreparedProblem, deadline: float | None = None) -> ModelS
 # Less than this left before the deadline: no phase is started (a solver run costs more to set
 # up than it could use).
 MIN_PHASE_SECONDS = 0.05
+
+
+def _sliced(model: _Model, keep: np.ndarray) -> _Model:
+    """The model with only the pairs ``keep`` marks (other columns and every row stay): the
+    same integer model ``_build`` makes from those pairs, but for rows that the missing pairs
+    make slack (a capacity nobody can overfill, a cut on fewer units), which change nothing.
+    Arrays only, for HiGHS: the PuLP problem is not sliced (CBC builds its rounds)."""
+    columns = np.ones(len(model.cost), dtype=bool)
+    columns[model.pair_columns[~keep]] = False
+    new_index = np.cumsum(columns) - 1
+    rows = np.repeat(np.arange(model.num_rows), np.diff(model.row_start))
+    entries = columns[model.row_index]
+    row_start = np.concatenate([[0], np.cumsum(np.bincount(rows[entries], minlength=model.num_rows))])
+    pair_option, pair_home = model.pair_option[keep], model.pair_home[keep]
+    kept_columns = np.flatnonzero(columns).tolist()
+    return _Model(
+        problem=model.problem, pair_option=pair_option, pair_home=pair_home,
+        pair_vars=[var for var, kept in zip(model.pair_vars, keep.tolist(), strict=True) if kept],
+        entity_rows=model.entity_rows, capacity_rows=model.capacity_rows,
+        columns=[model.columns[c] for c in kept_columns], pair_columns=new_index[model.pair_columns[keep]],
+        cost=model.cost[columns], col_lower=model.col_lower[columns], col_upper=model.col_upper[columns],
+        row_lower=model.row_lower, row_upper=model.row_upper, row_start=row_start.astype(np.int64),
+        row_index=new_index[model.row_index[entries]], row_value=model.row_value[entries],
+        dual_lower=model.dual_lower, dual_upper=model.dual_upper,
+        capacity_row_index=model.capacity_row_index, block_row_index=model.block_row_index,
+        block_col_index={home: int(new_index[column]) for home, column in model.block_col_index.items()},
+        pair_index={(o, h): p for p, (o, h) in enumerate(zip(pair_option.tolist(), pair_home.tolist(), strict=True))},
+    )
 
 
 # Building a model costs about this much CPU per pair (PuLP objects, then arrays), until a build
