@@ -16,7 +16,7 @@ from sqlalchemy import select
 from commissioning.models import Home, Placement
 from matching import schemas
 from matching.models import MatchingRun, Offer, Proposal
-from matching.services import approvals, jobs, offers, review, runs, shortage
+from matching.services import approvals, jobs, offers, policy, review, runs, shortage
 from rcc.api import api_blueprint, raise_service_error, register_api_blueprint
 from rcc.audit import AuditAction
 from rcc.db import transaction
@@ -187,6 +187,58 @@ def get_proposal(proposal_id: int) -> Any:
     found = get_or_404(Proposal, proposal_id)
     audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, [found])
     return found
+
+
+@bp.route("/matching/runs/<int:run_id>/accept-first-choices", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.arguments(schemas.FirstChoicesInSchema, example={"expected": 95})
+@bp.response(200, schemas.FirstChoicesSchema, example={"accepted": 2, "offer_ids": [41, 42]})
+@allow(*RUNNERS)
+def accept_first_choices(body: dict, run_id: int) -> Any:
+    """Accept every proposal still to review that is the child's first choice and conflicts with nothing
+    (see matching/README.md), in one transaction: an offer each. 409 when there is none, or when the
+    number differs from ``expected``."""
+    run = get_or_404(MatchingRun, run_id)
+    try:
+        with transaction(db()) as s:
+            made = review.accept_first_choices(s, run, body.get("expected"))
+    except ServiceError as error:
+        raise_service_error(error)
+    return {"accepted": len(made), "offer_ids": [o.id for o in made]}
+
+
+@bp.route("/matching/policy")
+@bp.response(200, schemas.PolicySchema)
+@allow(*RCC_STAFF)
+def get_policy() -> Any:
+    """The matching policy in use: the newest version, or the defaults when none is saved."""
+    return _policy_out(policy.current_policy(db()))
+
+
+@bp.route("/matching/policy", methods=["POST"])
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@bp.arguments(schemas.PolicyInSchema, example={"home_miles": 30, "school_miles": 15, "cost_per_100_pounds": 3,
+                                                "rating_percent": 100, "block_place_credit": 200,
+                                                "sibling_split": 1000, "note": "Closer to home"})
+@bp.response(201, schemas.PolicySchema)
+@allow(*RUNNERS)
+def save_policy(body: dict) -> Any:
+    """Save a new version of the policy (whole numbers; each bad field named); the next run uses it."""
+    values = {name: str(body.get(name, "")) for name in policy.FIELD_NAMES}
+    try:
+        with transaction(db()) as s:
+            saved = policy.save_policy(s, current_user.rcc_id, values, body.get("note", ""))
+    except ServiceError as error:
+        raise_service_error(error)
+    return _policy_out(saved)
+
+
+def _policy_out(found: Any) -> dict[str, Any]:
+    values = policy.PolicyValues.of(found) if found is not None else policy.DEFAULTS
+    return {"id": found.id if found else None, "version": found.version if found else None,
+            "preset": policy.preset_of(values), "note": found.note if found else "",
+            "trade_off": policy.trade_off(values), **values.as_dict()}
 
 
 @bp.route("/matching/proposals/<int:proposal_id>/accept", methods=["POST"])

@@ -47,6 +47,10 @@ class RunSchema(Schema):
     created_at = fields.DateTime(required=True)
     finished_at = fields.DateTime(allow_none=True)
     heartbeat_at = fields.DateTime(allow_none=True, metadata={"description": "When the worker last showed it was alive"})
+    policy_id = fields.Integer(allow_none=True, metadata={"description": "The matching policy version the run used; "
+                                                                         "null: the defaults (no policy saved)"})
+    repeat_of_run_id = fields.Integer(allow_none=True, metadata={
+        "description": "The run whose snapshot this run solved again with another policy"})
     retry_of_run_id = fields.Integer(allow_none=True, metadata={"description": "The failed or cancelled run this retries"})
 
 
@@ -114,6 +118,9 @@ class OfferSchema(Schema):
     weekly_cost = fields.Integer(required=True, metadata={"description": "Pence"})
     funding = fields.String(required=True, metadata={"enum": ["block", "spot"]})
     sent_at = fields.DateTime(required=True)
+    group_offer_id = fields.Integer(allow_none=True, metadata={
+        "description": "Brothers and sisters offered together: every offer of the group is accepted or declined "
+                       "with one answer (answering any of them answers the group)"})
     respond_by = fields.DateTime(required=True)
     decline_reason = fields.String(allow_none=True)
     decline_details = fields.String(allow_none=True)
@@ -131,6 +138,9 @@ class ProviderOfferSchema(Schema):
     weekly_cost = fields.Integer(required=True, metadata={"description": "Pence"})
     funding = fields.String(required=True, metadata={"enum": ["block", "spot"]})
     sent_at = fields.DateTime(required=True)
+    group_offer_id = fields.Integer(allow_none=True, metadata={
+        "description": "Brothers and sisters offered together: every offer of the group is accepted or declined "
+                       "with one answer (answering any of them answers the group)"})
     respond_by = fields.DateTime(required=True)
     decline_reason = fields.String(allow_none=True)
     decline_details = fields.String(allow_none=True)
@@ -269,3 +279,38 @@ SHORTAGE_EXAMPLE = {
     "pressure": [{"placement_type": "Children's home", "area": "Manchester", "home_id": 12, "unmatched_demand": 3,
                   "children_placed": 1, "miles_change": -4.2, "weekly_cost_change": 0.0, "optimal": True}],
 }
+
+
+class FirstChoicesInSchema(Schema):
+    expected = fields.Integer(allow_none=True, load_default=None, validate=validate.Range(min=0, max=100_000),
+                              metadata={"description": "The number you confirmed; if it has changed, nothing is "
+                                                       "accepted (409)"})
+
+
+class FirstChoicesSchema(Schema):
+    accepted = fields.Integer(required=True)
+    offer_ids = fields.List(fields.Integer(), required=True)
+
+
+class PolicySchema(Schema):
+    id = fields.Integer(allow_none=True, metadata={"description": "null: no version saved, the defaults apply"})
+    version = fields.Integer(allow_none=True)
+    preset = fields.String(required=True)
+    home_miles = fields.Integer(required=True)
+    school_miles = fields.Integer(required=True)
+    cost_per_100_pounds = fields.Integer(required=True)
+    rating_percent = fields.Integer(required=True)
+    block_place_credit = fields.Integer(required=True)
+    sibling_split = fields.Integer(required=True)
+    note = fields.String(required=True)
+    trade_off = fields.String(required=True, metadata={"description": "The policy in plain terms"})
+
+
+class PolicyInSchema(Schema):
+    home_miles = fields.Raw(load_default="")
+    school_miles = fields.Raw(load_default="")
+    cost_per_100_pounds = fields.Raw(load_default="")
+    rating_percent = fields.Raw(load_default="")
+    block_place_credit = fields.Raw(load_default="")
+    sibling_split = fields.Raw(load_default="")
+    note = Text(load_default="", validate=validate.Length(max=200))

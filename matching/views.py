@@ -11,7 +11,18 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, Response, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -38,7 +49,7 @@ from matching.models import (
     Offer,
     Proposal,
 )
-from matching.services import approvals, explain, jobs, offers, review, runs, shortage
+from matching.services import approvals, explain, jobs, offers, policy, review, runs, shortage
 from matching.services.alternative_costs import alternative_costs
 from matching.services.snapshot import snapshot_summary
 from rcc.audit import AuditAction
@@ -187,6 +198,7 @@ def run(run_id: int, errors: list[dict[str, str]] | None = None, status: int = 2
     retried_by = session.scalars(select(MatchingRun.id).where(MatchingRun.retry_of_run_id == found.id)).first()
     first_choices = (len(review.first_choices_without_conflict(session, found))
                      if page and _can(RUNNERS) and page.counts[review.TO_REVIEW] else 0)
+    values, used = policy.values_of_run(session, found)
     return render_template(
         "matching/run.html", run=found, rows=rows, page=page, groups=review.PROPOSAL_GROUPS,
         query=urlencode({"show": page.show}) if page else "", running=runs.is_running(found), summary=summary,
@@ -196,7 +208,11 @@ def run(run_id: int, errors: list[dict[str, str]] | None = None, status: int = 2
         can_cancel=_can(RUNNERS) and runs.is_running(found),
         can_retry=_can(RUNNERS) and runs.can_retry(found) and retried_by is None, retried_by=retried_by,
         retry_of=linked.get(found.retry_of_run_id or 0), form=ConfirmForm(), first_choices=first_choices,
-        to_review=page.counts[review.TO_REVIEW] if page else 0), status
+        to_review=page.counts[review.TO_REVIEW] if page else 0, policy_values=values, policy_used=used,
+        policy_name=policy.describe(values, used), trade_off=policy.trade_off(values),
+        policy_versions=policy.versions(session) if found.stage == "done" and _can(RUNNERS) else [],
+        repeated_by=session.scalars(select(MatchingRun.id).where(MatchingRun.repeat_of_run_id == found.id)
+                                    .order_by(MatchingRun.id)).all()), status
 
 
 @bp.route("/runs/<int:run_id>/progress")
@@ -273,6 +289,88 @@ def retry_run(run_id: int) -> Any:
     except ServiceError as error:
         return run(run_id, [{"text": error.message, "href": "#main-content"}], 409)
     return redirect(url_for("matching.run", run_id=retried.id))
+
+
+# Matching policy (RCC) -------------------------------------------------------------------
+
+@bp.route("/policy", methods=["GET", "POST"])
+@allow(*RCC_STAFF)
+def matching_policy() -> Any:
+    """The RCC's weights: presets, the trade-off in plain terms, and every saved version."""
+    session = db()
+    current = policy.current_policy(session)
+    form = ConfirmForm()
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if not _can(RUNNERS):
+            abort(403)
+        values = {name: request.form.get(name, "") for name in (*policy.FIELD_NAMES, "note")}
+        if not form.validate_on_submit():
+            errors, status = {"form": "The form has expired. Try again."}, 400
+        else:
+            try:
+                with transaction(session) as s:
+                    saved = policy.save_policy(s, current_user.rcc_id, values, values["note"])
+                flash(f"Matching policy version {saved.version} saved. The next run uses it.")
+                return redirect(url_for("matching.matching_policy"))
+            except FieldErrors as error:
+                errors, status = error.errors, 400
+    else:
+        preset = request.args.get("preset", "")
+        start = (policy.PolicyValues.of(policy.PRESETS[preset][1]) if preset in policy.PRESETS
+                 else policy.PolicyValues.of(current) if current else policy.DEFAULTS)
+        values = {**{k: str(v) for k, v in start.as_dict().items()}, "note": ""}
+    current_values = policy.PolicyValues.of(current) if current else policy.DEFAULTS
+    return render_template(
+        "matching/policy.html", fields=policy.FIELDS, values=values, field_errors=errors,
+        errors=[{"text": m, "href": f"#{n}" if n != "form" else "#main-content"} for n, m in errors.items()],
+        current=current, current_name=policy.describe(current_values, current),
+        trade_off=policy.trade_off(current_values), presets=[
+            (name, label, policy.trade_off(policy.PolicyValues.of(preset_values)))
+            for name, (label, preset_values) in policy.PRESETS.items()],
+        versions=policy.versions(session), describe=policy.describe, values_of=policy.PolicyValues.of,
+        can_save=_can(RUNNERS), form=form), status
+
+
+@bp.route("/runs/<int:run_id>/repeat", methods=["POST"])
+@allow(*RUNNERS)
+def repeat_run(run_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        return run(run_id, [{"text": "The form has expired. Try again.", "href": "#main-content"}], 400)
+    chosen = whole_number(request.form.get("policy_id", ""))
+    try:
+        with transaction(db()) as s:
+            repeated = runs.repeat_run(s, run_id, chosen)
+        _execute(repeated)
+    except NotFound:
+        raise
+    except runs.ActiveRunExists as error:
+        return run(run_id, [{"text": error.message, "href": url_for("matching.run", run_id=error.run_id)}], 409)
+    except jobs.QueueUnavailable as error:
+        return run(run_id, [{"text": error.message, "href": "#main-content"}], 503)
+    except FieldErrors as error:
+        return run(run_id, [{"text": m, "href": f"#{n}"} for n, m in error.errors.items()], 400)
+    except ServiceError as error:
+        return run(run_id, [{"text": error.message, "href": "#main-content"}], 409)
+    return redirect(url_for("matching.run", run_id=repeated.id))
+
+
+@bp.route("/runs/<int:run_id>/compare")
+@allow(*RCC_STAFF)
+def compare_runs(run_id: int) -> Any:
+    """The run beside the run it repeated with another policy: same snapshot, two policies."""
+    found = get_or_404(MatchingRun, run_id)
+    session = db()
+    if found.repeat_of_run_id is None:
+        abort(404)
+    original = get_or_404(MatchingRun, found.repeat_of_run_id)
+    pair = []
+    for item in (original, found):
+        values, used = policy.values_of_run(session, item)
+        pair.append((item, policy.figures(item) if item.stage == "done" else None, policy.describe(values, used),
+                     policy.trade_off(values)))
+    return render_template("matching/compare.html", pair=pair, run=found)
 
 
 # Proposals -------------------------------------------------------------------------------

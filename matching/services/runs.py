@@ -34,7 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from commissioning.lifecycle import SUBMITTED
 from commissioning.models import Referral
 from commissioning.services.referrals import open_referrals_for_matching, start_matching
-from matching.engine import Result, problem_from_json, problem_to_json, result_to_json, solve
+from matching.engine import Problem, Result, problem_from_json, problem_to_json, result_to_json, solve
 from matching.models import (
     ACTIVE_RUN_INDEX,
     CANCELLED,
@@ -46,9 +46,11 @@ from matching.models import (
     QUEUED,
     RETRYABLE_STAGES,
     RUNNING_STAGES,
+    MatchingPolicy,
     MatchingRun,
     Proposal,
 )
+from matching.services import policy
 from matching.services.keys import CHILD, HOME, id_of
 from matching.services.snapshot import build_problem, referrals_for_run
 from rcc import audit
@@ -135,7 +137,8 @@ def start_run(session: Session, rcc_id: int, request: RunRequest) -> MatchingRun
 
 
 def _new_run(session: Session, rcc_id: int, note: str, referral_ids: Sequence[int] | None,
-             retry_of: MatchingRun | None = None) -> MatchingRun:
+             retry_of: MatchingRun | None = None, policy_id: int | None = None,
+             repeat_of: MatchingRun | None = None) -> MatchingRun:
     reap_stale_runs(session)
     active = active_run(session)
     if active is not None:
@@ -145,7 +148,9 @@ def _new_run(session: Session, rcc_id: int, note: str, referral_ids: Sequence[in
                       started_by_user_id=audit.current_actor(session).user_id,
                       whole_region=referral_ids is None, referral_ids=sorted(set(referral_ids or [])),
                       created_at=now, stage_started_at=now, heartbeat_at=now,
-                      retry_of_run_id=retry_of.id if retry_of is not None else None)
+                      retry_of_run_id=retry_of.id if retry_of is not None else None,
+                      repeat_of_run_id=repeat_of.id if repeat_of is not None else None,
+                      policy_id=policy_id if repeat_of is not None else _current_policy_id(session))
     try:
         with session.begin_nested():  # a savepoint: losing the race leaves the transaction usable
             session.add(run)
@@ -158,8 +163,34 @@ def _new_run(session: Session, rcc_id: int, note: str, referral_ids: Sequence[in
     detail: dict[str, Any] = {"whole_region": run.whole_region, "referral_ids": run.referral_ids}
     if retry_of is not None:
         detail["retry_of_run_id"] = retry_of.id
-    audit.record(session, AuditAction.MATCHING_RUN_STARTED, run, **detail)
+    detail["policy_id"] = run.policy_id
+    if repeat_of is not None:
+        audit.record(session, AuditAction.MATCHING_RUN_REPEATED, run, repeat_of_run_id=repeat_of.id, **detail)
+    else:
+        audit.record(session, AuditAction.MATCHING_RUN_STARTED, run, **detail)
     return run
+
+
+def _current_policy_id(session: Session) -> int | None:
+    found = policy.current_policy(session)
+    return found.id if found is not None else None
+
+
+def repeat_run(session: Session, run_id: int, policy_id: int | None) -> MatchingRun:
+    """A new run that re-solves the finished run's snapshot with another policy, to compare the two.
+
+    The snapshot (children, homes, places) is the old run's exactly, so only the policy differs.
+    The repeat is the newer run: its proposals are the ones to decide from then on.
+    """
+    old = get_run(session, run_id)
+    if old.stage != DONE or old.problem is None:
+        raise Conflict("Only a finished run can be repeated with another policy")
+    if policy_id is None:
+        raise FieldErrors({"policy_id": "Select the policy version to repeat the run with"})
+    chosen = session.get(MatchingPolicy, policy_id)
+    if chosen is None:
+        raise FieldErrors({"policy_id": "Select one of the policy versions listed"})
+    return _new_run(session, old.rcc_id, old.note, old.referral_ids, policy_id=chosen.id, repeat_of=old)
 
 
 def active_run(session: Session) -> MatchingRun | None:
@@ -230,15 +261,28 @@ def enter_stage(session: Session, run: MatchingRun, stage: str, seconds_in_previ
 
 
 def take_snapshot(session: Session, run: MatchingRun, now: datetime | None = None) -> dict[str, Any]:
-    """Freeze the run's inputs: the referrals (moved into matching), homes, places and weights."""
+    """Freeze the run's inputs: the referrals (moved into matching), homes, places and the policy's weights.
+
+    A run repeated with another policy takes the repeated run's snapshot as it was, with its own weights.
+    """
     now = now or utcnow()
+    weights = policy.weights_of(policy.values_of_run(session, run)[0])
+    repeated = session.get(MatchingRun, run.repeat_of_run_id) if run.repeat_of_run_id else None
+    if repeated is not None and repeated.problem is not None:
+        document = {**repeated.problem,
+                    "weights": problem_to_json(Problem(children=(), homes=(), weights=weights))["weights"]}
+        run.problem = problem_to_json(problem_from_json(document))
+        run.referral_ids = list(repeated.referral_ids)
+        run.children = len(repeated.referral_ids)
+        session.add(run)
+        return run.problem
     referrals = referrals_for_run(session, None if run.whole_region else run.referral_ids)
     if not referrals:
         raise Conflict("None of the chosen referrals is open for matching any more")
     for referral in referrals:
         if referral.status == SUBMITTED:
             start_matching(session, referral)
-    problem = build_problem(session, referrals, now)
+    problem = build_problem(session, referrals, now, weights)
     document = problem_to_json(problem)
     run.problem = document
     run.referral_ids = sorted(int(r.id or 0) for r in referrals)
