@@ -173,3 +173,22 @@ def test_the_households_distance_is_the_directorys(setup_session, region):
     assert distance_miles(locate(household.postcode), locate("CV6 1AA")) > 0
     assert (home.location.latitude, home.location.longitude) == (locate("CV1 2AB").point.latitude,
                                                                  locate("CV1 2AB").point.longitude)
+
+
+HOSTILE_TEXT = ["before\x00after", "bell\x07here", "x" * 200_000]
+HOSTILE = [*HOSTILE_TEXT, "1e30", "Infinity", "NaN", "\u00b2", "\u0661\u0662", "99999999999999999999999", "-5"]
+
+
+@pytest.mark.parametrize("field", ["reference", "postcode", "age_min", "age_max", "max_children", "places_free",
+                                   "weekly_cost"])
+def test_hostile_values_in_every_household_field_are_refused_without_a_server_error(
+        app, region, setup_session, signed_in_client, field):
+    council = signed_in_client(region.people[Role.COUNCIL_ADMIN])
+    for value in HOSTILE_TEXT if field == "reference" else HOSTILE:
+        response = council.post("/foster-households/new", data={**FORM, field: value})
+        assert response.status_code in (200, 400), (field, value[:20], response.status_code)
+    assert setup_session.scalars(select(FosterHousehold)).all() == []
+    for value in HOSTILE:
+        response = council.post("/foster-households/in-house-preference", data={"points": value})
+        assert response.status_code in (200, 400), (value[:20], response.status_code)
+    assert setup_session.scalars(select(InHousePreference)).all() == []
