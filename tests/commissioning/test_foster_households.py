@@ -3,8 +3,6 @@ owner and the RCC, checked field by field, held by the database, and reaching ma
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -18,7 +16,7 @@ from matching.services.snapshot import build_problem, engine_household
 from rcc.audit import AuditAction
 from rcc.errors import FieldErrors
 from rcc.geography import distance_miles, locate
-from rcc.models import AuditEvent
+from rcc.models import AuditEvent, utcnow
 from rcc.roles import Role
 from tests.commissioning.world import household_details
 from tests.matching import builders
@@ -147,8 +145,8 @@ def test_households_reach_the_matching_problem_as_foster_homes(setup_session, re
     referral = builders.add_referral(setup_session, council, "FOS-1", placement_type="foster_care", age=9,
                                      needs=("education",))
     setup_session.commit()
-    problem = build_problem(setup_session, [referral], datetime.now(), foster_households=True)
-    without = build_problem(setup_session, [referral], datetime.now(), foster_households=False)
+    problem = build_problem(setup_session, [referral], utcnow(), foster_households=True)
+    without = build_problem(setup_session, [referral], utcnow(), foster_households=False)
     homes = {h.id: h for h in problem.homes}
     assert set(homes) == {household_key(in_house.id), household_key(agency_household.id)}
     assert not without.homes
