@@ -3,8 +3,6 @@ owner and the RCC, checked field by field, held by the database, and reaching ma
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 from bs4 import BeautifulSoup
 from sqlalchemy import select
@@ -18,7 +16,7 @@ from matching.services.snapshot import build_problem, engine_household
 from rcc.audit import AuditAction
 from rcc.errors import FieldErrors
 from rcc.geography import distance_miles, locate
-from rcc.models import AuditEvent
+from rcc.models import AuditEvent, utcnow
 from rcc.roles import Role
 from tests.commissioning.world import household_details
 from tests.matching import builders
@@ -147,8 +145,8 @@ def test_households_reach_the_matching_problem_as_foster_homes(setup_session, re
     referral = builders.add_referral(setup_session, council, "FOS-1", placement_type="foster_care", age=9,
                                      needs=("education",))
     setup_session.commit()
-    problem = build_problem(setup_session, [referral], datetime.now(), foster_households=True)
-    without = build_problem(setup_session, [referral], datetime.now(), foster_households=False)
+    problem = build_problem(setup_session, [referral], utcnow(), foster_households=True)
+    without = build_problem(setup_session, [referral], utcnow(), foster_households=False)
     homes = {h.id: h for h in problem.homes}
     assert set(homes) == {household_key(in_house.id), household_key(agency_household.id)}
     assert not without.homes
@@ -173,3 +171,22 @@ def test_the_households_distance_is_the_directorys(setup_session, region):
     assert distance_miles(locate(household.postcode), locate("CV6 1AA")) > 0
     assert (home.location.latitude, home.location.longitude) == (locate("CV1 2AB").point.latitude,
                                                                  locate("CV1 2AB").point.longitude)
+
+
+HOSTILE_TEXT = ["before\x00after", "bell\x07here", "x" * 200_000]
+HOSTILE = [*HOSTILE_TEXT, "1e30", "Infinity", "NaN", "\u00b2", "\u0661\u0662", "99999999999999999999999", "-5"]
+
+
+@pytest.mark.parametrize("field", ["reference", "postcode", "age_min", "age_max", "max_children", "places_free",
+                                   "weekly_cost"])
+def test_hostile_values_in_every_household_field_are_refused_without_a_server_error(
+        app, region, setup_session, signed_in_client, field):
+    council = signed_in_client(region.people[Role.COUNCIL_ADMIN])
+    for value in HOSTILE_TEXT if field == "reference" else HOSTILE:
+        response = council.post("/foster-households/new", data={**FORM, field: value})
+        assert response.status_code in (200, 400), (field, value[:20], response.status_code)
+    assert setup_session.scalars(select(FosterHousehold)).all() == []
+    for value in HOSTILE:
+        response = council.post("/foster-households/in-house-preference", data={"points": value})
+        assert response.status_code in (200, 400), (value[:20], response.status_code)
+    assert setup_session.scalars(select(InHousePreference)).all() == []
