@@ -45,8 +45,10 @@ PER_PAGE = 100
 REFERRAL_EXAMPLE = {
     "child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F", "legal_status": "C2",
               "category_of_need": "N1", "home_postcode": "M1 1AE"},
-    "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
-    "needs": ["education"], "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
+    "urgency": "planned", "date_needed": "2027-03-27",
+    "suitability": {"foster": "preferred", "residential": "suitable", "supported_accommodation": "unsuitable"},
+    "communication_needs": "no", "pets": "can", "living_companions": "no_preference", "cultural_needs": "not_required",
+    "additional_support": "therapeutic_support", "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
 }
 
 

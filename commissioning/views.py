@@ -21,6 +21,8 @@ from sqlmodel import col
 
 from commissioning import charts, lifecycle
 from commissioning.forms import (
+    NO_KNOWN_RISK,
+    RISK_PRESENT,
     AddToGroupForm,
     EndPlacementForm,
     HomeForm,
@@ -43,11 +45,20 @@ from commissioning.services.referrals import ChildDetails, ReferralDetails, Refe
 from commissioning.services.supply import HomeDetails, HomeFilters
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
 from commissioning.vocabulary import (
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    COMMUNICATION_REQUIREMENTS,
+    CULTURAL_NEEDS,
     FUNDING,
+    LIVING_COMPANIONS,
     NEEDS_AND_RISKS,
     OFSTED_RATINGS,
+    PETS,
     PLACEMENT_TYPES,
+    RISKS,
     SEXES,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
     URGENCIES,
 )
 from rcc import jobs, users
@@ -86,7 +97,11 @@ PER_PAGE = 50
 @bp.app_context_processor
 def _vocabulary() -> dict[str, Any]:
     return {"PLACEMENT_TYPES": PLACEMENT_TYPES, "URGENCIES": URGENCIES, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
-            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES,
+            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES, "STANDARD_PLACEMENT_TYPES": STANDARD_PLACEMENT_TYPES,
+            "SUITABILITIES": SUITABILITIES, "COMMUNICATION_NEEDS": COMMUNICATION_NEEDS,
+            "COMMUNICATION_REQUIREMENTS": COMMUNICATION_REQUIREMENTS, "CULTURAL_NEEDS": CULTURAL_NEEDS,
+            "LIVING_COMPANIONS": LIVING_COMPANIONS, "PETS": PETS, "ADDITIONAL_SUPPORT": ADDITIONAL_SUPPORT,
+            "RISKS": RISKS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
             "pounds": _pounds}
 
@@ -94,6 +109,12 @@ def _vocabulary() -> dict[str, Any]:
 @bp.app_template_filter("need_labels")
 def _need_labels(keys: list[str]) -> str:
     return ", ".join(NEEDS_AND_RISKS.get(key, key) for key in keys)
+
+
+@bp.app_template_filter("reveal_when")
+def _reveal_when(item: dict[str, Any], value: str, html: str) -> dict[str, Any]:
+    """A GOV.UK radio item that shows ``html`` beneath it while chosen (the conditional reveal pattern)."""
+    return {**item, "conditional": {"html": html}} if item.get("value") == value else item
 
 
 @bp.app_template_filter("pair")
@@ -199,8 +220,18 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
     group = form.sibling_group_id.data or ""
     details = ReferralDetails(
         placement_type=form.placement_type.data or "", urgency=form.urgency.data or "",
-        date_needed=parse_date(form.date_needed.data), needs=form.needs.data or [],
-        risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
+        date_needed=parse_date(form.date_needed.data),
+        suitability={key: getattr(form, f"{key}_suitability").data or "" for key in STANDARD_PLACEMENT_TYPES},
+        communication_needs=form.communication_needs.data or "",
+        communication_requirements=form.communication_requirements.data or [],
+        home_adaptation=form.home_adaptation.data == "yes", cultural_needs=form.cultural_needs.data or "",
+        living_companions=form.living_companions.data or "", pets=form.pets.data or "",
+        additional_support=form.additional_support.data or None,
+        risk_flags=[key for key in RISKS if getattr(form, f"risk_{key}").data == RISK_PRESENT],
+        risk_to_child_other=form.risk_to_child_other.data or None,
+        risk_to_others_other=form.risk_to_others_other.data or None,
+        preferred_location=form.preferred_location.data or None,
+        education_continuity=form.education_continuity.data == "yes", dol_order_needed=form.dol_order_needed.data,
         child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
         excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
@@ -306,7 +337,18 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.home_postcode.data, form.school_postcode.data = c.home_postcode, c.school_postcode
     form.placement_type.data, form.urgency.data = d.placement_type, d.urgency
     form.date_needed.data = d.date_needed.strftime("%d/%m/%Y") if d.date_needed else ""
-    form.needs.data, form.risk_flags.data = d.needs, d.risk_flags
+    for key in STANDARD_PLACEMENT_TYPES:
+        getattr(form, f"{key}_suitability").data = (d.suitability or {}).get(key)
+    form.communication_needs.data = d.communication_needs
+    form.communication_requirements.data = [k for k in d.communication_requirements if k != "none"]
+    form.home_adaptation.data = "yes" if d.home_adaptation else "no"
+    form.cultural_needs.data, form.living_companions.data, form.pets.data = d.cultural_needs, d.living_companions, d.pets
+    form.additional_support.data = d.additional_support
+    for key in RISKS:
+        getattr(form, f"risk_{key}").data = RISK_PRESENT if key in d.risk_flags else NO_KNOWN_RISK
+    form.risk_to_child_other.data, form.risk_to_others_other.data = d.risk_to_child_other, d.risk_to_others_other
+    form.preferred_location.data = d.preferred_location
+    form.education_continuity.data = "yes" if d.education_continuity else "no"
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
     form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
