@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import (
@@ -39,7 +40,7 @@ from commissioning.forms import (
     pounds_text,
 )
 from commissioning.models import Child, Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
-from commissioning.services import dashboard, imports, placements, sibling_groups, supply
+from commissioning.services import dashboard, imports, placements, sibling_groups, standard_json, supply
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
@@ -197,6 +198,16 @@ def export_referrals() -> Any:
     audit_read(AuditAction.REFERRAL_EXPORTED, [r for r, _c in page.rows], format="csv")
     return Response(write_csv(header, rows), mimetype="text/csv",
                     headers={"Content-Disposition": "attachment; filename=referrals.csv"})
+
+
+@bp.route("/referrals/placements-standard.json")
+@allow(*REFERRAL_READERS)
+def export_placements_standard() -> Any:
+    """Referrals and placements in the Placements Data Standard v2's entities and field names."""
+    document, read = standard_json.export_document(db())
+    audit_read(AuditAction.REFERRAL_EXPORTED, read, format="placements-data-standard-v2")
+    return Response(json.dumps(document, indent=1, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=placements-data-standard.json"})
 
 
 def _referral_form_choices(form: ReferralForm) -> list[SiblingGroup]:

@@ -99,6 +99,8 @@ class AuditAction(StrEnum):
     REFERRAL_VIEWED = "referral.viewed"
     REFERRAL_LISTED = "referral.listed"
     REFERRAL_EXPORTED = "referral.exported"
+    REFERRALS_IMPORTED_FROM_STANDARD = "referral.imported_from_standard"
+    SSD_EXTRACT_READ = "referral.ssd_extract_read"
     REFERRAL_FORM_OPENED = "referral.form_opened"
     REFERRAL_SUBMITTED = "referral.submitted"
     REFERRAL_IN_MATCHING = "referral.in_matching"
