@@ -350,3 +350,28 @@ class ReferralUpload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class SsdChild(SQLModel, table=True):
+    """A child in care from a council's Standard Safeguarding Dataset extract, pseudonymised as the
+    SSDA903 import is: the council's own person id, month and year of birth, no name, no UPN, no NHS
+    number. Used only to pre-fill a referral form; the council's latest import replaces the last."""
+
+    __tablename__ = "ssd_child"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (UniqueConstraint("council_id", "reference", name="uq_ssd_child_council_reference"),
+                      CheckConstraint("birth_month BETWEEN 1 AND 12", name="ck_ssd_child_birth_month"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    reference: str = Field(max_length=40)  # ssd_person.pers_person_id
+    birth_month: int
+    birth_year: int
+    sex: str | None = Field(default=None, max_length=1)  # F or M; None when the extract says neither
+    legal_status: str | None = Field(default=None, max_length=3)
+    category_of_need: str | None = Field(default=None, max_length=2)
+    episode_start: date | None = None
+    placement_code: str | None = Field(default=None, max_length=3)  # the current placement's SSDA903 code
+    placement_start: date | None = None
+    imported_at: datetime = Field(default_factory=utcnow)

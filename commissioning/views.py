@@ -17,6 +17,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -39,8 +40,17 @@ from commissioning.forms import (
     parse_pounds,
     pounds_text,
 )
-from commissioning.models import Child, Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
-from commissioning.services import dashboard, imports, placements, sibling_groups, standard_json, supply
+from commissioning.models import (
+    Child,
+    Home,
+    Placement,
+    Referral,
+    ReferralUpload,
+    SiblingGroup,
+    SsdChild,
+    Vacancy,
+)
+from commissioning.services import dashboard, imports, placements, sibling_groups, ssd, standard_json, supply
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
@@ -62,9 +72,9 @@ from commissioning.vocabulary import (
     SUITABILITIES,
     URGENCIES,
 )
-from rcc import jobs, users
+from rcc import audit, jobs, users
 from rcc.audit import AuditAction
-from rcc.csv_files import CsvFileError, write_csv
+from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
@@ -252,6 +262,33 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
     return child, details
 
 
+@bp.route("/referrals/from-ssd", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def ssd_extract() -> Any:
+    """Upload the council's SSD extract tables; pick a child to refer with a pre-filled form."""
+    form = FlaskForm()
+    errors: list[dict[str, str]] = []
+    problems: list[Any] = []
+    if form.validate_on_submit():
+        files = {name: upload.read() for name in ssd.TABLES if (upload := request.files.get(name)) and upload.filename}
+        try:
+            with transaction(db()) as s:
+                result = ssd.import_extract(s, current_organisation(), files)
+                audit.record(s, AuditAction.SSD_EXTRACT_IMPORTED, current_organisation(),
+                             children=result.children, left_out=result.people_left_out)
+            flash(f"{result.children} children in care read from the extract; {result.people_left_out} other "
+                  "people left out. Nothing else was kept.")
+            return redirect(url_for("commissioning.ssd_extract"))
+        except CsvRowErrors as error:
+            errors, problems = [{"text": error.message, "href": "#problems"}], error.problems
+        except CsvFileError as error:
+            errors = [{"text": error.message, "href": "#ssd_person"}]
+    found = ssd.children(db())
+    audit_read(AuditAction.SSD_EXTRACT_READ, found)
+    return render_template("commissioning/ssd_extract.html", form=form, errors=errors, problems=problems,
+                           children=found, tables=ssd.TABLES, platform_type_of=ssd.platform_type_of)
+
+
 @bp.route("/referrals/new", methods=["GET", "POST"])
 @allow(*COUNCIL_WRITERS)
 def new_referral() -> Any:
@@ -260,6 +297,8 @@ def new_referral() -> Any:
     if request.method == "GET":
         if whole_number(request.args.get("sibling_group_id")):
             form.sibling_group_id.data = request.args["sibling_group_id"]
+        if whole_number(request.args.get("ssd_child")):
+            _prefill_from_ssd(form, get_or_404(SsdChild, whole_number(request.args["ssd_child"])))
         audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -335,6 +374,16 @@ def edit_referral(referral_id: int) -> Any:
             _put_errors(form, error, extra)
     return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
                            referral=found)
+
+
+def _prefill_from_ssd(form: ReferralForm, found: SsdChild) -> None:
+    """The referral form filled from a child of the SSD extract: nothing is saved until it is submitted."""
+    audit_read(AuditAction.SSD_EXTRACT_READ, [found], form="new_referral")
+    child, placement_type = ssd.prefill(found)
+    form.reference.data = child.reference
+    form.birth_month.data, form.birth_year.data = str(child.birth_month), str(child.birth_year)
+    form.sex.data, form.legal_status.data, form.category_of_need.data = child.sex, child.legal_status, child.category_of_need
+    form.placement_type.data = placement_type or None
 
 
 def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> None:

@@ -100,6 +100,7 @@ class AuditAction(StrEnum):
     REFERRAL_LISTED = "referral.listed"
     REFERRAL_EXPORTED = "referral.exported"
     REFERRALS_IMPORTED_FROM_STANDARD = "referral.imported_from_standard"
+    SSD_EXTRACT_IMPORTED = "referral.ssd_extract_imported"
     SSD_EXTRACT_READ = "referral.ssd_extract_read"
     REFERRAL_FORM_OPENED = "referral.form_opened"
     REFERRAL_SUBMITTED = "referral.submitted"

@@ -1,4 +1,4 @@
-"""referrals in the Placements Data Standard v2's terms; needs and risks in its vocabulary
+"""referrals in the Placements Data Standard v2's terms; needs and risks in its vocabulary; SSD extract children
 
 Revision ID: 0019
 Revises: 0014
@@ -10,6 +10,9 @@ placement requirements; needs and risk keys move to the standard's words, on ref
 ``needs_met`` and tender lots' ``needs``, as the table below says (commissioning/README.md has it
 too). Nothing a council wrote is lost: a key with no place in the standard goes into the
 referral's "other risk" text, or, for needs, into the standard answer that says the same.
+
+``ssd_child`` keeps a council's children in care from its Standard Safeguarding Dataset extract,
+pseudonymised, to pre-fill referral forms (council and RCC rows, like ``child``).
 """
 from collections.abc import Sequence
 from typing import Any
@@ -18,7 +21,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-from rcc.migration_support import see_every_row
+from rcc.migration_support import enable_row_level_security, grant_app_role, see_every_row
+from rcc.tenancy import COUNCIL_AND_RCC
 
 revision: str = '0019'
 down_revision: str | None = '0014'
@@ -67,6 +71,31 @@ def _in(column: str, keys: Sequence[str], nullable: bool = False) -> str:
 
 def upgrade() -> None:
     see_every_row(op)
+    op.create_table('ssd_child',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rcc_id', sa.Integer(), nullable=False),
+    sa.Column('council_id', sa.Integer(), nullable=False),
+    sa.Column('reference', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('birth_month', sa.Integer(), nullable=False),
+    sa.Column('birth_year', sa.Integer(), nullable=False),
+    sa.Column('sex', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=True),
+    sa.Column('legal_status', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
+    sa.Column('category_of_need', sqlmodel.sql.sqltypes.AutoString(length=2), nullable=True),
+    sa.Column('episode_start', sa.Date(), nullable=True),
+    sa.Column('placement_code', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=True),
+    sa.Column('placement_start', sa.Date(), nullable=True),
+    sa.Column('imported_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['council_id'], ['organisation.id'], ),
+    sa.ForeignKeyConstraint(['rcc_id'], ['organisation.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('council_id', 'reference', name='uq_ssd_child_council_reference'),
+    sa.CheckConstraint('birth_month BETWEEN 1 AND 12', name='ck_ssd_child_birth_month'),
+    )
+    with op.batch_alter_table('ssd_child', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_ssd_child_council_id'), ['council_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_ssd_child_rcc_id'), ['rcc_id'], unique=False)
+    grant_app_role(op, 'ssd_child')
+    enable_row_level_security(op, 'ssd_child', COUNCIL_AND_RCC)
     with op.batch_alter_table('referral', schema=None) as batch_op:
         for key in STANDARD_TYPES:
             batch_op.add_column(sa.Column(f'{key}_suitability', sqlmodel.sql.sqltypes.AutoString(length=20),
@@ -174,3 +203,4 @@ def downgrade() -> None:
                        'communication_requirements', 'communication_needs',
                        *(f'{key}_suitability' for key in STANDARD_TYPES)):
             batch_op.drop_column(column)
+    op.drop_table('ssd_child')
