@@ -171,7 +171,7 @@ def withdraw_referral(body: dict, referral_id: int) -> Any:
 # The Placements Data Standard ------------------------------------------------------------
 
 @bp.route("/referrals/placements-standard")
-@bp.response(200, example={"standard": {"title": "Placements Data Standard", "version": "v2"}, "placements": []})
+@bp.response(200, schemas.PlacementsDocumentSchema, example=schemas.PLACEMENTS_DOCUMENT_EXAMPLE)
 @allow(*REFERRAL_READERS)
 def export_placements_standard() -> Any:
     """Referrals you may see, and their placements, as JSON in the Placements Data Standard v2's entities and
@@ -182,8 +182,10 @@ def export_placements_standard() -> Any:
 
 
 @bp.route("/referrals/placements-standard", methods=["POST"])
+@bp.doc(requestBody={"required": True, "content": {"application/json": {
+    "schema": schemas.PlacementsDocumentSchema, "example": schemas.PLACEMENTS_DOCUMENT_EXAMPLE}}})
 @bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
-@bp.response(201, example={"created": [12, 13]})
+@bp.response(201, schemas.PlacementsImportedSchema, example={"created": [12, 13]})
 @allow(*COUNCIL_WRITERS)
 def import_placements_standard() -> Any:
     """Create draft referrals for your council from a Placements Data Standard v2 document (as the export

@@ -276,3 +276,44 @@ HOME_EXAMPLE = {
 }
 VACANCY_EXAMPLE = {"id": 7, "home_id": 12, "provider_id": 9, "places_free": 1, "available_from": "2027-03-27",
                    "last_confirmed_at": "2027-03-20T09:30:00+00:00", "stale": False, "row_version": 2}
+
+
+class PlacementsDocumentSchema(Schema):
+    """A Placements Data Standard v2 document; its full JSON Schema, derived from the standard's data
+    dictionary, is ``commissioning/standards/placements.schema.json``."""
+
+    standard = fields.Dict(required=True, metadata={"description": "The standard's title, version and source"})
+    placements = fields.List(fields.Dict(), required=True, metadata={
+        "description": "One record per referral: PlacementAvailability, PlacementRequirements, "
+                       "PlacementRecommendation, Risks, QualityAssurance, ActualPlacement once placed, and extensions"})
+
+
+class PlacementsImportedSchema(Schema):
+    created = fields.List(fields.Integer(), required=True, metadata={"description": "The draft referrals made"})
+
+
+PLACEMENTS_DOCUMENT_EXAMPLE = {
+    "standard": {"title": "Placements Data Standard", "version": "v2", "effectiveDate": "2025-07-18"},
+    "placements": [{
+        "PlacementAvailability": {"childId": 41, "neededBy": "in more than 5 days", "siblingCount": 0},
+        "PlacementRequirements": {"communicationNeeds": "N", "specificCommunicationRequirements": ["None"],
+                                  "homeAdaptation": False, "culturalNeeds": "Not required",
+                                  "livingCompanions": "No preference", "pets": "Yes - can",
+                                  "deprivationOfLiberty": False},
+        "PlacementRecommendation": {"fosterCareSuitability": "Preferred",
+                                    "residentialCareSuitability": "Suitable but not preferred",
+                                    "supportedAccommodationSuitability": "Unsuitable"},
+        "Risks": {"riskSelfHarm": "No known risk", "riskSexualExploitation": "No known risk",
+                  "riskCriminalExploitation": "No known risk", "riskDrugAlcohol": "No known risk",
+                  "riskEatingDisorder": "No known risk", "riskMissing": "Risk Present",
+                  "riskToOthersPhysical": "No known risk", "riskToOthersSexual": "No known risk",
+                  "riskToOthersFire": "No known risk", "riskToOthersAnimals": "No known risk",
+                  "riskToOthersCriminal": "No known risk"},
+        "QualityAssurance": {"referralDate": "2027-03-01"},
+        "extensions": {"rcc": {"child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F",
+                                         "legal_status": "C2", "category_of_need": "N1", "uasc": False,
+                                         "ehcp": False, "home_postcode": "M1 1AE", "school_postcode": None},
+                               "referral": {"placement_type": "foster_care", "urgency": "planned",
+                                            "date_needed": "2027-03-27", "status": "draft"}}},
+    }],
+}
