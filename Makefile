@@ -51,5 +51,8 @@ lint:
 typecheck:
 	$(BIN)/mypy $(wildcard rcc commissioning matching contracts cost_transparency)
 
+placements-schema:
+	PYTHONPATH=. $(BIN)/python scripts/placements_schema.py
+
 clean:
 	rm -rf $(VENV) node_modules rcc/static/govuk instance

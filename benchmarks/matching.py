@@ -186,7 +186,7 @@ def _children(rng: np.random.Generator, geography: Geography, count: int,
         group = None
         if size > 1:
             group = f"G{len(groups):05d}"
-            groups.append(SiblingGroup(group, keep_together=bool(rng.random() < 0.75)))
+            groups.append(SiblingGroup(group, plan="together" if rng.random() < 0.75 else "together_if_possible"))
         la = geography.la_names[rng.choice(len(geography.la_names), p=geography.people_weights)]
         family_home = _place(rng, geography, la, 0.01)
         urgency = str(rng.choice(["emergency", "urgent", "planned"], p=[0.1, 0.25, 0.65]))

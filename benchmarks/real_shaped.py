@@ -259,7 +259,7 @@ def _centres() -> tuple[list[str], np.ndarray]:
 
 def _group(group_id: str, together: bool) -> SiblingGroup:
     """The one place the sibling plan is written (keep together, or may be separated)."""
-    return SiblingGroup(group_id, keep_together=together)
+    return SiblingGroup(group_id, plan="together" if together else "together_if_possible")
 
 
 def _demand(rng: np.random.Generator, region: Region, count: int,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
@@ -16,9 +17,10 @@ from sqlmodel import col
 from commissioning import schemas
 from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
 from commissioning.services import referrals as referral_service
-from commissioning.services import sibling_groups, supply
+from commissioning.services import sibling_groups, standard_json, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
+from rcc import audit
 from rcc.api import (
     ETAG_HEADER,
     api_blueprint,
@@ -45,8 +47,10 @@ PER_PAGE = 100
 REFERRAL_EXAMPLE = {
     "child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F", "legal_status": "C2",
               "category_of_need": "N1", "home_postcode": "M1 1AE"},
-    "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
-    "needs": ["education"], "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
+    "urgency": "planned", "date_needed": "2027-03-27",
+    "suitability": {"foster": "preferred", "residential": "suitable", "supported_accommodation": "unsuitable"},
+    "communication_needs": "no", "pets": "can", "living_companions": "no_preference", "cultural_needs": "not_required",
+    "additional_support": "therapeutic_support", "risk_flags": ["going_missing"], "child_wishes": "I want to stay at my school",
 }
 
 
@@ -162,6 +166,39 @@ def withdraw_referral(body: dict, referral_id: int) -> Any:
     except ServiceError as error:
         raise_service_error(error)
     return _referral_out(referral, get_or_404(Child, referral.child_id))
+
+
+# The Placements Data Standard ------------------------------------------------------------
+
+@bp.route("/referrals/placements-standard")
+@bp.response(200, schemas.PlacementsDocumentSchema, example=schemas.PLACEMENTS_DOCUMENT_EXAMPLE)
+@allow(*REFERRAL_READERS)
+def export_placements_standard() -> Any:
+    """Referrals you may see, and their placements, as JSON in the Placements Data Standard v2's entities and
+    field names (the schema: ``commissioning/standards/placements.schema.json``). Reading it is audited."""
+    document, read = standard_json.export_document(db())
+    audit_read(AuditAction.REFERRAL_EXPORTED, read, format="placements-data-standard-v2")
+    return document
+
+
+@bp.route("/referrals/placements-standard", methods=["POST"])
+@bp.doc(requestBody={"required": True, "content": {"application/json": {
+    "schema": schemas.PlacementsDocumentSchema, "example": schemas.PLACEMENTS_DOCUMENT_EXAMPLE}}})
+@bp.alt_response(422, response="UNPROCESSABLE_ENTITY")
+@bp.response(201, schemas.PlacementsImportedSchema, example={"created": [12, 13]})
+@allow(*COUNCIL_WRITERS)
+def import_placements_standard() -> Any:
+    """Create draft referrals for your council from a Placements Data Standard v2 document (as the export
+    writes it): every record, or none, with each problem named by record and field."""
+    try:
+        document = standard_json.parse_document(request.get_data())
+        with transaction(db()) as s:
+            made = standard_json.import_document(s, current_organisation(), document)
+            audit.record(s, AuditAction.REFERRALS_IMPORTED_FROM_STANDARD, current_organisation(),
+                         referrals=len(made))
+    except ServiceError as error:
+        raise_service_error(error)
+    return {"created": [r.id for r in made]}
 
 
 # Sibling groups --------------------------------------------------------------------------

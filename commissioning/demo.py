@@ -23,7 +23,13 @@ from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
 from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGroup, Vacancy
 from commissioning.services import fostering
 from commissioning.services.imports import import_ofsted
-from commissioning.vocabulary import NEEDS, RISK_FLAGS
+from commissioning.vocabulary import (
+    NEEDS,
+    RISK_FLAGS,
+    STANDARD_PLACEMENT_TYPES,
+    matching_needs,
+    standard_type_of,
+)
 from rcc.demo import DEMO_SEED, DemoRegion
 from rcc.geography import (
     great_circle_miles,
@@ -70,6 +76,27 @@ def load_demo_commissioning(session: Session, region: DemoRegion) -> None:
 
 def _pick(rng: random.Random, weighted: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([k for k, _ in weighted], weights=[w for _, w in weighted])[0]
+
+
+def _standard_answers(rng: random.Random, placement_type: str, age: int) -> dict[str, object]:
+    """A referral's answers to the Placements Data Standard, and the matching needs they give."""
+    wanted = standard_type_of(placement_type).key
+    suitability = {key: "preferred" if key == wanted else rng.choice(("suitable", "unsuitable", "unsuitable"))
+                   for key in STANDARD_PLACEMENT_TYPES}
+    if age < 16 and wanted != "supported_accommodation":
+        suitability["supported_accommodation"] = "unsuitable"
+    communication = rng.choice((["none"], ["none"], ["none"], ["esol"], ["bsl"], ["makaton"]))
+    answers: dict[str, object] = {
+        "communication_needs": "no" if communication == ["none"] else "yes", "communication_requirements": communication,
+        "home_adaptation": rng.random() < 0.05, "cultural_needs": rng.choice(("not_required", "required", "not_known")),
+        "living_companions": rng.choice(("no_preference", "no_preference", "solo", "with_others")),
+        "pets": rng.choice(("can", "can", "no", "not_known")),
+        "additional_support": rng.choice((None, None, "therapeutic_support", "additional_supervision")),
+        **{f"{key}_suitability": value for key, value in suitability.items()}}
+    answers["needs"] = matching_needs(communication, bool(answers["home_adaptation"]), str(answers["cultural_needs"]),
+                                      str(answers["living_companions"]), str(answers["pets"]),
+                                      answers["additional_support"])  # type: ignore[arg-type]
+    return answers
 
 
 def _describe_homes(rng: random.Random, homes: list[Home]) -> None:
@@ -208,7 +235,7 @@ def _add_referrals(session: Session, rng: random.Random, region: DemoRegion) -> 
             rcc_id=region.rcc.id, council_id=council_id, child_id=0,
             sibling_group_id=None, placement_type=placement_type, urgency=urgency,
             date_needed=max(today, (created + timedelta(days=waited)).date()),
-            needs=sorted(rng.sample(list(NEEDS), rng.randint(0, 3)), key=list(NEEDS).index),
+            **_standard_answers(rng, placement_type, today.year - birth_year),
             risk_flags=sorted(rng.sample(list(RISK_FLAGS), rng.choice((0, 0, 1, 1, 2, 3))), key=list(RISK_FLAGS).index),
             dol_order_needed=placement_type == "secure" or rng.random() < 0.02,
             child_wishes=(wishes := rng.choice(_WISHES)), provider_summary=_SUMMARIES[wishes],

@@ -15,14 +15,21 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from commissioning.models import HOUSEHOLD_STATUSES
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
 from commissioning.vocabulary import (
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    COMMUNICATION_REQUIREMENTS,
+    CULTURAL_NEEDS,
     FUNDING,
-    NEEDS,
+    LIVING_COMPANIONS,
     NEEDS_AND_RISKS,
     OFSTED_RATINGS,
+    PETS,
     PLACEMENT_TYPES,
-    RISK_FLAGS,
+    RISKS,
     SEXES,
     SIBLING_PLANS,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
     URGENCIES,
 )
 from rcc import numbers
@@ -30,6 +37,12 @@ from rcc.forms import VersionedForm
 from rcc.web import parse_day
 
 YES_NO = [("yes", "Yes"), ("no", "No")]
+NO_KNOWN_RISK, RISK_PRESENT = "no_known_risk", "risk_present"
+RISK_CHOICES = [(NO_KNOWN_RISK, "No known risk"), (RISK_PRESENT, "Risk present")]
+
+
+def _choices(options: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(key, option.label) for key, option in options.items()]
 
 
 class MultiCheckbox(SelectMultipleField):
@@ -96,15 +109,37 @@ class ReferralForm(VersionedForm):
     ehcp = BooleanField("Has an education, health and care plan (EHCP)")
     home_postcode = StringField("Home postcode", validators=[DataRequired("Enter the child's home postcode")])
     school_postcode = StringField("School postcode (optional)", validators=[Optional()])
-    placement_type = RadioField("Type of placement needed", validate_choice=False, choices=[(k, v.label) for k, v in PLACEMENT_TYPES.items()],
-                                validators=[DataRequired("Select the type of placement the child needs")])
+    placement_type = RadioField("Type of home to look for first (optional)", validate_choice=False,
+                                choices=[(k, v.label) for k, v in PLACEMENT_TYPES.items()], validators=[Optional()])
     urgency = RadioField("How urgent", validate_choice=False, choices=list(URGENCIES.items()),
                          validators=[DataRequired("Select how urgently the placement is needed")])
     date_needed = StringField("Date needed", validators=[
         DataRequired("Enter the date the placement is needed"),
         _date_field("Date needed must be a real date, like 27/3/2027")])
-    needs = MultiCheckbox("Needs", choices=list(NEEDS.items()))
-    risk_flags = MultiCheckbox("Risks", choices=list(RISK_FLAGS.items()))
+    communication_needs = RadioField("Does the child have communication, language and learning needs?",
+                                     validate_choice=False, choices=_choices(COMMUNICATION_NEEDS),
+                                     validators=[DataRequired("Select whether the child has communication needs")])
+    communication_requirements = MultiCheckbox("Communication and language requirements",
+                                               choices=_choices(COMMUNICATION_REQUIREMENTS))
+    home_adaptation = RadioField("Does the child need an adapted home?", validate_choice=False, choices=YES_NO,
+                                 validators=[DataRequired("Select whether the child needs an adapted home")])
+    cultural_needs = RadioField("Cultural needs (such as a place of worship)", validate_choice=False,
+                                choices=_choices(CULTURAL_NEEDS),
+                                validators=[DataRequired("Select whether the child has cultural needs")])
+    living_companions = RadioField("Who can the child be cared for alongside?", validate_choice=False,
+                                   choices=_choices(LIVING_COMPANIONS),
+                                   validators=[DataRequired("Select who the child can be cared for alongside")])
+    pets = RadioField("Can the child live with pets or animals?", validate_choice=False, choices=_choices(PETS),
+                      validators=[DataRequired("Select whether the child can live with pets")])
+    additional_support = RadioField("Additional support (optional)", validate_choice=False,
+                                    choices=_choices(ADDITIONAL_SUPPORT), validators=[Optional()])
+    risk_to_child_other = TextAreaField("Other risk to the child (please specify)", validators=[Length(max=2000)])
+    risk_to_others_other = TextAreaField("Other risk to others or property (please specify)",
+                                         validators=[Length(max=2000)])
+    preferred_location = StringField("Preferred location for the home search (optional)",
+                                     validators=[Optional(), Length(max=200)])
+    education_continuity = RadioField("Should the child keep their current school?", validate_choice=False,
+                                      choices=YES_NO, validators=[DataRequired("Say whether the child should keep their school")])
     dol_order_needed = BooleanField("A deprivation of liberty order is needed")
     child_wishes = TextAreaField("What the child wants, in their own words", validators=[Length(max=4000)])
     provider_summary = TextAreaField("Summary for providers", validators=[Length(max=2000)])
@@ -117,6 +152,12 @@ class ReferralForm(VersionedForm):
                                        validators=[Length(max=2000)])
     sibling_group_id = SelectField("Sibling group", validate_choice=False, coerce=str)
 
+    def suitability_fields(self) -> list[Any]:
+        return [getattr(self, f"{key}_suitability") for key in STANDARD_PLACEMENT_TYPES]
+
+    def risk_fields(self, to_others: bool) -> list[Any]:
+        return [getattr(self, f"risk_{key}") for key, risk in RISKS.items() if risk.to_others == to_others]
+
     def fill_choices(self, providers: list[tuple[int, str]], areas: list[str],
                      groups: list[tuple[int, str]]) -> None:
         self.legal_status.choices = [("", "Select legal status")] + [
@@ -126,6 +167,17 @@ class ReferralForm(VersionedForm):
         self.excluded_provider_ids.choices = providers
         self.excluded_areas.choices = [(a, a) for a in areas]
         self.sibling_group_id.choices = [("", "Not in a sibling group")] + [(str(i), n) for i, n in groups]
+
+
+# One radio question per standard placement type and per listed risk, named after their keys.
+for _key, _standard in STANDARD_PLACEMENT_TYPES.items():
+    setattr(ReferralForm, f"{_key}_suitability", RadioField(
+        f"{_standard.label}", validate_choice=False, choices=_choices(SUITABILITIES),
+        validators=[DataRequired(f"Select how suitable {_standard.label.lower()} is for the child")]))
+for _key, _risk in RISKS.items():
+    setattr(ReferralForm, f"risk_{_key}", RadioField(
+        _risk.label, validate_choice=False, choices=RISK_CHOICES,
+        validators=[DataRequired(f"Say whether there is a known risk: {_risk.label.lower()}")]))
 
 
 class SiblingGroupForm(VersionedForm):

@@ -15,13 +15,21 @@ from sqlmodel import Field, SQLModel
 
 from commissioning.lifecycle import DRAFT, OPEN_STATUSES
 from commissioning.vocabulary import (  # noqa: F401 - re-exported: the names other packages use
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    CULTURAL_NEEDS,
+    LIVING_COMPANIONS,
     NEEDS,
     NEEDS_AND_RISKS,
     OFSTED_RATINGS,
+    PETS,
     PLACEMENT_TYPES,
     RISK_FLAGS,
     SEXES,
+    SPECIALIST_TYPES,
     STALE_AFTER_DAYS,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
     URGENCIES,
 )
 from rcc.models import utcnow
@@ -88,15 +96,41 @@ class SiblingGroup(Versioned, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+def _one_of(column: str, keys: object, nullable: bool = False) -> CheckConstraint:
+    """The column holds one of ``keys`` (and NULL when ``nullable``): the vocabulary, held by the database."""
+    allowed = ", ".join(f"'{key}'" for key in keys)  # type: ignore[attr-defined]
+    condition = f"{column} IN ({allowed})"
+    return CheckConstraint(f"{column} IS NULL OR {condition}" if nullable else condition, name=f"ck_referral_{column}")
+
+
+# The referral's answers to the Placements Data Standard, each checked by the database.
+REFERRAL_STANDARD_CHECKS = (
+    *(_one_of(f"{key}_suitability", SUITABILITIES) for key in STANDARD_PLACEMENT_TYPES),
+    _one_of("communication_needs", COMMUNICATION_NEEDS),
+    _one_of("cultural_needs", CULTURAL_NEEDS),
+    _one_of("living_companions", LIVING_COMPANIONS),
+    _one_of("pets", PETS),
+    _one_of("additional_support", ADDITIONAL_SUPPORT, nullable=True),
+)
+
+
 class Referral(Versioned, table=True):
-    """A council's request for a home for one child."""
+    """A council's request for a home for one child, in the Placements Data Standard's terms.
+
+    ``placement_type`` is the platform's type to look for first: one of the types the
+    suitabilities allow. It is the only way to ask for a specialist type (secure, parent and
+    child), which is then the only type matched: a secure place needs a court order, a parent and
+    child place a parent and baby, so "residential is suitable" never implies either. ``needs`` are derived from the standard's placement requirements
+    (``vocabulary.matching_needs``); ``risk_flags`` are the standard's risks present.
+    """
 
     __tablename__ = "referral"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
     # A child has at most one open referral, whoever asks at the same moment.
     __table_args__ = (Index("uq_referral_open_per_child", "child_id", unique=True,
                             sqlite_where=text(f"status IN {OPEN_STATUSES!r}"),
-                            postgresql_where=text(f"status IN {OPEN_STATUSES!r}")),)
+                            postgresql_where=text(f"status IN {OPEN_STATUSES!r}")),
+                      *REFERRAL_STANDARD_CHECKS)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -109,6 +143,25 @@ class Referral(Versioned, table=True):
     needs: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     risk_flags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     dol_order_needed: bool = False
+    # Placements Data Standard v2: PlacementRecommendation
+    foster_suitability: str = Field(default="not_specified", max_length=20)
+    residential_suitability: str = Field(default="not_specified", max_length=20)
+    supported_accommodation_suitability: str = Field(default="not_specified", max_length=20)
+    # PlacementRequirements
+    communication_needs: str = Field(default="not_specified", max_length=20)
+    communication_requirements: list[str] = Field(default_factory=lambda: ["none"],
+                                                  sa_column=Column(JSON, nullable=False))
+    home_adaptation: bool = False
+    cultural_needs: str = Field(default="not_known", max_length=20)
+    living_companions: str = Field(default="no_preference", max_length=20)
+    pets: str = Field(default="not_known", max_length=20)
+    additional_support: str | None = Field(default=None, max_length=30)
+    # Risks: the "other (please specify)" texts
+    risk_to_child_other: str | None = Field(default=None, max_length=2000)
+    risk_to_others_other: str | None = Field(default=None, max_length=2000)
+    # PlacementAvailability.preferredLocation; ActualPlacement.educationContinuity asked for up front
+    preferred_location: str | None = Field(default=None, max_length=200)
+    education_continuity: bool = False
     child_wishes: str = Field(default="", max_length=4000)  # the child's own words: never shown to providers
     # What the council chooses to tell providers about the child, in its own words: the only free text
     # about the child that leaves the council and the RCC.
@@ -128,6 +181,24 @@ class Referral(Versioned, table=True):
     @property
     def needs_and_risks(self) -> list[str]:
         return [*self.needs, *self.risk_flags]
+
+    def suitability(self, standard_type: str) -> str:
+        return str(getattr(self, f"{standard_type}_suitability"))
+
+    def allowed_placement_types(self) -> frozenset[str]:
+        """The platform's types matching may propose: those of every standard type not unsuitable,
+        but never a specialist type (secure, parent and child) unless asked for, and then only it."""
+        if self.placement_type in SPECIALIST_TYPES:
+            return frozenset({self.placement_type})
+        return frozenset(t for key, standard in STANDARD_PLACEMENT_TYPES.items()
+                         if self.suitability(key) != "unsuitable" for t in standard.platform_types
+                         if t not in SPECIALIST_TYPES)
+
+    def preferred_placement_types(self) -> frozenset[str]:
+        """The allowed types of every standard type marked preferred."""
+        allowed = self.allowed_placement_types()
+        return frozenset(t for key, standard in STANDARD_PLACEMENT_TYPES.items()
+                         if self.suitability(key) == "preferred" for t in standard.platform_types if t in allowed)
 
 
 class ReferralEvent(SQLModel, table=True):
@@ -357,3 +428,28 @@ class ReferralUpload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class SsdChild(SQLModel, table=True):
+    """A child in care from a council's Standard Safeguarding Dataset extract, pseudonymised as the
+    SSDA903 import is: the council's own person id, month and year of birth, no name, no UPN, no NHS
+    number. Used only to pre-fill a referral form; the council's latest import replaces the last."""
+
+    __tablename__ = "ssd_child"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (UniqueConstraint("council_id", "reference", name="uq_ssd_child_council_reference"),
+                      CheckConstraint("birth_month BETWEEN 1 AND 12", name="ck_ssd_child_birth_month"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    reference: str = Field(max_length=40)  # ssd_person.pers_person_id
+    birth_month: int
+    birth_year: int
+    sex: str | None = Field(default=None, max_length=1)  # F or M; None when the extract says neither
+    legal_status: str | None = Field(default=None, max_length=3)
+    category_of_need: str | None = Field(default=None, max_length=2)
+    episode_start: date | None = None
+    placement_code: str | None = Field(default=None, max_length=3)  # the current placement's SSDA903 code
+    placement_start: date | None = None
+    imported_at: datetime = Field(default_factory=utcnow)

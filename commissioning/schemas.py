@@ -13,12 +13,19 @@ from marshmallow import Schema, fields, validate
 
 from commissioning.lifecycle import STATUS_LABELS
 from commissioning.vocabulary import (
-    NEEDS,
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    COMMUNICATION_REQUIREMENTS,
+    CULTURAL_NEEDS,
+    LIVING_COMPANIONS,
     OFSTED_RATINGS,
+    PETS,
     PLACEMENT_TYPES,
     RISK_FLAGS,
     SEXES,
     SIBLING_PLANS,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
     URGENCIES,
 )
 from rcc.api import (
@@ -65,11 +72,32 @@ class ChildSchema(Schema):
 
 class ReferralInSchema(Schema):
     child = fields.Nested(ChildSchema, required=True)
-    placement_type = fields.String(required=True, validate=validate.OneOf(list(PLACEMENT_TYPES)))
+    placement_type = fields.String(load_default="", validate=validate.OneOf(["", *PLACEMENT_TYPES]), metadata={
+        "description": "The platform's type to look for first (and the only way to ask for secure or parent and "
+                       "child); left empty, the first preferred type"})
     urgency = fields.String(required=True, validate=validate.OneOf(list(URGENCIES)))
     date_needed = day(required=True)
-    needs = fields.List(fields.String(validate=validate.OneOf(list(NEEDS))), load_default=list)
-    risk_flags = fields.List(fields.String(validate=validate.OneOf(list(RISK_FLAGS))), load_default=list)
+    suitability = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(list(STANDARD_PLACEMENT_TYPES))),
+        values=fields.String(validate=validate.OneOf(list(SUITABILITIES))), load_default=None, allow_none=True,
+        metadata={"description": "Placements Data Standard v2 PlacementRecommendation: foster, residential and "
+                                 "supported_accommodation, each preferred, suitable, unsuitable or not_specified. "
+                                 "Left out: placement_type's type preferred, the others unsuitable"})
+    communication_needs = fields.String(load_default="not_specified", validate=validate.OneOf(list(COMMUNICATION_NEEDS)))
+    communication_requirements = fields.List(fields.String(validate=validate.OneOf(list(COMMUNICATION_REQUIREMENTS))),
+                                             load_default=list)
+    home_adaptation = fields.Boolean(load_default=False)
+    cultural_needs = fields.String(load_default="not_known", validate=validate.OneOf(list(CULTURAL_NEEDS)))
+    living_companions = fields.String(load_default="no_preference", validate=validate.OneOf(list(LIVING_COMPANIONS)))
+    pets = fields.String(load_default="not_known", validate=validate.OneOf(list(PETS)))
+    additional_support = fields.String(load_default=None, allow_none=True,
+                                       validate=validate.OneOf(list(ADDITIONAL_SUPPORT)))
+    risk_flags = fields.List(fields.String(validate=validate.OneOf(list(RISK_FLAGS))), load_default=list,
+                             metadata={"description": "The Placements Data Standard's risks present (the rest: no known risk)"})
+    risk_to_child_other = bounded_text(2000, allow_none=True, load_default=None)
+    risk_to_others_other = bounded_text(2000, allow_none=True, load_default=None)
+    preferred_location = bounded_text(200, allow_none=True, load_default=None)
+    education_continuity = fields.Boolean(load_default=False)
     dol_order_needed = fields.Boolean(load_default=False)
     child_wishes = bounded_text(4000, load_default="", metadata={
         "description": "The child's own words. Never shown to providers."})
@@ -94,8 +122,22 @@ class ReferralOutSchema(Schema):
     placement_type = fields.String(required=True)
     urgency = fields.String(required=True)
     date_needed = fields.Date(required=True)
-    needs = fields.List(fields.String())
+    foster_suitability = fields.String()
+    residential_suitability = fields.String()
+    supported_accommodation_suitability = fields.String()
+    communication_needs = fields.String()
+    communication_requirements = fields.List(fields.String())
+    home_adaptation = fields.Boolean()
+    cultural_needs = fields.String()
+    living_companions = fields.String()
+    pets = fields.String()
+    additional_support = fields.String(allow_none=True)
+    needs = fields.List(fields.String(), metadata={"description": "Derived from the standard's answers"})
     risk_flags = fields.List(fields.String())
+    risk_to_child_other = fields.String(allow_none=True)
+    risk_to_others_other = fields.String(allow_none=True)
+    preferred_location = fields.String(allow_none=True)
+    education_continuity = fields.Boolean()
     dol_order_needed = fields.Boolean()
     child_wishes = fields.String()
     provider_summary = fields.String()
@@ -212,7 +254,10 @@ REFERRAL_EXAMPLE = {
               "legal_status": "C2", "category_of_need": "N1", "uasc": False, "ehcp": False,
               "home_postcode": "M1 1AE", "school_postcode": None},
     "status": "draft", "placement_type": "foster_care", "urgency": "planned", "date_needed": "2027-03-27",
-    "needs": ["education"], "risk_flags": ["going_missing"], "dol_order_needed": False,
+    "foster_suitability": "preferred", "residential_suitability": "suitable",
+    "supported_accommodation_suitability": "unsuitable", "communication_needs": "no",
+    "communication_requirements": ["none"], "needs": ["therapeutic_support"], "additional_support": "therapeutic_support",
+    "risk_flags": ["going_missing"], "dol_order_needed": False,
     "child_wishes": "I want to stay at my school", "excluded_provider_ids": [], "excluded_home_ids": [],
     "excluded_areas": [], "max_weekly_cost": None, "max_distance_miles": 20, "out_of_area_reason": None,
     "sibling_group_id": None, "submitted_at": None, "row_version": 1,
@@ -226,10 +271,51 @@ HOME_EXAMPLE = {
     "id": 12, "provider_id": 9, "ofsted_urn": "SC123456", "name": "Oak House", "placement_type": "childrens_home",
     "local_authority": "Manchester", "postcode": "M1 1AE", "latitude": 53.4794, "longitude": -2.2453,
     "location_precision": "postcode", "registered_places": 4, "age_min": 11, "age_max": 17, "sexes": ["F", "M"],
-    "needs_met": ["emotional_behavioural", "education"], "max_sibling_group": 2, "weekly_price": 480000,
+    "needs_met": ["therapeutic_support", "going_missing"], "max_sibling_group": 2, "weekly_price": 480000,
     "price_band": None, "ofsted_rating": "good", "rating_date": "2025-11-12",
     "rating_source": "Ofsted import 1 December 2026", "dol_capable": False, "active": True,
     "row_version": 3,
 }
 VACANCY_EXAMPLE = {"id": 7, "home_id": 12, "provider_id": 9, "places_free": 1, "available_from": "2027-03-27",
                    "last_confirmed_at": "2027-03-20T09:30:00+00:00", "stale": False, "row_version": 2}
+
+
+class PlacementsDocumentSchema(Schema):
+    """A Placements Data Standard v2 document; its full JSON Schema, derived from the standard's data
+    dictionary, is ``commissioning/standards/placements.schema.json``."""
+
+    standard = fields.Dict(required=True, metadata={"description": "The standard's title, version and source"})
+    placements = fields.List(fields.Dict(), required=True, metadata={
+        "description": "One record per referral: PlacementAvailability, PlacementRequirements, "
+                       "PlacementRecommendation, Risks, QualityAssurance, ActualPlacement once placed, and extensions"})
+
+
+class PlacementsImportedSchema(Schema):
+    created = fields.List(fields.Integer(), required=True, metadata={"description": "The draft referrals made"})
+
+
+PLACEMENTS_DOCUMENT_EXAMPLE = {
+    "standard": {"title": "Placements Data Standard", "version": "v2", "effectiveDate": "2025-07-18"},
+    "placements": [{
+        "PlacementAvailability": {"childId": 41, "neededBy": "in more than 5 days", "siblingCount": 0},
+        "PlacementRequirements": {"communicationNeeds": "N", "specificCommunicationRequirements": ["None"],
+                                  "homeAdaptation": False, "culturalNeeds": "Not required",
+                                  "livingCompanions": "No preference", "pets": "Yes - can",
+                                  "deprivationOfLiberty": False},
+        "PlacementRecommendation": {"fosterCareSuitability": "Preferred",
+                                    "residentialCareSuitability": "Suitable but not preferred",
+                                    "supportedAccommodationSuitability": "Unsuitable"},
+        "Risks": {"riskSelfHarm": "No known risk", "riskSexualExploitation": "No known risk",
+                  "riskCriminalExploitation": "No known risk", "riskDrugAlcohol": "No known risk",
+                  "riskEatingDisorder": "No known risk", "riskMissing": "Risk Present",
+                  "riskToOthersPhysical": "No known risk", "riskToOthersSexual": "No known risk",
+                  "riskToOthersFire": "No known risk", "riskToOthersAnimals": "No known risk",
+                  "riskToOthersCriminal": "No known risk"},
+        "QualityAssurance": {"referralDate": "2027-03-01"},
+        "extensions": {"rcc": {"child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F",
+                                         "legal_status": "C2", "category_of_need": "N1", "uasc": False,
+                                         "ehcp": False, "home_postcode": "M1 1AE", "school_postcode": None},
+                               "referral": {"placement_type": "foster_care", "urgency": "planned",
+                                            "date_needed": "2027-03-27", "status": "draft"}}},
+    }],
+}

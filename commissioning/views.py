@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import (
@@ -16,11 +17,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlmodel import col
 
 from commissioning import charts, lifecycle
 from commissioning.forms import (
+    NO_KNOWN_RISK,
+    RISK_PRESENT,
     AddToGroupForm,
     EndPlacementForm,
     HomeForm,
@@ -48,25 +52,44 @@ from commissioning.models import (
     Referral,
     ReferralUpload,
     SiblingGroup,
+    SsdChild,
     Vacancy,
 )
-from commissioning.services import dashboard, fostering, imports, placements, sibling_groups, supply
+from commissioning.services import (
+    dashboard,
+    fostering,
+    imports,
+    placements,
+    sibling_groups,
+    ssd,
+    standard_json,
+    supply,
+)
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
 from commissioning.vocabulary import (
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    COMMUNICATION_REQUIREMENTS,
+    CULTURAL_NEEDS,
     FUNDING,
+    LIVING_COMPANIONS,
     NEEDS_AND_RISKS,
     OFSTED_RATINGS,
+    PETS,
     PLACEMENT_TYPES,
+    RISKS,
     SEXES,
     SIBLING_PLANS,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
     URGENCIES,
 )
-from rcc import jobs, users
+from rcc import audit, jobs, users
 from rcc.audit import AuditAction
-from rcc.csv_files import CsvFileError, write_csv
+from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldErrors, ServiceError
 from rcc.geography import local_authorities
@@ -100,7 +123,11 @@ PER_PAGE = 50
 @bp.app_context_processor
 def _vocabulary() -> dict[str, Any]:
     return {"PLACEMENT_TYPES": PLACEMENT_TYPES, "URGENCIES": URGENCIES, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
-            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES, "sibling_plans": SIBLING_PLANS,
+            "OFSTED_RATINGS": OFSTED_RATINGS, "SEXES": SEXES, "sibling_plans": SIBLING_PLANS, "STANDARD_PLACEMENT_TYPES": STANDARD_PLACEMENT_TYPES,
+            "SUITABILITIES": SUITABILITIES, "COMMUNICATION_NEEDS": COMMUNICATION_NEEDS,
+            "COMMUNICATION_REQUIREMENTS": COMMUNICATION_REQUIREMENTS, "CULTURAL_NEEDS": CULTURAL_NEEDS,
+            "LIVING_COMPANIONS": LIVING_COMPANIONS, "PETS": PETS, "ADDITIONAL_SUPPORT": ADDITIONAL_SUPPORT,
+            "RISKS": RISKS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
             "pounds": _pounds, "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
 
@@ -108,6 +135,12 @@ def _vocabulary() -> dict[str, Any]:
 @bp.app_template_filter("need_labels")
 def _need_labels(keys: list[str]) -> str:
     return ", ".join(NEEDS_AND_RISKS.get(key, key) for key in keys)
+
+
+@bp.app_template_filter("reveal_when")
+def _reveal_when(item: dict[str, Any], value: str, html: str) -> dict[str, Any]:
+    """A GOV.UK radio item that shows ``html`` beneath it while chosen (the conditional reveal pattern)."""
+    return {**item, "conditional": {"html": html}} if item.get("value") == value else item
 
 
 @bp.app_template_filter("pair")
@@ -192,6 +225,16 @@ def export_referrals() -> Any:
                     headers={"Content-Disposition": "attachment; filename=referrals.csv"})
 
 
+@bp.route("/referrals/placements-standard.json")
+@allow(*REFERRAL_READERS)
+def export_placements_standard() -> Any:
+    """Referrals and placements in the Placements Data Standard v2's entities and field names."""
+    document, read = standard_json.export_document(db())
+    audit_read(AuditAction.REFERRAL_EXPORTED, read, format="placements-data-standard-v2")
+    return Response(json.dumps(document, indent=1, ensure_ascii=False), mimetype="application/json",
+                    headers={"Content-Disposition": "attachment; filename=placements-data-standard.json"})
+
+
 def _referral_form_choices(form: ReferralForm) -> list[SiblingGroup]:
     """Fills the form's lists; gives the council's sibling groups it offers (their names are the council's)."""
     session = db()
@@ -213,8 +256,18 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
     group = form.sibling_group_id.data or ""
     details = ReferralDetails(
         placement_type=form.placement_type.data or "", urgency=form.urgency.data or "",
-        date_needed=parse_date(form.date_needed.data), needs=form.needs.data or [],
-        risk_flags=form.risk_flags.data or [], dol_order_needed=form.dol_order_needed.data,
+        date_needed=parse_date(form.date_needed.data),
+        suitability={key: getattr(form, f"{key}_suitability").data or "" for key in STANDARD_PLACEMENT_TYPES},
+        communication_needs=form.communication_needs.data or "",
+        communication_requirements=form.communication_requirements.data or [],
+        home_adaptation=form.home_adaptation.data == "yes", cultural_needs=form.cultural_needs.data or "",
+        living_companions=form.living_companions.data or "", pets=form.pets.data or "",
+        additional_support=form.additional_support.data or None,
+        risk_flags=[key for key in RISKS if getattr(form, f"risk_{key}").data == RISK_PRESENT],
+        risk_to_child_other=form.risk_to_child_other.data or None,
+        risk_to_others_other=form.risk_to_others_other.data or None,
+        preferred_location=form.preferred_location.data or None,
+        education_continuity=form.education_continuity.data == "yes", dol_order_needed=form.dol_order_needed.data,
         child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
         excluded_provider_ids=form.excluded_provider_ids.data or [],
         excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
@@ -222,6 +275,33 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         out_of_area_reason=form.out_of_area_reason.data or None,
         sibling_group_id=whole_number(group))
     return child, details
+
+
+@bp.route("/referrals/from-ssd", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def ssd_extract() -> Any:
+    """Upload the council's SSD extract tables; pick a child to refer with a pre-filled form."""
+    form = FlaskForm()
+    errors: list[dict[str, str]] = []
+    problems: list[Any] = []
+    if form.validate_on_submit():
+        files = {name: upload.read() for name in ssd.TABLES if (upload := request.files.get(name)) and upload.filename}
+        try:
+            with transaction(db()) as s:
+                result = ssd.import_extract(s, current_organisation(), files)
+                audit.record(s, AuditAction.SSD_EXTRACT_IMPORTED, current_organisation(),
+                             children=result.children, left_out=result.people_left_out)
+            flash(f"{result.children} children in care read from the extract; {result.people_left_out} other "
+                  "people left out. Nothing else was kept.")
+            return redirect(url_for("commissioning.ssd_extract"))
+        except CsvRowErrors as error:
+            errors, problems = [{"text": error.message, "href": "#problems"}], error.problems
+        except CsvFileError as error:
+            errors = [{"text": error.message, "href": "#ssd_person"}]
+    found = ssd.children(db())
+    audit_read(AuditAction.SSD_EXTRACT_READ, found)
+    return render_template("commissioning/ssd_extract.html", form=form, errors=errors, problems=problems,
+                           children=found, tables=ssd.TABLES, platform_type_of=ssd.platform_type_of)
 
 
 @bp.route("/referrals/new", methods=["GET", "POST"])
@@ -232,6 +312,8 @@ def new_referral() -> Any:
     if request.method == "GET":
         if whole_number(request.args.get("sibling_group_id")):
             form.sibling_group_id.data = request.args["sibling_group_id"]
+        if whole_number(request.args.get("ssd_child")):
+            _prefill_from_ssd(form, get_or_404(SsdChild, whole_number(request.args["ssd_child"])))
         audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -309,6 +391,16 @@ def edit_referral(referral_id: int) -> Any:
                            referral=found)
 
 
+def _prefill_from_ssd(form: ReferralForm, found: SsdChild) -> None:
+    """The referral form filled from a child of the SSD extract: nothing is saved until it is submitted."""
+    audit_read(AuditAction.SSD_EXTRACT_READ, [found], form="new_referral")
+    child, placement_type = ssd.prefill(found)
+    form.reference.data = child.reference
+    form.birth_month.data, form.birth_year.data = str(child.birth_month), str(child.birth_year)
+    form.sex.data, form.legal_status.data, form.category_of_need.data = child.sex, child.legal_status, child.category_of_need
+    form.placement_type.data = placement_type or None
+
+
 def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> None:
     c = referral_service.child_details_of(child)
     d = referral_service.details_of(found)
@@ -320,7 +412,18 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.home_postcode.data, form.school_postcode.data = c.home_postcode, c.school_postcode
     form.placement_type.data, form.urgency.data = d.placement_type, d.urgency
     form.date_needed.data = d.date_needed.strftime("%d/%m/%Y") if d.date_needed else ""
-    form.needs.data, form.risk_flags.data = d.needs, d.risk_flags
+    for key in STANDARD_PLACEMENT_TYPES:
+        getattr(form, f"{key}_suitability").data = (d.suitability or {}).get(key)
+    form.communication_needs.data = d.communication_needs
+    form.communication_requirements.data = [k for k in d.communication_requirements if k != "none"]
+    form.home_adaptation.data = "yes" if d.home_adaptation else "no"
+    form.cultural_needs.data, form.living_companions.data, form.pets.data = d.cultural_needs, d.living_companions, d.pets
+    form.additional_support.data = d.additional_support
+    for key in RISKS:
+        getattr(form, f"risk_{key}").data = RISK_PRESENT if key in d.risk_flags else NO_KNOWN_RISK
+    form.risk_to_child_other.data, form.risk_to_others_other.data = d.risk_to_child_other, d.risk_to_others_other
+    form.preferred_location.data = d.preferred_location
+    form.education_continuity.data = "yes" if d.education_continuity else "no"
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
     form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas

@@ -40,7 +40,7 @@ TENDER_EXAMPLE = {"reference": "NWRCC-2027-01", "title": "Children's homes for t
                   "clarification_closes_at": "2027-03-10T17:00:00+00:00", "bids_close_at": "2027-03-24T12:00:00+00:00",
                   "contract_start": "2027-06-01"}
 LOT_EXAMPLE = {"title": "Greater Manchester", "placement_type": "childrens_home", "council_ids": [3, 4],
-               "needs": ["emotional_behavioural"], "places": 4, "max_weekly_price": 600000, "term_months": 24,
+               "needs": ["therapeutic_support"], "places": 4, "max_weekly_price": 600000, "term_months": 24,
                "extension_months": 12, "max_extensions": 2, "price_weight": 60,
                "questions": [{"text": "How will you keep children safe?", "weight": 60},
                              {"text": "How will you support education?", "weight": 40}]}

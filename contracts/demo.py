@@ -75,7 +75,7 @@ def _awarded_contract(session: Session, region: DemoRegion, homes: list[Home], s
     price = max(homes[0].weekly_price or 0, 450000)
     lot = tenders.add_lot(session, tender, tenders.LotDetails(
         "Children's homes: central North West", "childrens_home", [c.id or 0 for c in region.councils[:4]],
-        ["emotional_behavioural", "going_missing"], 3, price + 50000, 24, 12, 1, 60, QUESTIONS), published)
+        ["therapeutic_support", "going_missing"], 3, price + 50000, 24, 12, 1, 60, QUESTIONS), published)
     tenders.publish(session, tender, published)
     bidders = [(region.providers[0], homes[:2], price, [4, 4, 3])]
     for rival in region.providers[1:3]:
@@ -125,7 +125,7 @@ def _children_in_block(session: Session, region: DemoRegion, contract, homes: li
         session.flush()
         referral = Referral(rcc_id=child.rcc_id, council_id=child.council_id, child_id=child.id or 0,
                             placement_type="childrens_home", urgency="planned", date_needed=begins,
-                            needs=["emotional_behavioural"], status=PLACED, submitted_at=_at(begins - timedelta(days=14)),
+                            needs=["therapeutic_support"], status=PLACED, submitted_at=_at(begins - timedelta(days=14)),
                             created_at=_at(begins - timedelta(days=14)), status_changed_at=_at(begins))
         session.add(referral)
         session.flush()
@@ -150,9 +150,9 @@ def _open_tender(session: Session, region: DemoRegion, now: datetime) -> Tender:
     lots: list[Lot] = [
         tenders.add_lot(session, tender, tenders.LotDetails(
             "Children's homes for 15 to 17 year olds", "childrens_home", councils[:6],
-            ["emotional_behavioural", "criminal_exploitation"], 6, 550000, 24, 12, 2, 60, QUESTIONS), published),
+            ["therapeutic_support", "criminal_exploitation"], 6, 550000, 24, 12, 2, 60, QUESTIONS), published),
         tenders.add_lot(session, tender, tenders.LotDetails(
-            "Foster care for sibling groups", "foster_care", councils[6:12], ["living_with_others", "education"], 8,
+            "Foster care for sibling groups", "foster_care", councils[6:12], ["respite_worker"], 8,
             120000, 36, 12, 1, 50, [("How will you recruit and support carers for sibling groups?", 60),
                                     ("How will you keep children in their schools?", 40)]), published),
     ]

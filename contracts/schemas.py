@@ -266,7 +266,7 @@ class BlockPlacesQuerySchema(Schema):
 
 LOT_EXAMPLE = {
     "id": 2, "tender_id": 2, "number": 1, "title": "Greater Manchester", "placement_type": "childrens_home",
-    "council_ids": [3, 4], "needs": ["emotional_behavioural"], "places": 4, "max_weekly_price": 600000,
+    "council_ids": [3, 4], "needs": ["therapeutic_support"], "places": 4, "max_weekly_price": 600000,
     "term_months": 24, "extension_months": 12, "max_extensions": 2, "price_weight": 60,
     "questions": [{"id": 31, "number": 1, "text": "How will you keep children safe?", "weight": 60},
                   {"id": 32, "number": 2, "text": "How will you support education?", "weight": 40}],

@@ -245,7 +245,7 @@ LEFT_UNMATCHED_EXAMPLE = {**NO_HOME_PROPOSAL_EXAMPLE, "status": "left_unmatched"
                           "decision_reason": "Waiting for a new secure home to open",
                           "decided_at": "2027-03-01T11:00:00+00:00"}
 PROFILE_EXAMPLE = {"age_band": "13–15", "sex": "F", "placement_type": "foster_care", "urgency": "planned",
-                   "date_needed": "2027-03-27", "needs": ["education"], "risk_flags": ["going_missing"],
+                   "date_needed": "2027-03-27", "needs": ["therapeutic_support"], "risk_flags": ["going_missing"],
                    "deprivation_of_liberty_order": False,
                    "summary": "Settled in school and wants to stay near it; gets on well with younger children",
                    "distance_band": "0–10 miles"}
@@ -274,7 +274,7 @@ PLACEMENT_EXAMPLE = {"id": 354, "council_id": 3, "provider_id": 9, "referral_id"
 ENDED_PLACEMENT_EXAMPLE = {**PLACEMENT_EXAMPLE, "end_date": "2027-09-30", "end_reason": "CARPL"}
 SHORTAGE_EXAMPLE = {
     "run_id": 3, "unmatched_children": 1,
-    "lines": [{"placement_type": "secure", "need": "emotional_behavioural", "area": "Manchester", "children": 1,
+    "lines": [{"placement_type": "secure", "need": "therapeutic_support", "area": "Manchester", "children": 1,
                "rules": {"placement_type": 1}}],
     "pressure": [{"placement_type": "Children's home", "area": "Manchester", "home_id": 12, "unmatched_demand": 3,
                   "children_placed": 1, "miles_change": -4.2, "weekly_cost_change": 0.0, "optimal": True}],

@@ -22,7 +22,7 @@ from commissioning.models import RATING_FROM_IMPORT, Child, Home, ReferralUpload
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
-from commissioning.vocabulary import SIBLING_PLANS
+from commissioning.vocabulary import SIBLING_PLANS, STANDARD_PLACEMENT_TYPES
 from rcc import audit, numbers, users
 from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import CsvFileError, CsvRowErrors, RowProblem, read_csv
@@ -58,12 +58,27 @@ REFERRAL_COLUMNS: list[tuple[str, bool, str]] = [
     ("ehcp", False, "yes or no (education, health and care plan)"),
     ("home_postcode", True, "Full postcode, like M1 1AE"),
     ("school_postcode", False, "Full postcode, or blank"),
-    ("placement_type", True, "foster_care, childrens_home, supported_accommodation, residential_school, "
-                             "parent_and_child or secure"),
+    ("placement_type", False, "The type to look for first: foster_care, childrens_home, supported_accommodation, "
+                              "residential_school, parent_and_child or secure. Blank: the first preferred type. "
+                              "Given with no suitability columns: its type preferred, the others unsuitable"),
     ("urgency", True, "emergency, within_7_days or planned"),
     ("date_needed", True, "YYYY-MM-DD, like 2027-03-27"),
-    ("needs", False, "Keys separated by semicolons, like education;communication"),
-    ("risk_flags", False, "Keys separated by semicolons, like going_missing;self_harm"),
+    *((f"{key}_suitability", False, "preferred, suitable, unsuitable or not_specified (blank: not_specified)")
+      for key in STANDARD_PLACEMENT_TYPES),
+    ("communication_needs", False, "yes, no or not_specified (blank: not_specified)"),
+    ("communication_requirements", False, "esol, bsl, makaton, other or none, separated by semicolons"),
+    ("home_adaptation", False, "yes or no (an adapted home is needed)"),
+    ("cultural_needs", False, "required, not_required, not_known or other (blank: not_known)"),
+    ("living_companions", False, "solo, with_others, older_only, younger_only or no_preference (blank: no_preference)"),
+    ("pets", False, "must, can, no or not_known (blank: not_known)"),
+    ("additional_support", False, "additional_supervision, therapeutic_support, respite_worker, taxis_to_school, "
+                                  "not_applicable, other, or blank"),
+    ("risk_flags", False, "The Placements Data Standard's risks present, separated by semicolons, like "
+                          "going_missing;self_harm"),
+    ("risk_to_child_other", False, "Another risk to the child, in words"),
+    ("risk_to_others_other", False, "Another risk to others or property, in words"),
+    ("preferred_location", False, "Preferred location for the home search"),
+    ("education_continuity", False, "yes or no (the child should keep their school)"),
     ("dol_order_needed", False, "yes or no (deprivation of liberty order)"),
     ("child_wishes", False, "The child's own words (never shown to providers)"),
     ("provider_summary", False, "What providers may be told about the child, in your words"),
@@ -82,14 +97,24 @@ NO = {"no", "n", "false", "0", ""}
 
 def referral_template_csv() -> str:
     """The template: the header row and one example row."""
-    example = ["ABC-1234", "JS", "4", "2012", "F", "C2", "N1", "no", "yes", "M1 1AE", "M13 9PL", "foster_care",
-               "planned", "2027-03-27", "education;living_with_others", "going_missing", "no",
-               "I want to stay at my school", "Settled at school; a home within reach of it would help", "",
-               "1200", "20", "", "Family A", "together", ""]
+    example = {
+        "reference": "ABC-1234", "initials": "JS", "birth_month": "4", "birth_year": "2012", "sex": "F",
+        "legal_status": "C2", "category_of_need": "N1", "uasc": "no", "ehcp": "yes", "home_postcode": "M1 1AE",
+        "school_postcode": "M13 9PL", "placement_type": "", "urgency": "planned", "date_needed": "2027-03-27",
+        "foster_suitability": "preferred", "residential_suitability": "suitable",
+        "supported_accommodation_suitability": "unsuitable", "communication_needs": "yes",
+        "communication_requirements": "bsl", "home_adaptation": "no", "cultural_needs": "not_required",
+        "living_companions": "no_preference", "pets": "can", "additional_support": "therapeutic_support",
+        "risk_flags": "going_missing", "education_continuity": "yes", "dol_order_needed": "no",
+        "child_wishes": "I want to stay at my school",
+        "provider_summary": "Settled at school; a home within reach of it would help",
+        "max_weekly_cost": "1200", "max_distance_miles": "20", "sibling_group": "Family A",
+        "sibling_plan": "together"}
+    example_row = [example.get(name, "") for name, _, _ in REFERRAL_COLUMNS]
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow([name for name, _, _ in REFERRAL_COLUMNS])
-    writer.writerow(example)
+    writer.writerow(example_row)
     return out.getvalue()
 
 
@@ -345,10 +370,29 @@ def _parse_row(row: dict[str, str], problems: dict[str, str]) -> tuple[ChildDeta
         category_of_need=row.get("category_of_need", "").upper(), uasc=_yes_no(row, "uasc", problems),
         ehcp=_yes_no(row, "ehcp", problems), home_postcode=row.get("home_postcode", ""),
         school_postcode=row.get("school_postcode") or None)
+    if row.get("needs", "").strip():
+        problems["needs"] = ("Needs are no longer a column: they come from the Placements Data Standard's answers "
+                             "(communication_requirements, home_adaptation, cultural_needs, living_companions, pets, "
+                             "additional_support)")
+    suitability_columns = [f"{key}_suitability" for key in STANDARD_PLACEMENT_TYPES]
+    suitability = ({key: (row.get(f"{key}_suitability", "").strip().lower() or "not_specified")
+                    for key in STANDARD_PLACEMENT_TYPES}
+                   if any(row.get(name, "").strip() for name in suitability_columns) else None)
     details = ReferralDetails(
-        placement_type=row.get("placement_type", "").lower(), urgency=row.get("urgency", "").lower(),
-        date_needed=_date(row, "date_needed", problems), needs=_keys(row, "needs"),
-        risk_flags=_keys(row, "risk_flags"), dol_order_needed=_yes_no(row, "dol_order_needed", problems),
+        placement_type=row.get("placement_type", "").strip().lower(), urgency=row.get("urgency", "").lower(),
+        date_needed=_date(row, "date_needed", problems), suitability=suitability,
+        communication_needs=row.get("communication_needs", "").strip().lower() or "not_specified",
+        communication_requirements=_keys(row, "communication_requirements"),
+        home_adaptation=_yes_no(row, "home_adaptation", problems),
+        cultural_needs=row.get("cultural_needs", "").strip().lower() or "not_known",
+        living_companions=row.get("living_companions", "").strip().lower() or "no_preference",
+        pets=row.get("pets", "").strip().lower() or "not_known",
+        additional_support=row.get("additional_support", "").strip().lower() or None,
+        risk_flags=_keys(row, "risk_flags"), risk_to_child_other=row.get("risk_to_child_other") or None,
+        risk_to_others_other=row.get("risk_to_others_other") or None,
+        preferred_location=row.get("preferred_location") or None,
+        education_continuity=_yes_no(row, "education_continuity", problems),
+        dol_order_needed=_yes_no(row, "dol_order_needed", problems),
         child_wishes=row.get("child_wishes", ""), provider_summary=row.get("provider_summary", ""),
         excluded_areas=[a.strip() for a in row.get("excluded_areas", "").split(";") if a.strip()],
         max_weekly_cost=_pence(row, "max_weekly_cost", problems),

@@ -29,7 +29,23 @@ from commissioning.lifecycle import (
 )
 from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGroup
 from commissioning.ssda903 import categories_of_need, legal_statuses
-from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from commissioning.vocabulary import (
+    ADDITIONAL_SUPPORT,
+    COMMUNICATION_NEEDS,
+    COMMUNICATION_REQUIREMENTS,
+    CULTURAL_NEEDS,
+    LIVING_COMPANIONS,
+    PETS,
+    PLACEMENT_TYPES,
+    RISK_FLAGS,
+    SEXES,
+    STANDARD_PLACEMENT_TYPES,
+    SUITABILITIES,
+    URGENCIES,
+    matching_needs,
+    standard_type_of,
+    suitability_for,
+)
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import lock, transition
@@ -74,13 +90,30 @@ class ChildDetails:
 
 @dataclass
 class ReferralDetails:
-    """What the council asks for. ``max_weekly_cost`` is in pence."""
+    """What the council asks for, in the Placements Data Standard's terms. ``max_weekly_cost`` is in pence.
+
+    ``suitability`` is standard type key -> suitability key for all three types. Left as None
+    (a caller that names only ``placement_type``, like an older CSV), the type's standard type is
+    preferred and the other two unsuitable. ``placement_type`` may be empty when suitabilities are
+    given: it is then the first preferred (else suitable) type. ``risk_flags`` are the risks present.
+    """
 
     placement_type: str = ""
     urgency: str = ""
     date_needed: date | None = None
-    needs: list[str] = field(default_factory=list)
+    suitability: dict[str, str] | None = None
+    communication_needs: str = "not_specified"
+    communication_requirements: list[str] = field(default_factory=list)
+    home_adaptation: bool = False
+    cultural_needs: str = "not_known"
+    living_companions: str = "no_preference"
+    pets: str = "not_known"
+    additional_support: str | None = None
     risk_flags: list[str] = field(default_factory=list)
+    risk_to_child_other: str | None = None
+    risk_to_others_other: str | None = None
+    preferred_location: str | None = None
+    education_continuity: bool = False
     dol_order_needed: bool = False
     child_wishes: str = ""
     provider_summary: str = ""  # what providers are told about the child, written by the council
@@ -146,20 +179,17 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
                    today: date) -> dict[str, str]:
     """Field name -> problem, for everything wrong with the child's details and the request."""
     errors = check_child(child, today)
-    if details.placement_type not in PLACEMENT_TYPES:
-        errors["placement_type"] = "Select the type of placement the child needs"
+    errors.update(_check_standard_answers(details))
     if details.urgency not in URGENCIES:
         errors["urgency"] = "Select how urgently the placement is needed"
     if details.date_needed is None:
         errors["date_needed"] = "Enter the date the placement is needed, like 27 3 2027"
     elif details.date_needed.year > today.year + 2:
         errors["date_needed"] = "Date needed must be within the next 2 years"
-    unknown_needs = set(details.needs) - set(NEEDS)
-    if unknown_needs:
-        errors["needs"] = f"Needs must be from the National Placements Standard list; not {sorted(unknown_needs)}"
     unknown_risks = set(details.risk_flags) - set(RISK_FLAGS)
     if unknown_risks:
-        errors["risk_flags"] = f"Risk flags must be from the list; not {sorted(unknown_risks)}"
+        errors["risk_flags"] = (f"Risks must be from the Placements Data Standard's list "
+                                f"({', '.join(RISK_FLAGS)}); not {', '.join(sorted(unknown_risks))}")
     if len(details.child_wishes or "") > MAX_WISHES:
         errors["child_wishes"] = f"The child's wishes must be {MAX_WISHES:,} characters or fewer"
     if len(details.provider_summary or "") > MAX_PROVIDER_SUMMARY:
@@ -178,15 +208,93 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
         la.name for a in details.excluded_areas if (la := local_authority_named(a))}
     if excludes_own_area and not (details.out_of_area_reason or "").strip():
         errors["out_of_area_reason"] = "Say why the child should live outside your council's area"
-    if (details.placement_type == "supported_accommodation" and "birth_year" not in errors
-            and "birth_month" not in errors and details.date_needed and child.birth_year and child.birth_month
-            and _age(child.birth_year, child.birth_month, details.date_needed) < 16):
-        errors["placement_type"] = "Supported accommodation is only for young people aged 16 or 17"
+    if ("birth_year" not in errors and "birth_month" not in errors and details.date_needed and child.birth_year
+            and child.birth_month and _age(child.birth_year, child.birth_month, details.date_needed) < 16):
+        if details.placement_type == "supported_accommodation":
+            errors["placement_type"] = "Supported accommodation is only for young people aged 16 or 17"
+        elif (details.suitability or {}).get("supported_accommodation") in ("preferred", "suitable"):
+            errors["supported_accommodation_suitability"] = (
+                "Supported accommodation is only for young people aged 16 or 17: mark it unsuitable")
     errors.update(_check_exclusions(session, council, details))
     if details.sibling_group_id is not None:
         group = session.get(SiblingGroup, details.sibling_group_id)
         if group is None or group.council_id != council.id:
             errors["sibling_group_id"] = "Select one of your council's sibling groups"
+    return errors
+
+
+MAX_OTHER_RISK = 2000
+MAX_PREFERRED_LOCATION = 200
+
+
+def suitabilities_of(details: ReferralDetails) -> dict[str, str]:
+    """Standard type -> suitability as it will be stored (see ``ReferralDetails``)."""
+    if details.suitability is not None:
+        return {key: details.suitability.get(key, "") for key in STANDARD_PLACEMENT_TYPES}
+    if details.placement_type not in PLACEMENT_TYPES:
+        return {key: "" for key in STANDARD_PLACEMENT_TYPES}
+    return suitability_for(details.placement_type)
+
+
+def first_type(details: ReferralDetails) -> str:
+    """The platform type to look for first: the one named, else the main type of the first
+    preferred standard type, else of the first suitable or unspecified one."""
+    if details.placement_type:
+        return details.placement_type
+    suitability = suitabilities_of(details)
+    for wanted in ("preferred", "suitable", "not_specified"):
+        for key, standard in STANDARD_PLACEMENT_TYPES.items():
+            if suitability[key] == wanted:
+                return standard.platform_types[0]
+    return ""
+
+
+def _check_standard_answers(details: ReferralDetails) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if details.suitability is None and not details.placement_type:
+        errors["placement_type"] = ("Say how suitable foster care, residential care and supported accommodation "
+                                    "are for the child, or the type of placement the child needs")
+        return errors
+    suitability = suitabilities_of(details)
+    for key, standard in STANDARD_PLACEMENT_TYPES.items():
+        if suitability[key] not in SUITABILITIES:
+            errors[f"{key}_suitability"] = f"Select how suitable {standard.label.lower()} is for the child"
+    if not errors and all(value == "unsuitable" for value in suitability.values()):
+        errors["foster_suitability"] = "At least one type of placement must not be unsuitable"
+    if details.placement_type and details.placement_type not in PLACEMENT_TYPES:
+        errors["placement_type"] = "Select the type of placement the child needs"
+    elif not errors:
+        wanted = first_type(details)
+        standard = standard_type_of(wanted)
+        if suitability[standard.key] == "unsuitable":
+            errors["placement_type"] = (f"{PLACEMENT_TYPES[wanted].label} is {standard.label.lower()}, "
+                                        "which you marked unsuitable")
+    if details.communication_needs not in COMMUNICATION_NEEDS:
+        errors["communication_needs"] = "Select whether the child has communication, language and learning needs"
+    unknown = set(details.communication_requirements) - set(COMMUNICATION_REQUIREMENTS)
+    if unknown:
+        errors["communication_requirements"] = (f"Communication requirements must be from "
+                                                f"{', '.join(COMMUNICATION_REQUIREMENTS)}; not {', '.join(sorted(unknown))}")
+    elif details.communication_needs == "yes" and not set(details.communication_requirements) - {"none"}:
+        errors["communication_requirements"] = "Select the child's communication and language requirements"
+    elif details.communication_needs != "yes" and set(details.communication_requirements) - {"none"}:
+        errors["communication_requirements"] = ("You selected communication requirements: answer 'Yes' to "
+                                                "communication, language and learning needs")
+    elif "none" in details.communication_requirements and len(set(details.communication_requirements)) > 1:
+        errors["communication_requirements"] = "Select 'None' or the requirements, not both"
+    for name, options, message in (
+            ("cultural_needs", CULTURAL_NEEDS, "Select whether the child has cultural needs"),
+            ("living_companions", LIVING_COMPANIONS, "Select who the child can be cared for alongside"),
+            ("pets", PETS, "Select whether the child can live with pets")):
+        if getattr(details, name) not in options:
+            errors[name] = message
+    if details.additional_support is not None and details.additional_support not in ADDITIONAL_SUPPORT:
+        errors["additional_support"] = "Select the additional support the child needs from the list"
+    for name in ("risk_to_child_other", "risk_to_others_other"):
+        if len(getattr(details, name) or "") > MAX_OTHER_RISK:
+            errors[name] = f"The other risk must be {MAX_OTHER_RISK:,} characters or fewer"
+    if len(details.preferred_location or "") > MAX_PREFERRED_LOCATION:
+        errors["preferred_location"] = f"The preferred location must be {MAX_PREFERRED_LOCATION} characters or fewer"
     return errors
 
 
@@ -343,10 +451,24 @@ def _apply_details(referral: Referral, details: ReferralDetails) -> None:
 
 def _details_values(details: ReferralDetails) -> dict[str, Any]:
     """The referral's own columns as stored, from checked details (``date_needed`` may be None)."""
+    suitability = suitabilities_of(details)
+    requirements = [key for key in COMMUNICATION_REQUIREMENTS if key in details.communication_requirements]
+    if not set(requirements) - {"none"}:
+        requirements = ["none"]
     return {
-        "placement_type": details.placement_type, "urgency": details.urgency, "date_needed": details.date_needed,
-        "needs": [key for key in NEEDS if key in details.needs],
+        "placement_type": first_type(details), "urgency": details.urgency, "date_needed": details.date_needed,
+        **{f"{key}_suitability": suitability[key] for key in STANDARD_PLACEMENT_TYPES},
+        "communication_needs": details.communication_needs, "communication_requirements": requirements,
+        "home_adaptation": bool(details.home_adaptation), "cultural_needs": details.cultural_needs,
+        "living_companions": details.living_companions, "pets": details.pets,
+        "additional_support": details.additional_support,
+        "needs": matching_needs(requirements, bool(details.home_adaptation), details.cultural_needs,
+                                details.living_companions, details.pets, details.additional_support),
         "risk_flags": [key for key in RISK_FLAGS if key in details.risk_flags],
+        "risk_to_child_other": (details.risk_to_child_other or "").strip() or None,
+        "risk_to_others_other": (details.risk_to_others_other or "").strip() or None,
+        "preferred_location": (details.preferred_location or "").strip() or None,
+        "education_continuity": bool(details.education_continuity),
         "dol_order_needed": bool(details.dol_order_needed), "child_wishes": (details.child_wishes or "").strip(),
         "provider_summary": (details.provider_summary or "").strip(),
         "excluded_provider_ids": sorted(set(details.excluded_provider_ids)),
@@ -378,7 +500,14 @@ def _council_of(session: Session, referral: Referral) -> Organisation:
 def details_of(referral: Referral) -> ReferralDetails:
     return ReferralDetails(
         placement_type=referral.placement_type, urgency=referral.urgency, date_needed=referral.date_needed,
-        needs=list(referral.needs), risk_flags=list(referral.risk_flags),
+        suitability={key: referral.suitability(key) for key in STANDARD_PLACEMENT_TYPES},
+        communication_needs=referral.communication_needs,
+        communication_requirements=list(referral.communication_requirements),
+        home_adaptation=referral.home_adaptation, cultural_needs=referral.cultural_needs,
+        living_companions=referral.living_companions, pets=referral.pets,
+        additional_support=referral.additional_support, risk_flags=list(referral.risk_flags),
+        risk_to_child_other=referral.risk_to_child_other, risk_to_others_other=referral.risk_to_others_other,
+        preferred_location=referral.preferred_location, education_continuity=referral.education_continuity,
         dol_order_needed=referral.dol_order_needed, child_wishes=referral.child_wishes,
         provider_summary=referral.provider_summary,
         excluded_provider_ids=list(referral.excluded_provider_ids),

@@ -1,7 +1,7 @@
 """matching: group offers for siblings, contracted places, the RCC's matching policy
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 
 * ``matching_group_offer``: siblings offered to one provider, answered as a whole. Each offer of the
   group carries the group's answer (``group_answer``, a foreign key with ON UPDATE CASCADE) and may
@@ -19,7 +19,7 @@ from rcc.migration_support import enable_row_level_security, grant_app_role
 from rcc.tenancy import COUNCIL_PROVIDER_AND_RCC, OWN_ORGANISATION
 
 revision: str = '0016'
-down_revision: str | None = '0014'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -18,7 +18,7 @@ def test_a_council_creates_and_submits_a_referral_through_the_api(app, region, s
     body = {"child": {"reference": "API-1", "initials": "JS", "birth_month": 3, "birth_year": date.today().year - 10,
                       "sex": "F", "legal_status": "C2", "category_of_need": "N1", "home_postcode": "CV1 2AB"},
             "placement_type": "foster_care", "urgency": "planned",
-            "date_needed": (date.today() + timedelta(days=7)).isoformat(), "needs": ["education"]}
+            "date_needed": (date.today() + timedelta(days=7)).isoformat(), "additional_support": "therapeutic_support"}
     created = client.post("/api/v1/referrals", json=body, headers=headers)
     assert created.status_code == 201, created.get_json()
     referral = created.get_json()

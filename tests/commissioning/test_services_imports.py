@@ -27,7 +27,7 @@ def row(reference, **changes):
     values = dict(reference=reference, initials="", birth_month="4", birth_year=str(date.today().year - 12),
                   sex="F", legal_status="C2", category_of_need="N1", uasc="no", ehcp="no", home_postcode="CV1 2AB",
                   school_postcode="", placement_type="foster_care", urgency="planned", date_needed=NEEDED,
-                  needs="education", risk_flags="", dol_order_needed="no", child_wishes="", excluded_areas="",
+                  additional_support="therapeutic_support", risk_flags="", dol_order_needed="no", child_wishes="", excluded_areas="",
                   max_weekly_cost="1200", max_distance_miles="20", out_of_area_reason="", sibling_group="",
                   sibling_plan="", sibling_plan_reason="")
     values.update(changes)

@@ -96,9 +96,9 @@ def test_checks_codes_postcodes_and_ages(session, region):
     child = child_details("C-2", legal_status="XX", home_postcode="NOT A POSTCODE", birth_year=date.today().year - 10)
     with pytest.raises(FieldErrors) as refused:
         referrals.create_referral(session, region.councils[0], child,
-                                  referral_details(placement_type="supported_accommodation", needs=["flying"]))
+                                  referral_details(placement_type="supported_accommodation", risk_flags=["flying"]))
     errors = refused.value.errors
-    assert set(errors) >= {"legal_status", "home_postcode", "placement_type", "needs"}
+    assert set(errors) >= {"legal_status", "home_postcode", "placement_type", "risk_flags"}
     assert "16 or 17" in errors["placement_type"]
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from commissioning.models import Referral, SiblingGroup
 from commissioning.services import referrals
+from commissioning.vocabulary import RISKS
 from rcc.models import AuditEvent
 from rcc.roles import Role
 from tests.commissioning.world import child_details, referral_details
@@ -20,11 +21,19 @@ def page(response):
     return BeautifulSoup(response.get_data(as_text=True), "html.parser")
 
 
+# The Placements Data Standard's questions, answered: every risk "no known risk".
+STANDARD_ANSWERS = {"foster_suitability": "preferred", "residential_suitability": "suitable",
+                    "supported_accommodation_suitability": "unsuitable", "communication_needs": "no",
+                    "home_adaptation": "no", "cultural_needs": "not_required", "living_companions": "no_preference",
+                    "pets": "can", "education_continuity": "yes",
+                    **{f"risk_{key}": "no_known_risk" for key in RISKS}}
+
+
 def child_form(reference, group_id, **changes):
     data = {"reference": reference, "birth_month": "5", "birth_year": str(date.today().year - 9), "sex": "M",
             "legal_status": "C2", "category_of_need": "N1", "home_postcode": "cv1 2ab",
             "placement_type": "foster_care", "urgency": "within_7_days", "date_needed": NEEDED,
-            "needs": ["education"], "risk_flags": [], "child_wishes": "Stay with my sisters",
+            **STANDARD_ANSWERS, "child_wishes": "Stay with my sisters",
             "sibling_group_id": str(group_id)}
     data.update(changes)
     return data

@@ -25,7 +25,7 @@ def child_details(reference: str, **changes: object) -> ChildDetails:
 
 def referral_details(**changes: object) -> ReferralDetails:
     details = ReferralDetails(placement_type="foster_care", urgency="planned",
-                              date_needed=date.today() + timedelta(days=14), needs=["education"],
+                              date_needed=date.today() + timedelta(days=14), additional_support="therapeutic_support",
                               risk_flags=["going_missing"], child_wishes="I want to stay at my school")
     for name, value in changes.items():
         setattr(details, name, value)
@@ -35,7 +35,7 @@ def referral_details(**changes: object) -> ReferralDetails:
 def home_details(urn: str, name: str, **changes: object) -> HomeDetails:
     details = HomeDetails(ofsted_urn=urn, name=name, placement_type="foster_care", local_authority="Coventry",
                           postcode="CV1 2AB", registered_places=4, age_min=0, age_max=17,
-                          needs_met=["education", "going_missing"], max_sibling_group=3, weekly_price=90000)
+                          needs_met=["therapeutic_support", "going_missing"], max_sibling_group=3, weekly_price=90000)
     for name_, value in changes.items():
         setattr(details, name_, value)
     return details

@@ -37,7 +37,7 @@ def make_home(session: Session, provider: Organisation, name: str, placement_typ
     home = Home(rcc_id=provider.rcc_id, provider_id=provider.id, ofsted_urn=urn or f"SC-{name[:17]}",
                 name=name, placement_type=placement_type, local_authority="Coventry", postcode="CV1 2AA",
                 latitude=52.41, longitude=-1.51, registered_places=4, weekly_price=500000,
-                needs_met=["emotional_behavioural"])
+                needs_met=["therapeutic_support"])
     session.add(home)
     session.flush()
     return home
@@ -50,7 +50,7 @@ def tender_details(reference: str = "NW-2027-01", now: datetime = NOW, title: st
 
 def lot_details(region: Region, title: str = "Lot: Coventry and Warwickshire", price_weight: int = 60,
                 questions: list[tuple[str, int | None]] | None = None) -> tenders.LotDetails:
-    return tenders.LotDetails(title, "childrens_home", [c.id for c in region.councils], ["emotional_behavioural"],
+    return tenders.LotDetails(title, "childrens_home", [c.id for c in region.councils], ["therapeutic_support"],
                               4, 600000, 24, 12, 2, price_weight,
                               questions or [("How will you keep children safe?", 60), ("How will you support education?", 40)])
 

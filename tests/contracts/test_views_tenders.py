@@ -146,7 +146,7 @@ def test_the_commissioner_creates_and_publishes_a_tender(app, setup_session, sig
     assert response.status_code == 302
     tender_url = response.headers["Location"]
     lot_form = {"title": "Lot 1", "placement_type": "childrens_home",
-                "council_ids": [str(c.id) for c in region.councils], "needs": ["education"], "places": "3",
+                "council_ids": [str(c.id) for c in region.councils], "needs": ["therapeutic_support"], "places": "3",
                 "max_weekly_price": "5500", "term_months": "24", "extension_months": "12", "max_extensions": "1",
                 "price_weight": "60", "question_1": "Safeguarding", "weight_1": "70", "question_2": "Education",
                 "weight_2": "20"}

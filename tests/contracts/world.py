@@ -39,7 +39,7 @@ def build(session: Session, region: Region, label: str) -> None:
     session.add(tender)
     session.flush()
     lot = Lot(rcc_id=rcc_id, tender_id=tender.id, number=1, title=f"MARK-{label}-lot", placement_type="childrens_home",
-              council_ids=[c.id for c in region.councils], needs=["education"], places=2, max_weekly_price=600000,
+              council_ids=[c.id for c in region.councils], needs=["therapeutic_support"], places=2, max_weekly_price=600000,
               term_months=24, price_weight=60)
     session.add(lot)
     session.flush()

@@ -17,7 +17,7 @@ from tests.cost_transparency.conftest import TODAY, add_home, add_placement, add
 def placement(session, region):
     home = add_home(session, region, add_provider(session, region, "Acme Care"))
     return add_placement(session, region, region.councils[0], home, 6108,
-                         needs=["education", "self_harm", "going_missing"])
+                         needs=["therapeutic_support", "self_harm", "going_missing"])
 
 
 def test_a_record_derived_from_a_spot_placement_takes_its_price_and_need_band(session, placement):

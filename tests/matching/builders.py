@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import SUBMITTED
 from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
+from commissioning.vocabulary import suitability_for
 from rcc.geography import locate_postcode
 from rcc.models import Organisation, utcnow
 
@@ -21,7 +22,7 @@ _numbers = itertools.count(1)
 
 def add_home(session: Session, provider: Organisation, name: str = "", *, postcode: str = "CV1 2AB",
              placement_type: str = "childrens_home", places_free: int = 1, weekly_price: int = 500_000,
-             needs_met: tuple[str, ...] = ("emotional_behavioural", "education", "going_missing"),
+             needs_met: tuple[str, ...] = ("therapeutic_support", "home_adaptation", "going_missing"),
              age_min: int = 8, age_max: int = 17, local_authority: str = "Coventry",
              rating: str = "good", max_sibling_group: int = 2) -> Home:
     number = next(_numbers)
@@ -43,7 +44,7 @@ def add_home(session: Session, provider: Organisation, name: str = "", *, postco
 def add_referral(session: Session, council: Organisation, reference: str = "", *, postcode: str = "CV2 4AA",
                  school_postcode: str | None = "CV3 1AB", age: int = 14, sex: str = "F",
                  placement_type: str = "childrens_home", urgency: str = "planned",
-                 needs: tuple[str, ...] = ("emotional_behavioural",), risk_flags: tuple[str, ...] = (),
+                 needs: tuple[str, ...] = ("therapeutic_support",), risk_flags: tuple[str, ...] = (),
                  wishes: str = "Wants to stay near her school and keep playing netball.",
                  provider_summary: str = "Settled at school; a home within reach of it would help.",
                  initials: str = "JS", sibling_group: SiblingGroup | None = None,
@@ -65,6 +66,7 @@ def add_referral(session: Session, council: Organisation, reference: str = "", *
                         sibling_group_id=sibling_group.id if sibling_group else None,
                         placement_type=placement_type, urgency=urgency,
                         date_needed=date_needed or today + timedelta(days=14), needs=list(needs),
+                        **{f"{key}_suitability": value for key, value in suitability_for(placement_type).items()},
                         risk_flags=list(risk_flags), child_wishes=wishes, provider_summary=provider_summary,
                         status=status,
                         submitted_at=utcnow())

@@ -56,7 +56,7 @@ def scenario(setup_session, region) -> Scenario:
         builders.add_referral(setup_session, council, "COV-0002", postcode="CV5 6AA", initials="CD", sex="M",
                               age=12),
         builders.add_referral(setup_session, council, "COV-0003", postcode="CV4 7AL", initials="EF",
-                              placement_type="secure", needs=("health_disability",)),
+                              placement_type="secure", needs=("home_adaptation",)),
     ]
     setup_session.commit()
     return Scenario(region, homes, referrals)

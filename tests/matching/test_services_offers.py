@@ -122,7 +122,7 @@ def test_the_anonymised_profile_has_bands_and_labels_only(run, session_for, scen
     profile = offers.anonymised_profile(offer)
 
     assert profile.age_band == "13–15" and profile.sex == "Female"
-    assert profile.needs == ("Emotional and behavioural",)
+    assert profile.needs == ("Therapeutic support",)
     assert profile.distance_band in {"Under 5 miles", "5–10 miles"}
     assert profile.summary == "Settled at school; a home within reach of it would help."
     stored = str(offer.profile)

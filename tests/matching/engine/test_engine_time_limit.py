@@ -42,7 +42,7 @@ def packing_problem(groups: int, homes: int, limit: float, seed: int = 7) -> Pro
         size = rng.choice([1, 2, 2, 3, 3, 4])
         group = f"G{g:04d}"
         if size > 1:
-            sibling_groups.append(SiblingGroup(group, keep_together=rng.random() < 0.7))
+            sibling_groups.append(SiblingGroup(group, plan="together" if rng.random() < 0.7 else "together_if_possible"))
         at = Point(COVENTRY.latitude + rng.uniform(-0.3, 0.3), COVENTRY.longitude + rng.uniform(-0.5, 0.5))
         for k in range(size):
             children.append(Child(f"C{g:04d}{k}", age=rng.randint(3, 15), sex=rng.choice("FM"),
