@@ -39,6 +39,7 @@ def test_allowed_and_preferred_types_follow_the_suitabilities_and_reach_matching
     assert referral.placement_type == "childrens_home"  # the first preferred type, looked for first
     problem = build_problem(session, [referral], utcnow())
     assert problem.children[0].placement_types == referral.allowed_placement_types()
+    assert problem.children[0].preferred_placement_types == {"childrens_home", "residential_school"}
 
 
 def test_not_specified_is_allowed_but_not_preferred_and_a_specialist_type_stands_alone(session, region):
