@@ -95,6 +95,7 @@ def test_a_provider_sees_the_summary_and_no_other_free_text_about_the_child(app,
 
 
 def test_the_council_writes_the_summary_and_sees_it_on_the_check_answers_page(app, setup_session):
+    from tests.commissioning.test_views_referrals import STANDARD_ANSWERS
     from tests.conftest import sign_in
 
     region = make_region(setup_session, "A", ("Coventry", "Warwickshire"))
@@ -103,7 +104,7 @@ def test_the_council_writes_the_summary_and_sees_it_on_the_check_answers_page(ap
     form = {"reference": "NEW-1", "initials": "AB", "birth_month": "4", "birth_year": "2014", "sex": "F",
             "legal_status": "C2", "category_of_need": "N1", "home_postcode": "CV1 2AB", "placement_type":
             "foster_care", "urgency": "planned", "date_needed": "27/3/2027", "child_wishes": "My own words",
-            "provider_summary": "x" * 2001}
+            "provider_summary": "x" * 2001, **STANDARD_ANSWERS}
     too_long = client.post("/referrals/new", data=form)
     assert too_long.status_code == 200 and "Summary for providers" in too_long.get_data(as_text=True)
     assert setup_session.scalar(select(Referral)) is None  # nothing half-written
