@@ -393,13 +393,15 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
     home = session.get(Home, found.home_id) if found.home_id else None
     chosen = session.get(Home, found.chosen_home_id) if found.chosen_home_id else None
     alternatives = review.alternatives_of(session, found)
-    costs = {line.home_id: line for line in alternative_costs(
-        session, found, {a.home_id: a.home.name for a in alternatives if a.home})}
+    cost_lines, named = alternative_costs(session, found, {a.home_id: a.home.name for a in alternatives if a.home})
+    costs = {line.home_id: line for line in cost_lines}
     alternative_form = alternative_form or AlternativeForm()
     alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else f"Home {a.home_id}")
                                         for a in alternatives]
     offer = session.scalars(select(Offer).where(Offer.proposal_id == found.id).order_by(Offer.id.desc())).first()
     audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, [found])
+    # Other children named in "choosing it instead would leave ... unplaced (reference)".
+    audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, named, shown_as="children who would lose out")
     return render_template(
         "matching/proposal.html", proposal=found, referral=referral, child=child, home=home, chosen=chosen,
         parts=explain.part_lines(found.parts) if found.parts else [], alternatives=alternatives,

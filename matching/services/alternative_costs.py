@@ -47,15 +47,17 @@ def _cached(run: MatchingRun, child: str, home: str) -> AlternativeCost | str:
     return found
 
 
-def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int, str]) -> list[AlternativeCostLine]:
-    """For each runner-up of a placed child: the re-solved cost of choosing it instead, in words.
+def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int, str]
+                      ) -> tuple[list[AlternativeCostLine], list[Referral]]:
+    """For each runner-up of a placed child: the re-solved cost of choosing it instead, in words,
+    and the referrals whose child is named in those words (for the page to audit the read).
 
     Children who would lose out are named by their reference only when this session may see
     their referral (row-level security decides); anyone else is "a child of another council".
     """
     run = session.get(MatchingRun, proposal.run_id)
     if run is None or run.problem is None or run.result is None or proposal.home_id is None:
-        return []
+        return [], []
     child = child_key(proposal.referral_id)
     lines = []
     costs = {}
@@ -63,7 +65,7 @@ def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int
         home_id = id_of(alternative["home"], "H")
         costs[home_id] = _cached(run, child, home_key(home_id))
     losers = {c.child for cost in costs.values() if not isinstance(cost, str) for c in cost.losers}
-    names = _visible_references(session, losers)
+    names, shown = _visible_references(session, losers)
     for home_id, cost in costs.items():
         if isinstance(cost, str):
             lines.append(AlternativeCostLine(home_id, None, cost))
@@ -71,13 +73,13 @@ def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int
             lines.append(AlternativeCostLine(home_id, cost, describe(
                 cost, home_name=home_names.get(home_id, f"home {home_id}"), child_name=names,
                 unnamed="a child of another council")))
-    return lines
+    return lines, shown
 
 
-def _visible_references(session: Session, keys: set[str]) -> dict[str, str]:
+def _visible_references(session: Session, keys: set[str]) -> tuple[dict[str, str], list[Referral]]:
     ids = [id_of(k, CHILD) for k in keys]
     if not ids:
-        return {}
-    rows = session.execute(select(Referral.id, Child.reference).join(Child, Child.id == Referral.child_id)
-                           .where(Referral.id.in_(ids)))
-    return {child_key(referral_id): reference for referral_id, reference in rows}
+        return {}, []
+    rows = session.execute(select(Referral, Child.reference).join(Child, Child.id == Referral.child_id)
+                           .where(Referral.id.in_(ids)).order_by(Referral.id)).all()
+    return {child_key(int(referral.id or 0)): reference for referral, reference in rows}, [r for r, _ in rows]
