@@ -65,9 +65,11 @@ def greedy_objective(problem: Problem) -> int:
     return evaluate(problem, baseline)
 
 
-@pytest.mark.parametrize("limit", [1.5, 4.0])
+@pytest.mark.parametrize("limit", [2.0, 5.0])
 def test_the_time_limit_holds_for_the_whole_solve_within_ten_percent_and_a_second(limit):
-    problem = packing_problem(groups=220, homes=80, limit=limit)
+    """About 400 children: the candidate lists, greedy and report take a few tenths of a CPU
+    second (the least a solve can take); proving the optimum takes far longer than the limit."""
+    problem = packing_problem(groups=160, homes=60, limit=limit)
     started = time.perf_counter()
     result = solve(problem)
     wall = time.perf_counter() - started
