@@ -209,7 +209,7 @@ def accept_first_choices(body: dict, run_id: int) -> Any:
 
 
 @bp.route("/matching/policy")
-@bp.response(200, schemas.PolicySchema)
+@bp.response(200, schemas.PolicySchema, example=schemas.POLICY_EXAMPLE)
 @allow(*RCC_STAFF)
 def get_policy() -> Any:
     """The matching policy in use: the newest version, or the defaults when none is saved."""
@@ -221,7 +221,7 @@ def get_policy() -> Any:
 @bp.arguments(schemas.PolicyInSchema, example={"home_miles": 30, "school_miles": 15, "cost_per_100_pounds": 3,
                                                 "rating_percent": 100, "block_place_credit": 200,
                                                 "sibling_split": 1000, "note": "Closer to home"})
-@bp.response(201, schemas.PolicySchema)
+@bp.response(201, schemas.PolicySchema, example=schemas.POLICY_EXAMPLE)
 @allow(*RUNNERS)
 def save_policy(body: dict) -> Any:
     """Save a new version of the policy (whole numbers; each bad field named); the next run uses it."""

@@ -314,3 +314,8 @@ class PolicyInSchema(Schema):
     block_place_credit = fields.Raw(load_default="")
     sibling_split = fields.Raw(load_default="")
     note = Text(load_default="", validate=validate.Length(max=200))
+
+
+POLICY_EXAMPLE = {"id": 3, "version": 2, "preset": "closest", "home_miles": 30, "school_miles": 15,
+                  "cost_per_100_pounds": 3, "rating_percent": 100, "block_place_credit": 200, "sibling_split": 1000,
+                  "note": "Closer to home", "trade_off": "1 mile nearer the child's home is worth £1,000 a week."}
