@@ -34,9 +34,9 @@ def row(reference, **changes):
     return values
 
 
-def csv_bytes(rows, encoding="utf-8"):
+def csv_bytes(rows, encoding="utf-8", header=None):
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HEADER)
+    writer = csv.DictWriter(out, fieldnames=header or HEADER)
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue().encode(encoding)
@@ -62,6 +62,23 @@ def test_one_bad_row_writes_nothing_and_names_the_row_and_field(session, region)
         imports.upload_referrals(session, region.councils[0], data, submit=False)
     assert [(p.row, p.field) for p in refused.value.problems] == [(3, "birth_month")]
     assert count(session, Referral) == 0 and count(session, Child) == 0
+
+
+def test_the_standards_columns_are_read_and_an_old_needs_column_is_refused(session, region):
+    data = csv_bytes([row("S-1", placement_type="", foster_suitability="suitable", residential_suitability="preferred",
+                          communication_needs="yes", communication_requirements="bsl;esol", pets="no",
+                          risk_flags="going_missing;fire_setting", education_continuity="yes")])
+    imports.upload_referrals(session, region.councils[0], data, submit=False)
+    made = session.scalars(select(Referral)).one()
+    assert (made.foster_suitability, made.residential_suitability, made.supported_accommodation_suitability) == (
+        "suitable", "preferred", "not_specified")
+    assert made.placement_type == "childrens_home" and made.education_continuity
+    assert made.needs == ["communication_esol", "communication_bsl", "no_pets", "therapeutic_support"]
+    old = csv_bytes([row("S-2", needs="education"), row("S-3", pets="sometimes", risk_flags="violence")],
+                    header=[*HEADER, "needs"])
+    with pytest.raises(CsvRowErrors) as refused:
+        imports.upload_referrals(session, region.councils[0], old, submit=False)
+    assert {(p.row, p.field) for p in refused.value.problems} == {(2, "needs"), (3, "pets"), (3, "risk_flags")}
 
 
 def test_every_bad_row_is_reported(session, region):
