@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import delete, insert, or_, select, update
@@ -43,7 +43,7 @@ from rcc.csv_files import RowProblem, write_csv
 from rcc.geography import normalise_postcode
 from rcc.models import Organisation
 
-SEX_CODES = {"1": "M", "2": "F"}
+SEX_CODES = {"1": "M", "2": "F", "M": "M", "F": "F", "U": "U"}  # 903 SEX (1/2 until 2023-24) -> kept
 CODED_FIELDS: dict[str, str] = {  # 903 column -> its code list in rcc/reference_data/ssda903_codes.csv
     "RNE": "reason_new_episode", "LS": "legal_status", "CIN": "category_of_need", "PLACE": "placement_type",
     "PLACE_PROVIDER": "placement_provider", "REC": "reason_episode_ceased",
@@ -95,8 +95,7 @@ def scrub_header(data: bytes) -> bytes:
     Raises Ssda903Error when the file cannot be read as a 903 header."""
     rows = read_header(data)
     return write_csv(HEADER_COLUMNS + ["LA"], (
-        [r.child, {"M": "1", "F": "2"}.get(_sex(r.sex), r.sex), r.dob.strftime("%d/%m/%Y"), r.ethnic, "",
-         r.mother, "", r.la] for r in rows)).encode("utf-8")
+        [r.child, r.sex, r.dob.strftime("%d/%m/%Y"), r.ethnic, "", r.mother, "", r.la] for r in rows)).encode("utf-8")
 
 
 def _sex(code: str) -> str:
@@ -125,8 +124,9 @@ def check_903(council: Organisation, header: list[HeaderRow], episodes: list[Epi
         if h.child in children:
             problems.append(RowProblem(h.row, "CHILD (header)", f"The same child is on row {children[h.child].row}"))
         children.setdefault(h.child, h)
-        if h.sex not in SEX_CODES:
-            problems.append(RowProblem(h.row, "SEX (header)", f"'{h.sex}' is not a 903 sex code: 1 male, 2 female"))
+        if h.sex not in codes_in_year("sex", year):
+            problems.append(RowProblem(h.row, "SEX (header)", f"'{h.sex}' is not a 903 sex code in {year_label(year)}: "
+                                                              f"{', '.join(sorted(codes_in_year('sex', year)))}"))
         if h.ethnic not in codes_in_year("ethnicity", year):
             problems.append(RowProblem(h.row, "ETHNIC (header)", f"'{h.ethnic}' is not a 903 ethnicity code"))
         if h.dob > last:
@@ -284,6 +284,9 @@ def export_rows(session: Session, council: Organisation, year: int) -> list[Epis
             normalise_postcode(child.home_postcode), normalise_postcode(home.postcode or ""),
             home.ofsted_urn[:10]))
         started.add(reference)
+    last = year_end(year)
+    # An episode that ended after the year was still open on 31 March: the year's return shows it so.
+    found = [replace(r, dec=None, rec="", reason_place_change="") if r.dec and r.dec > last else r for r in found]
     found.sort(key=lambda r: (r.child, r.decom))
     return found
 
