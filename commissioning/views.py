@@ -851,7 +851,7 @@ def ssda903_import() -> Any:
                 except jobs.JobsUnavailable as error:
                     with transaction(db()) as s:
                         ssda903.abandon_upload(s, ssda903.get_upload(s, int(started.id or 0)), error.message)
-                return redirect(url_for("commissioning.ssda903_upload", upload_id=started.id))
+                return redirect(url_for("commissioning.ssda903_upload", import_id=started.id))
             except Ssda903Error as error:
                 field = "header" if error.what == "header" else "episodes"
                 field_errors[field] = error.message
@@ -860,10 +860,10 @@ def ssda903_import() -> Any:
                            years=ssda903.years_held(db(), council)), 400 if errors else 200
 
 
-@bp.route("/ssda903/imports/<int:upload_id>")
+@bp.route("/ssda903/imports/<int:import_id>")
 @allow(*COUNCIL_WRITERS)
-def ssda903_upload(upload_id: int) -> Any:
-    found = get_or_404(Ssda903Upload, upload_id)
+def ssda903_upload(import_id: int) -> Any:
+    found = get_or_404(Ssda903Upload, import_id)
     if ssda903.upload_status(found) == "stopped":
         with transaction(db()) as s:
             ssda903.fail_if_stopped(s, found)

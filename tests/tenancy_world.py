@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 from werkzeug.routing import IntegerConverter
 
-from commissioning.models import Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
+from commissioning.models import (
+    Home,
+    Placement,
+    Referral,
+    ReferralUpload,
+    SiblingGroup,
+    Ssda903Upload,
+    Vacancy,
+)
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
@@ -35,6 +43,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "session_id": UserSession,
     "referral_id": Referral,
     "upload_id": ReferralUpload,
+    "import_id": Ssda903Upload,
     "sibling_group_id": SiblingGroup,
     "placement_id": Placement,
     "home_id": Home,

@@ -303,15 +303,20 @@ def _export(session: Session, council: Organisation,
     return found, stored, read
 
 
-def export_csv(session: Session, council: Organisation, year: int) -> str:
-    """The 903 episodes file of the council's year: an audited read of the episodes and placements in it."""
+def export_rows_audited(session: Session, council: Organisation, year: int) -> list[EpisodeRow]:
+    """The year's episodes (``export_rows``), their read audited: the episodes and placements in it."""
     rows, stored, placements = _export(session, council, year)
     for records in (stored, placements):
         if records:
             audit.record_read(session, AuditAction.SSDA903_EXPORTED, records, year=year)
     if not stored and not placements:
         audit.record(session, AuditAction.SSDA903_EXPORTED, council, year=year, episodes=0)
-    return write_episodes_csv(rows)
+    return rows
+
+
+def export_csv(session: Session, council: Organisation, year: int) -> str:
+    """The 903 episodes file of the council's year: an audited read of the episodes and placements in it."""
+    return write_episodes_csv(export_rows_audited(session, council, year))
 
 
 def years_held(session: Session, council: Organisation) -> list[tuple[int, int, int]]:
@@ -330,13 +335,17 @@ def years_held(session: Session, council: Organisation) -> list[tuple[int, int, 
     return found
 
 
-def write_episodes_csv(rows: Iterable[EpisodeRow]) -> str:
+def episode_cells(r: EpisodeRow) -> list[str]:
+    """One episode as the 903 layout's cells, in ``EPISODE_COLUMNS`` order; dates dd/mm/yyyy."""
     def day(d: date | None) -> str:
         return d.strftime("%d/%m/%Y") if d else ""
 
-    return write_csv(EPISODE_COLUMNS, ([r.child, day(r.decom), r.rne, r.ls, r.cin, r.place, r.place_provider,
-                                        day(r.dec), r.rec, r.reason_place_change, r.home_post, r.pl_post, r.urn]
-                                       for r in rows))
+    return [r.child, day(r.decom), r.rne, r.ls, r.cin, r.place, r.place_provider, day(r.dec), r.rec,
+            r.reason_place_change, r.home_post, r.pl_post, r.urn]
+
+
+def write_episodes_csv(rows: Iterable[EpisodeRow]) -> str:
+    return write_csv(EPISODE_COLUMNS, (episode_cells(r) for r in rows))
 
 
 # The import as a background job (the referral upload's pattern: commissioning.services.imports) -----------

@@ -110,3 +110,30 @@ def test_another_council_and_a_provider_cannot_see_a_councils_return(app, region
     provider = signed_in_client(region.people[Role.PROVIDER_MANAGER])
     assert provider.get("/ssda903/episodes.csv?year=2025").status_code in (403, 404)
     assert provider.get(location).status_code in (403, 404)
+
+
+def test_the_api_imports_a_year_and_exports_it_as_903_fields(app, region, setup_session):
+    from tests.commissioning.test_api_commissioning import token_client  # noqa: PLC0415
+
+    header, episodes = _files()
+    client, headers = token_client(app, setup_session, region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    started = client.post("/api/v1/ssda903/imports", json={"header_csv": header.decode(),
+                                                           "episodes_csv": episodes.decode(), "year": 2025},
+                          headers=headers)
+    assert started.status_code == 202, started.get_json()
+    done = client.get(f"/api/v1/ssda903/imports/{started.get_json()['id']}", headers=headers).get_json()
+    assert (done["status"], done["year"], done["episodes"]) == ("done", 2025, len(read_episodes(episodes)))
+    exported = client.get("/api/v1/ssda903/episodes?year=2025", headers=headers).get_json()
+    assert exported.get("label") == "2024-25", exported
+    assert [[e[c] for c in EPISODE_COLUMNS] for e in exported["episodes"]] == \
+        [row.split(",") for row in episodes.decode().strip().splitlines()[1:]]
+    bad = client.post("/api/v1/ssda903/imports", json={"header_csv": "A,B\n1,2\n", "episodes_csv": "x"},
+                      headers=headers)
+    assert bad.status_code == 400 and "missing these columns" in bad.get_json()["message"]
+    failed = client.post("/api/v1/ssda903/imports", json={"header_csv": header.decode(), "year": 2025,
+                                                          "episodes_csv": episodes.decode().replace(",U4,", ",Q9,")},
+                         headers=headers).get_json()
+    result = client.get(f"/api/v1/ssda903/imports/{failed['id']}", headers=headers).get_json()
+    assert result["status"] == "failed" and {p["field"] for p in result["problems"]} == {"PLACE (episodes)"}
+    other, other_headers = token_client(app, setup_session, region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER])
+    assert other.get(f"/api/v1/ssda903/imports/{failed['id']}", headers=other_headers).status_code == 404
