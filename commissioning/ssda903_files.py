@@ -82,6 +82,15 @@ class EpisodeRow:
 
 def read_903_date(text: str) -> date:
     """A 903 date: dd/mm/yyyy (or yyyy-mm-dd). ValueError with a readable message otherwise."""
+    if len(text) == 10 and text[2] == "/" and text[5] == "/" and text[:2].isdigit() and text[3:5].isdigit() \
+            and text[6:].isdigit() and text.isascii():  # the usual form, read without the patterns
+        try:
+            found = date(int(text[6:]), int(text[3:5]), int(text[:2]))
+        except ValueError:
+            raise ValueError(f"'{text}' is not a date like 31/03/2024") from None
+        if not EARLIEST_903_DAY <= found <= LATEST_903_DAY:
+            raise ValueError(f"'{text}' is not a date between 1900 and 2100")
+        return found
     dmy, iso = _DMY.fullmatch(text), _ISO.fullmatch(text)
     try:
         if dmy:

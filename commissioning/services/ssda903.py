@@ -55,7 +55,7 @@ CODED_FIELDS: dict[str, str] = {  # 903 column -> its code list in rcc/reference
     "PLACE_PROVIDER": "placement_provider", "REC": "reason_episode_ceased",
     "REASON_PLACE_CHANGE": "reason_for_placement_change",
 }
-POSTCODE = r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$"
+POSTCODE = re.compile(r"[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}")  # in full, one space, as the DfE asks
 PROGRESS_EVERY = 5_000
 # The platform's placement types as 903 PLACE codes: the code a home of that type is registered for.
 # Foster care through the platform is with carers who are not relatives and not long-term (U6) until the
@@ -99,7 +99,10 @@ def scrub_header(data: bytes) -> bytes:
     """The header file with its UPN and mother's date of birth emptied: what may be kept while the import waits.
 
     Raises Ssda903Error when the file cannot be read as a 903 header."""
-    rows = read_header(data)
+    return _scrubbed(read_header(data))
+
+
+def _scrubbed(rows: list[HeaderRow]) -> bytes:
     return write_csv(HEADER_COLUMNS + ["LA"], (
         [r.child, r.sex, r.dob.strftime("%d/%m/%Y"), r.ethnic, "", r.mother, "", r.la] for r in rows)).encode("utf-8")
 
@@ -193,7 +196,7 @@ def check_903(council: Organisation, header: list[HeaderRow], episodes: list[Epi
 
 
 def _is_postcode(text: str) -> bool:
-    return bool(re.fullmatch(POSTCODE, normalise_postcode(text))) and normalise_postcode(text) == text
+    return POSTCODE.fullmatch(text) is not None
 
 
 def _kept_history(session: Session, council: Organisation, year: int) -> list[CareEpisode]:
@@ -233,8 +236,8 @@ def import_903(session: Session, council: Organisation, header_data: bytes, epis
              "place_provider": e.place_provider, "rec": e.rec, "reason_place_change": e.reason_place_change,
              "home_post": e.home_post, "pl_post": e.pl_post, "urn": e.urn, "source_year": year}
             for e in episodes]
-    for at in range(0, len(rows), PROGRESS_EVERY):
-        session.execute(insert(CareEpisode), rows[at:at + PROGRESS_EVERY])
+    for at in range(0, len(rows), PROGRESS_EVERY):  # the table's own INSERT, many rows a statement
+        session.execute(insert(CareEpisode.__table__), rows[at:at + PROGRESS_EVERY])  # type: ignore[attr-defined]
     audit.record(session, AuditAction.SSDA903_IMPORTED, audit_target or council, year=year,
                  children=len(header), episodes=len(episodes), replaced=replaced)
     return ImportResult(year, len(header), len(episodes), replaced)
@@ -252,7 +255,7 @@ def _save_children(session: Session, council: Organisation, header: list[HeaderR
         elif any(getattr(found, k) != v for k, v in values.items()):
             changed.append({"id": found.id, **values})
     if new:
-        session.execute(insert(LookedAfterChild), new)
+        session.execute(insert(LookedAfterChild.__table__), new)  # type: ignore[attr-defined]
     for values in changed:
         session.execute(update(LookedAfterChild).where(LookedAfterChild.id == values.pop("id"))
                         .values(**values).execution_options(synchronize_session=False))
@@ -364,8 +367,9 @@ def start_upload(session: Session, council: Organisation, header_data: bytes, ep
         which = "header" if not header_data or not header_data.strip() else "episodes"
         raise Ssda903Error(which, [RowProblem(1, "", f"The {which} file is missing: upload the header and the "
                                                      "episodes file of the same year together.")])
-    scrubbed = scrub_header(header_data)
-    rows = len(read_header(scrubbed)) + len(read_episodes(episodes_data))
+    header = read_header(header_data)
+    scrubbed = _scrubbed(header)
+    rows = len(header) + len(read_episodes(episodes_data))
     upload = Ssda903Upload(rcc_id=council.rcc_id, council_id=council.id, file_name=file_name[:200], year=year,
                            header_content=scrubbed, episodes_content=episodes_data, rows_total=rows,
                            created_by_user_id=audit.current_actor(session).user_id)
