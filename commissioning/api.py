@@ -8,19 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_login import current_user
 from flask_smorest import abort
 from sqlalchemy import select
 from sqlmodel import col
 
 from commissioning import schemas
-from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy
+from commissioning.models import Child, Home, Referral, SiblingGroup, Ssda903Upload, Vacancy
 from commissioning.services import referrals as referral_service
-from commissioning.services import sibling_groups, standard_json, supply
+from commissioning.services import sibling_groups, ssda903, standard_json, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
-from rcc import audit
+from commissioning.ssda903_files import EPISODE_COLUMNS
+from rcc import audit, jobs
 from rcc.api import (
     ETAG_HEADER,
     api_blueprint,
@@ -35,7 +36,7 @@ from rcc.errors import ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
 from rcc.tenancy import OrgKind
-from rcc.web import audit_read, current_organisation, db, get_or_404
+from rcc.web import audit_read, current_organisation, db, get_or_404, request_id
 
 bp = api_blueprint("commissioning_api", __name__, "Referrals, sibling groups, homes and vacancies")
 
@@ -363,3 +364,62 @@ def confirm_vacancy(vacancy_id: int) -> Any:
     with transaction(db()) as s:
         supply.confirm_vacancy(s, vacancy)
     return _vacancy_out(vacancy)
+
+
+# SSDA903 ---------------------------------------------------------------------------------------
+
+def _import_out(upload: Ssda903Upload) -> dict[str, Any]:
+    return {"id": upload.id, "status": ssda903.upload_status(upload), "year": upload.year,
+            "rows_total": upload.rows_total, "rows_checked": upload.rows_checked, "children": upload.children,
+            "episodes": upload.episodes, "message": upload.message, "problems": upload.problems}
+
+
+@bp.route("/ssda903/imports", methods=["POST"])
+@bp.arguments(schemas.Ssda903ImportSchema, example={"year": 2025, "header_csv": "CHILD,SEX,DOB,ETHNIC,UPN,MOTHER,"
+                                                    "MC_DOB\n...", "episodes_csv": "CHILD,DECOM,RNE,...\n..."})
+@bp.response(202, schemas.Ssda903ImportOutSchema, example={**schemas.SSDA903_IMPORT_EXAMPLE, "status": "queued", "rows_checked": 0,
+                                                                     "children": 0, "episodes": 0})
+@allow(*COUNCIL_WRITERS)
+def import_ssda903(body: dict) -> Any:
+    """Import one year of your council's SSDA903 return (header and episodes) in the background: all rows
+    or none. Follow it at ``/ssda903/imports/{id}``; a wrong file as a whole is a 400 at once."""
+    try:
+        with transaction(db()) as s:
+            started = ssda903.start_upload(s, current_organisation(), body["header_csv"].encode("utf-8"),
+                                           body["episodes_csv"].encode("utf-8"), "API", body.get("year"))
+    except ServiceError as error:
+        raise_service_error(error)
+    try:
+        jobs.start(current_app, "commissioning.services.ssda903:run_upload", started.id, started.rcc_id,
+                   started.council_id, current_user.id, request_id())
+    except jobs.JobsUnavailable as error:
+        with transaction(db()) as s:
+            ssda903.abandon_upload(s, ssda903.get_upload(s, int(started.id or 0)), error.message)
+    return _import_out(get_or_404(Ssda903Upload, int(started.id or 0)))
+
+
+@bp.route("/ssda903/imports/<int:import_id>")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.Ssda903ImportOutSchema, example=schemas.SSDA903_IMPORT_EXAMPLE)
+@allow(*COUNCIL_WRITERS)
+def get_ssda903_import(import_id: int) -> Any:
+    """How far one of your council's 903 imports has got, and every problem found if it failed."""
+    found = get_or_404(Ssda903Upload, import_id)
+    if ssda903.upload_status(found) == "stopped":
+        with transaction(db()) as s:
+            ssda903.fail_if_stopped(s, found)
+    return _import_out(found)
+
+
+@bp.route("/ssda903/episodes")
+@bp.arguments(schemas.Ssda903ExportQuerySchema, location="query")
+@bp.response(200, schemas.Ssda903ExportSchema, example=schemas.SSDA903_EXPORT_EXAMPLE)
+@allow(*COUNCIL_STAFF)
+def export_ssda903(query: dict) -> Any:
+    """Your council's episodes open in a collection year, in the 903 layout: the imported ones and the
+    placements made or ended through the platform (reading them is audited)."""
+    year = query["year"]
+    with transaction(db()) as s:
+        rows = ssda903.export_rows_audited(s, current_organisation(), year)
+    return {"year": year, "label": ssda903.year_label(year), "episodes": [
+        dict(zip(EPISODE_COLUMNS, ssda903.episode_cells(r), strict=True)) for r in rows]}

@@ -319,3 +319,74 @@ PLACEMENTS_DOCUMENT_EXAMPLE = {
                                             "date_needed": "2027-03-27", "status": "draft"}}},
     }],
 }
+# SSDA903 ------------------------------------------------------------------------------------------
+
+MAX_903_TEXT = 40 * 1024 * 1024  # commissioning.ssda903_files.MAX_903_BYTES
+
+
+class Ssda903ImportSchema(Schema):
+    header_csv = bounded_text(MAX_903_TEXT, required=True, metadata={
+        "description": "The header file's CSV text (CHILD, SEX, DOB, ETHNIC, UPN, MOTHER, MC_DOB). The UPN and "
+                       "MC_DOB are read for the checks and never stored."})
+    episodes_csv = bounded_text(MAX_903_TEXT, required=True, metadata={
+        "description": "The episodes file's CSV text (CHILD, DECOM, RNE, LS, CIN, PLACE, PLACE_PROVIDER, DEC, REC, "
+                       "REASON_PLACE_CHANGE, HOME_POST, PL_POST, URN); dates dd/mm/yyyy"})
+    year = whole_number(2000, 2100, load_default=None, allow_none=True, metadata={
+        "description": "The collection year, named by the year it ends (2025 for 2024-25); "
+                       "empty: the year of the files' latest date"})
+
+
+class Ssda903ProblemSchema(Schema):
+    row = fields.Integer(required=True)
+    field = fields.String(required=True)
+    problem = fields.String(required=True)
+
+
+class Ssda903ImportOutSchema(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(required=True, metadata={"description": "queued, checking, saving, done, failed "
+                                                                   "or stopped (the job died; nothing saved)"})
+    year = fields.Integer(allow_none=True)
+    rows_total = fields.Integer(required=True)
+    rows_checked = fields.Integer(required=True)
+    children = fields.Integer(required=True)
+    episodes = fields.Integer(required=True)
+    message = fields.String(allow_none=True)
+    problems = fields.List(fields.Nested(Ssda903ProblemSchema), required=True)
+
+
+SSDA903_IMPORT_EXAMPLE = {"id": 7, "status": "done", "year": 2025, "rows_total": 412, "rows_checked": 412,
+                          "children": 180, "episodes": 232, "message": None, "problems": []}
+
+
+class Ssda903ExportQuerySchema(Schema):
+    year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100),
+                          metadata={"description": "The collection year, named by the year it ends: 2025 for 2024-25"})
+
+
+class Ssda903EpisodeSchema(Schema):
+    CHILD = fields.String(required=True)
+    DECOM = fields.String(required=True, metadata={"description": "dd/mm/yyyy"})
+    RNE = fields.String(required=True)
+    LS = fields.String(required=True)
+    CIN = fields.String(required=True)
+    PLACE = fields.String(required=True)
+    PLACE_PROVIDER = fields.String(required=True)
+    DEC = fields.String(required=True, metadata={"description": "dd/mm/yyyy, or empty while open"})
+    REC = fields.String(required=True)
+    REASON_PLACE_CHANGE = fields.String(required=True)
+    HOME_POST = fields.String(required=True)
+    PL_POST = fields.String(required=True)
+    URN = fields.String(required=True)
+
+
+class Ssda903ExportSchema(Schema):
+    year = fields.Integer(required=True)
+    label = fields.String(required=True)
+    episodes = fields.List(fields.Nested(Ssda903EpisodeSchema), required=True)
+
+
+SSDA903_EXPORT_EXAMPLE = {"year": 2025, "label": "2024-25", "episodes": [
+    {"CHILD": "33100001", "DECOM": "15/10/2023", "RNE": "S", "LS": "C2", "CIN": "N1", "PLACE": "U4",
+     "PLACE_PROVIDER": "PR4", "DEC": "", "REC": "", "REASON_PLACE_CHANGE": "", "HOME_POST": "CV1 2AB",
+     "PL_POST": "CV8 2LG", "URN": "1249881"}]}

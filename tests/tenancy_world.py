@@ -28,6 +28,7 @@ from commissioning.models import (
     Referral,
     ReferralUpload,
     SiblingGroup,
+    Ssda903Upload,
     Vacancy,
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
@@ -43,6 +44,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "session_id": UserSession,
     "referral_id": Referral,
     "upload_id": ReferralUpload,
+    "import_id": Ssda903Upload,
     "sibling_group_id": SiblingGroup,
     "placement_id": Placement,
     "home_id": Home,

@@ -1,7 +1,7 @@
 """referrals in the Placements Data Standard v2's terms; needs and risks in its vocabulary; SSD extract children
 
 Revision ID: 0019
-Revises: 0017
+Revises: 0018
 
 The six "areas of need" once credited to a "National Placements Standard v2" are not in the
 Placements Data Standard v2 (SocialCareData/placements-standard). Referrals gain the standard's
@@ -25,7 +25,7 @@ from rcc.migration_support import enable_row_level_security, grant_app_role, see
 from rcc.tenancy import COUNCIL_AND_RCC
 
 revision: str = '0019'
-down_revision: str | None = '0017'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

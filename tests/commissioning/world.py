@@ -7,7 +7,15 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from commissioning.models import Home, Placement, ReferralEvent, ReferralUpload, Vacancy
+from commissioning.models import (
+    CareEpisode,
+    Home,
+    Placement,
+    ReferralEvent,
+    ReferralUpload,
+    Ssda903Upload,
+    Vacancy,
+)
 from commissioning.services import fostering, referrals, sibling_groups, supply
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.supply import HomeDetails
@@ -71,6 +79,14 @@ def build(session: Session, region: Region, label: str) -> None:
         session.add(ReferralUpload(rcc_id=council.rcc_id, council_id=council.id,
                                    file_name=f"MARK-{label}-{index}-upload.csv", status="failed", rows_total=1,
                                    problems=[{"row": 2, "field": "reference", "problem": f"MARK-{label}-{index}-problem"}]))
+        session.add(Ssda903Upload(rcc_id=council.rcc_id, council_id=council.id, year=2025,
+                                  file_name=f"MARK-{label}-{index}-903.csv", status="failed", rows_total=1,
+                                  problems=[{"row": 2, "field": "PLACE (episodes)",
+                                             "problem": f"MARK-{label}-{index}-903problem"}]))
+        session.add(CareEpisode(rcc_id=council.rcc_id, council_id=council.id, child_ref=f"M{label}{index}"[:10],
+                                start=date(2024, 5, 1), rne="S", legal_status="C2", cin="N1", place="U4",
+                                place_provider="PR4", home_post="CV1 2AB", pl_post="CV8 2LG",
+                                urn=f"MARK{label}{index}"[:10], source_year=2025))
         if index == 0:
             for step in (referrals.start_matching, referrals.mark_offered, referrals.approve_proposal):
                 step(session, referral)
