@@ -57,7 +57,7 @@ def _build(session, region):
     home = supply.create_home(session, region.provider, home_details("SC777001", "Willow"))
     session.flush()
     supply.set_vacancy(session, home, 3, date.today())
-    group = sibling_groups.create_sibling_group(session, council, "Family P", True)
+    group = sibling_groups.create_sibling_group(session, council, "Family P", "together")
     session.flush()
     rich = referrals.create_referral(session, council, child_details("PDS-A", birth_year=date.today().year - 16),
                                      referral_details(

@@ -132,7 +132,7 @@ def test_the_shortage_report_and_its_csv(officer_client, finished_run):
     page = _soup(officer_client.get("/matching/shortage/"))
     rows = page.select("#unmatched tbody tr")
     assert [cell.get_text(strip=True) for cell in rows[0].select("td")][:4] == [
-        "Secure children's home", "Health and disability", "Coventry", "1"]
+        "Secure children's home", "An adapted home", "Coventry", "1"]
     # The only unplaced child (secure) has no suitable home at all: one more place would not help.
     assert not page.select("#pressure tbody tr")
     assert "would not place anyone" in page.get_text()
