@@ -97,7 +97,7 @@ def load_geography() -> Geography:
             la_outcodes[authorities[nearest].name].append(point)
             la_weights[authorities[nearest].name].append(counts.get(outcode, 1))
     names = sorted(la_outcodes)
-    providers = Counter()
+    providers: Counter[str] = Counter()
     with open(REFERENCE_DATA / "ofsted_providers.csv", newline="", encoding="utf-8") as f:
         for row in csv.DictReader(f):
             providers[OFSTED_NAMES.get(row["local_authority"], row["local_authority"])] += 1
@@ -244,7 +244,8 @@ def assignment_bound_seconds(prepared: PreparedProblem, grid: HomeGrid, keep: in
     from matching.engine.prepared import Entity
 
     started = time.perf_counter()
-    rows, cols, costs, columns = [], [], [], {}
+    rows, cols, costs = [], [], []
+    columns: dict[tuple[int, int], int] = {}
     for c, child in enumerate(prepared.children):
         candidates = grid.candidates(Entity(child.id, (c,), False), keep)
         for home, score in zip(candidates.homes.tolist(), candidates.scores.tolist(), strict=True):
