@@ -441,7 +441,7 @@ def _by_band(values: np.ndarray) -> np.ndarray:
     """months × age-month × category → months × band × category."""
     out = np.zeros((values.shape[0], len(AGE_BANDS), values.shape[2]))
     for b in range(len(AGE_BANDS)):
-        out[:, b, :] = values[:, BAND_OF_AGE == b, :].sum(axis=1)
+        out[:, b, :] = values[:, b == BAND_OF_AGE, :].sum(axis=1)
     return out
 
 
