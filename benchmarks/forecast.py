@@ -100,7 +100,7 @@ def compare(name: str, folder: Path, python: Path, months: int = 12) -> dict:
             "platform_mape": ours.mape, "demand_model_mape": overall,
             "platform_mape_by_type": ours.mape_by_category,
             "demand_model_mape_by_type": dict(zip(DEMAND_CATEGORIES, per, strict=True)),
-            "platform_settings": ours.settings.describe(),
+            "platform_method": ours.method,
             "platform_cpu_seconds": round(platform_seconds, 2), "demand_model_wall_seconds": round(demand_seconds, 2)}
 
 
@@ -148,7 +148,7 @@ def main() -> int:
             print(f"  {kind:<14}{percent(r['platform_mape_by_type'][kind]):>10}"
                   f"{percent(r['demand_model_mape_by_type'][kind]):>18}")
         print(f"  {'overall':<14}{percent(r['platform_mape']):>10}{percent(r['demand_model_mape']):>18}")
-        print(f"  platform settings: {r['platform_settings']}; {r['platform_cpu_seconds']} CPU s "
+        print(f"  platform method: {r['platform_method']}; {r['platform_cpu_seconds']} CPU s "
               f"(demand model {r['demand_model_wall_seconds']} s wall)")
     worse = [r["dataset"] for r in results if r["platform_mape"] > r["demand_model_mape"]]
     better = [r["dataset"] for r in results if r["platform_mape"] < r["demand_model_mape"]]

@@ -17,9 +17,10 @@ from cost_transparency.forecasting.model import (
     Episode,
     Settings,
     add_months,
-    choose_settings,
     clean,
+    describe_method,
     fit,
+    fit_variants,
     history_start,
     month_end,
     month_ends,
@@ -55,7 +56,7 @@ class Backtest:
     actual: list[list[int]]
     mape: float | None  # overall, weighted by children
     mape_by_category: dict[str, float | None]
-    settings: Settings
+    method: str
 
 
 def default_cutoff(episodes: Sequence[Episode], months: int = MONTHS) -> date | None:
@@ -78,14 +79,15 @@ def run(episodes: Sequence[Episode], cutoff: date | None = None, categories: Seq
     first = history_start(episodes)
     if cutoff is None or first is None or _months_between(first, cutoff) < MIN_HISTORY_MONTHS:
         return None
-    chosen = settings or choose_settings(episodes, categories, category_of, cutoff, first)
-    fitted = fit(episodes, categories, category_of, cutoff, chosen, first)
+    fitted = ([fit(episodes, categories, category_of, cutoff, settings, first)] if settings
+              else fit_variants(episodes, categories, category_of, cutoff, first))
     predicted = point_forecast(fitted, months)
     dates = month_ends(add_months(cutoff, 1), month_end(add_months(cutoff, months)))
     actual = stock(read_grid(episodes, dates, tuple(categories), category_of), len(categories))
     overall, per = weighted_mape(predicted, actual)
-    return Backtest(fitted.start, dates, tuple(categories), predicted.round(3).tolist(), actual.tolist(), overall,
-                    dict(zip(categories, per, strict=True)), chosen)
+    return Backtest(fitted[0].start, dates, tuple(categories), predicted.round(3).tolist(), actual.tolist(), overall,
+                    dict(zip(categories, per, strict=True)),
+                    settings.describe() if settings else describe_method())
 
 
 def _months_between(first: date, last: date) -> int:

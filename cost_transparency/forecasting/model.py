@@ -16,13 +16,14 @@ The method (also shown to the people who read a forecast):
    Its interval combines the chance in which children move or leave (each child independently, and
    entrants as a Poisson stream whose spread is widened by what the history shows) with the
    uncertainty in the rates themselves (the forecast redone with rates drawn from their posterior).
-5. The half-life, trend and seasonality are chosen by testing each on the last 12 months of the
-   history the model is given (fit before, forecast, compare): the choice is the council's own.
+5. No one setting suits every council, so the forecast is the average of eight variants: half-lives
+   of 6, 12 and 24 months or none, each with entries at their recent level or following a damped
+   trend. The interval adds the spread between the variants.
 
 Compared with Social Finance's demand model (the same states: age bracket by placement category,
 rates estimated from 903 episodes, mean daily rates over a reference period, entrants at a flat
-rate), this model weights recent months, lets entries trend and follow the seasons, shrinks sparse
-rates and gives an interval.
+rate), this model weights recent months, lets entries trend, shrinks sparse rates, averages variants
+and gives an interval.
 """
 
 from __future__ import annotations
@@ -75,10 +76,15 @@ class Settings:
         return "; ".join(parts)
 
 
-CANDIDATES: tuple[Settings, ...] = tuple(
-    Settings(half_life_months=h, trend=t, seasonal=s)
-    for h in (6.0, 12.0, 24.0, None) for t in (False, True) for s in (False, True))
+VARIANTS: tuple[Settings, ...] = tuple(
+    Settings(half_life_months=h, trend=t) for h in (6.0, 12.0, 24.0, None) for t in (False, True))
 DEFAULT_SETTINGS = Settings()
+
+
+def describe_method() -> str:
+    return (f"the average of {len(VARIANTS)} variants: rates from up to {DEFAULT_SETTINGS.window_months} months "
+            "with half-lives of 6, 12 or 24 months or every month the same, each with entries at their recent "
+            "level or following a damped trend")
 
 
 # Months ---------------------------------------------------------------------------------------
@@ -120,8 +126,9 @@ BAND_OF_AGE = np.array([band_of_age_months(a) for a in range(MAX_AGE_MONTHS)])
 # Cleaning and reading the history ------------------------------------------------------------
 
 def clean(episodes: Iterable[Episode]) -> list[Episode]:
-    """As 903 files are combined: one episode per child and start (the latest end kept), one per
-    end, and an episode that runs past the child's next one ends where the next begins."""
+    """As 903 files are combined: one episode per child and start (an end recorded in a later file
+    wins over the episode still open in an earlier one), and an episode that runs past the child's
+    next one ends where the next begins."""
     by_start: dict[tuple[str, date], Episode] = {}
     for episode in episodes:
         key = (episode.child, episode.start)
@@ -142,7 +149,7 @@ def clean(episodes: Iterable[Episode]) -> list[Episode]:
 
 
 def _end_key(episode: Episode) -> date:
-    return episode.end or date.max
+    return episode.end or date.min
 
 
 def truncate(episodes: Iterable[Episode], known_on: date) -> list[Episode]:
@@ -386,8 +393,8 @@ class Projection:
     variance: np.ndarray  # months × band × category (process and parameter, per cell)
     total_variance: np.ndarray  # months: the variance of the total
     category_variance: np.ndarray  # months × category
-    settings: Settings
-    fit: Fit = field(repr=False)
+    method: str
+    fits: list[Fit] = field(repr=False)
 
     def by_category(self) -> dict[str, list[Cell]]:
         mean = self.mean.sum(axis=1)
@@ -445,9 +452,34 @@ def _by_band(values: np.ndarray) -> np.ndarray:
     return out
 
 
-def project(fit: Fit, horizon: int, seed: int = SEED) -> Projection:
+def fit_variants(episodes: Sequence[Episode], categories: Sequence[str], category_of: Mapping[str, str],
+                 known_on: date, observed_from: date | None = None,
+                 variants: Sequence[Settings] = VARIANTS) -> list[Fit]:
+    known = clean(truncate(episodes, known_on))
+    first = observed_from or history_start(known)
+    return [fit(known, categories, category_of, known_on, settings, first) for settings in variants]
+
+
+def project(fits: Fit | Sequence[Fit], horizon: int, seed: int = SEED) -> Projection:
+    """The forecast ``horizon`` months ahead: the average of the fits' means, with the average of
+    their variances plus the spread between their means."""
     if not 1 <= horizon <= 60:
         raise ValueError("the horizon must be 1 to 60 months")
+    fits = [fits] if isinstance(fits, Fit) else list(fits)
+    parts = [_project_one(f, horizon, seed, max(PARAMETER_DRAWS // len(fits), 10)) for f in fits]
+    means = np.array([p[0] for p in parts])
+    mean = means.mean(axis=0)
+    cell_var = np.mean([p[1] for p in parts], axis=0) + means.var(axis=0)
+    cat_var = np.mean([p[2] for p in parts], axis=0) + means.sum(axis=2).var(axis=0)
+    total_var = np.mean([p[3] for p in parts], axis=0) + means.sum(axis=(2, 3)).var(axis=0)
+    first = fits[0]
+    months = [month_end(add_months(first.start, h)) for h in range(1, horizon + 1)]
+    method = describe_method() if len(fits) == len(VARIANTS) else "; ".join(f.settings.describe() for f in fits)
+    return Projection(first.start, months, first.categories, mean, cell_var, total_var, cat_var, method, fits)
+
+
+def _project_one(fit: Fit, horizon: int, seed: int, draws: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     n_cat = len(fit.categories)
     probabilities = fit.probabilities
     cohort, entrant, band_p = _means(fit, probabilities, fit.entry_rate, fit.trend, horizon)
@@ -463,14 +495,11 @@ def project(fit: Fit, horizon: int, seed: int = SEED) -> Projection:
     total_var = np.zeros(horizon)
     for h in range(horizon):
         current_age = ages + h
-        alive = current_age < MAX_AGE_MONTHS
         step_p = band_p[np.clip(current_age, 0, MAX_AGE_MONTHS - 1)]
-        chance = np.einsum("nc,nct->nt", chance, step_p) * alive[:, None]
-        next_age = np.clip(current_age + 1, 0, MAX_AGE_MONTHS - 1)
-        ok = current_age + 1 < MAX_AGE_MONTHS
-        chance = chance * ok[:, None]
+        chance = np.einsum("nc,nct->nt", chance, step_p)
+        chance = chance * (current_age + 1 < MAX_AGE_MONTHS)[:, None]
         bernoulli = counts[:, None] * chance * (1 - chance)
-        bands = BAND_OF_AGE[next_age]
+        bands = BAND_OF_AGE[np.clip(current_age + 1, 0, MAX_AGE_MONTHS - 1)]
         for b in range(len(AGE_BANDS)):
             cell_var[h, b] += bernoulli[bands == b].sum(axis=0)
         cat_var[h] += bernoulli.sum(axis=0)
@@ -484,32 +513,33 @@ def project(fit: Fit, horizon: int, seed: int = SEED) -> Projection:
 
     # Uncertainty in the rates: the mean redone with rates drawn from their posteriors.
     rng = np.random.default_rng(seed)
-    draws_cell, draws_cat, draws_total = [], [], []
+    drawn_means = []
     n_eff = max(fit.entry_count, 1.0)
-    for _ in range(PARAMETER_DRAWS):
+    for _ in range(draws):
         sampled = np.stack([np.stack([rng.dirichlet(fit.alpha[b, c]) for c in range(n_cat)])
                             for b in range(len(AGE_BANDS))])
         level = rng.gamma(n_eff / fit.entry_dispersion, fit.entry_dispersion / n_eff)
         trend = rng.normal(fit.trend, fit.trend_se) if fit.settings.trend else 0.0
         c2, e2, _ = _means(fit, sampled, fit.entry_rate * level, trend, horizon)
-        drawn = _by_band(c2 + e2)
-        draws_cell.append(drawn)
-        draws_cat.append(drawn.sum(axis=1))
-        draws_total.append(drawn.sum(axis=(1, 2)))
-    cell_var += np.var(np.array(draws_cell), axis=0)
-    cat_var += np.var(np.array(draws_cat), axis=0)
-    total_var += np.var(np.array(draws_total), axis=0)
-    months = [month_end(add_months(fit.start, h)) for h in range(1, horizon + 1)]
-    return Projection(fit.start, months, fit.categories, mean, cell_var, total_var, cat_var, fit.settings, fit)
+        drawn_means.append(_by_band(c2 + e2))
+    drawn = np.array(drawn_means)
+    cell_var += drawn.var(axis=0)
+    cat_var += drawn.sum(axis=2).var(axis=0)
+    total_var += drawn.sum(axis=(2, 3)).var(axis=0)
+    return mean, cell_var, cat_var, total_var
 
 
-def point_forecast(fit: Fit, horizon: int) -> np.ndarray:
-    """Expected children per month × category: the mean only (fast; for choosing settings)."""
-    cohort, entrant, _ = _means(fit, fit.probabilities, fit.entry_rate, fit.trend, horizon)
-    return (cohort + entrant).sum(axis=1)
+def point_forecast(fits: Fit | Sequence[Fit], horizon: int) -> np.ndarray:
+    """Expected children per month × category: the mean only (fast; for backtests)."""
+    fits = [fits] if isinstance(fits, Fit) else list(fits)
+    found = []
+    for one in fits:
+        cohort, entrant, _ = _means(one, one.probabilities, one.entry_rate, one.trend, horizon)
+        found.append((cohort + entrant).sum(axis=1))
+    return np.mean(found, axis=0)
 
 
-# Error and the choice of settings ------------------------------------------------------------
+# Error ------------------------------------------------------------
 
 def weighted_mape(forecast: np.ndarray, actual: np.ndarray) -> tuple[float | None, list[float | None]]:
     """(overall, per category) mean absolute percentage error over months × categories.
@@ -531,26 +561,3 @@ def weighted_mape(forecast: np.ndarray, actual: np.ndarray) -> tuple[float | Non
     if not total:
         return None, per
     return sum(w * (p or 0.0) for w, p in zip(weights, per, strict=True)) / total, per
-
-
-def choose_settings(episodes: Sequence[Episode], categories: Sequence[str], category_of: Mapping[str, str],
-                    known_on: date, observed_from: date | None = None, months: int = 12) -> Settings:
-    """The candidate settings that forecast the last ``months`` of the known history best, or the
-    default where the history is too short to test (less than two years before the test)."""
-    known = clean(truncate(episodes, known_on))
-    first = observed_from or history_start(known)
-    last = month_end(add_months(known_on, -1)) if known_on != month_end(known_on) else known_on
-    test_from = month_end(add_months(last, -months))
-    if first is None or (test_from.year * 12 + test_from.month) - (first.year * 12 + first.month) < 24:
-        return DEFAULT_SETTINGS
-    actual = stock(read_grid(known, month_ends(add_months(test_from, 1), last), tuple(categories), category_of),
-                   len(categories))
-    best, best_error = DEFAULT_SETTINGS, float("inf")
-    for candidate in CANDIDATES:
-        fitted = fit(known, categories, category_of, test_from, candidate, first)
-        error, _ = weighted_mape(point_forecast(fitted, months), actual)
-        if error is not None and error < best_error - 1e-9:
-            best, best_error = candidate, error
-    return best
-
-

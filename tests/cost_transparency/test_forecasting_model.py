@@ -63,7 +63,8 @@ def test_backtest_on_a_generated_council_is_close(growing: tuple[synthetic.Counc
 
 def test_projection_interval_contains_the_mean_and_widens() -> None:
     episodes = synthetic.simulate(synthetic.standard("steady", 5, 12.0, 0.0, years=4))
-    fitted = model.fit(episodes, backtest.PLATFORM_CATEGORIES, backtest.PLATFORM_CATEGORY_OF, date(2019, 3, 31))
+    fitted = model.fit_variants(episodes, backtest.PLATFORM_CATEGORIES, backtest.PLATFORM_CATEGORY_OF,
+                                date(2019, 3, 31))
     projection = model.project(fitted, 36)
     foster = projection.by_category()["foster_care"]
     assert all(cell.low <= cell.expected <= cell.high for cell in foster)
@@ -80,7 +81,7 @@ def test_two_councils_with_different_histories_get_different_forecasts() -> None
     small = synthetic.simulate(synthetic.standard("small", 7, 6.0, -0.01, years=4))
     large = synthetic.simulate(synthetic.standard("large", 8, 18.0, 0.015, years=4, residential_share=0.25))
     on = date(2019, 3, 31)
-    forecasts = [model.project(model.fit(e, backtest.PLATFORM_CATEGORIES, backtest.PLATFORM_CATEGORY_OF, on), 12)
+    forecasts = [model.project(model.fit_variants(e, backtest.PLATFORM_CATEGORIES, backtest.PLATFORM_CATEGORY_OF, on), 12)
                  for e in (small, large)]
     a, b = (f.by_category()["childrens_home"][-1].expected for f in forecasts)
     assert abs(a - b) > 5
