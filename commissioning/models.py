@@ -279,3 +279,94 @@ class ReferralUpload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class LookedAfterChild(SQLModel, table=True):
+    """A child in a council's SSDA903 return, pseudonymised: the council's own CHILD id as the reference,
+    month and year of birth only, no UPN, no name, no mother's details (see ``services.ssda903``)."""
+
+    __tablename__ = "looked_after_child"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (
+        UniqueConstraint("council_id", "child_ref", name="uq_looked_after_child_ref"),
+        CheckConstraint("birth_month BETWEEN 1 AND 12", name="ck_looked_after_child_birth_month"),
+        CheckConstraint("sex IN ('F', 'M')", name="ck_looked_after_child_sex"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    child_ref: str = Field(max_length=10)  # the 903 CHILD: the council's own identifier
+    sex: str = Field(max_length=1)  # F or M (903 SEX 2 or 1)
+    birth_year: int
+    birth_month: int
+    ethnicity: str = Field(max_length=4)  # 903 ETHNIC code
+
+
+class CareEpisode(SQLModel, table=True):
+    """One SSDA903 episode of care: a period with one legal status and one placement.
+
+    Postcodes are kept in full, as on referrals: the DfE's rules derive the placement's local authority
+    and distance from them, and only the council and its RCC can read the rows.
+    """
+
+    __tablename__ = "care_episode"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (
+        UniqueConstraint("council_id", "child_ref", "start", name="uq_care_episode_start"),
+        CheckConstraint('"end" IS NULL OR "end" >= start', name="ck_care_episode_dates"),
+        CheckConstraint("(\"end\" IS NULL) = (rec = '')", name="ck_care_episode_rec_with_end"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    child_ref: str = Field(max_length=10)
+    start: date  # DECOM
+    end: date | None = None  # DEC
+    rne: str = Field(max_length=2)
+    legal_status: str = Field(max_length=2)  # LS
+    cin: str = Field(max_length=2)
+    place: str = Field(max_length=2)
+    place_provider: str = Field(default="", max_length=3)
+    rec: str = Field(default="", max_length=3)  # reason episode ceased
+    reason_place_change: str = Field(default="", max_length=6)
+    home_post: str = Field(default="", max_length=8)
+    pl_post: str = Field(default="", max_length=8)
+    urn: str = Field(default="", max_length=10)
+    source_year: int  # the collection year (ending 31 March) of the latest file that carried it
+
+
+class Ssda903Upload(SQLModel, table=True):
+    """A council's SSDA903 header and episodes files, imported in the background: all rows or none.
+
+    The files are kept only until the import finishes, and the header is kept without its UPN and
+    mother's date of birth columns (``services.ssda903.scrub_header``): they are never stored.
+    """
+
+    __tablename__ = "ssda903_upload"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'checking', 'saving', 'done', 'failed')",
+                        name="ck_ssda903_upload_status"),
+        CheckConstraint("rows_checked >= 0 AND rows_checked <= rows_total", name="ck_ssda903_upload_progress"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    file_name: str = Field(default="", max_length=200)
+    year: int | None = None  # the collection year asked for; None: worked out from the file's dates
+    header_content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    episodes_content: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    status: str = Field(default="queued", max_length=20)
+    rows_total: int = 0
+    rows_checked: int = 0
+    children: int = 0
+    episodes: int = 0
+    message: str | None = Field(default=None, max_length=2000)
+    problems: list[dict] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -22,6 +22,22 @@ def codes(field: str) -> dict[str, str]:
     return found
 
 
+@cache
+def codes_in_year(field: str, year: int) -> frozenset[str]:
+    """The codes of one SSDA903 field that were valid in the collection year ending 31 March ``year``."""
+    found: set[str] = set()
+    with open(REFERENCE_DATA / "ssda903_codes.csv", newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if row["field"] != field:
+                continue
+            if row["valid_from_year"] and int(row["valid_from_year"]) > year:
+                continue
+            if row["valid_to_year"] and int(row["valid_to_year"]) < year:
+                continue
+            found.add(row["code"])
+    return frozenset(found)
+
+
 def legal_statuses() -> dict[str, str]:
     return codes("legal_status")
 

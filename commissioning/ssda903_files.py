@@ -58,6 +58,7 @@ class HeaderRow:
     mother: str  # "1", "0" or blank
     mc_dob: date | None
     row: int = 0  # the row number in the file, as a spreadsheet shows it (header row 1)
+    la: str = ""  # an optional LA column some councils' extracts carry (ONS or DfE code)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class EpisodeRow:
     pl_post: str
     urn: str
     row: int = 0
+    la: str = ""
 
 
 def read_903_date(text: str) -> date:
@@ -145,7 +147,8 @@ def read_header(data: bytes) -> list[HeaderRow]:
         mc_dob = _date(row, "MC_DOB", problems, number, required=False)
         if len(problems) == before and dob is not None:
             found.append(HeaderRow(child, row["SEX"], dob, row["ETHNIC"].upper(), row["UPN"],
-                                   row["MOTHER"], mc_dob, row=number))
+                                   row["MOTHER"], mc_dob, row=number,
+                                   la=row.get("LA", "").upper()))
     if problems:
         raise Ssda903Error("header", problems)
     return found
@@ -168,7 +171,7 @@ def read_episodes(data: bytes) -> list[EpisodeRow]:
                 child, decom, row["RNE"].upper(), row["LS"].upper(), row["CIN"].upper(),
                 row["PLACE"].upper(), row["PLACE_PROVIDER"].upper(), dec, row["REC"].upper(),
                 row["REASON_PLACE_CHANGE"].upper(), row["HOME_POST"].upper(), row["PL_POST"].upper(),
-                row["URN"].upper(), row=number))
+                row["URN"].upper(), row=number, la=row.get("LA", "").upper()))
     if problems:
         raise Ssda903Error("episodes", problems)
     return found

@@ -1,0 +1,305 @@
+"""A council's SSDA903 return in and out: its looked-after cohort and episodes of care.
+
+Import: the header and episodes files of one collection year (1 April to 31 March, named by the year it
+ends), read by ``commissioning.ssda903_files`` and checked here against the DfE's code lists of that year,
+the year's dates, the pair of files and the council's history; all or nothing. What is kept is
+pseudonymised: the council's own CHILD id, sex, month and year of birth and ethnicity per child (no UPN, no
+day of birth, no mother's details), and every episode's fields. Postcodes are kept in full, as referrals
+keep them: the DfE's rules and the platform's distance figures need them, and only the council and its
+RCC can read the rows (row-level security).
+
+Re-importing a year replaces that year: every stored episode open at any time in the year is replaced by
+the file's, so the same file twice leaves the same rows, and a later year adds history before it.
+
+Export: the episodes open in a collection year, the imported ones and those of placements made or ended
+through the platform, in the 903 episodes layout.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from commissioning.models import CareEpisode, Child, Home, LookedAfterChild, Placement
+from commissioning.ssda903 import codes_in_year
+from commissioning.ssda903_files import (
+    EPISODE_COLUMNS,
+    HEADER_COLUMNS,
+    EpisodeRow,
+    HeaderRow,
+    Ssda903Error,
+    read_episodes,
+    read_header,
+)
+from rcc import audit
+from rcc.audit import AuditAction
+from rcc.csv_files import RowProblem, write_csv
+from rcc.geography import normalise_postcode
+from rcc.models import Organisation
+
+SEX_CODES = {"1": "M", "2": "F"}
+CODED_FIELDS: dict[str, str] = {  # 903 column -> its code list in rcc/reference_data/ssda903_codes.csv
+    "RNE": "reason_new_episode", "LS": "legal_status", "CIN": "category_of_need", "PLACE": "placement_type",
+    "PLACE_PROVIDER": "placement_provider", "REC": "reason_episode_ceased",
+    "REASON_PLACE_CHANGE": "reason_for_placement_change",
+}
+POSTCODE = r"^[A-Z]{1,2}[0-9][0-9A-Z]? [0-9][A-Z]{2}$"
+PROGRESS_EVERY = 5_000
+# The platform's placement types as 903 PLACE codes: the code a home of that type is registered for.
+# Foster care through the platform is with carers who are not relatives and not long-term (U6) until the
+# council records otherwise in its own return.
+PLACE_OF_TYPE = {"foster_care": "U6", "childrens_home": "K2", "supported_accommodation": "K3",
+                 "residential_school": "S1", "parent_and_child": "R3", "secure": "K1"}
+PROVIDER_OF_SECTOR = {"private": "PR4", "voluntary": "PR5", "local_authority": "PR2"}
+
+
+def collection_year(day: date) -> int:
+    """The 903 collection year a day falls in, named by the year it ends: 1 April 2023 to 31 March 2024 is 2024."""
+    return day.year + 1 if day.month >= 4 else day.year
+
+
+def year_start(year: int) -> date:
+    return date(year - 1, 4, 1)
+
+
+def year_end(year: int) -> date:
+    return date(year, 3, 31)
+
+
+def year_label(year: int) -> str:
+    return f"{year - 1}-{str(year)[2:]}"
+
+
+def latest_year(episodes: list[EpisodeRow]) -> int:
+    """The collection year of a file whose year was not given: the year of its latest date."""
+    return collection_year(max(max(e.decom, e.dec or e.decom) for e in episodes))
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    year: int
+    children: int
+    episodes: int
+    episodes_replaced: int
+
+
+def scrub_header(data: bytes) -> bytes:
+    """The header file with its UPN and mother's date of birth emptied: what may be kept while the import waits.
+
+    Raises Ssda903Error when the file cannot be read as a 903 header."""
+    rows = read_header(data)
+    return write_csv(HEADER_COLUMNS + ["LA"], (
+        [r.child, {"M": "1", "F": "2"}.get(_sex(r.sex), r.sex), r.dob.strftime("%d/%m/%Y"), r.ethnic, "",
+         r.mother, "", r.la] for r in rows)).encode("utf-8")
+
+
+def _sex(code: str) -> str:
+    return SEX_CODES.get(code, code)
+
+
+def check_903(council: Organisation, header: list[HeaderRow], episodes: list[EpisodeRow], year: int | None,
+              history: Iterable[CareEpisode] = ()) -> tuple[int, list[RowProblem]]:
+    """The collection year and every problem with the pair of files, named by row and field.
+
+    ``history``: the council's stored episodes that the import keeps (those ending before the year)."""
+    problems: list[RowProblem] = []
+    if year is None:
+        year = latest_year(episodes)
+    first, last = year_start(year), year_end(year)
+    own_codes = {code for code in (council.ons_code, council.dfe_code) if code}
+
+    def wrong_council(row: int, la: str, what: str) -> None:
+        if la and la not in own_codes:
+            problems.append(RowProblem(row, f"LA ({what})", f"'{la}' is another council's code; this is "
+                                                            f"{council.name}'s return ({', '.join(sorted(own_codes))})"))
+
+    children: dict[str, HeaderRow] = {}
+    for h in header:
+        wrong_council(h.row, h.la, "header")
+        if h.child in children:
+            problems.append(RowProblem(h.row, "CHILD (header)", f"The same child is on row {children[h.child].row}"))
+        children.setdefault(h.child, h)
+        if h.sex not in SEX_CODES:
+            problems.append(RowProblem(h.row, "SEX (header)", f"'{h.sex}' is not a 903 sex code: 1 male, 2 female"))
+        if h.ethnic not in codes_in_year("ethnicity", year):
+            problems.append(RowProblem(h.row, "ETHNIC (header)", f"'{h.ethnic}' is not a 903 ethnicity code"))
+        if h.dob > last:
+            problems.append(RowProblem(h.row, "DOB (header)", f"The child is born after the year ends ({last:%d/%m/%Y})"))
+    by_child: dict[str, list[EpisodeRow]] = defaultdict(list)
+    for e in episodes:
+        wrong_council(e.row, e.la, "episodes")
+        by_child[e.child].append(e)
+        if e.child not in children:
+            problems.append(RowProblem(e.row, "CHILD (episodes)", f"Child {e.child} is not in the header file"))
+        elif e.decom < children[e.child].dob:
+            problems.append(RowProblem(e.row, "DECOM (episodes)", "The episode starts before the child was born"))
+        for column, field in CODED_FIELDS.items():
+            value = getattr(e, column.lower())
+            if value and value not in codes_in_year(field, year):
+                problems.append(RowProblem(e.row, f"{column} (episodes)",
+                                           f"'{value}' is not a 903 code for {column} in {year_label(year)}"))
+        if not e.place_provider and not e.place.startswith(("P", "T")):
+            problems.append(RowProblem(e.row, "PLACE_PROVIDER (episodes)", "Enter the placement provider code"))
+        if e.decom > last:
+            problems.append(RowProblem(e.row, "DECOM (episodes)",
+                                       f"The episode starts after {year_label(year)} ends ({last:%d/%m/%Y})"))
+        if e.dec is not None and not first <= e.dec <= last:
+            problems.append(RowProblem(e.row, "DEC (episodes)", f"The episode ends outside {year_label(year)} "
+                                                                f"({first:%d/%m/%Y} to {last:%d/%m/%Y})"))
+        if bool(e.dec) != bool(e.rec):
+            field, message = (("REC (episodes)", "Enter why the episode ceased, since it has an end date")
+                              if e.dec else ("REC (episodes)", "The episode has not ended (no DEC), so leave "
+                                                               "the reason it ceased empty"))
+            problems.append(RowProblem(e.row, field, message))
+        for column in ("HOME_POST", "PL_POST"):
+            value = getattr(e, column.lower())
+            if value and not _is_postcode(value):
+                problems.append(RowProblem(e.row, f"{column} (episodes)", f"'{value}' is not a full postcode"))
+        if len(e.urn) > 10:
+            problems.append(RowProblem(e.row, "URN (episodes)", "An Ofsted URN is at most 10 characters"))
+    kept: dict[str, list[tuple[date, date | None]]] = defaultdict(list)
+    for stored in history:
+        kept[stored.child_ref].append((stored.start, stored.end))
+    for child, rows in by_child.items():
+        rows.sort(key=lambda e: e.decom)
+        for before, after in zip(rows, rows[1:], strict=False):
+            if before.decom == after.decom:
+                problems.append(RowProblem(after.row, "DECOM (episodes)",
+                                           f"Another episode of child {child} starts the same day (row {before.row})"))
+            elif before.dec is None or before.dec > after.decom:
+                problems.append(RowProblem(after.row, "DECOM (episodes)",
+                                           f"The episode starts before child {child}'s episode on row "
+                                           f"{before.row} ends: episodes must not overlap"))
+        for start, end in kept.get(child, []):
+            for e in rows:
+                if end is not None and start < (e.dec or date.max) and e.decom < end:
+                    problems.append(RowProblem(e.row, "DECOM (episodes)",
+                                               f"The episode overlaps child {child}'s stored episode of "
+                                               f"{start:%d/%m/%Y} to {end:%d/%m/%Y} from an earlier year"))
+    problems.sort(key=lambda p: p.row)
+    return year, problems
+
+
+def _is_postcode(text: str) -> bool:
+    return bool(re.fullmatch(POSTCODE, normalise_postcode(text))) and normalise_postcode(text) == text
+
+
+def _kept_history(session: Session, council: Organisation, year: int) -> list[CareEpisode]:
+    return list(session.scalars(select(CareEpisode).where(CareEpisode.council_id == council.id,
+                                                          CareEpisode.end < year_start(year))))  # type: ignore[operator]
+
+
+def _in_year(year: int) -> list:  # type: ignore[type-arg]
+    return [CareEpisode.start <= year_end(year),
+            or_(CareEpisode.end.is_(None), CareEpisode.end >= year_start(year))]  # type: ignore[union-attr,operator]
+
+
+def import_903(session: Session, council: Organisation, header_data: bytes, episodes_data: bytes,
+               year: int | None = None, progress: Callable[[int], None] | None = None,
+               audit_target: object | None = None) -> ImportResult:
+    """Check the pair of files and replace the council's episodes of that year with them: all or nothing.
+
+    Raises Ssda903Error naming every problem (nothing is written then)."""
+    if not header_data or not header_data.strip():
+        raise Ssda903Error("header", [RowProblem(1, "", "The header file is missing: upload the header and "
+                                                        "the episodes file of the same year together.")])
+    if not episodes_data or not episodes_data.strip():
+        raise Ssda903Error("episodes", [RowProblem(1, "", "The episodes file is missing: upload the header and "
+                                                          "the episodes file of the same year together.")])
+    header, episodes = read_header(header_data), read_episodes(episodes_data)
+    guess = year if year is not None else latest_year(episodes)
+    year, problems = check_903(council, header, episodes, guess, _kept_history(session, council, guess))
+    if problems:
+        raise Ssda903Error("header and episodes", problems)
+    if progress is not None:
+        progress(len(header) + len(episodes))
+    replaced = session.execute(delete(CareEpisode).where(CareEpisode.council_id == council.id, *_in_year(year))
+                               .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    _save_children(session, council, header)
+    rows = [{"rcc_id": council.rcc_id, "council_id": council.id, "child_ref": e.child, "start": e.decom,
+             "end": e.dec, "rne": e.rne, "legal_status": e.ls, "cin": e.cin, "place": e.place,
+             "place_provider": e.place_provider, "rec": e.rec, "reason_place_change": e.reason_place_change,
+             "home_post": e.home_post, "pl_post": e.pl_post, "urn": e.urn, "source_year": year}
+            for e in episodes]
+    for at in range(0, len(rows), PROGRESS_EVERY):
+        session.execute(insert(CareEpisode), rows[at:at + PROGRESS_EVERY])
+    audit.record(session, AuditAction.SSDA903_IMPORTED, audit_target or council, year=year,
+                 children=len(header), episodes=len(episodes), replaced=replaced)
+    return ImportResult(year, len(header), len(episodes), replaced)
+
+
+def _save_children(session: Session, council: Organisation, header: list[HeaderRow]) -> None:
+    stored = {c.child_ref: c for c in session.scalars(
+        select(LookedAfterChild).where(LookedAfterChild.council_id == council.id))}
+    new, changed = [], []
+    for h in header:
+        values = {"sex": _sex(h.sex), "birth_year": h.dob.year, "birth_month": h.dob.month, "ethnicity": h.ethnic}
+        found = stored.get(h.child)
+        if found is None:
+            new.append({"rcc_id": council.rcc_id, "council_id": council.id, "child_ref": h.child, **values})
+        elif any(getattr(found, k) != v for k, v in values.items()):
+            changed.append({"id": found.id, **values})
+    if new:
+        session.execute(insert(LookedAfterChild), new)
+    for values in changed:
+        session.execute(update(LookedAfterChild).where(LookedAfterChild.id == values.pop("id"))
+                        .values(**values).execution_options(synchronize_session=False))
+
+
+# Export ----------------------------------------------------------------------------------------------
+
+def export_rows(session: Session, council: Organisation, year: int) -> list[EpisodeRow]:
+    """The council's episodes open at any time in the collection year, the imported and the platform's."""
+    found = [EpisodeRow(e.child_ref, e.start, e.rne, e.legal_status, e.cin, e.place, e.place_provider, e.end,
+                        e.rec, e.reason_place_change, e.home_post, e.pl_post, e.urn)
+             for e in session.scalars(select(CareEpisode).where(CareEpisode.council_id == council.id,
+                                                                *_in_year(year)))]
+    known = {(r.child, r.decom) for r in found}
+    started = {r.child for r in found}
+    placed = session.execute(
+        select(Placement, Child, Home, Organisation)
+        .join(Child, Child.id == Placement.child_id).join(Home, Home.id == Placement.home_id)  # type: ignore[arg-type]
+        .join(Organisation, Organisation.id == Placement.provider_id)  # type: ignore[arg-type]
+        .where(Placement.council_id == council.id, Placement.start_date <= year_end(year),
+               or_(Placement.end_date.is_(None), Placement.end_date >= year_start(year)))  # type: ignore[union-attr,operator]
+        .order_by(Placement.start_date)).all()  # type: ignore[arg-type]
+    for placement, child, home, provider in placed:
+        reference = child.reference.strip()[:10]
+        if (reference, placement.start_date) in known:
+            continue  # the council's own return already carries it
+        place = PLACE_OF_TYPE.get(home.placement_type, "")
+        if place == "K3" and "K3" not in codes_in_year("placement_type", year):
+            place = "H5"
+        ended = placement.end_date is not None
+        found.append(EpisodeRow(
+            reference, placement.start_date, "P" if reference in started else "S", child.legal_status,
+            child.category_of_need, place, PROVIDER_OF_SECTOR.get(provider.provider_sector or "", "PR4"),
+            placement.end_date, "X1" if ended else "", (placement.end_reason or "") if ended else "",
+            normalise_postcode(child.home_postcode), normalise_postcode(home.postcode or ""),
+            home.ofsted_urn[:10]))
+        started.add(reference)
+    found.sort(key=lambda r: (r.child, r.decom))
+    return found
+
+
+def export_csv(session: Session, council: Organisation, year: int) -> str:
+    """The 903 episodes file of the council's year: an audited read of its children's episodes."""
+    rows = export_rows(session, council, year)
+    audit.record(session, AuditAction.SSDA903_EXPORTED, council, year=year, episodes=len(rows),
+                 children=len({r.child for r in rows}))
+    return write_episodes_csv(rows)
+
+
+def write_episodes_csv(rows: Iterable[EpisodeRow]) -> str:
+    def day(d: date | None) -> str:
+        return d.strftime("%d/%m/%Y") if d else ""
+
+    return write_csv(EPISODE_COLUMNS, ([r.child, day(r.decom), r.rne, r.ls, r.cin, r.place, r.place_provider,
+                                        day(r.dec), r.rec, r.reason_place_change, r.home_post, r.pl_post, r.urn]
+                                       for r in rows))
