@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, PROPOSAL_APPROVED, SUBMITTED
-from commissioning.models import Child, Home, Placement, Referral, Vacancy
+from commissioning.models import Child, Home, Placement, Referral
+from commissioning.services import supply_history
 from commissioning.vocabulary import PLACEMENT_TYPES
 from cost_transparency.services import statistics
 from rcc.geography import Point, great_circle_miles
@@ -113,15 +114,17 @@ def _placements(session: Session, on: date, council: Organisation | None, rows: 
                                                     Point(home.latitude, home.longitude)))  # type: ignore[arg-type]
 
 
-def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency]) -> None:
-    vacancies = {v.home_id: v for v in session.scalars(select(Vacancy))}
-    for home in session.scalars(select(Home).where(col(Home.active).is_(True))):
+def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency], area: str | None = None) -> None:
+    """Homes, registered places and vacancies: the register as it stands for today or later, and as
+    recorded at the end of ``on`` (the supply history) for a past day; in ``area`` (a local
+    authority) if given. Block places are those of contracts running that day."""
+    for home in supply_history.on(session, on) if on < date.today() else supply_history.now(session, on):
+        if area is not None and home.local_authority != area:
+            continue
         row = rows.setdefault(home.placement_type, TypeSufficiency(home.placement_type))
         row.homes += 1
         row.registered_places += home.registered_places
-        vacancy = vacancies.get(home.id)
-        if vacancy is not None and vacancy.available_from <= on:
-            row.vacancies += vacancy.places_free
+        row.vacancies += home.places_free
     for kind, reserved, used in block_capacity(session, on):
         row = rows.setdefault(kind, TypeSufficiency(kind))
         row.block_places += reserved
