@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export RCC_ENV ?= development
 export FLASK_APP := wsgi
 
-.PHONY: run test install system-packages assets demo-db lint typecheck code clean
+.PHONY: run test install system-packages assets demo-db lint typecheck code clean validator-env demand-model-env
 
 run: install demo-db
 	@echo "Serving on http://127.0.0.1:5000 (Ctrl+C stops it)"
@@ -15,7 +15,7 @@ run: install demo-db
 test: install
 	bash scripts/test.sh
 
-install: system-packages $(VENV)/.installed assets
+install: system-packages $(VENV)/.installed assets validator-env demand-model-env
 
 system-packages:
 	@bash scripts/system-packages.sh
@@ -27,6 +27,17 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 assets: rcc/static/govuk/govuk-frontend.min.css
+
+# Tools that pin libraries the platform cannot share, each in its own environment; the app never imports
+# them. The SSDA903 validator (DfE's rules, run by scripts/validate_903.py) and the demand model, whose
+# package ships synthetic 903 years used as test input. About 30 s each the first time, nothing after.
+validator-env: .venv-903/.installed
+demand-model-env: .venv-demand/.installed
+
+.venv-%/.installed: scripts/requirements-%.txt
+	@test -x .venv-$*/bin/python || $(PYTHON) -m venv .venv-$* || python3 -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet --only-binary=:all: -r $<
+	@touch $@
 
 # GOV.UK Frontend compiled with Arial and no GDS Transport font files (that typeface is for GOV.UK only).
 rcc/static/govuk/govuk-frontend.min.css: package.json rcc/assets/govuk.scss
@@ -52,4 +63,4 @@ typecheck:
 	$(BIN)/mypy $(wildcard rcc commissioning matching contracts cost_transparency)
 
 clean:
-	rm -rf $(VENV) node_modules rcc/static/govuk instance
+	rm -rf $(VENV) .venv-903 .venv-demand node_modules rcc/static/govuk instance

@@ -319,14 +319,14 @@ class LookedAfterChild(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("council_id", "child_ref", name="uq_looked_after_child_ref"),
         CheckConstraint("birth_month BETWEEN 1 AND 12", name="ck_looked_after_child_birth_month"),
-        CheckConstraint("sex IN ('F', 'M')", name="ck_looked_after_child_sex"),
+        CheckConstraint("sex IN ('F', 'M', 'U')", name="ck_looked_after_child_sex"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
     council_id: int = Field(foreign_key="organisation.id", index=True)
     child_ref: str = Field(max_length=10)  # the 903 CHILD: the council's own identifier
-    sex: str = Field(max_length=1)  # F or M (903 SEX 2 or 1)
+    sex: str = Field(max_length=1)  # F, M or U (903 SEX 2 or 1 until 2023-24, then F, M or U)
     birth_year: int
     birth_month: int
     ethnicity: str = Field(max_length=4)  # 903 ETHNIC code

@@ -36,12 +36,22 @@ from commissioning.forms import (
     parse_pounds,
     pounds_text,
 )
-from commissioning.models import Child, Home, Placement, Referral, ReferralUpload, SiblingGroup, Vacancy
-from commissioning.services import dashboard, imports, placements, sibling_groups, supply
+from commissioning.models import (
+    Child,
+    Home,
+    Placement,
+    Referral,
+    ReferralUpload,
+    SiblingGroup,
+    Ssda903Upload,
+    Vacancy,
+)
+from commissioning.services import dashboard, imports, placements, sibling_groups, ssda903, supply
 from commissioning.services import referrals as referral_service
 from commissioning.services.referrals import ChildDetails, ReferralDetails, ReferralFilters
 from commissioning.services.supply import HomeDetails, HomeFilters
 from commissioning.ssda903 import categories_of_need, legal_statuses, placement_end_reasons
+from commissioning.ssda903_files import Ssda903Error
 from commissioning.vocabulary import (
     FUNDING,
     NEEDS_AND_RISKS,
@@ -797,3 +807,82 @@ def region_dashboard() -> Any:
         "vacancy_area": charts.bar_chart("Free places by area", data.vacancies_by_area[:15]),
     }
     return render_template("commissioning/dashboard.html", data=data, chart=chart)
+
+
+# SSDA903: the council's looked-after cohort in and out ----------------------------------------------
+
+def _903_year(text: str | None) -> tuple[int | None, str | None]:
+    """A collection year as typed ("2025" or "2024-25"); (None, None) when empty, (None, message) when wrong."""
+    text = (text or "").strip()
+    if not text:
+        return None, None
+    parts = text.replace("/", "-").split("-")
+    year = whole_number(parts[-1], maximum=9999)
+    if year is not None and len(parts) == 2 and len(parts[1]) == 2 and (whole_number(parts[0], 9999) or 0) > 1900:
+        year = (whole_number(parts[0], 9999) or 0) + 1
+    if year is None or not 2000 <= year <= 2100 or len(parts) > 2:
+        return None, "Enter the year the return ends, like 2025 for 2024-25"
+    return year, None
+
+
+@bp.route("/ssda903", methods=["GET", "POST"])
+@allow(*COUNCIL_WRITERS)
+def ssda903_import() -> Any:
+    council = current_organisation()
+    errors: list[dict[str, str]] = []
+    field_errors: dict[str, str] = {}
+    if request.method == "POST":  # CSRF is checked for every POST by the app (rcc.app)
+        year, message = _903_year(request.form.get("year"))
+        if message:
+            field_errors["year"] = message
+        files = {name: request.files.get(name) for name in ("header", "episodes")}
+        data = {name: (upload.read() if upload and upload.filename else b"") for name, upload in files.items()}
+        for name in ("header", "episodes"):
+            if not data[name]:
+                field_errors[name] = f"Choose the {name} file of the year: 903 returns come as a pair"
+        if not field_errors:
+            try:
+                with transaction(db()) as s:
+                    names = " and ".join(upload.filename or "" for upload in files.values() if upload)
+                    started = ssda903.start_upload(s, council, data["header"], data["episodes"], names, year)
+                try:
+                    jobs.start(current_app, "commissioning.services.ssda903:run_upload", started.id,
+                               started.rcc_id, started.council_id, current_user.id, request_id())
+                except jobs.JobsUnavailable as error:
+                    with transaction(db()) as s:
+                        ssda903.abandon_upload(s, ssda903.get_upload(s, int(started.id or 0)), error.message)
+                return redirect(url_for("commissioning.ssda903_upload", upload_id=started.id))
+            except Ssda903Error as error:
+                field = "header" if error.what == "header" else "episodes"
+                field_errors[field] = error.message
+        errors = [{"text": message, "href": f"#{name}"} for name, message in field_errors.items()]
+    return render_template("commissioning/ssda903.html", errors=errors, field_errors=field_errors,
+                           years=ssda903.years_held(db(), council)), 400 if errors else 200
+
+
+@bp.route("/ssda903/imports/<int:upload_id>")
+@allow(*COUNCIL_WRITERS)
+def ssda903_upload(upload_id: int) -> Any:
+    found = get_or_404(Ssda903Upload, upload_id)
+    if ssda903.upload_status(found) == "stopped":
+        with transaction(db()) as s:
+            ssda903.fail_if_stopped(s, found)
+    status = ssda903.upload_status(found)
+    errors = [{"text": found.message or "", "href": "#problems" if found.problems else "#result"}] \
+        if status == "failed" else []
+    return render_template("commissioning/ssda903_progress.html", upload=found, status=status, errors=errors,
+                           running=status in ssda903.RUNNING, refresh_seconds=2,
+                           max_problems=ssda903.MAX_PROBLEMS_KEPT,
+                           year_label=ssda903.year_label(found.year) if found.year else "")
+
+
+@bp.route("/ssda903/episodes.csv")
+@allow(*COUNCIL_STAFF)
+def ssda903_export() -> Any:
+    year, message = _903_year(request.args.get("year"))
+    if year is None:
+        abort(400, message or "Choose the year to export")
+    with transaction(db()) as s:
+        text = ssda903.export_csv(s, current_organisation(), year)
+    return Response(text, mimetype="text/csv", headers={
+        "Content-Disposition": f"attachment; filename=ssda903-episodes-{ssda903.year_label(year)}.csv"})

@@ -22,6 +22,7 @@ import argparse
 import json
 import logging
 import sys
+import warnings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", help="this year's 903 CSV files (header, episodes, ...)")
     args = parser.parse_args(argv)
     logging.disable(logging.CRITICAL)  # the validator logs every rule at INFO; only the JSON goes out
+    warnings.simplefilter("ignore")  # pandas' FutureWarnings about the validator's own code
     try:
         from lac_validator import lac_validator
         from lac_validator.report import Report

@@ -17,16 +17,17 @@ through the platform, in the 903 episodes layout.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from commissioning.models import CareEpisode, Child, Home, LookedAfterChild, Placement
+from commissioning.models import CareEpisode, Child, Home, LookedAfterChild, Placement, Ssda903Upload
 from commissioning.ssda903 import codes_in_year
 from commissioning.ssda903_files import (
     EPISODE_COLUMNS,
@@ -38,12 +39,17 @@ from commissioning.ssda903_files import (
     read_header,
 )
 from rcc import audit
-from rcc.audit import AuditAction
+from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import RowProblem, write_csv
+from rcc.db import lost_connection, transaction
+from rcc.errors import NotFound
 from rcc.geography import normalise_postcode
-from rcc.models import Organisation
+from rcc.models import Organisation, utcnow
+from rcc.tenancy import OrgKind, TenantScope, set_scope
 
-SEX_CODES = {"1": "M", "2": "F"}
+log = logging.getLogger(__name__)
+
+SEX_CODES = {"1": "M", "2": "F", "M": "M", "F": "F", "U": "U"}  # 903 SEX (1/2 until 2023-24) -> kept
 CODED_FIELDS: dict[str, str] = {  # 903 column -> its code list in rcc/reference_data/ssda903_codes.csv
     "RNE": "reason_new_episode", "LS": "legal_status", "CIN": "category_of_need", "PLACE": "placement_type",
     "PLACE_PROVIDER": "placement_provider", "REC": "reason_episode_ceased",
@@ -95,8 +101,7 @@ def scrub_header(data: bytes) -> bytes:
     Raises Ssda903Error when the file cannot be read as a 903 header."""
     rows = read_header(data)
     return write_csv(HEADER_COLUMNS + ["LA"], (
-        [r.child, {"M": "1", "F": "2"}.get(_sex(r.sex), r.sex), r.dob.strftime("%d/%m/%Y"), r.ethnic, "",
-         r.mother, "", r.la] for r in rows)).encode("utf-8")
+        [r.child, r.sex, r.dob.strftime("%d/%m/%Y"), r.ethnic, "", r.mother, "", r.la] for r in rows)).encode("utf-8")
 
 
 def _sex(code: str) -> str:
@@ -125,8 +130,9 @@ def check_903(council: Organisation, header: list[HeaderRow], episodes: list[Epi
         if h.child in children:
             problems.append(RowProblem(h.row, "CHILD (header)", f"The same child is on row {children[h.child].row}"))
         children.setdefault(h.child, h)
-        if h.sex not in SEX_CODES:
-            problems.append(RowProblem(h.row, "SEX (header)", f"'{h.sex}' is not a 903 sex code: 1 male, 2 female"))
+        if h.sex not in codes_in_year("sex", year):
+            problems.append(RowProblem(h.row, "SEX (header)", f"'{h.sex}' is not a 903 sex code in {year_label(year)}: "
+                                                              f"{', '.join(sorted(codes_in_year('sex', year)))}"))
         if h.ethnic not in codes_in_year("ethnicity", year):
             problems.append(RowProblem(h.row, "ETHNIC (header)", f"'{h.ethnic}' is not a 903 ethnicity code"))
         if h.dob > last:
@@ -256,10 +262,15 @@ def _save_children(session: Session, council: Organisation, header: list[HeaderR
 
 def export_rows(session: Session, council: Organisation, year: int) -> list[EpisodeRow]:
     """The council's episodes open at any time in the collection year, the imported and the platform's."""
+    return _export(session, council, year)[0]
+
+
+def _export(session: Session, council: Organisation,
+            year: int) -> tuple[list[EpisodeRow], list[CareEpisode], list[Placement]]:
+    stored = list(session.scalars(select(CareEpisode).where(CareEpisode.council_id == council.id, *_in_year(year))))
     found = [EpisodeRow(e.child_ref, e.start, e.rne, e.legal_status, e.cin, e.place, e.place_provider, e.end,
-                        e.rec, e.reason_place_change, e.home_post, e.pl_post, e.urn)
-             for e in session.scalars(select(CareEpisode).where(CareEpisode.council_id == council.id,
-                                                                *_in_year(year)))]
+                        e.rec, e.reason_place_change, e.home_post, e.pl_post, e.urn) for e in stored]
+    read: list[Placement] = []
     known = {(r.child, r.decom) for r in found}
     started = {r.child for r in found}
     placed = session.execute(
@@ -273,6 +284,7 @@ def export_rows(session: Session, council: Organisation, year: int) -> list[Epis
         reference = child.reference.strip()[:10]
         if (reference, placement.start_date) in known:
             continue  # the council's own return already carries it
+        read.append(placement)
         place = PLACE_OF_TYPE.get(home.placement_type, "")
         if place == "K3" and "K3" not in codes_in_year("placement_type", year):
             place = "H5"
@@ -284,16 +296,38 @@ def export_rows(session: Session, council: Organisation, year: int) -> list[Epis
             normalise_postcode(child.home_postcode), normalise_postcode(home.postcode or ""),
             home.ofsted_urn[:10]))
         started.add(reference)
+    last = year_end(year)
+    # An episode that ended after the year was still open on 31 March: the year's return shows it so.
+    found = [replace(r, dec=None, rec="", reason_place_change="") if r.dec and r.dec > last else r for r in found]
     found.sort(key=lambda r: (r.child, r.decom))
-    return found
+    return found, stored, read
 
 
 def export_csv(session: Session, council: Organisation, year: int) -> str:
-    """The 903 episodes file of the council's year: an audited read of its children's episodes."""
-    rows = export_rows(session, council, year)
-    audit.record(session, AuditAction.SSDA903_EXPORTED, council, year=year, episodes=len(rows),
-                 children=len({r.child for r in rows}))
+    """The 903 episodes file of the council's year: an audited read of the episodes and placements in it."""
+    rows, stored, placements = _export(session, council, year)
+    for records in (stored, placements):
+        if records:
+            audit.record_read(session, AuditAction.SSDA903_EXPORTED, records, year=year)
+    if not stored and not placements:
+        audit.record(session, AuditAction.SSDA903_EXPORTED, council, year=year, episodes=0)
     return write_episodes_csv(rows)
+
+
+def years_held(session: Session, council: Organisation) -> list[tuple[int, int, int]]:
+    """(collection year, episodes open in it, children) for every year the council's history covers."""
+    spans = session.execute(select(CareEpisode.child_ref, CareEpisode.start, CareEpisode.end)
+                            .where(CareEpisode.council_id == council.id)).all()
+    if not spans:
+        return []
+    first = min(collection_year(start) for _, start, _ in spans)
+    last = max(collection_year(end or start) for _, start, end in spans)
+    found = []
+    for year in range(first, last + 1):
+        open_in = [(child, start) for child, start, end in spans
+                   if start <= year_end(year) and (end is None or end >= year_start(year))]
+        found.append((year, len(open_in), len({child for child, _ in open_in})))
+    return found
 
 
 def write_episodes_csv(rows: Iterable[EpisodeRow]) -> str:
@@ -303,3 +337,140 @@ def write_episodes_csv(rows: Iterable[EpisodeRow]) -> str:
     return write_csv(EPISODE_COLUMNS, ([r.child, day(r.decom), r.rne, r.ls, r.cin, r.place, r.place_provider,
                                         day(r.dec), r.rec, r.reason_place_change, r.home_post, r.pl_post, r.urn]
                                        for r in rows))
+
+
+# The import as a background job (the referral upload's pattern: commissioning.services.imports) -----------
+
+UPLOAD_STOPPED_AFTER = timedelta(minutes=2)
+STOPPED_MESSAGE = "The import stopped before it finished. Nothing was saved. Upload the files again."
+MAX_PROBLEMS_KEPT = 1_000
+RUNNING = ("queued", "checking", "saving")
+
+
+def start_upload(session: Session, council: Organisation, header_data: bytes, episodes_data: bytes,
+                 file_name: str, year: int | None) -> Ssda903Upload:
+    """Read both files now (a wrong file is refused at once) and keep them for the job, the header without
+    its UPN and mother's date of birth. Raises Ssda903Error; the caller starts the job once this is committed."""
+    if not header_data or not header_data.strip() or not episodes_data or not episodes_data.strip():
+        which = "header" if not header_data or not header_data.strip() else "episodes"
+        raise Ssda903Error(which, [RowProblem(1, "", f"The {which} file is missing: upload the header and the "
+                                                     "episodes file of the same year together.")])
+    scrubbed = scrub_header(header_data)
+    rows = len(read_header(scrubbed)) + len(read_episodes(episodes_data))
+    upload = Ssda903Upload(rcc_id=council.rcc_id, council_id=council.id, file_name=file_name[:200], year=year,
+                           header_content=scrubbed, episodes_content=episodes_data, rows_total=rows,
+                           created_by_user_id=audit.current_actor(session).user_id)
+    session.add(upload)
+    session.flush()
+    audit.record(session, AuditAction.SSDA903_IMPORT_STARTED, upload, rows=rows, year=year)
+    return upload
+
+
+def get_upload(session: Session, upload_id: int) -> Ssda903Upload:
+    found = session.get(Ssda903Upload, upload_id)
+    if found is None:
+        raise NotFound("No such import")
+    return found
+
+
+def upload_status(upload: Ssda903Upload, now: datetime | None = None) -> str:
+    if upload.status in RUNNING and (now or utcnow()) - upload.heartbeat_at > UPLOAD_STOPPED_AFTER:
+        return "stopped"
+    return upload.status
+
+
+def abandon_upload(session: Session, upload: Ssda903Upload, message: str) -> None:
+    """The job could not be started: failed at once, with the reason, and its files dropped."""
+    upload.status, upload.message = "failed", message
+    _finish(upload)
+    session.add(upload)
+    audit.record(session, AuditAction.SSDA903_IMPORT_REFUSED, upload, problems=0)
+
+
+def fail_if_stopped(session: Session, upload: Ssda903Upload, now: datetime | None = None) -> bool:
+    """An import whose job died is failed and its files dropped; conditional, so a slow job is never failed."""
+    now = now or utcnow()
+    moved = session.execute(update(Ssda903Upload).where(
+        Ssda903Upload.id == upload.id, Ssda903Upload.status.in_(RUNNING),  # type: ignore[attr-defined]
+        Ssda903Upload.heartbeat_at < now - UPLOAD_STOPPED_AFTER)
+        .values(status="failed", message=STOPPED_MESSAGE, header_content=None, episodes_content=None,
+                finished_at=now).execution_options(synchronize_session=False))
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        return False
+    session.refresh(upload)
+    audit.record(session, AuditAction.SSDA903_IMPORT_REFUSED, upload, problems=0, stopped=True)
+    return True
+
+
+def run_upload(make_session: Callable[[], Session], upload_id: int, rcc_id: int, council_id: int,
+               user_id: int | None, request_id: str | None = None) -> None:
+    """The job: check every row, then save them all in one transaction, or record the problems and save
+    nothing. The files are dropped either way."""
+    with make_session() as session:
+        set_scope(session, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
+        set_actor(session, audit.Actor(user_id, council_id, rcc_id, request_id))
+        with transaction(session):
+            moved = session.execute(update(Ssda903Upload).where(Ssda903Upload.id == upload_id,
+                                                                Ssda903Upload.status == "queued")
+                                    .values(status="checking", heartbeat_at=utcnow()))
+            if not moved.rowcount:  # type: ignore[attr-defined]
+                return  # another worker has it, or it was already finished
+        for attempt in (1, 2):
+            try:
+                with transaction(session):
+                    upload = get_upload(session, upload_id)
+                    council = session.get(Organisation, council_id)
+                    assert council is not None
+                    result = import_903(
+                        session, council, upload.header_content or b"", upload.episodes_content or b"",
+                        upload.year, audit_target=upload,
+                        progress=lambda checked: _note_progress(make_session, upload_id, rcc_id, council_id, checked))
+                    upload = get_upload(session, upload_id)
+                    upload.status, upload.rows_checked = "done", upload.rows_total
+                    upload.year, upload.children, upload.episodes = result.year, result.children, result.episodes
+                    _finish(upload)
+                    session.add(upload)
+                return
+            except Ssda903Error as error:
+                _record_refusal(session, upload_id, error)
+                return
+            except Exception as error:  # noqa: BLE001 - the person is told; nothing was saved (one transaction)
+                if attempt == 1 and lost_connection(error):
+                    log.warning("903 import %s lost its database connection; trying once more", upload_id)
+                    session.rollback()
+                    continue
+                log.exception("903 import %s failed", upload_id)
+                _record_refusal(session, upload_id, None)
+                return
+
+
+def _note_progress(make_session: Callable[[], Session], upload_id: int, rcc_id: int, council_id: int,
+                   checked: int) -> None:
+    """Progress from its own short transaction: every row checked, the save starts now."""
+    with make_session() as session:
+        set_scope(session, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
+        with transaction(session):
+            session.execute(update(Ssda903Upload).where(Ssda903Upload.id == upload_id)
+                            .values(rows_checked=checked, heartbeat_at=utcnow(), status="saving"))
+
+
+def _finish(upload: Ssda903Upload) -> None:
+    upload.header_content = upload.episodes_content = None
+    upload.finished_at = upload.heartbeat_at = utcnow()
+
+
+def _record_refusal(session: Session, upload_id: int, error: Ssda903Error | None) -> None:
+    session.rollback()
+    with transaction(session):
+        upload = get_upload(session, upload_id)
+        upload.status = "failed"
+        upload.message = error.message if error is not None else \
+            "The import failed unexpectedly, so nothing was saved. Upload the files again."
+        if error is not None:
+            upload.problems = [{"row": p.row, "field": p.field, "problem": p.problem}
+                               for p in error.problems[:MAX_PROBLEMS_KEPT]]
+            upload.rows_checked = upload.rows_total
+        _finish(upload)
+        session.add(upload)
+        audit.record(session, AuditAction.SSDA903_IMPORT_REFUSED, upload,
+                     problems=len(error.problems) if error is not None else 0)

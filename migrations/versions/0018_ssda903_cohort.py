@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('council_id', 'child_ref', name='uq_looked_after_child_ref'),
     sa.CheckConstraint('birth_month BETWEEN 1 AND 12', name='ck_looked_after_child_birth_month'),
-    sa.CheckConstraint("sex IN ('F', 'M')", name='ck_looked_after_child_sex'),
+    sa.CheckConstraint("sex IN ('F', 'M', 'U')", name='ck_looked_after_child_sex'),
     )
     op.create_table('care_episode', *_tenant_columns(),
     sa.Column('child_ref', text(length=10), nullable=False),

@@ -101,8 +101,8 @@ def test_the_same_year_twice_changes_nothing_and_a_new_year_adds_history(session
     ssda903.import_903(session, council, GOOD_HEADER, GOOD_EPISODES)
     again = ssda903.import_903(session, council, GOOD_HEADER, GOOD_EPISODES)
     assert again.episodes_replaced == 3 and count(session, CareEpisode) == 3
-    # 2024-25: 101's open episode ends; 102's continues
-    ssda903.import_903(session, council, GOOD_HEADER, episodes(
+    # 2024-25: 101's open episode ends; 102's continues (and the DfE's sex codes are now F and M)
+    ssda903.import_903(session, council, header("101,F,03/04/2012,WBRI,,0,", "102,M,30/11/2009,MWBC,,,"), episodes(
         "101,10/10/2023,P,C2,N1,K2,PR4,01/06/2024,E13,,CV1 2AB,B1 1AA,SC654321",
         "102,15/01/2020,S,V2,N4,U4,PR1,,,,CV2 2AA,CV6 1AA,XXXXXXX"))
     assert count(session, CareEpisode) == 3
