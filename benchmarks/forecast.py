@@ -2,8 +2,8 @@
 ``cs-demand-model`` on the same SSDA903 files, side by side.
 
 Datasets: the demand model's own synthetic 903 years (``cs_demand_model_samples``), the demo
-region's 903 history where the demo ships one (``commissioning/demo_data/ssda903``), and councils
-generated with known rates and trends (seeded). Each is cut 12 months before its history ends;
+region's 903 history (its councils' returns as ``commissioning.ssda903_generate`` makes them for the
+demo, seeded), and councils generated with known rates and trends (seeded). Each is cut 12 months before its history ends;
 both models are fitted on what was known then and forecast the next 12 month ends, compared with
 what happened in the demand model's placement categories (Fostering, Residential, Supported,
 Other) so that both are judged on the same counts. The error is the mean absolute percentage
@@ -30,11 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from commissioning import ssda903_generate  # noqa: E402
 from commissioning.ssda903_files import read_episodes, read_header  # noqa: E402
 from cost_transparency.forecasting import backtest, model, synthetic  # noqa: E402
 
 RUNNER = ROOT / "scripts" / "demand_model_backtest.py"
-DEMO_903 = ROOT / "commissioning" / "demo_data" / "ssda903"
+DEMO_YEARS = 6
+DEMO_CHILDREN = 200  # looked after at some time in the years, per council
 # The demand model's standard configuration (standard-v1.yaml), checked against what the runner says.
 DEMAND_CATEGORIES = ("Fostering", "Residential", "Supported", model.OTHER)
 DEMAND_CATEGORY_OF = {**{code: "Fostering" for code in ("U1", "U2", "U3", "U4", "U5", "U6")},
@@ -111,16 +113,30 @@ def datasets(python: Path, scratch: Path) -> list[tuple[str, Path]]:
         found.append(("cs_demand_model_samples", samples))
     else:
         print("cs_demand_model_samples not found: run make demand-model-env", file=sys.stderr)
-    if DEMO_903.is_dir():
-        found.append(("demo region", DEMO_903))
-    else:
-        print(f"no demo region 903 history at {DEMO_903.relative_to(ROOT)} yet", file=sys.stderr)
+    found.append(("demo region (North West)", demo_region(scratch / "demo")))
     for name, seed, entries, trend, exit_scale in GENERATED:
         council = synthetic.standard(name, seed, entries, trend, exit_scale)
         folder = scratch / f"generated-{seed}"
         synthetic.write_903(synthetic.simulate(council), folder)
         found.append((name, folder))
     return found
+
+
+def demo_region(folder: Path) -> Path:
+    """The demo region's councils' 903 returns, one header and one episodes file per year for them all."""
+    from rcc.demo import DEMO_REGION, councils_of_region  # noqa: PLC0415
+
+    last = date.today().year if date.today().month > 3 else date.today().year - 1
+    years = range(last - DEMO_YEARS + 1, last + 1)
+    councils = [la for la in councils_of_region(DEMO_REGION) if ssda903_generate.homes_in(la.name)]
+    children = [child for la in councils
+                for child in ssda903_generate.timelines(la.name, la.dfe_code, years[0], years[-1], DEMO_CHILDREN)]
+    folder.mkdir(parents=True, exist_ok=True)
+    for year in years:
+        header, episodes = ssda903_generate.year_files(children, year)
+        (folder / f"{year}-header.csv").write_bytes(header)
+        (folder / f"{year}-episodes.csv").write_bytes(episodes)
+    return folder
 
 
 def percent(value: float | None) -> str:

@@ -104,3 +104,30 @@ def test_the_page_and_pdf_use_the_councils_own_figures(signed_in_client, region,
     assert f"{histories[0]} children were looked after" in pdf_text
     assert f"{histories[0] + histories[1]} children were looked after at the end" in pdf_text  # region context only
     assert f"{histories[1]} children were looked after at the end of the history" not in pdf_text
+
+
+def test_spend_forecast_costs_block_places_with_uplifts_and_the_rest_at_spot(setup_session, region, histories):
+    from cost_transparency.services import spend_forecast
+    from tests.contracts.helpers import acting_as, add_provider, make_contract, make_home
+
+    coventry = region.councils[0]
+    provider = add_provider(setup_session, region, "Block Homes Ltd")
+    home = make_home(setup_session, provider, "Block House")  # asking £5,000 a week
+    start = date(TODAY.year - 1, TODAY.month, 1)
+    with acting_as(setup_session, region.rcc):  # 2 places, 60% Coventry's, +10% on each anniversary
+        make_contract(setup_session, region, provider, [(home, 2)], start, date(TODAY.year + 3, 1, 1), 500000, 1000)
+    setup_session.commit()
+    area = forecast.forecast_for(setup_session, region.rcc.id, coventry, 24, TODAY)
+    [homes] = [s for s in spend_forecast.forecast_spend(setup_session, area, TODAY) if s.placement_type == "childrens_home"]
+    assert homes.spot_price == 500000 and "asking prices" in homes.price_source
+    item = next(t for t in area.types if t.placement_type == "childrens_home")
+    for point, spent in zip(item.points, homes.points, strict=True):
+        years = (point.month.year - start.year) - ((point.month.month, point.month.day) < (start.month, start.day))
+        price = 500000
+        for _ in range(max(years, 0)):
+            price = round(price * 1.1)
+        assert spent.block_places == pytest.approx(1.2)
+        block = round(1.2 * price)
+        assert spent.weekly == block + round(max(point.expected - 1.2, 0) * 500000)
+        assert spent.weekly_low <= spent.weekly <= spent.weekly_high
+    assert len(homes.annual) == 2 and homes.annual[0][1] > 0
