@@ -229,6 +229,7 @@ class Fit:
     history: np.ndarray  # months × categories: observed stock
     history_dates: list[date]
     months_used: int
+    grid: Grid = field(repr=False)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -264,13 +265,19 @@ def fit(episodes: Sequence[Episode], categories: Sequence[str], category_of: Map
     categories = tuple(categories)
     if OTHER not in categories:
         raise ValueError("the categories must include 'other'")
-    known = clean(truncate(episodes, known_on))
+    return _fit_known(clean(truncate(episodes, known_on)), categories, category_of, known_on, settings, observed_from)
+
+
+def _fit_known(known: list[Episode], categories: Sequence[str], category_of: Mapping[str, str], known_on: date,
+               settings: Settings, observed_from: date | None, grid: Grid | None = None) -> Fit:
+    categories = tuple(categories)
     first = observed_from or history_start(known) or known_on
     last = month_end(add_months(known_on, -1)) if known_on != month_end(known_on) else known_on
     dates = month_ends(max(first, add_months(last, -settings.window_months)), last)
     if not dates:
         dates = [last]
-    grid = read_grid(known, dates, categories, category_of)
+    if grid is None or grid.dates != dates:
+        grid = read_grid(known, dates, categories, category_of)
     n_cat, n_band = len(categories), len(AGE_BANDS)
     steps = len(dates) - 1
     weights = _weights(steps, settings.half_life_months)
@@ -303,7 +310,7 @@ def fit(episodes: Sequence[Episode], categories: Sequence[str], category_of: Map
     present = now_cat >= 0
     np.add.at(population, (now_age[present], now_cat[present]), 1)
     return Fit(categories, settings, alpha, observed, entry_rate, entry_count, dispersion, trend, trend_se,
-               seasonal, dates[-1], population, dates[-1], stock(grid, n_cat), dates, steps)
+               seasonal, dates[-1], population, dates[-1], stock(grid, n_cat), dates, steps, grid)
 
 
 def _weights(steps: int, half_life: float | None) -> np.ndarray:
@@ -420,27 +427,31 @@ def _means(fit: Fit, probabilities: np.ndarray, entry_rate: np.ndarray, trend: f
     """Expected children per month × age-month × category, split into those in care at the start and
     entrants; and each initial state's chance of being in each category (for the binomial spread)."""
     n_cat = len(fit.categories)
-    band_p = probabilities[BAND_OF_AGE][:, :, :n_cat]  # age × from × to
-    population = fit.start_population.copy()
-    entrants = np.zeros_like(population)
-    cohort, entrant = [], []
+    moves = probabilities[:, :, :n_cat]  # band × from × to
+    both = np.stack([fit.start_population, np.zeros_like(fit.start_population)])  # in care now; entrants
+    found = np.zeros((horizon, 2, *fit.start_population.shape))
     month = fit.start
+    entry_ages = np.arange(18) * 12 + 6
     for step in range(1, horizon + 1):
-        population = _advance(population, band_p)
-        entrants = _advance(entrants, band_p)
+        both = _advance(both, moves)
         month = month_end(add_months(month, 1))
         growth = exp(trend * sum(fit.settings.damping ** i for i in range(step))) if trend else 1.0
-        factor = growth * fit.seasonal[month.month - 1]
-        entrants[np.arange(18) * 12 + 6, :] += entry_rate * factor
-        cohort.append(population.copy())
-        entrant.append(entrants.copy())
-    return np.array(cohort), np.array(entrant), band_p
+        both[1, entry_ages, :] += entry_rate * (growth * fit.seasonal[month.month - 1])
+        found[step - 1] = both
+    return found[:, 0], found[:, 1], moves[BAND_OF_AGE]
 
 
-def _advance(population: np.ndarray, band_p: np.ndarray) -> np.ndarray:
-    moved = np.einsum("ac,act->at", population, band_p)
+BAND_AGES = tuple(slice(low * 12, high * 12) for low, high, _label in AGE_BANDS)
+
+
+def _advance(population: np.ndarray, moves: np.ndarray) -> np.ndarray:
+    """A month on: each age's children move by their band's rates (``moves``: band × from × to), then
+    everyone is a month older and those reaching 18 leave."""
     result = np.zeros_like(population)
-    result[1:] = moved[:-1]
+    for band, ages in enumerate(BAND_AGES):
+        moved = population[..., ages, :] @ moves[band]
+        result[..., ages.start + 1:ages.stop + 1, :] = moved[..., :MAX_AGE_MONTHS - ages.start - 1, :] \
+            if ages.stop >= MAX_AGE_MONTHS else moved
     return result
 
 
@@ -457,7 +468,11 @@ def fit_variants(episodes: Sequence[Episode], categories: Sequence[str], categor
                  variants: Sequence[Settings] = VARIANTS) -> list[Fit]:
     known = clean(truncate(episodes, known_on))
     first = observed_from or history_start(known)
-    return [fit(known, categories, category_of, known_on, settings, first) for settings in variants]
+    fits: list[Fit] = []
+    for settings in variants:  # variants with the same window read the same grid once
+        grid = next((f.grid for f in fits if f.settings.window_months == settings.window_months), None)
+        fits.append(_fit_known(known, categories, category_of, known_on, settings, first, grid))
+    return fits
 
 
 def project(fits: Fit | Sequence[Fit], horizon: int, seed: int = SEED) -> Projection:
@@ -516,8 +531,8 @@ def _project_one(fit: Fit, horizon: int, seed: int, draws: int
     drawn_means = []
     n_eff = max(fit.entry_count, 1.0)
     for _ in range(draws):
-        sampled = np.stack([np.stack([rng.dirichlet(fit.alpha[b, c]) for c in range(n_cat)])
-                            for b in range(len(AGE_BANDS))])
+        drawn_gamma = rng.gamma(fit.alpha)  # a Dirichlet draw per band and category: gammas, normalised
+        sampled = drawn_gamma / drawn_gamma.sum(axis=2, keepdims=True)
         level = rng.gamma(n_eff / fit.entry_dispersion, fit.entry_dispersion / n_eff)
         trend = rng.normal(fit.trend, fit.trend_se) if fit.settings.trend else 0.0
         c2, e2, _ = _means(fit, sampled, fit.entry_rate * level, trend, horizon)
