@@ -40,6 +40,9 @@ def test_known_rates_fall_within_their_intervals(growing: tuple[synthetic.Counci
     trend, low, high = fitted.trend_interval()
     assert low <= council.entry_trend <= high
     assert trend > 0
+    # entrants in March 2021, the 71st month after April 2015: 14 × e^(0.01 × 70)
+    _level, low, high = fitted.entry_interval()
+    assert low <= council.entries_per_month * np.exp(council.entry_trend * 70) <= high
 
 
 def test_a_wrong_rate_is_outside_the_interval(growing: tuple[synthetic.Council, list[model.Episode]]) -> None:
