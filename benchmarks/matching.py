@@ -59,8 +59,10 @@ OFSTED_NAMES = {
     "Bournemouth, Christchurch & Poole": "Bournemouth, Christchurch and Poole",
     "Southend on Sea": "Southend-on-Sea",
 }
-NEEDS = ("autism", "learning_disability", "mental_health", "physical_disability", "trauma", "substance_misuse")
-RISKS = ("child_sexual_exploitation", "going_missing", "self_harm", "offending")
+# Keys of the platform's closed vocabulary (commissioning.vocabulary: the Placements Data Standard's).
+NEEDS = ("therapeutic_support", "home_adaptation", "communication_bsl", "additional_supervision", "solo_placement",
+         "cultural_needs")
+RISKS = ("sexual_exploitation", "going_missing", "self_harm", "criminal_exploitation")
 RATINGS = {"Outstanding": "outstanding", "Good": "good", "Requires improvement to be good": "requires_improvement",
            "Inadequate": "inadequate", "": "not_yet_inspected"}
 # placement type: (share of homes, weekly cost range, free places choices, largest sibling group choices)
@@ -139,7 +141,8 @@ def _separate_groups_no_home_can_take(problem: Problem) -> Problem:
     every_home = np.arange(len(prepared.homes))
     impossible = {entity.id for entity in prepared.entities
                   if entity.keep_together and not prepared.entity_suitable(entity, every_home).any()}
-    groups = tuple(SiblingGroup(g.id, g.keep_together and g.id not in impossible) for g in problem.sibling_groups)
+    groups = tuple(SiblingGroup(g.id, "together_if_possible" if g.plan == "together" and g.id in impossible else g.plan)
+                   for g in problem.sibling_groups)
     return dataclasses.replace(problem, sibling_groups=groups)
 
 
@@ -334,7 +337,7 @@ def run(children: int, homes: int, geography: Geography | None, shape: str = "sy
 
 
 def _keep_together_split(problem: Problem, placement: dict, prepared: PreparedProblem) -> int:
-    keep = {g.id for g in problem.sibling_groups if g.keep_together}
+    keep = {g.id for g in problem.sibling_groups if g.plan == "together"}
     return sum(1 for group, members in prepared.group_members.items()
                if group in keep and len({placement.get(m) for m in members} - {None}) > 1)
 

@@ -54,8 +54,10 @@ OFSTED_NAMES = {
 }
 RATINGS = {"Outstanding": "outstanding", "Good": "good", "Requires improvement to be good": "requires_improvement",
            "Inadequate": "inadequate", "": "not_yet_inspected"}
-NEEDS = ("autism", "learning_disability", "mental_health", "physical_disability", "trauma", "substance_misuse")
-RISKS = ("child_sexual_exploitation", "going_missing", "self_harm", "offending")
+# Keys of the platform's closed vocabulary (commissioning.vocabulary: the Placements Data Standard's).
+NEEDS = ("therapeutic_support", "home_adaptation", "communication_bsl", "additional_supervision", "solo_placement",
+         "cultural_needs")
+RISKS = ("sexual_exploitation", "going_missing", "self_harm", "criminal_exploitation")
 # Share of supply records by kind (foster households are most of them).
 KINDS = {"ifa_household": 0.40, "in_house_household": 0.22, "childrens_home": 0.28, "supported": 0.07,
          "residential_school": 0.02, "secure": 0.01}

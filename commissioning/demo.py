@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import DRAFT, IN_MATCHING, SUBMITTED
 from commissioning.models import Child, Home, Referral, ReferralEvent, SiblingGroup, Vacancy
-from commissioning.services import fostering
+from commissioning.services import fostering, supply_history
 from commissioning.services.imports import import_ofsted
 from commissioning.vocabulary import (
     NEEDS,
@@ -125,6 +125,7 @@ def _add_vacancies(session: Session, rng: random.Random, homes: list[Home]) -> N
             available_from=today + timedelta(days=rng.choice((0, 0, 0, 3, 7, 14))),
             last_confirmed_at=now - timedelta(days=rng.choice((0, 1, 2, 3, 5, 6, 9, 12, 20)), hours=rng.randint(0, 20))))
     session.add_all(vacancies)
+    supply_history.record_many(session, homes, supply_history.DEMO)
 
 
 _NEAR: dict[str, list[str]] = {}

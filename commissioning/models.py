@@ -296,6 +296,43 @@ class Vacancy(Versioned, table=True):
         return self.is_stale()
 
 
+class SupplyChange(SQLModel, table=True):
+    """A home's supply as it stood after one change: registered places, whether it is active, and its
+    vacancy. Written in the same transaction as each change (``services.supply_history.record``) and
+    never changed or removed (on PostgreSQL a trigger refuses), so the supply on any past day is the
+    latest row of each home recorded on or before it."""
+
+    __tablename__ = "supply_change"
+    __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+    __table_args__ = (
+        CheckConstraint("registered_places >= 0", name="ck_supply_change_places_not_negative"),
+        CheckConstraint("places_free >= 0", name="ck_supply_change_free_not_negative"),
+        Index("ix_supply_change_home_changed", "home_id", "changed_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    home_id: int = Field(foreign_key="home.id")
+    changed_at: datetime = Field(default_factory=utcnow)
+    changed_on: date = Field(index=True)  # the day of the change (UTC)
+    cause: str = Field(max_length=30)
+    placement_type: str = Field(max_length=30)
+    local_authority: str = Field(max_length=80)
+    active: bool
+    registered_places: int
+    places_free: int = 0  # 0 when the home has no vacancy recorded
+    available_from: date | None = None
+
+
+def is_stale(last_confirmed_at: datetime, now: datetime | None = None) -> bool:
+    """Not confirmed in the last ``STALE_AFTER_DAYS`` days."""
+    now = now or utcnow()
+    if last_confirmed_at.tzinfo is None:  # SQLite hands back naive UTC
+        last_confirmed_at = last_confirmed_at.replace(tzinfo=now.tzinfo)
+    return now - last_confirmed_at > timedelta(days=STALE_AFTER_DAYS)
+
+
 # A foster household's status: only an approved household with a free place reaches matching.
 HOUSEHOLD_STATUSES = {"approved": "Approved, taking placements", "on_hold": "On hold (not taking placements now)",
                       "deregistered": "No longer approved"}
@@ -357,14 +394,6 @@ class InHousePreference(Versioned, table=True):
     council_id: int = Field(foreign_key="organisation.id", unique=True)
     points: int = 0
     updated_at: datetime = Field(default_factory=utcnow)
-
-
-def is_stale(last_confirmed_at: datetime, now: datetime | None = None) -> bool:
-    """Not confirmed in the last ``STALE_AFTER_DAYS`` days."""
-    now = now or utcnow()
-    if last_confirmed_at.tzinfo is None:  # SQLite hands back naive UTC
-        last_confirmed_at = last_confirmed_at.replace(tzinfo=now.tzinfo)
-    return now - last_confirmed_at > timedelta(days=STALE_AFTER_DAYS)
 
 
 class Placement(SQLModel, table=True):

@@ -363,11 +363,11 @@ def sufficiency_snapshot(args: dict[str, Any]) -> Any:
                      "block_places": r.block_places, "free_block_places": r.free_block_places,
                      "waiting_referrals": r.waiting} for k, r in snap.by_type.items()],
         "unmatched_in_last_run": snap.unmatched_in_last_run,
-        "forecast": [{"placement_type": f.placement_type, "referrals_per_month": round(f.referrals_per_month, 2),
+        "forecast": [{"placement_type": f.placement_type, "reason": f.reason,
+                      "backtest_mape": None if f.backtest_mape is None else round(f.backtest_mape, 4),
                       "points": [{"month": p.month, "expected": round(p.expected, 1),
-                                  "low": round(p.low, 1), "high": round(p.high, 1)}
-                                 for p in (f.forecast.points if f.forecast else [])]}
-                     for f in forecast.forecasts(db(), args["horizon"], on)],
+                                  "low": round(p.low, 1), "high": round(p.high, 1)} for p in f.points]}
+                     for f in forecast.forecast_for(db(), current_user.rcc_id, None, args["horizon"], on).types],
     }
 
 

@@ -161,15 +161,19 @@ class TypeSufficiencySchema(Schema):
 
 
 class ForecastPointSchema(Schema):
-    month = fields.Date(required=True, metadata={"description": "The first day of the month"})
+    month = fields.Date(required=True, metadata={"description": "The last day of the month"})
     expected = fields.Float(required=True)
     low = fields.Float(required=True)
     high = fields.Float(required=True)
 
 
 class TypeForecastSchema(Schema):
-    placement_type = fields.String(required=True)
-    referrals_per_month = fields.Float(required=True)
+    placement_type = fields.String(required=True, metadata={"description": "A placement type, or other"})
+    reason = fields.String(required=True, allow_none=True,
+                           metadata={"description": "Why there is no forecast; null when there is one"})
+    backtest_mape = fields.Float(required=True, allow_none=True, metadata={
+        "description": "Mean absolute percentage error (a fraction) of the same method over the 12 months "
+                       "after a cut-off a year before the history ends; null without two years of history"})
     points = fields.List(fields.Nested(ForecastPointSchema), required=True,
                          metadata={"description": "Empty when there is too little history to forecast"})
 
@@ -270,8 +274,8 @@ SUFFICIENCY_EXAMPLE = {
                  "median_miles": 11.8, "share_over_20_miles": 31.2, "homes": 632, "registered_places": 2119,
                  "vacancies": 181, "block_places": 3, "free_block_places": 1, "waiting_referrals": 32}],
     "unmatched_in_last_run": 4,
-    "forecast": [{"placement_type": "childrens_home", "referrals_per_month": 8.58,
-                  "points": [{"month": "2026-12-01", "expected": 107.0, "low": 98.2, "high": 115.7}]}],
+    "forecast": [{"placement_type": "childrens_home", "reason": None, "backtest_mape": 0.061,
+                  "points": [{"month": "2026-12-31", "expected": 107.0, "low": 98.2, "high": 115.7}]}],
 }
 PROVIDER_RISK_EXAMPLE = {
     "on": "2026-11-29", "spend_hhi": 226, "places_hhi": 181, "alert_percent": 25, "alerts": [],

@@ -32,6 +32,7 @@ from cost_transparency.services import (
     provider_risk,
     publications,
     report_tables,
+    spend_forecast,
     statistics,
     sufficiency,
 )
@@ -571,57 +572,63 @@ def _horizon() -> int:
     return int(raw) if raw in ("12", "24", "36") else 24
 
 
+def _sufficiency(on: date, council: Organisation | None, horizon: int) -> dict[str, Any]:
+    """What the page and the statement show: the snapshot, the forecast with its backtest, the places
+    needed by type, area and date, and the spend forecast; a council's own figures, or the region's."""
+    snap = sufficiency.snapshot(db(), on, council)
+    found = forecast.forecast_for(db(), _rcc_id(), council, horizon, on)
+    return {"snap": snap, "on": on, "council": council, "horizon": horizon, "fc": found,
+            "gaps": forecast.gaps(found, sufficiency.local_places(db(), on), on),
+            "spend": spend_forecast.forecast_spend(db(), found, on), "charts": _forecast_charts(found, snap),
+            "method": forecast.METHOD_TEXT, "far": sufficiency.FAR_MILES}
+
+
 @bp.route("/sufficiency")
 @allow(*RCC_READERS)
 def sufficiency_page() -> Any:
     on = _day("on", date.today())
-    council = _chosen_council()
-    horizon = _horizon()
-    snap = sufficiency.snapshot(db(), on, council)
-    predictions = forecast.forecasts(db(), horizon, on)
-    return render_template("cost_transparency/sufficiency.html", snap=snap, on=on, council=council,
-                           councils=sorted(_council_names().items(), key=lambda item: item[1]), horizon=horizon,
-                           forecasts=predictions, forecast_charts=_forecast_charts(predictions, snap),
-                           method=forecast.METHOD_TEXT, far=sufficiency.FAR_MILES)
+    context = _sufficiency(on, _chosen_council(), _horizon())
+    return render_template("cost_transparency/sufficiency.html",
+                           councils=sorted(_council_names().items(), key=lambda item: item[1]), **context)
 
 
-def _forecast_charts(predictions: list[forecast.TypeForecast], snap: sufficiency.Snapshot) -> dict[str, Any]:
-    found = {}
-    for item in predictions:
-        if item.forecast is None:
+def _forecast_charts(found: forecast.AreaForecast, snap: sufficiency.Snapshot) -> dict[str, Any]:
+    charts_found = {}
+    for item in found.types:
+        if not item.has_forecast:
             continue
-        history, points = item.forecast.history[-12:], item.forecast.points
+        history, points = item.history[-12:], item.points
         labels = [f"{m:%b %y}" for m, _ in history] + [f"{p.month:%b %y}" for p in points]
         actual: list[int | None] = [v for _, v in history] + [None] * len(points)
-        expected: list[int | None] = [None] * (len(history) - 1) + [history[-1][1]] + [round(p.expected)
-                                                                                      for p in points]
+        expected: list[int | None] = ([None] * (len(history) - 1) + ([history[-1][1]] if history else [])
+                                      + [round(p.expected) for p in points])
         bands: list[tuple[int, int] | None] = [None] * len(history) + [(round(p.low), round(p.high)) for p in points]
         row = snap.by_type.get(item.placement_type)
         references = [("Registered places", row.registered_places)] if row and row.registered_places else []
         if row and row.block_places:
             references.append(("Block places", row.block_places))
-        found[item.placement_type] = charts.line_chart(
-            f"chart-forecast-{item.placement_type}", f"{type_label(item.placement_type)}: children in placement "
-            "and forecast", labels, [("Children in placement", actual), ("Forecast", expected)], money=False,
+        charts_found[item.placement_type] = charts.line_chart(
+            f"chart-forecast-{item.placement_type}", f"{item.label}: children looked after and forecast",
+            labels, [("Children looked after", actual), ("Forecast", expected)], money=False,
             bands=bands, reference_lines=references)
-    return found
+    return charts_found
 
 
 @bp.route("/sufficiency/statements/<area>.pdf")
 @allow(*RCC_READERS)
 def sufficiency_statement(area: str) -> Any:
-    """``area`` is "region" or "council-<id>"."""
+    """``area`` is "region" or "council-<id>": a council's statement holds its own figures and, for
+    context, the region's totals only."""
     if area != "region" and not area.startswith("council-"):
         abort(404)
     on = _day("on", date.today())
     council = _chosen_council(area.removeprefix("council-") if area != "region" else "")
     horizon = _horizon()
-    snap = sufficiency.snapshot(db(), on, council)
-    predictions = forecast.forecasts(db(), horizon, on)
+    context = _sufficiency(on, council, horizon)
+    region_context = forecast.forecast_for(db(), _rcc_id(), None, horizon, on) if council is not None else None
     rcc = db().get(Organisation, _rcc_id())
-    body = pdf.render("cost_transparency/sufficiency_pdf.html", snap=snap, on=on, council=council, rcc=rcc,
-                      horizon=horizon, forecasts=predictions, charts=_forecast_charts(predictions, snap),
-                      method=forecast.METHOD_TEXT, far=sufficiency.FAR_MILES, day_text=pdf.day_text)
+    body = pdf.render("cost_transparency/sufficiency_pdf.html", rcc=rcc, region=region_context,
+                      day_text=pdf.day_text, **context)
     name = (council.name if council else "region").lower().replace(" ", "-")
     return Response(body, mimetype="application/pdf",
                     headers={"Content-Disposition": f"inline; filename=sufficiency-statement-{name}-{on}.pdf"})

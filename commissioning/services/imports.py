@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from commissioning.models import RATING_FROM_IMPORT, Child, Home, ReferralUpload, SiblingGroup
 from commissioning.services import referrals as referral_service
+from commissioning.services import supply_history
 from commissioning.services.referrals import ChildDetails, ReferralDetails
 from commissioning.services.sibling_groups import check_group
 from commissioning.vocabulary import SIBLING_PLANS, STANDARD_PLACEMENT_TYPES
@@ -542,10 +543,14 @@ def import_ofsted(session: Session, rcc: Organisation, data: bytes | None = None
         Organisation.rcc_id == rcc.id, Organisation.kind == OrgKind.PROVIDER))}
     summary = ImportSummary(rows_read=len(rows), notes=[IFA_NOTE])
     seen: set[str] = set()
+    before = {urn: supply_history.supply_key(home) for urn, home in homes.items()}
     for number, row in rows:
         outcome = _import_row(session, rcc, row, members, homes, providers, summary, seen)
         if outcome is not None:
             summary.skipped.append((number, row.get("urn", ""), row.get("name", ""), outcome))
+    supply_history.record_many(session, [home for urn, home in homes.items()
+                                         if before.get(urn) != supply_history.supply_key(home)],
+                               supply_history.OFSTED_IMPORT)
     audit.record(session, AuditAction.SUPPLY_OFSTED_IMPORTED, rcc, created=summary.created, updated=summary.updated,
                  unchanged=summary.unchanged, skipped=len(summary.skipped), outside_region=summary.outside_region,
                  providers_created=summary.providers_created)

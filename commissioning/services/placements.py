@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import PLACED, PROPOSAL_APPROVED
 from commissioning.models import Home, Placement, Referral, Vacancy
-from commissioning.services import referrals
+from commissioning.services import referrals, supply_history
 from commissioning.ssda903 import placement_end_reasons
 from commissioning.vocabulary import FUNDING
 from rcc import audit
@@ -55,6 +55,7 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
     if getattr(taken, "rowcount", 0) != 1 and funding != "block":
         raise Conflict(f"{home.name} has no free place now; someone may have just taken the last one")
     _refresh_vacancy(session, home.id)
+    supply_history.record(session, home, supply_history.PLACEMENT_STARTED)
     placement = Placement(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,
                           referral_id=referral.id, child_id=referral.child_id, home_id=home.id,
                           placement_type=home.placement_type, start_date=start_date, weekly_cost=weekly_cost,
@@ -94,6 +95,9 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
     session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
                     .values(places_free=Vacancy.places_free + 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
     _refresh_vacancy(session, placement.home_id)
+    home = session.get(Home, placement.home_id)
+    if home is not None:
+        supply_history.record(session, home, supply_history.PLACEMENT_ENDED)
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
     audit.record(session, AuditAction.PLACEMENT_ENDED, placement, end_date=end_date, reason=reason_code)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.models import RATING_FROM_RCC, Home, Vacancy, is_stale
+from commissioning.services import supply_history
 from commissioning.vocabulary import NEEDS_AND_RISKS, OFSTED_RATINGS, PLACEMENT_TYPES, SEXES, STALE_AFTER_DAYS
 from rcc import audit
 from rcc.audit import AuditAction
@@ -94,6 +95,7 @@ def create_home(session: Session, provider: Organisation, details: HomeDetails) 
     apply_home_details(home, details)
     session.add(home)
     audit.record(session, AuditAction.HOME_CREATED, home, ofsted_urn=home.ofsted_urn)
+    supply_history.record(session, home, supply_history.HOME_CREATED)
     return home
 
 
@@ -104,10 +106,13 @@ def update_home(session: Session, home: Home, details: HomeDetails, seen_version
         errors["ofsted_urn"] = "Another home in the register already has this Ofsted URN"
     if errors:
         raise FieldErrors(errors)
+    before = supply_history.supply_key(home)
     apply_home_details(home, details)
     home.updated_at = utcnow()
     save_edit(session, "home", seen_version, home, money=("weekly_price",))
     audit.record(session, AuditAction.HOME_UPDATED, home)
+    if supply_history.supply_key(home) != before:
+        supply_history.record(session, home, supply_history.HOME_UPDATED)
     return home
 
 
@@ -259,6 +264,7 @@ def set_vacancy(session: Session, home: Home, places_free: int | None, available
     else:
         save_edit(session, "vacancy", seen_version, vacancy)
     audit.record(session, AuditAction.VACANCY_UPDATED, vacancy, home_id=home.id, places_free=vacancy.places_free)
+    supply_history.record(session, home, supply_history.VACANCY_SET)
     return vacancy
 
 

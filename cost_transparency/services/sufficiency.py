@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, PROPOSAL_APPROVED, SUBMITTED
-from commissioning.models import Child, Home, Placement, Referral, Vacancy
+from commissioning.models import Child, Home, Placement, Referral
+from commissioning.services import supply_history
 from commissioning.vocabulary import PLACEMENT_TYPES
 from cost_transparency.services import statistics
 from rcc.geography import Point, great_circle_miles
@@ -84,13 +85,29 @@ class Snapshot:
 
 
 def snapshot(session: Session, on: date, council: Organisation | None = None) -> Snapshot:
+    """The region's position on ``on``, or a council's: its own children, and the supply in its area."""
     rows = {kind: TypeSufficiency(kind) for kind in PLACEMENT_TYPES}
     _placements(session, on, council, rows)
-    _supply(session, on, rows)
+    area = council.name if council is not None else None
+    _supply(session, on, rows, area)
+    for kind, reserved, used in block_capacity(session, on, area):
+        row = rows.setdefault(kind, TypeSufficiency(kind))
+        row.block_places += reserved
+        row.block_places_used += used
     _waiting(session, on, council, rows)
     result = Snapshot(on, council, rows)
     _matching(session, result)
     return result
+
+
+def local_places(session: Session, on: date) -> dict[str, dict[str, int]]:
+    """Area (local authority) → placement type → registered places in homes there plus block-contract
+    places reserved in them, on ``on``. In-house foster households are not in the register yet: foster
+    care's local places here are the fostering agencies' (a hook for the households register)."""
+    found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for home in supply_history.on(session, on) if on < date.today() else supply_history.now(session, on):
+        found[home.local_authority][home.placement_type] += home.registered_places
+    return {area: dict(by_type) for area, by_type in found.items()}
 
 
 def _placements(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
@@ -113,23 +130,22 @@ def _placements(session: Session, on: date, council: Organisation | None, rows: 
                                                     Point(home.latitude, home.longitude)))  # type: ignore[arg-type]
 
 
-def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency]) -> None:
-    vacancies = {v.home_id: v for v in session.scalars(select(Vacancy))}
-    for home in session.scalars(select(Home).where(col(Home.active).is_(True))):
+def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency], area: str | None = None) -> None:
+    """Homes, registered places and vacancies: the register as it stands for today or later, and as
+    recorded at the end of ``on`` (the supply history) for a past day; in ``area`` (a local
+    authority) if given. Block places are those of contracts running that day."""
+    for home in supply_history.on(session, on) if on < date.today() else supply_history.now(session, on):
+        if area is not None and home.local_authority != area:
+            continue
         row = rows.setdefault(home.placement_type, TypeSufficiency(home.placement_type))
         row.homes += 1
         row.registered_places += home.registered_places
-        vacancy = vacancies.get(home.id)
-        if vacancy is not None and vacancy.available_from <= on:
-            row.vacancies += vacancy.places_free
-    for kind, reserved, used in block_capacity(session, on):
-        row = rows.setdefault(kind, TypeSufficiency(kind))
-        row.block_places += reserved
-        row.block_places_used += used
+        row.vacancies += home.places_free
 
 
-def block_capacity(session: Session, on: date) -> list[tuple[str, int, int]]:
-    """(placement type, places reserved, places in use) for each block contract running on ``on``."""
+def block_capacity(session: Session, on: date, area: str | None = None) -> list[tuple[str, int, int]]:
+    """(placement type, places reserved, places in use) for each block contract running on ``on``; with
+    ``area``, only the places reserved in homes in that local authority."""
     try:
         from contracts.models import BlockContract, ContractHome  # noqa: PLC0415 - read only, optional
     except ImportError:  # pragma: no cover
@@ -140,14 +156,21 @@ def block_capacity(session: Session, on: date) -> list[tuple[str, int, int]]:
         return []
     ids = [c.id for c in contracts]
     reserved: dict[int, int] = defaultdict(int)
-    for line in session.scalars(select(ContractHome).where(col(ContractHome.contract_id).in_(ids))):
+    query = select(ContractHome).where(col(ContractHome.contract_id).in_(ids))
+    if area is not None:
+        query = query.join(Home, Home.id == ContractHome.home_id).where(Home.local_authority == area)
+    for line in session.scalars(query):
         reserved[line.contract_id] += line.reserved_places
     used: dict[int, int] = defaultdict(int)
-    for contract_id in session.scalars(select(Placement.block_contract_id).where(
-            col(Placement.block_contract_id).in_(ids), col(Placement.start_date) <= on,
-            (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on))):
+    in_use = select(Placement.block_contract_id).where(
+        col(Placement.block_contract_id).in_(ids), col(Placement.start_date) <= on,
+        (col(Placement.end_date).is_(None)) | (col(Placement.end_date) >= on))
+    if area is not None:
+        in_use = in_use.join(Home, Home.id == Placement.home_id).where(Home.local_authority == area)
+    for contract_id in session.scalars(in_use):
         used[contract_id] += 1
-    return [(c.placement_type, reserved[c.id or 0], min(used[c.id or 0], reserved[c.id or 0])) for c in contracts]
+    return [(c.placement_type, reserved[c.id or 0], min(used[c.id or 0], reserved[c.id or 0])) for c in contracts
+            if area is None or reserved[c.id or 0]]
 
 
 def _waiting(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
@@ -161,7 +184,7 @@ def _waiting(session: Session, on: date, council: Organisation | None, rows: dic
 
 def _matching(session: Session, result: Snapshot) -> None:
     """The latest finished matching run on or before the day: children it could not place, and shortages."""
-    from matching.models import DONE, MatchingRun  # noqa: PLC0415 - read only
+    from matching.models import DONE, MatchingRun, Proposal  # noqa: PLC0415 - read only
     from matching.services.shortage import shortage_report  # noqa: PLC0415
 
     runs = session.scalars(select(MatchingRun).where(MatchingRun.stage == DONE)
@@ -170,7 +193,12 @@ def _matching(session: Session, result: Snapshot) -> None:
     if run is None:
         return
     report = shortage_report(session, run)
-    result.unmatched_in_last_run = report.unmatched_children
     result.last_run_on = run.created_at.date()
+    lines = [line for line in report.lines if result.council is None or line.area == result.council.name]
+    if result.council is None:
+        result.unmatched_in_last_run = report.unmatched_children
+    else:  # the council's own children only
+        result.unmatched_in_last_run = session.scalar(select(func.count(Proposal.id)).where(
+            Proposal.run_id == run.id, col(Proposal.home_id).is_(None), Proposal.council_id == result.council.id))
     result.shortages = [{"placement_type": line.placement_type, "need": line.need, "area": line.area,
-                         "children": line.children, "rules": line.rules_text} for line in report.lines[:15]]
+                         "children": line.children, "rules": line.rules_text} for line in lines[:15]]

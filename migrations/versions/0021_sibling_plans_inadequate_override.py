@@ -1,7 +1,7 @@
 """sibling plans (together, together if possible, apart) and the RCC's Inadequate override
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 
 ``sibling_group.keep_together`` becomes ``plan``: true -> 'together', false ->
 'together_if_possible' (what the engine did with it). ``separation_reason`` becomes
@@ -17,7 +17,7 @@ from alembic import op
 from rcc.migration_support import see_every_row
 
 revision: str = '0021'
-down_revision: str | None = '0019'
+down_revision: str | None = '0020'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
