@@ -259,9 +259,10 @@ def _centres() -> tuple[list[str], np.ndarray]:
             np.radians([[la.centre.latitude, la.centre.longitude] for la in authorities]))
 
 
-def _group(group_id: str, together: bool) -> SiblingGroup:
-    """The one place the sibling plan is written (keep together, or may be separated)."""
-    return SiblingGroup(group_id, plan="together" if together else "together_if_possible")
+def _group(group_id: str, draw: float) -> SiblingGroup:
+    """The one place the sibling plan is drawn: 65 % together, 25 % together if possible, 10 % apart
+    (about the demo's shares)."""
+    return SiblingGroup(group_id, plan="together" if draw < 0.65 else "together_if_possible" if draw < 0.9 else "apart")
 
 
 def _demand(rng: np.random.Generator, region: Region, count: int,
@@ -276,7 +277,7 @@ def _demand(rng: np.random.Generator, region: Region, count: int,
         group = None
         if size > 1:
             group = f"G{len(groups):05d}"
-            groups.append(_group(group, bool(rng.random() < 0.75)))
+            groups.append(_group(group, float(rng.random())))
         council = councils[rng.choice(len(councils), p=region.people)]
         family_home = _point(rng, region, council, 0.005)
         urgency = str(rng.choice(["emergency", "urgent", "planned"], p=[0.1, 0.25, 0.65]))
@@ -322,5 +323,6 @@ def _separate_groups_no_home_can_take(problem: Problem) -> Problem:
     every_home = np.arange(len(prepared.homes))
     impossible = {entity.id for entity in prepared.entities
                   if entity.keep_together and not prepared.entity_suitable(entity, every_home).any()}
-    groups = tuple(_group(g.id, g.keep_together and g.id not in impossible) for g in problem.sibling_groups)
+    groups = tuple(SiblingGroup(g.id, "together_if_possible" if g.plan == "together" and g.id in impossible else g.plan)
+                   for g in problem.sibling_groups)
     return dataclasses.replace(problem, sibling_groups=groups)
