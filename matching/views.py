@@ -415,7 +415,8 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         superseded=found.status in UNDECIDED_STATUSES and review.is_superseded(session, found),
         status_label=PROPOSAL_STATUS_LABELS[found.status], alternative_form=alternative_form,
         unmatched_form=unmatched_form or ReasonForm(prefix="unmatched"), errors=errors or [],
-        placement_types=PLACEMENT_TYPES, offer_label=offers.status_label, costs=costs), status
+        placement_types=PLACEMENT_TYPES, offer_label=offers.status_label, costs=costs,
+        together=len(review.sibling_proposals(session, found)) if found.status == PROPOSED else 1), status
 
 
 @bp.route("/proposals/<int:proposal_id>/accept", methods=["POST"])

@@ -83,6 +83,16 @@ def test_accepting_one_sibling_sends_one_offer_for_the_whole_group(app, session_
     assert _count(setup_session, AuditAction.MATCHING_GROUP_OFFER_SENT) == 1
 
 
+def test_the_proposal_page_says_the_siblings_are_offered_together(app, session_for, signed_in_client, scenario,
+                                                                  siblings):
+    session = session_for(scenario.officer)
+    run = _finished_run(app, session, scenario.officer)
+    proposal = session.scalars(select(Proposal).where(Proposal.run_id == run.id)).first()
+    page = signed_in_client(scenario.officer).get(f"/matching/proposals/{proposal.id}")
+    found = BeautifulSoup(page.get_data(as_text=True), "html.parser").select_one("#group-offer")
+    assert found is not None and "one offer for all 2 children" in found.get_text()
+
+
 def test_the_provider_sees_every_child_and_accepts_them_as_a_whole(app, session_for, signed_in_client, scenario,
                                                                    siblings, setup_session):
     _session, _proposals, offer = _group_offered(app, session_for, scenario, siblings)
