@@ -140,12 +140,6 @@ def _need_labels(keys: list[str]) -> str:
     return ", ".join(NEEDS_AND_RISKS.get(key, key) for key in keys)
 
 
-@bp.app_template_filter("reveal_when")
-def _reveal_when(item: dict[str, Any], value: str, html: str) -> dict[str, Any]:
-    """A GOV.UK radio item that shows ``html`` beneath it while chosen (the conditional reveal pattern)."""
-    return {**item, "conditional": {"html": html}} if item.get("value") == value else item
-
-
 @bp.app_template_filter("pair")
 def _pair(value: str) -> tuple[str, str]:
     return (value, value)

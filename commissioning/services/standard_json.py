@@ -227,11 +227,15 @@ def parse_document(data: bytes) -> Any:
     except UnicodeDecodeError as error:
         raise FieldErrors({"file": f"The file is not UTF-8 text (byte {error.start} cannot be read)"}) from error
     try:
-        return json.loads(text)
+        document = json.loads(text)
+        json.dumps(document, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) is not text
     except RecursionError as error:
         raise FieldErrors({"file": "The JSON is nested too deeply to be a placements document"}) from error
+    except UnicodeEncodeError as error:
+        raise FieldErrors({"file": "The JSON holds a character that is not valid Unicode (a lone surrogate)"}) from error
     except ValueError as error:
         raise FieldErrors({"file": f"The file is not JSON: {error}"}) from error
+    return document
 
 
 def import_document(session: Session, council: Organisation, document: Any,

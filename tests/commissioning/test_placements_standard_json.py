@@ -149,7 +149,8 @@ def test_a_bad_document_is_refused_whole_with_each_problem_named(app, region, se
     del no_extension["placements"][0]["extensions"]
     refused = client.post("/api/v1/referrals/placements-standard", data=json.dumps(no_extension), headers=headers)
     assert "child details" in refused.get_json()["errors"]["json"]["placements[0].extensions.rcc"]
-    for bad, words in ((b"\xff\xfe{", "not UTF-8"), (b"{\"placements\": [", "not JSON"), (b"[" * 100_000, "too deeply")):
+    for bad, words in ((b"\xff\xfe{", "not UTF-8"), (b"{\"placements\": [", "not JSON"), (b"[" * 100_000, "too deeply"),
+                       (b'{"standard": "\\ud800"}', "lone surrogate")):
         refused = client.post("/api/v1/referrals/placements-standard", data=bad, headers=headers)
         assert refused.status_code == 422 and words in refused.get_json()["errors"]["json"]["file"]
     assert setup_session.scalars(select(Referral).where(Referral.council_id == region.councils[1].id)).all() == []

@@ -136,7 +136,7 @@ def test_the_form_asks_the_standards_questions_and_saves_the_answers(app, region
     officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
     blank = BeautifulSoup(officer.get("/referrals/new").get_data(as_text=True), "html.parser")
     assert len(blank.select("input[name=foster_suitability][type=radio]")) == 4
-    assert blank.select_one("#conditional-communication_needs") is not None  # requirements revealed under "Yes"
+    assert len(blank.select("input[name=communication_requirements][type=checkbox]")) == 5
     for key in RISKS:
         assert len(blank.select(f"input[name=risk_{key}][type=radio]")) == 2
 
