@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import cache
 
-from rcc.geography import REFERENCE_DATA
+from rcc.geography import REFERENCE_DATA, local_authority_named, normalise_postcode
 
 ETHNICITIES = (("WBRI", 70), ("WOTH", 5), ("MWBC", 4), ("MOTH", 4), ("BAFR", 4), ("APKN", 3), ("AIND", 2),
                ("BCRB", 2), ("AOTH", 2), ("OOTH", 2), ("WIRI", 1), ("CHNE", 1))
@@ -68,15 +68,15 @@ def homes_in(local_authority: str) -> tuple[Home, ...]:
     """Real Ofsted-registered children's homes and fostering agencies of the council's region."""
     with open(REFERENCE_DATA / "ofsted_providers.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    region = next((r["region"] for r in rows if r["local_authority"] == local_authority), None)
-    found = []
-    for r in rows:
-        if (r["region"] == region or r["local_authority"] == local_authority) and r["postcode"] and \
-                r["urn"].isdigit() and r["sector"] in ("Private", "Voluntary") and \
-                r["provider_type"] in ("Children's home", "Independent Fostering Agency"):
-            kind = "K2" if r["provider_type"] == "Children's home" else "U4"
-            found.append(Home(r["urn"], kind, r["postcode"].upper(), r["sector"]))
-    return tuple(found)
+    authority = local_authority_named(local_authority)
+    region = authority.region if authority else next(
+        (r["region"] for r in rows if r["local_authority"] == local_authority), None)
+    usable = [r for r in rows if r["postcode"] and r["urn"].isdigit() and r["sector"] in ("Private", "Voluntary")
+              and r["provider_type"] in ("Children's home", "Independent Fostering Agency")]
+    # The region's homes; for a place the list does not know, every home in it (still real ones).
+    chosen = [r for r in usable if r["region"] == region or r["local_authority"] == local_authority] or usable
+    return tuple(Home(r["urn"], "K2" if r["provider_type"] == "Children's home" else "U4",
+                      normalise_postcode(r["postcode"]), r["sector"]) for r in chosen)
 
 
 def upn(rng: random.Random, la_number: str) -> str:

@@ -48,3 +48,22 @@ def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app,
     assert shown >= sum(1 for r in referrals if r.status != "draft")
     assert dashboard.select("svg[role=img] title")
     assert client.get("/supply?page=2").status_code == 200
+
+
+
+def test_the_demo_councils_have_a_903_history_that_exports(app, setup_session):
+    from datetime import date  # noqa: PLC0415
+
+    from sqlalchemy import func  # noqa: PLC0415
+
+    from commissioning.models import LookedAfterChild  # noqa: PLC0415
+    from commissioning.services import ssda903  # noqa: PLC0415
+
+    region = build_demo(setup_session, app)
+    council = region.councils[0]
+    assert setup_session.scalar(select(func.count()).select_from(LookedAfterChild)
+                                .where(LookedAfterChild.council_id == council.id)) > 100
+    last = ssda903.collection_year(date.today()) - 1
+    years = [year for year, episodes, _ in ssda903.years_held(setup_session, council) if episodes]
+    assert {last - 2, last - 1, last} <= set(years)
+    assert len(ssda903.export_rows(setup_session, council, last)) > 50

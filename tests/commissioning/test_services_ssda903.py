@@ -180,3 +180,31 @@ def test_each_demand_model_year_imports_and_exports_row_for_row(session, region,
              r.reason_place_change, r.home_post, r.pl_post, r.urn) for r in exported] == \
         [(r.child, r.decom, r.rne, r.ls, r.cin, r.place, r.place_provider, r.dec, r.rec,
           r.reason_place_change, r.home_post, r.pl_post, r.urn) for r in expected]
+
+
+def test_a_placement_made_through_the_platform_is_in_its_years_export(session, region):
+    from tests.commissioning import world  # noqa: PLC0415
+
+    world.build(session, region, "P")  # places the first council's child in a private home today
+    council = region.councils[0]
+    year = ssda903.collection_year(date.today())
+
+    def placed(rows):  # type: ignore[no-untyped-def]
+        return [r for r in rows if r.child.startswith("MARK-P")]  # the world also has an imported episode
+
+    rows = placed(ssda903.export_rows(session, council, year))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row.decom, row.rne, row.ls, row.cin, row.dec, row.rec) == (date.today(), "S", "C2", "N1", None, "")
+    assert row.place in ssda903.PLACE_OF_TYPE.values() and row.place_provider == "PR4"  # a private provider
+    assert row.child == "MARK-P-0-child"[:10] and row.home_post == "CV1 2AB"
+    assert placed(ssda903.export_rows(session, region.councils[1], year)) == []
+    assert placed(ssda903.export_rows(session, council, year - 1)) == []
+
+
+def test_every_platform_placement_type_has_a_903_code_of_its_group():
+    from commissioning.vocabulary import PLACEMENT_TYPES  # noqa: PLC0415
+
+    for key, code in ssda903.PLACE_OF_TYPE.items():
+        assert code in PLACEMENT_TYPES[key].ssda903_codes
+    assert set(ssda903.PLACE_OF_TYPE) == set(PLACEMENT_TYPES)

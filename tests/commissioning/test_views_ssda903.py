@@ -16,6 +16,7 @@ from commissioning.services import ssda903
 from commissioning.ssda903_files import EPISODE_COLUMNS, read_episodes
 from rcc.audit import AuditAction, AuditEvent
 from rcc.roles import Role
+from rcc.tenancy import OrgKind, TenantScope, set_scope
 
 
 def _files(year: int = 2025, children: int = 30) -> tuple[bytes, bytes]:
@@ -45,12 +46,11 @@ def test_a_return_is_imported_in_the_background_and_downloaded(app, region, setu
     kept: list[bytes] = []
     real = ssda903.run_upload
 
-    def watching(make_session, upload_id, *args):  # type: ignore[no-untyped-def]
-        with make_session() as s:
-            from rcc.tenancy import TenantScope, set_scope  # noqa: PLC0415
-            set_scope(s, TenantScope.system())
+    def watching(make_session, upload_id, rcc_id, council_id, *args):  # type: ignore[no-untyped-def]
+        with make_session() as s:  # what the job finds waiting, read as the council (the web's own role)
+            set_scope(s, TenantScope.for_organisation(OrgKind.COUNCIL, council_id, rcc_id))
             kept.append(s.get(Ssda903Upload, upload_id).header_content)
-        real(make_session, upload_id, *args)
+        real(make_session, upload_id, rcc_id, council_id, *args)
 
     monkeypatch.setattr(ssda903, "run_upload", watching)
     header, episodes = _files()
