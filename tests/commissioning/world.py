@@ -51,7 +51,7 @@ def home_details(urn: str, name: str, **changes: object) -> HomeDetails:
 
 def household_details(reference: str, **changes: object) -> fostering.HouseholdDetails:
     details = fostering.HouseholdDetails(reference=reference, postcode="CV1 2AB", age_min=0, age_max=17,
-                                         max_children=3, siblings=True, places_free=2, needs_met=["education"],
+                                         max_children=3, siblings=True, places_free=2, needs_met=["therapeutic_support"],
                                          weekly_cost=60000, status="approved")
     for name, value in changes.items():
         setattr(details, name, value)
