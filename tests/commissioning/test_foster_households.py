@@ -22,7 +22,7 @@ from tests.commissioning.world import household_details
 from tests.matching import builders
 
 FORM = {"reference": "FH-1", "postcode": "cv1 2ab", "age_min": "0", "age_max": "11", "max_children": "3",
-        "siblings": "y", "places_free": "2", "needs_met": ["education"], "weekly_cost": "450.00",
+        "siblings": "y", "places_free": "2", "needs_met": ["therapeutic_support"], "weekly_cost": "450.00",
         "status": "approved"}
 
 
@@ -143,7 +143,7 @@ def test_households_reach_the_matching_problem_as_foster_homes(setup_session, re
     fostering.create_household(setup_session, agency, household_details("FH-HOLD", status="on_hold"))
     fostering.set_in_house_preference(setup_session, council, 300)
     referral = builders.add_referral(setup_session, council, "FOS-1", placement_type="foster_care", age=9,
-                                     needs=("education",))
+                                     needs=("therapeutic_support",))
     setup_session.commit()
     problem = build_problem(setup_session, [referral], utcnow(), foster_households=True)
     without = build_problem(setup_session, [referral], utcnow(), foster_households=False)
