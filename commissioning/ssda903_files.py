@@ -29,7 +29,7 @@ EARLIEST_903_DAY = date(1900, 1, 1)
 LATEST_903_DAY = date(2100, 12, 31)
 _DMY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_CHILD = re.compile(r"[A-Za-z0-9_\-]+")
+_CHILD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")  # no leading "-": a spreadsheet would run it as a formula
 
 
 class Ssda903Error(ServiceError):
@@ -120,7 +120,7 @@ def _child(row: dict[str, str], problems: list[RowProblem], number: int) -> str:
         problems.append(RowProblem(number, "CHILD", "Enter the child's identifier"))
     elif len(child) > MAX_CHILD_ID or not _CHILD.fullmatch(child):
         problems.append(RowProblem(number, "CHILD", f"'{child[:20]}' is not a child identifier: up to "
-                                                    f"{MAX_CHILD_ID} letters, digits, '-' or '_'"))
+                                                    f"{MAX_CHILD_ID} letters, digits, '-' or '_', starting with a letter or digit"))
     return child
 
 

@@ -281,6 +281,7 @@ def ssd_extract() -> Any:
     form = FlaskForm()
     errors: list[dict[str, str]] = []
     problems: list[Any] = []
+    status = 200
     if form.validate_on_submit():
         files = {name: upload.read() for name in ssd.TABLES if (upload := request.files.get(name)) and upload.filename}
         try:
@@ -295,10 +296,12 @@ def ssd_extract() -> Any:
             errors, problems = [{"text": error.message, "href": "#problems"}], error.problems
         except CsvFileError as error:
             errors = [{"text": error.message, "href": "#ssd_person"}]
+        except ServiceError as error:  # another import replaced the children at the same moment
+            errors, status = [{"text": error.message, "href": "#ssd_person"}], 409
     found = ssd.children(db())
     audit_read(AuditAction.SSD_EXTRACT_READ, found)
     return render_template("commissioning/ssd_extract.html", form=form, errors=errors, problems=problems,
-                           children=found, tables=ssd.TABLES, platform_type_of=ssd.platform_type_of)
+                           children=found, tables=ssd.TABLES, platform_type_of=ssd.platform_type_of), status
 
 
 @bp.route("/referrals/new", methods=["GET", "POST"])

@@ -316,6 +316,8 @@ def matching_policy() -> Any:
                 return redirect(url_for("matching.matching_policy"))
             except FieldErrors as error:
                 errors, status = error.errors, 400
+            except ServiceError as error:  # another save took this version first: nothing was saved
+                errors, status = {"form": error.message}, 409
     else:
         preset = request.args.get("preset", "")
         start = (policy.PolicyValues.of(policy.PRESETS[preset][1]) if preset in policy.PRESETS

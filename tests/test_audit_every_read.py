@@ -12,7 +12,16 @@ import pytest
 from sqlalchemy import select
 from werkzeug.routing import IntegerConverter
 
-from commissioning.models import Child, Placement, Referral, ReferralEvent, SiblingGroup
+from commissioning.models import (
+    CareEpisode,
+    Child,
+    LookedAfterChild,
+    Placement,
+    Referral,
+    ReferralEvent,
+    SiblingGroup,
+    SsdChild,
+)
 from cost_transparency.models import CostRecord, HighCostReview
 from matching.models import Offer, Proposal
 from rcc.models import AuditEvent
@@ -23,7 +32,10 @@ from tests.tenancy_world import ID_ARGUMENTS, build_world, markers_of, visible
 from tests.test_tenancy_matrix import _client_for, _fill_other_arguments, _may_use, _people
 
 # A cost record and a high-cost review are one child's placement, its costs and why it was flagged.
-CHILD_DATA = (Child, Referral, ReferralEvent, SiblingGroup, Placement, Proposal, Offer, CostRecord, HighCostReview)
+# The council's SSDA903 cohort and episodes and its SSD extract are children's records without a referral.
+CHILD_DATA = (Child, Referral, ReferralEvent, SiblingGroup, Placement, Proposal, Offer, CostRecord, HighCostReview,
+              LookedAfterChild, CareEpisode, SsdChild)
+WITHOUT_REFERRAL = (LookedAfterChild, CareEpisode, SsdChild)
 
 
 @pytest.fixture
@@ -53,6 +65,8 @@ def _referrals_of(row, rows) -> set[int]:
         return {r.id for r in rows if isinstance(r, Referral) and r.child_id == row.id}
     if isinstance(row, SiblingGroup):
         return {r.id for r in rows if isinstance(r, Referral) and r.sibling_group_id == row.id}
+    if isinstance(row, WITHOUT_REFERRAL):
+        return set()  # its read must name the record itself
     if isinstance(row, (CostRecord, HighCostReview)):
         return {p.referral_id for p in rows if isinstance(p, Placement) and p.id == row.placement_id}
     return {row.referral_id}
@@ -119,7 +133,8 @@ def test_every_response_showing_a_childs_data_is_audited_once_naming_the_records
                      "matching_provider.provider_offer", "matching_placements.placements",
                      "cost_transparency.placement_costs", "cost_transparency.edit_record",
                      "cost_transparency.review", "cost_transparency_api.list_cost_records",
-                     "cost_transparency_api.get_cost_record", "cost_transparency_api.list_reviews"):
+                     "cost_transparency_api.get_cost_record", "cost_transparency_api.list_reviews",
+                     "commissioning.ssd_extract"):
         assert endpoint in audited_routes, f"the walk never saw a child's data on {endpoint}: {sorted(audited_routes)}"
     assert any("api" in endpoint for endpoint in audited_routes), "the walk never read a child through the API"
 

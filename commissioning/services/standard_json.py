@@ -216,6 +216,9 @@ def details_from_record(record: dict[str, Any]) -> tuple[ChildDetails, ReferralD
 
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+# A standard document nests about 7 deep (document, placements, record, extensions, rcc, referral, a list);
+# anything far deeper is not one, and the schema check cannot walk it.
+MAX_DOCUMENT_DEPTH = 32
 
 
 def parse_document(data: bytes) -> Any:
@@ -226,16 +229,33 @@ def parse_document(data: bytes) -> Any:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise FieldErrors({"file": f"The file is not UTF-8 text (byte {error.start} cannot be read)"}) from error
+    too_deep = FieldErrors({"file": "The JSON is nested too deeply to be a placements document"})
     try:
         document = json.loads(text)
         json.dumps(document, ensure_ascii=False).encode("utf-8")  # a lone surrogate (\ud800) is not text
     except RecursionError as error:
-        raise FieldErrors({"file": "The JSON is nested too deeply to be a placements document"}) from error
+        raise too_deep from error
     except UnicodeEncodeError as error:
         raise FieldErrors({"file": "The JSON holds a character that is not valid Unicode (a lone surrogate)"}) from error
     except ValueError as error:
         raise FieldErrors({"file": f"The file is not JSON: {error}"}) from error
+    if _depth_over(document, MAX_DOCUMENT_DEPTH):
+        raise too_deep  # JSON Python reads but the schema check cannot walk (it would end in a 500)
     return document
+
+
+def _depth_over(document: Any, limit: int) -> bool:
+    """Whether ``document`` nests objects and arrays more than ``limit`` deep (walked without recursion)."""
+    waiting: list[tuple[Any, int]] = [(document, 1)]
+    while waiting:
+        value, depth = waiting.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        waiting.extend((child, depth + 1) for child in children)
+    return False
 
 
 def import_document(session: Session, council: Organisation, document: Any,

@@ -163,3 +163,15 @@ def test_the_download_is_the_same_document(app, region, session, signed_in_clien
     assert downloaded.status_code == 200 and "attachment" in downloaded.headers["Content-Disposition"]
     assert problems(downloaded.get_json()) == []
     assert len(downloaded.get_json()["placements"]) == 3
+
+
+def test_a_document_nested_deeper_than_the_standard_is_refused_not_a_server_error(app, region, setup_session):
+    """JSON that Python reads (under its recursion limit) but that no placements document can be: the schema
+    check recursed past its own limit and the request ended in a 500."""
+    client, headers = token_client(app, setup_session, region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    for depth in (300, 800):
+        nested = '{"placements": [{"Child": ' + '{"a": ' * depth + "1" + "}" * depth + "}]}"
+        refused = client.post("/api/v1/referrals/placements-standard", data=nested, headers=headers)
+        assert refused.status_code == 422, refused.get_data(as_text=True)[:200]
+        assert "too deeply" in refused.get_json()["errors"]["json"]["file"]
+    assert setup_session.scalars(select(Referral)).all() == []

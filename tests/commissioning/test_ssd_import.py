@@ -168,3 +168,22 @@ def test_an_officer_uploads_the_extract_picks_a_child_and_gets_a_prefilled_form(
     refused = BeautifulSoup(officer.post("/referrals/from-ssd", data=bad, content_type="multipart/form-data")
                             .get_data(as_text=True), "html.parser")
     assert "ssd_person.pers_sex" in refused.select_one("#problems").get_text()
+
+
+def test_an_import_racing_another_is_a_409_and_keeps_the_other(app, region, signed_in_client, setup_session,
+                                                               monkeypatch):
+    """Two officers import at once: the other's rows are committed after this import's DELETE looked, so
+    its INSERT meets them (the unique reference). The Conflict escaped the page as a 500."""
+    from sqlalchemy import delete, false
+
+    council = region.councils[0]
+    setup_session.add(SsdChild(rcc_id=council.rcc_id, council_id=council.id, reference="P100", birth_month=3,
+                               birth_year=TODAY.year - 13, sex="F"))
+    setup_session.commit()
+    monkeypatch.setattr(ssd, "delete", lambda model: delete(model).where(false()))  # saw none of theirs
+    officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    files = {name: (io.BytesIO(data), f"{name}.csv") for name, data in extract().items()}
+    lost = officer.post("/referrals/from-ssd", data=files, content_type="multipart/form-data")
+    assert lost.status_code == 409, lost.get_data(as_text=True)[:300]
+    assert "nothing was saved" in BeautifulSoup(lost.get_data(as_text=True), "html.parser").get_text()
+    assert [c.reference for c in setup_session.scalars(select(SsdChild))] == ["P100"]

@@ -75,3 +75,13 @@ def test_a_child_identifier_must_be_short_and_plain():
     with pytest.raises(Ssda903Error) as caught:
         read_header(HEADER + b"12345678901,1,03/04/2012,WBRI,,,\n=cmd|x,1,03/04/2012,WBRI,,,\n")
     assert [(p.row, p.field) for p in caught.value.problems] == [(2, "CHILD"), (3, "CHILD")]
+
+
+def test_a_child_identifier_a_spreadsheet_would_run_as_a_formula_is_refused():
+    """'-A1' was accepted, then exported as "'-A1" (the CSV download's formula guard), so the return and the
+    round trip named another child. An identifier starts with a letter or digit."""
+    for bad in (b"-A1", b"-1+1", b"_-A1"):
+        with pytest.raises(Ssda903Error) as caught:
+            read_header(HEADER + bad + b",1,03/04/2012,WBRI,A123456789012,,\n")
+        assert {(p.row, p.field) for p in caught.value.problems} == {(2, "CHILD")}
+    assert read_header(HEADER + b"A-1_2,1,03/04/2012,WBRI,A123456789012,,\n")[0].child == "A-1_2"

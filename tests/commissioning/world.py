@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 from commissioning.models import (
     CareEpisode,
     Home,
+    LookedAfterChild,
     Placement,
     ReferralEvent,
     ReferralUpload,
     Ssda903Upload,
+    SsdChild,
     Vacancy,
 )
 from commissioning.services import fostering, referrals, sibling_groups, supply
@@ -83,10 +85,15 @@ def build(session: Session, region: Region, label: str) -> None:
                                   file_name=f"MARK-{label}-{index}-903.csv", status="failed", rows_total=1,
                                   problems=[{"row": 2, "field": "PLACE (episodes)",
                                              "problem": f"MARK-{label}-{index}-903problem"}]))
-        session.add(CareEpisode(rcc_id=council.rcc_id, council_id=council.id, child_ref=f"M{label}{index}"[:10],
+        # The council's 903 cohort and SSD extract: children's records, marked like every other.
+        session.add(LookedAfterChild(rcc_id=council.rcc_id, council_id=council.id, child_ref=f"MARK-{label}{index}",
+                                     sex="F", birth_year=2012, birth_month=5, ethnicity="WBRI"))
+        session.add(CareEpisode(rcc_id=council.rcc_id, council_id=council.id, child_ref=f"MARK-{label}{index}",
                                 start=date(2024, 5, 1), rne="S", legal_status="C2", cin="N1", place="U4",
                                 place_provider="PR4", home_post="CV1 2AB", pl_post="CV8 2LG",
-                                urn=f"MARK{label}{index}"[:10], source_year=2025))
+                                urn=f"MARK-{label}{index}U", source_year=2025))
+        session.add(SsdChild(rcc_id=council.rcc_id, council_id=council.id, reference=f"MARK-{label}-{index}-ssd",
+                             birth_month=5, birth_year=2012, sex="F", legal_status="C2", category_of_need="N1"))
         if index == 0:
             for step in (referrals.start_matching, referrals.mark_offered, referrals.approve_proposal):
                 step(session, referral)

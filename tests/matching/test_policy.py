@@ -139,3 +139,24 @@ def test_figures_add_up_the_result():
             {"child": "C4", "home": "H3", "parts": {"miles_from_home": 4.0, "weekly_cost": 50.0}}],
             "unmatched": [{"child": "C5"}]})
     assert policy.figures(run) == policy.RunFigures(7, 5, 4, 10.2, 300.5, 2, 1)
+
+
+def test_two_saves_at_the_same_moment_lose_one_with_a_409_not_a_500(app, signed_in_client, scenario, setup_session,
+                                                                 monkeypatch):
+    """Both read the same newest version and write the next: the second's unique version is refused. The
+    page let that Conflict through as a 500; it says nothing was saved, as the API does."""
+    real = policy.save_policy
+
+    def meanwhile(session, rcc_id, values, note=""):  # type: ignore[no-untyped-def]
+        # Another officer's save of the next version, not yet flushed, as if it had committed first.
+        session.add(MatchingPolicy(rcc_id=rcc_id, organisation_id=rcc_id, version=1, preset="", note="",
+                                   **policy.DEFAULTS.as_dict()))
+        with session.no_autoflush:
+            return real(session, rcc_id, values, note)
+
+    monkeypatch.setattr(policy, "save_policy", meanwhile)
+    client = signed_in_client(scenario.officer)
+    lost = client.post("/matching/policy", data=_form(note="Mine"))
+    assert lost.status_code == 409, lost.get_data(as_text=True)[:300]
+    assert "nothing was saved" in _soup(lost).get_text()
+    assert setup_session.scalar(select(func.count(MatchingPolicy.id))) == 0

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED
-from matching.models import DECLINED, DONE, SENT, MatchingRun, Offer, Proposal
+from commissioning.models import SiblingGroup
+from matching.models import DECLINED, DONE, SENT, GroupOffer, MatchingRun, Offer, Proposal
+from matching.services import policy
 from matching.services.keys import child_key
 from rcc.models import utcnow
 from tests.factories import Region
@@ -42,6 +45,15 @@ def build(session: Session, region: Region, label: str) -> None:
                           home_id=home.id, referral_id=declined.id, status=DECLINED, weekly_cost=500_000,
                           profile=_profile(), respond_by=utcnow() + timedelta(hours=48),
                           decline_reason="other", decline_details=f"MARK-{label}-{index}-declined"))
+        # The council's sibling group from the commissioning world (a second group would be listed on the
+        # referral edit form, whose read of the groups is not audited: see the review's report).
+        group = session.scalars(select(SiblingGroup).where(SiblingGroup.council_id == council.id)).one()
+        session.add(GroupOffer(rcc_id=region.rcc.id, council_id=council.id, provider_id=home.provider_id,
+                               sibling_group_id=int(group.id or 0), run_id=run.id, answer=DECLINED,
+                               sent_at=utcnow(), respond_by=utcnow() + timedelta(hours=48), decline_reason="other",
+                               decline_details=f"MARK-{label}-{index}-group-declined"))
+    policy.save_policy(session, region.rcc.id, {k: str(v) for k, v in policy.DEFAULTS.as_dict().items()},
+                       f"MARK-{label}-policy")
     session.flush()
 
 
