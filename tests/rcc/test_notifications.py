@@ -254,3 +254,34 @@ def users_scope_system(session):
 
     return acting_as(session, TenantScope.for_organisation("rcc", session.info["actor"].rcc_id,
                                                            session.info["actor"].rcc_id))
+
+
+# Pages --------------------------------------------------------------------------------------------
+
+def test_pages_list_count_mark_read_choose_and_outbox(app, region, setup_session, signed_in_client, no_retry_wait):
+    manager = region.people[Role.PROVIDER_MANAGER]
+    officer = region.people[Role.RCC_PLACEMENT_OFFICER]
+    with app.app_context(), session_as(app, officer) as session, transaction(session):
+        notifications.notify(session, Event.OFFER_SENT, region.rcc.id,
+                             [To(region.provider.id, (Role.PROVIDER_MANAGER,))], offer_values(), about="offer:1",
+                             link="/")
+    client = signed_in_client(manager)
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "A child is offered to Elm House" in page
+    assert "1<span class=\"govuk-visually-hidden\"> unread</span>" in page
+    [row] = all_notifications(setup_session)
+    assert client.post(f"/notifications/{row.id}/read", data={"open": "1"}).headers["Location"] == "/"
+    assert "unread</span>" not in client.get("/notifications").get_data(as_text=True)
+    # Someone else's notification is a 404, whoever asks.
+    council = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    assert council.post(f"/notifications/{row.id}/read").status_code == 404
+    # Choices: the page lists only the choosable kinds; saving keeps them.
+    page = client.get("/notifications/email").get_data(as_text=True)
+    assert 'value="vacancy_stale" checked' in page and 'value="offer_sent"' not in page
+    assert client.post("/notifications/email", data={"email": ["tender_published"]}).status_code == 302
+    page = client.get("/notifications/email").get_data(as_text=True)
+    assert 'value="tender_published" checked' in page and 'value="vacancy_stale" checked' not in page
+    # The outbox: admins only; the provider manager is refused.
+    assert client.get("/outbox").status_code == 403
+    admin = signed_in_client(region.people[Role.RCC_ADMIN])
+    assert manager.email in admin.get("/outbox").get_data(as_text=True)
