@@ -36,6 +36,7 @@ from commissioning.services.referrals import (
     start_matching,
 )
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from matching import notices
 from matching.models import (
     DECLINED,
     HOLDING_STATUSES,
@@ -199,6 +200,7 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
     mark_offered(session, referral)
     audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
+    notices.offer_sent(session, offer)
     return offer
 
 
@@ -229,6 +231,7 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
           answered_by_user_id=audit.current_actor(session).user_id)
     audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id)
+    notices.offer_answered(session, offer, "accepted")
     return offer
 
 
@@ -253,6 +256,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
     _return_child_to_matching(session, offer, offer.home_id, reason)
     audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
+    notices.offer_answered(session, offer, "declined")
     return offer
 
 
