@@ -9,7 +9,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
-from rcc.tenancy import OWN_ORGANISATION, OWN_ORGANISATION_AND_RCC, TenantPolicy
+from rcc.tenancy import OWN_ORGANISATION, OWN_ORGANISATION_AND_RCC, RCC_ONLY, TenantPolicy
 
 EMAIL_OFF, EMAIL_QUEUED, EMAIL_SENT, EMAIL_FAILED = "off", "queued", "sent", "failed"
 EMAIL_STATUSES = (EMAIL_OFF, EMAIL_QUEUED, EMAIL_SENT, EMAIL_FAILED)
@@ -61,3 +61,18 @@ class NotificationPreference(SQLModel, table=True):
     user_id: int = Field(foreign_key="user_account.id", index=True)
     event: str = Field(max_length=40)
     email: bool = True
+
+
+class ScheduledAction(SQLModel, table=True):
+    """A deadline the tick has acted on (``kind`` and ``subject``, e.g. ``tender_closed`` and ``tender:3``):
+    claimed by inserting this row, which the unique constraint lets only one tick do."""
+
+    __tablename__ = "scheduled_action"
+    __tenant_policy__: ClassVar[TenantPolicy] = RCC_ONLY
+    __table_args__ = (UniqueConstraint("kind", "subject", name="uq_scheduled_action_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    kind: str = Field(max_length=40)
+    subject: str = Field(max_length=120)
+    done_at: datetime = Field(default_factory=utcnow)

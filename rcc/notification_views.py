@@ -13,6 +13,7 @@ from rcc.errors import Conflict
 from rcc.forms import ConfirmForm
 from rcc.permissions import allow, signed_in
 from rcc.roles import ADMINS
+from rcc.ticks import add_tick_task
 from rcc.web import db
 
 blueprint = Blueprint("notifications", __name__)
@@ -21,6 +22,7 @@ blueprint = Blueprint("notifications", __name__)
 def register(app: Flask) -> None:
     app.register_blueprint(blueprint)
     app.context_processor(_unread)
+    add_tick_task(app, "emails sent again", lambda make_session, _now: notifications.send_queued(make_session))
 
 
 def _unread() -> dict[str, Any]:

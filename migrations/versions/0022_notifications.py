@@ -10,7 +10,7 @@ import sqlmodel
 from alembic import op
 
 from rcc.migration_support import enable_row_level_security, grant_app_role
-from rcc.tenancy import OWN_ORGANISATION, OWN_ORGANISATION_AND_RCC
+from rcc.tenancy import OWN_ORGANISATION, OWN_ORGANISATION_AND_RCC, RCC_ONLY
 
 revision: str = '0022'
 down_revision: str | None = '0014'
@@ -69,11 +69,25 @@ def upgrade() -> None:
                               unique=False)
         batch_op.create_index(batch_op.f('ix_notification_preference_rcc_id'), ['rcc_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_notification_preference_user_id'), ['user_id'], unique=False)
-    grant_app_role(op, 'notification', 'notification_preference')
+    op.create_table('scheduled_action',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('rcc_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('done_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['rcc_id'], ['organisation.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('kind', 'subject', name='uq_scheduled_action_once'),
+    )
+    with op.batch_alter_table('scheduled_action', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheduled_action_rcc_id'), ['rcc_id'], unique=False)
+    grant_app_role(op, 'notification', 'notification_preference', 'scheduled_action')
+    enable_row_level_security(op, 'scheduled_action', RCC_ONLY)
     enable_row_level_security(op, 'notification', OWN_ORGANISATION_AND_RCC)
     enable_row_level_security(op, 'notification_preference', OWN_ORGANISATION)
 
 
 def downgrade() -> None:
+    op.drop_table('scheduled_action')
     op.drop_table('notification_preference')
     op.drop_table('notification')
