@@ -21,6 +21,7 @@ def _when(moment: object) -> str:
 
 
 def every_provider(session: Session, rcc_id: int) -> list[To]:
+    session.flush()  # the caller's changes, in the caller's scope, before reading in the RCC's
     with within_rcc(session, rcc_id):
         ids = session.scalars(select(Organisation.id).where(
             Organisation.rcc_id == rcc_id, Organisation.kind == OrgKind.PROVIDER).order_by(Organisation.id))
@@ -28,6 +29,7 @@ def every_provider(session: Session, rcc_id: int) -> list[To]:
 
 
 def bidders(session: Session, tender: Tender) -> list[To]:
+    session.flush()
     with within_rcc(session, tender.rcc_id):
         ids = sorted(set(session.scalars(select(Bid.provider_id).where(Bid.tender_id == tender.id))))
     return [To(int(i), PROVIDER) for i in ids]
@@ -65,6 +67,7 @@ def tender_result(session: Session, tender: Tender, lots: list[Lot]) -> None:
     """Each bidder is told its own result, lot by lot, and nobody else's."""
     by_provider: dict[int, list[str]] = defaultdict(list)
     numbers = {lot.id: lot.number for lot in lots}
+    session.flush()
     with within_rcc(session, tender.rcc_id):
         bids = list(session.scalars(select(Bid).where(Bid.tender_id == tender.id).order_by(Bid.lot_id)))
     for bid in bids:

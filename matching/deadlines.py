@@ -60,12 +60,12 @@ def expire_offer(session: Session, offer: Offer | None, now: datetime) -> bool:
     (``Conflict``) and left as it is."""
     if offer is None or not is_expired(offer, now):
         return False
+    audit.set_actor(session, on_behalf_of(offer.rcc_id))  # every row this writes is in the RCC's trail
     referral = lock_referral(session, offer.referral_id)  # the referral first, as everywhere
     move_offer(session, offer, SENT, WITHDRAWN, decided_at=now, decision_reason=EXPIRED_REASON)
     if referral.status == OFFERED:
         return_to_matching(session, referral, offer.home_id, "The provider did not answer the offer by its deadline")
-    audit.record(session, AuditAction.MATCHING_OFFER_EXPIRED, offer, actor=on_behalf_of(offer.rcc_id),
-                 home_id=offer.home_id, respond_by=offer.respond_by.isoformat())
+    audit.record(session, AuditAction.MATCHING_OFFER_EXPIRED, offer, home_id=offer.home_id, respond_by=offer.respond_by.isoformat())
     notices.offer_expired(session, offer)
     return True
 

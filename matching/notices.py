@@ -19,6 +19,7 @@ COUNCIL_PLACEMENTS = (Role.COUNCIL_PLACEMENT_OFFICER,)
 
 
 def _home_name(session: Session, rcc_id: int, home_id: int) -> str:
+    session.flush()  # the caller's changes, in the caller's scope, before reading in the RCC's
     with within_rcc(session, rcc_id):
         home = session.get(Home, home_id)
     return home.name if home is not None else f"home {home_id}"
