@@ -49,6 +49,7 @@ class AuditAction(StrEnum):
     EVALUATION_SCORED = "evaluation.scored"
 
     HIGH_COST_REVIEW_FLAGGED = "high_cost_review.flagged"
+    HIGH_COST_REVIEW_REMINDED = "high_cost_review.reminded"
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
 
     HOME_CREATED = "home.created"
