@@ -304,23 +304,25 @@ def _settle(session: RccSession, notification: Notification, status: str, **valu
 
 
 def send_queued(make_session: Callable[[], RccSession], older_than_seconds: float = 600) -> int:
-    """Hand every email still queued after ``older_than_seconds`` (its job lost) to ``deliver`` again,
-    one attempt each; the tick calls this. Gives how many were tried. ``make_session``'s sessions
-    must be able to act with system scope."""
+    """Try once more every email still queued after ``older_than_seconds`` (its job lost, or Redis down
+    when it was queued); one whose attempts are used up (``retry_delays``) is then marked failed. The tick
+    calls this. Gives how many were tried. ``make_session``'s sessions must be able to act with system scope."""
     from datetime import timedelta  # noqa: PLC0415
 
     with make_session() as session:
         set_scope(session, TenantScope.system())
         found = list(session.execute(
-            select(Notification.id, Organisation.kind, Notification.organisation_id, Notification.rcc_id)
+            select(Notification.id, Organisation.kind, Notification.organisation_id, Notification.rcc_id,
+                   Notification.email_attempts)
             .join(Organisation, Organisation.id == Notification.organisation_id)  # type: ignore[arg-type]
             .where(Notification.email_status == EMAIL_QUEUED,
                    Notification.created_at < utcnow() - timedelta(seconds=older_than_seconds))
             .order_by(Notification.id).limit(500)))
-    for notification_id, kind, organisation_id, rcc_id in found:
+    allowed = len(retry_delays()) + 1
+    for notification_id, kind, organisation_id, rcc_id, attempts in found:
         with make_session() as session:
             set_scope(session, TenantScope.for_organisation(kind, organisation_id, rcc_id))
-            _attempt(session, int(notification_id), last=False)
+            _attempt(session, int(notification_id), last=attempts + 1 >= allowed)
     return len(found)
 
 

@@ -285,3 +285,31 @@ def test_pages_list_count_mark_read_choose_and_outbox(app, region, setup_session
     assert client.get("/outbox").status_code == 403
     admin = signed_in_client(region.people[Role.RCC_ADMIN])
     assert manager.email in admin.get("/outbox").get_data(as_text=True)
+
+
+def test_the_tick_sends_an_email_whose_job_was_lost_and_gives_up_when_attempts_are_used(
+        app, region, setup_session, notify_stub, monkeypatch):
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sqlalchemy import update  # noqa: PLC0415
+
+    officer = region.people[Role.RCC_PLACEMENT_OFFICER]
+    # No app context: nothing starts the job after the commit (a lost job), so the email stays queued.
+    with session_as(app, officer) as session, transaction(session):
+        notifications.notify(session, Event.OFFER_SENT, region.rcc.id,
+                             [To(region.provider.id, (Role.PROVIDER_MANAGER,))], offer_values(), about="offer:1")
+    [row] = all_notifications(setup_session)
+    assert row.email_status == "queued" and notify_stub.requests == []
+    from rcc.models import utcnow  # noqa: PLC0415
+
+    setup_session.execute(update(Notification).values(created_at=utcnow() - timedelta(minutes=11)))
+    setup_session.commit()
+    notify_stub.fail_times = 99
+    with app.app_context():
+        from rcc.cli import system_session  # noqa: PLC0415
+
+        system_session().close()
+        sessions = app.extensions["rcc_system_sessions"]
+        assert [notifications.send_queued(sessions) for _ in range(4)] == [1, 1, 1, 0]
+    [row] = all_notifications(setup_session)
+    assert (row.email_status, row.email_attempts, len(notify_stub.requests)) == (EMAIL_FAILED, 3, 3)
