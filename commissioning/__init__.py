@@ -18,6 +18,10 @@ def register(app: Any) -> None:
 
     app.register_blueprint(views.bp)
     register_api_blueprint(app, api.bp)
+    from commissioning import deadlines  # noqa: PLC0415
+    from rcc.ticks import add_tick_task  # noqa: PLC0415
+
+    add_tick_task(app, "stale vacancies chased", deadlines.chase_stale_vacancies)
     writers = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
     add_nav_item(app, "Region dashboard", "commissioning.region_dashboard", RCC_STAFF, order=10)
     add_nav_item(app, "Referrals", "commissioning.referrals", (*COUNCIL_STAFF, *RCC_STAFF), order=20)

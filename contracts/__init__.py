@@ -16,3 +16,9 @@ def register(app: Any) -> None:
     views.register(app)
     register_api_blueprint(app, api.bp)
     add_demo_step(app, demo.add_contracts)
+    from contracts import deadlines  # noqa: PLC0415
+    from rcc.ticks import add_tick_task  # noqa: PLC0415
+
+    add_tick_task(app, "tenders closed", deadlines.close_tenders)
+    add_tick_task(app, "tender deadlines reminded", deadlines.remind_tender_deadlines)
+    add_tick_task(app, "contract uplifts applied", deadlines.apply_uplifts)

@@ -20,6 +20,10 @@ def register(app: Any) -> None:
     app.register_blueprint(views.bp)
     app.register_blueprint(public.bp)
     register_api_blueprint(app, api.bp)
+    from cost_transparency import deadlines  # noqa: PLC0415
+    from rcc.ticks import add_tick_task  # noqa: PLC0415
+
+    add_tick_task(app, "high-cost reviews reminded", deadlines.remind_reviews_due)
     finance, commissioner = (Role.COUNCIL_FINANCE_LEAD,), (Role.RCC_COMMISSIONER,)
     rcc_readers = views.RCC_READERS
     add_nav_item(app, "Costs", "cost_transparency.overview", finance, order=40)

@@ -19,6 +19,12 @@ def register(app: Any) -> None:
     views.register(app)
     api.register(app)
     cli.register(app)
+    from matching import deadlines  # noqa: PLC0415
+    from rcc.ticks import add_tick_task  # noqa: PLC0415
+
+    add_tick_task(app, "offers expired", deadlines.expire_offers)
+    add_tick_task(app, "offers about to expire", deadlines.warn_expiring_offers)
+    add_tick_task(app, "emergencies escalated", deadlines.escalate_emergencies)
     provider = (Role.PROVIDER_MANAGER,)
     add_nav_item(app, "Matching", "matching.runs_list", RCC_STAFF, 30)
     add_nav_item(app, "Offers", "matching_offers.offers_list", RCC_STAFF, 32)

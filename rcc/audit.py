@@ -53,6 +53,7 @@ class AuditAction(StrEnum):
 
     HIGH_COST_REVIEW_FLAGGED = "high_cost_review.flagged"
     HIGH_COST_REVIEW_LISTED = "high_cost_review.listed"
+    HIGH_COST_REVIEW_REMINDED = "high_cost_review.reminded"
     HIGH_COST_REVIEW_REVIEWED = "high_cost_review.reviewed"
     HIGH_COST_REVIEW_VIEWED = "high_cost_review.viewed"
 
@@ -73,6 +74,7 @@ class AuditAction(StrEnum):
     MATCHING_OFFER_ACCEPTED = "matching.offer.accepted"
     MATCHING_OFFER_APPROVED = "matching.offer.approved"
     MATCHING_OFFER_DECLINED = "matching.offer.declined"
+    MATCHING_OFFER_EXPIRED = "matching.offer.expired"
     MATCHING_OFFER_REJECTED = "matching.offer.rejected"
     MATCHING_OFFER_SENT = "matching.offer.sent"
     MATCHING_OFFER_WITHDRAWN = "matching.offer.withdrawn"
@@ -132,6 +134,7 @@ class AuditAction(StrEnum):
     REFERRAL_WITHDRAWN = "referral.withdrawn"
     REFERRAL_PLACED = "referral.placed"
     REFERRAL_ENDED = "referral.ended"
+    REFERRAL_ESCALATED = "referral.escalated"
 
     SIBLING_GROUP_CREATED = "sibling_group.created"
     SIBLING_GROUP_DELETED = "sibling_group.deleted"
@@ -144,8 +147,10 @@ class AuditAction(StrEnum):
     SUPPLY_OFSTED_IMPORTED = "supply.ofsted_imported"
 
     TENDER_AWARDED = "tender.awarded"
+    TENDER_BIDS_CLOSED = "tender.bids_closed"
     TENDER_CANCELLED = "tender.cancelled"
     TENDER_CREATED = "tender.created"
+    TENDER_DEADLINE_REMINDED = "tender.deadline_reminded"
     TENDER_EVALUATION_STARTED = "tender.evaluation_started"
     TENDER_LOT_ADDED = "tender.lot_added"
     TENDER_LOT_REMOVED = "tender.lot_removed"
@@ -166,6 +171,7 @@ class AuditAction(StrEnum):
     USER_TWO_FACTOR_SET_UP = "user.two_factor_set_up"
     USER_UNLOCKED = "user.unlocked"
 
+    VACANCY_CHASED = "vacancy.chased"
     VACANCY_CONFIRMED = "vacancy.confirmed"
     VACANCY_UPDATED = "vacancy.updated"
 

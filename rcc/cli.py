@@ -21,7 +21,7 @@ from rcc.tenancy import TenantScope, set_scope
 
 
 def register(app: Flask) -> None:
-    for command in (upgrade_db, create_db_roles, create_rcc, create_user, demo, code):
+    for command in (upgrade_db, create_db_roles, create_rcc, create_user, demo, code, tick):
         app.cli.add_command(command)
 
 
@@ -149,6 +149,26 @@ def code(email: str) -> None:
             click.echo(users.current_code(user))
         except ServiceError as error:
             raise click.ClickException(error.message) from error
+
+
+@click.command("tick")
+@with_appcontext
+@click.option("--now", "at", default=None, help="Act as if it were this UTC time (ISO 8601), for testing")
+def tick(at: str | None) -> None:
+    """Act on every deadline that has passed (run it every minute: README, "Operating it")."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from rcc.ticks import run_tick  # noqa: PLC0415
+
+    try:
+        now = datetime.fromisoformat(at).replace(tzinfo=UTC) if at else datetime.now(UTC)
+    except ValueError as error:
+        raise click.ClickException(f"--now must be a date and time like 2027-03-01T09:00, not {at!r}") from error
+    system_session().close()  # makes the trusted commands' session factory
+    done = run_tick(current_app, current_app.extensions["rcc_system_sessions"], now)
+    click.echo(", ".join(f"{name}: {count}" for name, count in done.items()) or "Nothing to do.")
+    if any(count < 0 for count in done.values()):
+        raise click.ClickException("A task failed; the log says why. The next tick tries again.")
 
 
 def main() -> None:

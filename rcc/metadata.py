@@ -6,7 +6,7 @@ import importlib
 
 # Each capability package's models module, added as the package is built. The core only
 # imports them by name (for migrations and tests); it never uses what is inside.
-MODEL_MODULES: tuple[str, ...] = ("rcc.models", "commissioning.models", "contracts.models", "matching.models",
+MODEL_MODULES: tuple[str, ...] = ("rcc.models", "rcc.notification_models", "commissioning.models", "contracts.models", "matching.models",
                                  "cost_transparency.models")
 
 

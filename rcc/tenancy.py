@@ -127,6 +127,9 @@ def postgres_system_guard() -> str:
 # Policies used across the platform; models pick one rather than inventing their own.
 WHOLE_RCC = TenantPolicy(rcc_staff=True, any_council=True, any_provider=True)
 OWN_ORGANISATION = TenantPolicy(owner_columns=("organisation_id",))
+# What was sent to an organisation's people: theirs, and the RCC's staff (its outbox in development).
+OWN_ORGANISATION_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("organisation_id",))
+RCC_ONLY = TenantPolicy(rcc_staff=True)
 # The audit trail: an organisation's own actions, and anyone's actions on its records (the RCC
 # reading a council's child shows in that council's trail).
 AUDIT_TRAIL = TenantPolicy(owner_columns=("organisation_id", "subject_organisation_id"))

@@ -53,6 +53,9 @@ admin = Blueprint("admin", __name__, url_prefix="/admin")
 def register(app: Flask) -> None:
     for blueprint in (auth, home, admin):
         app.register_blueprint(blueprint)
+    from rcc import notification_views  # noqa: PLC0415 - its own blueprint
+
+    notification_views.register(app)
     add_nav_item(app, "Home", "home.index", tuple(r for roles in ROLES_BY_KIND.values() for r in roles), order=0)
     add_nav_item(app, "People", "admin.people", ADMINS, order=90)
     add_nav_item(app, "Audit trail", "admin.audit_trail", ADMINS, order=91)

@@ -35,6 +35,7 @@ from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Ten
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
 from rcc.models import ApiToken, User, UserSession
+from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
 
@@ -61,10 +62,11 @@ ID_ARGUMENTS: dict[str, type] = {
     "run_id": MatchingRun,
     "proposal_id": Proposal,
     "offer_id": Offer,
+    "notification_id": Notification,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",
-                                    "tests.cost_transparency.world")
+                                    "tests.cost_transparency.world", "tests.rcc.notifications_world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

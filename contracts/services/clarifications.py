@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contracts import notices
 from contracts.models import ClarificationAnswer, ClarificationQuestion, Tender
 from contracts.services import tenders
 from contracts.services.common import is_rcc, provider_id_of
@@ -73,6 +74,7 @@ def publish_answer(session: Session, tender: Tender, question: str, answer: str,
                                     answer=answer.strip(), published_at=now)
     session.add(published)
     audit.record(session, AuditAction.CLARIFICATION_PUBLISHED, published, tender_id=tender.id)
+    notices.question_answered(session, tender, published)
     return published
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from contracts import notices
 from contracts.models import Bid, EvaluatorScore, Lot, ModeratedScore, QualityQuestion, Tender
 from contracts.services import bids as bid_service
 from contracts.services import tenders
@@ -218,6 +219,7 @@ def award_tender(session: Session, tender: Tender, now: datetime) -> Tender:
     tender.standstill_ends_at = now + timedelta(days=tenders.STANDSTILL_DAYS)
     audit.record(session, AuditAction.TENDER_AWARDED, tender,
                  lots={lot.number: lot.awarded_bid_id for lot, _ in results})
+    notices.tender_result(session, tender, lots)
     return tender
 
 

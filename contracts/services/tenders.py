@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
+from contracts import notices
 from contracts.models import Lot, QualityQuestion, Tender
 from contracts.services.common import aware, is_rcc, pounds
 from rcc import audit
@@ -281,6 +282,7 @@ def publish(session: Session, tender: Tender, now: datetime) -> Tender:
         raise Conflict("This tender cannot be published yet. " + " ".join(problems))
     tender.published_at = now
     audit.record(session, AuditAction.TENDER_PUBLISHED, tender)
+    notices.tender_published(session, tender)
     return tender
 
 

@@ -19,6 +19,7 @@ from commissioning.models import Home, Placement
 from commissioning.services.placements import end_placement, record_placement
 from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
+from matching import notices
 from matching.models import APPROVED, PROVIDER_ACCEPTED, REJECTED, SENT, Offer
 from matching.services.capacity import free_block_places, lock_vacancy
 from matching.services.offers import MAX_DETAILS, move_offer
@@ -72,6 +73,7 @@ def approve_offer(session: Session, offer: Offer, start_date: date | None, weekl
     session.add(offer)
     audit.record(session, AuditAction.MATCHING_OFFER_APPROVED, offer, placement_id=placement.id, home_id=home.id,
                  start_date=start_date, weekly_cost=weekly_cost, funding=funding)
+    notices.placement_approved(session, offer, placement)
     return placement
 
 
@@ -113,7 +115,9 @@ def finish_placement(session: Session, placement: Placement, end_date: date | No
         raise FieldErrors({"end_date": "Enter the date the placement ended, like 27 3 2027"})
     if end_date > utcnow().date():
         raise FieldErrors({"end_date": "The end date cannot be in the future"})
-    return end_placement(session, placement, end_date, reason_code)
+    ended = end_placement(session, placement, end_date, reason_code)
+    notices.placement_ended(session, ended)
+    return ended
 
 
 def list_placements(session: Session, current_only: bool = False) -> list[Placement]:

@@ -43,6 +43,7 @@ from commissioning.services.referrals import (
     start_matching,
 )
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
+from matching import notices
 from matching.models import (
     DECLINED,
     HOLDING_STATUSES,
@@ -212,6 +213,7 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
     mark_offered(session, referral)
     audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
+    notices.offer_sent(session, offer)
     return offer
 
 
@@ -247,6 +249,7 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
           answered_by_user_id=audit.current_actor(session).user_id)
     audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id)
+    notices.offer_answered(session, offer, "accepted")
     return offer
 
 
@@ -265,6 +268,7 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
     _return_child_to_matching(session, offer, offer.home_id, reason)
     audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
+    notices.offer_answered(session, offer, "declined")
     return offer
 
 
@@ -384,6 +388,8 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     session.flush()
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_SENT, group, offer_ids=[o.id for o in made],
                  home_ids=sorted({o.home_id for o in made}), respond_by=respond_by.isoformat())
+    for offer in made:
+        notices.offer_sent(session, offer)
     return group, made
 
 
@@ -455,6 +461,8 @@ def accept_group_offer(session: Session, group: GroupOffer, now: datetime | None
     for member in waiting:
         move_offer(session, member, SENT, PROVIDER_ACCEPTED, answered_at=now, answered_by_user_id=user_id)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_ACCEPTED, group, offer_ids=[m.id for m in waiting])
+    for member in waiting:
+        notices.offer_answered(session, member, "accepted")
     return waiting[0]
 
 
@@ -483,6 +491,8 @@ def decline_group_offer(session: Session, group: GroupOffer, reason_code: str, d
         _return_child_to_matching(session, member, member.home_id, reason)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_DECLINED, group, reason=reason_code,
                  offer_ids=[m.id for m in waiting])
+    for member in waiting:
+        notices.offer_answered(session, member, "declined")
     return waiting[0]
 
 

@@ -34,6 +34,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from commissioning.lifecycle import SUBMITTED
 from commissioning.models import Referral
 from commissioning.services.referrals import open_referrals_for_matching, start_matching
+from matching import notices
 from matching.engine import Problem, Result, problem_from_json, problem_to_json, result_to_json, solve
 from matching.models import (
     ACTIVE_RUN_INDEX,
@@ -330,6 +331,7 @@ def record_failure(session: Session, run: MatchingRun, message: str, actor: Acto
     if _move(session, run, RUNNING_STAGES, FAILED, error=message[:2000]) is None:
         return False
     audit.record(session, AuditAction.MATCHING_RUN_FAILED, run, actor=actor, error=run.error)
+    notices.run_failed(session, run)
     return True
 
 
