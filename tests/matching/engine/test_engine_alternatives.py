@@ -126,8 +126,8 @@ def test_every_reason_and_every_alternative_cost_is_verified_by_recomputation(pr
 
 def test_the_issue_example_a_better_scoring_runner_up_is_never_called_worse():
     # B takes the near home it alone can use; A's runner-up (NEAR) scores better for A.
-    children = [child("A", 0), child("B", 2, needs={"communication"})]
-    homes = [home("NEAR", 1, needs_met={"communication"}), home("FAR", 30)]
+    children = [child("A", 0), child("B", 2, needs={"communication_other"})]
+    homes = [home("NEAR", 1, needs_met={"communication_other"}), home("FAR", 30)]
     subject = problem(children, homes)
     result = solve(subject)
     assert result.proposals() == {"A": "FAR", "B": "NEAR"}

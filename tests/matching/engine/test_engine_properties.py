@@ -25,7 +25,7 @@ from matching.engine.model import SIBLING_PLANS
 from tests.matching.engine.engine_builders import COVENTRY, near
 
 TYPES = ("foster_care", "childrens_home")
-NEEDS = ("communication", "education")
+NEEDS = ("communication_other", "taxis_to_school")
 PROPERTY_SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 

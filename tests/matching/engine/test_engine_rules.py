@@ -43,8 +43,8 @@ def test_separable_group_stays_together_when_a_home_can_take_both():
 
 def test_second_child_does_not_lose_their_only_suitable_home_to_the_first():
     # A (first by id) is nearest ONLY-FOR-B, but B's needs are met nowhere else.
-    children = [child("A", 0), child("B", 10, needs={"communication"})]
-    homes = [home("ONLY-FOR-B", 1, needs_met={"communication"}), home("OTHER", 5)]
+    children = [child("A", 0), child("B", 10, needs={"communication_other"})]
+    homes = [home("ONLY-FOR-B", 1, needs_met={"communication_other"}), home("OTHER", 5)]
     result = solve(problem(children, homes))
     assert result.proposals() == {"A": "OTHER", "B": "ONLY-FOR-B"}
     assert greedy(problem(children, homes)) == {"A": "ONLY-FOR-B", "B": None}
@@ -76,7 +76,7 @@ def test_capacity_is_never_exceeded_and_the_unmatched_know_homes_were_taken():
 
 
 BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "sexes": {"F", "M"},
-             "needs_met": {"communication", "going_missing"}, "weekly_cost": 4000.0, "deprivation_of_liberty": True,
+             "needs_met": {"communication_other", "going_missing"}, "weekly_cost": 4000.0, "deprivation_of_liberty": True,
              "free_places": 1}
 
 
@@ -85,8 +85,8 @@ BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "s
     ("age", {"age": 9}, {"min_age": 10}),
     ("age", {"age": 17}, {"max_age": 16}),
     ("sex", {"sex": "M"}, {"sexes": {"F"}}),
-    ("needs", {"needs": {"health_disability"}}, {}),
-    ("needs", {"risk_flags": {"child_sexual_exploitation"}}, {}),
+    ("needs", {"needs": {"home_adaptation"}}, {}),
+    ("needs", {"risk_flags": {"sexual_exploitation"}}, {}),
     ("exclusions", {"excluded_homes": {"H"}}, {}),
     ("exclusions", {"excluded_providers": {"ACME"}}, {}),
     ("cost", {"max_weekly_cost": 3999.0}, {}),
@@ -95,9 +95,9 @@ BASE_HOME = {"placement_type": "childrens_home", "min_age": 0, "max_age": 17, "s
 ])
 def test_each_hard_rule_excludes_what_it_should(rule, child_fields, home_fields):
     fields = {**BASE_HOME, "provider": "ACME", **home_fields}
-    suitable = solve(problem([child("A", needs={"communication"})], [home("H", 2, **{**BASE_HOME, "provider": "ACME"})]))
+    suitable = solve(problem([child("A", needs={"communication_other"})], [home("H", 2, **{**BASE_HOME, "provider": "ACME"})]))
     assert suitable.proposals() == {"A": "H"}
-    result = solve(problem([child("A", **{"needs": {"communication"}, **child_fields})], [home("H", 2, **fields)]))
+    result = solve(problem([child("A", **{"needs": {"communication_other"}, **child_fields})], [home("H", 2, **fields)]))
     assert result.proposals() == {"A": None}
     removed = {step.rule: step.removed for step in result.unmatched[0].funnel}
     assert removed[rule] == 1
@@ -115,7 +115,7 @@ def test_funnel_counts_each_rule_in_order():
         home("FULL", free_places=0),
         home("ALSO-FULL", free_places=0),
     ]
-    result = solve(problem([child("A", needs={"communication"}, max_weekly_cost=5000.0)],
+    result = solve(problem([child("A", needs={"communication_other"}, max_weekly_cost=5000.0)],
                            [h if h.id == "NO-AUTISM" else _with_autism(h) for h in homes]))
     funnel = [(s.rule, s.removed, s.remaining) for s in result.unmatched[0].funnel]
     assert funnel == [("placement_type", 1, 7), ("age", 1, 6), ("sex", 1, 5), ("needs", 1, 4),
@@ -128,12 +128,12 @@ def test_funnel_counts_each_rule_in_order():
 def _with_autism(record):
     import dataclasses
 
-    return dataclasses.replace(record, needs_met=record.needs_met | {"communication"})
+    return dataclasses.replace(record, needs_met=record.needs_met | {"communication_other"})
 
 
 def test_reported_objective_is_what_the_proposals_cost():
     children = [child("A", 0, sibling_group="G", school_location=child("x", 3).home_location),
-                child("B", 1, sibling_group="G"), child("C", 2, urgency="urgent"), child("D", 3, needs={"pets"})]
+                child("B", 1, sibling_group="G"), child("C", 2, urgency="urgent"), child("D", 3, needs={"lives_with_pets"})]
     homes = [home("H1", 0, free_places=2, block_places=1), home("H2", 4), home("H3", 9, ofsted_rating="outstanding")]
     subject = problem(children, homes, [SiblingGroup("G", plan="together_if_possible")])
     result = solve(subject)
