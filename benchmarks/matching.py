@@ -38,6 +38,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from commissioning.services.imports import CUMBRIA_SUCCESSORS, OFSTED_NAMES_2022, RATINGS  # noqa: E402
 from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions, solve  # noqa: E402
 from matching.engine.candidates import HomeGrid  # noqa: E402
 from matching.engine.evaluation import groups_split, objective_of  # noqa: E402
@@ -48,23 +49,13 @@ from rcc.geography import REFERENCE_DATA, Point, local_authorities, outcode_poin
 DEFAULT_SIZES = "200x2000,1000x10000,2000x20000"
 DEFAULT_REAL_SIZES = "2000x20000,4000x45000"
 SEED = 20261129
-# The Ofsted list uses 2022 names; these are today's names in local_authorities.csv.
-OFSTED_NAMES = {
-    "Cumbria": "Cumberland",
-    "Durham": "County Durham",
-    "St Helens": "St. Helens",
-    "Herefordshire": "Herefordshire, County of",
-    "Kingston upon Hull": "Kingston upon Hull, City of",
-    "Bristol": "Bristol, City of",
-    "Bournemouth, Christchurch & Poole": "Bournemouth, Christchurch and Poole",
-    "Southend on Sea": "Southend-on-Sea",
-}
 # Keys of the platform's closed vocabulary (commissioning.vocabulary: the Placements Data Standard's).
+# Ofsted's 2022 council names as the platform reads them; the platform splits Cumbria's homes between its
+# successors by where they are, the benchmark keeps them in the first.
+OFSTED_NAMES = {**OFSTED_NAMES_2022, "Cumbria": CUMBRIA_SUCCESSORS[0]}
 NEEDS = ("therapeutic_support", "home_adaptation", "communication_bsl", "additional_supervision", "solo_placement",
          "cultural_needs")
 RISKS = ("sexual_exploitation", "going_missing", "self_harm", "criminal_exploitation")
-RATINGS = {"Outstanding": "outstanding", "Good": "good", "Requires improvement to be good": "requires_improvement",
-           "Inadequate": "inadequate", "": "not_yet_inspected"}
 # placement type: (share of homes, weekly cost range, free places choices, largest sibling group choices)
 HOME_TYPES = {
     "foster_care": (0.56, (650, 1300), (1, 1, 2, 2, 3, 4), (1, 2, 2, 3, 4, 4)),

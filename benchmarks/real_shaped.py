@@ -36,28 +36,13 @@ from functools import cache
 
 import numpy as np
 
+from benchmarks.matching import NEEDS, OFSTED_NAMES, RISKS
+from commissioning.services.imports import RATINGS
 from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions
 from matching.engine.prepared import PreparedProblem, miles_between
 from rcc.geography import REFERENCE_DATA, Point, local_authorities, locate_postcode
 
 SEED = 20261207
-# The Ofsted list uses 2022 names; these are today's names in local_authorities.csv.
-OFSTED_NAMES = {
-    "Cumbria": "Cumberland",
-    "Durham": "County Durham",
-    "St Helens": "St. Helens",
-    "Herefordshire": "Herefordshire, County of",
-    "Kingston upon Hull": "Kingston upon Hull, City of",
-    "Bristol": "Bristol, City of",
-    "Bournemouth, Christchurch & Poole": "Bournemouth, Christchurch and Poole",
-    "Southend on Sea": "Southend-on-Sea",
-}
-RATINGS = {"Outstanding": "outstanding", "Good": "good", "Requires improvement to be good": "requires_improvement",
-           "Inadequate": "inadequate", "": "not_yet_inspected"}
-# Keys of the platform's closed vocabulary (commissioning.vocabulary: the Placements Data Standard's).
-NEEDS = ("therapeutic_support", "home_adaptation", "communication_bsl", "additional_supervision", "solo_placement",
-         "cultural_needs")
-RISKS = ("sexual_exploitation", "going_missing", "self_harm", "criminal_exploitation")
 # Share of supply records by kind (foster households are most of them).
 KINDS = {"ifa_household": 0.40, "in_house_household": 0.22, "childrens_home": 0.28, "supported": 0.07,
          "residential_school": 0.02, "secure": 0.01}
