@@ -218,22 +218,24 @@ def main() -> int:
     with fresh_database(args.database_url if postgres else None) as url:
         os.environ.pop("REDIS_URL", None)
         app = create_app({"RCC_ENV": "testing", "DATABASE_URL": url, "REDIS_URL": None, "RCC_JOBS": "thread"})
-        make_session = app.extensions["rcc_sessions"]
-        council, officer = make_council(make_session)
+        # Set-up and watching as the database's owner: on PostgreSQL the app's role cannot claim the system scope.
+        owner_engine = make_engine(url, app_role=None)
+        owner = session_factory(owner_engine)
+        council, officer = make_council(owner)
         print(f"{'PostgreSQL' if postgres else 'SQLite'}: uploading {args.rows:,} referrals "
               f"({len(data) / 1024 / 1024:.1f} MB) as {council.name}")
         wall, cpu = time.perf_counter(), time.process_time()
         upload_id = start_upload(app, council, officer, data)
-        upload = watch(make_session, upload_id, wall)
+        upload = watch(owner, upload_id, wall)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         while any(t.name.startswith("job ") for t in threading.enumerate()):
             time.sleep(0.05)  # let the job's thread close its session before the database goes
-        with make_session() as session:
+        with owner() as session:
             set_scope(session, TenantScope.system())
             saved = session.scalar(select(func.count()).select_from(Referral)) or 0
-        passed_903 = args.only == "referrals" or import_903(app, make_session, council, officer, args.children,
-                                                            postgres)
+        passed_903 = args.only == "referrals" or import_903(app, owner, council, officer, args.children, postgres)
         app.extensions["rcc_engine"].dispose()
+        owner_engine.dispose()
     base_wall, base_cpu = time.perf_counter(), time.process_time()
     read_csv(data, imports.REQUIRED_REFERRAL_COLUMNS, max_bytes=imports.MAX_REFERRAL_BYTES, what="referrals")
     base_wall, base_cpu = time.perf_counter() - base_wall, time.process_time() - base_cpu
