@@ -66,9 +66,15 @@ def read_csv(data: bytes, required_columns: Iterable[str], max_bytes: int = MAX_
                            "Use the template's header row.")
     reader.fieldnames = header
     rows = []
+    # One search of the whole text: only a file holding a control character pays for the cell-by-cell
+    # search that names where it is.
+    clean = UNSTORABLE.search(text) is None
     try:
         for index, row in enumerate(reader):
-            rows.append((index + 2, {k: _cell(v, index + 2, k) for k, v in row.items() if k is not None}))
+            if clean:
+                rows.append((index + 2, {k: (v or "").strip() for k, v in row.items() if k is not None}))
+            else:
+                rows.append((index + 2, {k: _cell(v, index + 2, k) for k, v in row.items() if k is not None}))
     except csv.Error as error:  # a field over csv's size limit, a NUL byte, a broken quote
         raise CsvFileError(f"Row {reader.line_num} of the file cannot be read ({error}). Check that row: "
                            f"a cell may be over {csv.field_size_limit():,} characters long.") from error
