@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from commissioning.models import Child, Referral
+from commissioning.vocabulary import PLACEMENT_TYPES, RISKS
 from contracts.models import Bid
 from contracts.services import tenders
 from rcc.models import utcnow
@@ -23,7 +24,6 @@ from tests.browser.helpers import (
     choose_option,
     press_and_wait,
     sign_in_without_pages,
-    tab_to,
     tick,
     type_into,
 )
@@ -49,8 +49,8 @@ def test_a_council_officer_refers_a_child_with_the_keyboard_alone(setup_session,
     press_and_wait(page, f"{SUBMIT}:has-text('Save and check answers')")
     links = dict(assert_error_summary_moves_focus_to_each_field(page))
     assert links["#reference"] == "Enter your council's reference for the child"
-    assert {"#birth_month", "#sex", "#legal_status", "#home_postcode", "#placement_type", "#urgency",
-            "#date_needed"} <= set(links)
+    assert {"#birth_month", "#sex", "#legal_status", "#home_postcode", "#urgency", "#date_needed",
+            "#foster_suitability", "#communication_needs", "#risk_self_harm"} <= set(links)
     assert_accessible(page, "keyboard/referral-errors")
 
     # Completed, field by field, in the page's tab order.
@@ -63,14 +63,36 @@ def test_a_council_officer_refers_a_child_with_the_keyboard_alone(setup_session,
     category = choose_option(page, "#category_of_need")
     tick(page, "#ehcp")
     type_into(page, "#home_postcode", "CV1 2AB")
-    tick(page, "#placement_type")
-    tab_to(page, "#placement_type")
-    page.keyboard.press("ArrowDown")  # the arrow keys move the choice within a radio group
+    # Tab enters a radio group at the radio the browser chooses; the arrow keys then move the choice within it.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.name") == "placement_type":
+            break
+    else:
+        raise AssertionError("the type of home never took the focus by pressing Tab")
+    for _ in range(len(PLACEMENT_TYPES)):
+        page.keyboard.press("ArrowDown")
+        if page.evaluate("() => document.activeElement.value") == "childrens_home":
+            break
     placement_type = page.evaluate("() => document.activeElement.value")
     assert page.is_checked(f"input[name=placement_type][value='{placement_type}']")
     tick(page, "#urgency")
     type_into(page, "#date_needed", needed.strftime("%d/%m/%Y"))
-    tick(page, "#needs")
+    # The Placements Data Standard's questions: foster care and residential care preferred, supported
+    # accommodation unsuitable (the arrow keys move on within each group), then each risk "no known risk".
+    tick(page, "#foster_suitability")
+    tick(page, "#residential_suitability")
+    tick(page, "#supported_accommodation_suitability")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("input[name=supported_accommodation_suitability][value='unsuitable']")
+    tick(page, "#communication_needs")
+    page.keyboard.press("ArrowDown")
+    assert page.is_checked("input[name=communication_needs][value='no']")
+    for question in ("#home_adaptation", "#cultural_needs", "#living_companions", "#pets", "#education_continuity"):
+        tick(page, question)
+    for risk in RISKS:
+        tick(page, f"#risk_{risk}")
     type_into(page, "#child_wishes", "I want to stay at my school.")
     press_and_wait(page, f"{SUBMIT}:has-text('Save and check answers')")
 

@@ -190,7 +190,7 @@ def test_a_placement_made_through_the_platform_is_in_its_years_export(session, r
     year = ssda903.collection_year(date.today())
 
     def placed(rows):  # type: ignore[no-untyped-def]
-        return [r for r in rows if r.child.startswith("MARK-P")]  # the world also has an imported episode
+        return [r for r in rows if r.child.startswith("MARK-P-")]  # the world also has an imported episode (MARK-P0)
 
     rows = placed(ssda903.export_rows(session, council, year))
     assert len(rows) == 1
