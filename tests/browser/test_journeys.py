@@ -18,6 +18,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from commissioning.models import Placement, Referral
+from commissioning.vocabulary import RISKS
 from matching.models import Offer
 from rcc import users
 from rcc.demo import DEMO_PASSWORD, DemoRegion, build_demo
@@ -89,6 +90,13 @@ def _refer_child(page: Page, reference: str, birth_month: str, sex: str, needed:
     page.get_by_label("Children's home", exact=True).check()
     page.get_by_label("Planned", exact=True).check()
     page.get_by_label("Date needed").fill(needed.strftime("%d/%m/%Y"))
+    # The Placements Data Standard's questions: residential care preferred, no known risks.
+    answers = {"foster_suitability": "unsuitable", "residential_suitability": "preferred",
+               "supported_accommodation_suitability": "unsuitable", "communication_needs": "no",
+               "home_adaptation": "no", "cultural_needs": "not_required", "living_companions": "no_preference",
+               "pets": "can", "education_continuity": "yes", **{f"risk_{key}": "no_known_risk" for key in RISKS}}
+    for name, value in answers.items():
+        page.check(f"input[name={name}][value={value}]")
     page.get_by_role("button", name="Save and check answers").click()
 
 
@@ -118,8 +126,7 @@ def test_a_sibling_group_is_referred_matched_offered_accepted_and_placed(demo, s
     page.get_by_role("link", name="Create a sibling group").click()
     journey.page(page, "create-sibling-group")
     page.get_by_label("Name for the group").fill("Family J")
-    page.get_by_role("group", name=re.compile("keep the brothers and sisters together")).get_by_label(
-        "Yes", exact=True).check()
+    page.check("input[name=plan][value=together]")
     page.get_by_role("button", name="Save sibling group").click()
     assert _h1(page) == "Sibling group: Family J"
     assert "Sibling group created" in _banner(page)
@@ -157,29 +164,33 @@ def test_a_sibling_group_is_referred_matched_offered_accepted_and_placed(demo, s
     homes = proposals.locator("td:nth-child(4)").all_inner_texts()
     assert "No suitable home" not in homes and homes[0] == homes[1], f"kept together: {homes}"
     journey.page(page, "run-result")
-    for reference in ("SIB-J-1", "SIB-J-2"):
-        page.get_by_role("link", name=reference, exact=True).click()
-        expect(page.locator("#score-parts")).to_have_count(1)
-        journey.page(page, f"proposal-{reference}")
-        page.get_by_role("button", name="Accept and send offer").click()
-        assert "Offer sent to the provider" in _banner(page)
+    run_url = page.url
+    # Accepting one sibling's proposal sends one group offer for both: the provider answers it whole.
+    page.get_by_role("link", name="SIB-J-1", exact=True).click()
+    expect(page.locator("#score-parts")).to_have_count(1)
+    journey.page(page, "proposal-SIB-J-1")
+    page.get_by_role("button", name="Accept and send offer").click()
+    page.wait_for_load_state()
+    assert "Offer sent to the provider" in page.locator(".govuk-notification-banner").first.inner_text()
+    page.goto(run_url)
     assert proposals.locator("td:nth-child(7) .govuk-tag").all_inner_texts() == ["Awaiting provider"] * 2
     journey.page(page, "offers-sent")
 
-    # The provider of the home accepts both offers.
+    # The provider of the home accepts the group's offer: both children at once.
     offers = setup_session.scalars(select(Offer).order_by(Offer.id)).all()
-    assert len(offers) == 2
+    assert len(offers) == 2 and offers[0].group_offer_id is not None
+    assert offers[0].group_offer_id == offers[1].group_offer_id
     manager = _provider_manager(setup_session, offers[0].provider_id)
     sign_in(page, live_server, manager, DEMO_PASSWORD)
     _menu(page, "Offers")
-    for offer in offers:
-        page.get_by_role("link", name=f"Offer {offer.id}", exact=True).click()
-        assert _h1(page) == f"Offer {offer.id}"
-        assert "SIB-J" not in page.locator("main").inner_text(), "a provider never sees the council's reference"
-        journey.page(page, f"provider-offer-{offer.id}")
-        page.get_by_role("button", name="Accept offer").click()
-        assert "You accepted the offer" in _banner(page)
-        _menu(page, "Offers")
+    page.get_by_role("link", name=f"Offer {offers[0].id}", exact=True).click()
+    assert _h1(page) == f"Offer {offers[0].id}"
+    assert "SIB-J" not in page.locator("main").inner_text(), "a provider never sees the council's reference"
+    journey.page(page, f"provider-offer-{offers[0].id}")
+    page.get_by_role("button", name="Accept all 2 children").click()
+    page.wait_for_load_state()
+    assert "accepted" in page.locator(".govuk-notification-banner").first.inner_text()
+    _menu(page, "Offers")
     journey.page(page, "provider-offers-accepted")
 
     # The council approves both homes: the placements are recorded.
