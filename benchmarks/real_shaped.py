@@ -28,7 +28,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -36,10 +35,10 @@ from functools import cache
 
 import numpy as np
 
-from benchmarks.matching import NEEDS, OFSTED_NAMES, RISKS
+from benchmarks.matching import NEEDS, OFSTED_NAMES, RISKS, _separate_groups_no_home_can_take
 from commissioning.services.imports import RATINGS
 from matching.engine import Child, Home, Problem, SiblingGroup, SolveOptions
-from matching.engine.prepared import PreparedProblem, miles_between
+from matching.engine.prepared import miles_between
 from rcc.geography import REFERENCE_DATA, Point, local_authorities, locate_postcode
 
 SEED = 20261207
@@ -300,14 +299,3 @@ def _child(rng: np.random.Generator, child_id: str, age: int, home: Point, urgen
         max_weekly_cost=float(rng.choice([6000, 8000])) if rng.random() < 0.25 else None,
         needs_deprivation_of_liberty=needs_dol,
     )
-
-
-def _separate_groups_no_home_can_take(problem: Problem) -> Problem:
-    """Social workers ask to keep a group together only where some home could take all of it."""
-    prepared = PreparedProblem(problem)
-    every_home = np.arange(len(prepared.homes))
-    impossible = {entity.id for entity in prepared.entities
-                  if entity.keep_together and not prepared.entity_suitable(entity, every_home).any()}
-    groups = tuple(SiblingGroup(g.id, "together_if_possible" if g.plan == "together" and g.id in impossible else g.plan)
-                   for g in problem.sibling_groups)
-    return dataclasses.replace(problem, sibling_groups=groups)
