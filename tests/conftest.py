@@ -184,3 +184,4 @@ def signed_in_client(app: Flask):  # type: ignore[no-untyped-def]
 
 
 from tests.browser_support import browser_page, chromium, live_server  # noqa: E402,F401 - shared fixtures
+from tests.demo_snapshot import demo_region, demo_snapshot  # noqa: E402,F401 - shared fixtures

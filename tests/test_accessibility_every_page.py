@@ -20,11 +20,10 @@ import hashlib
 from dataclasses import dataclass, field
 
 import pytest
-from flask import current_app
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from rcc.demo import DEMO_PASSWORD, build_demo
+from rcc.demo import DEMO_PASSWORD
 from rcc.models import User
 from rcc.permissions import declared_access
 from rcc.tenancy import tenant_models
@@ -116,11 +115,10 @@ def _collect(visitor: Visitor, problems: dict[str, list]) -> None:
     visitor.waiting = False
 
 
-def test_every_page_for_every_role_has_no_accessibility_violations(app, setup_session, live_server, chromium):
+def test_every_page_for_every_role_has_no_accessibility_violations(app, setup_session, live_server, chromium,
+                                                                   demo_region):
     app.config["SEND_FILE_MAX_AGE_DEFAULT"] = 3600  # the browser caches the stylesheet and scripts, as it would in production
-    with app.app_context():
-        region = build_demo(setup_session, current_app)
-    setup_session.commit()
+    region = demo_region
     rows_by_model = {model: setup_session.scalars(select(model).order_by(model.id)).all()
                      for model in tenant_models(SQLModel._sa_registry)}
     visitors = []

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from flask import current_app
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -21,7 +20,7 @@ from commissioning.models import Placement, Referral
 from commissioning.vocabulary import RISKS
 from matching.models import Offer
 from rcc import users
-from rcc.demo import DEMO_PASSWORD, DemoRegion, build_demo
+from rcc.demo import DEMO_PASSWORD, DemoRegion
 from rcc.models import Organisation, User, utcnow
 from rcc.roles import Role
 from tests.browser.helpers import Journey, sign_in
@@ -41,11 +40,8 @@ def browser_page(browser_page):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def demo(app, setup_session) -> DemoRegion:
-    with app.app_context():
-        region = build_demo(setup_session, current_app)
-    setup_session.commit()
-    return region
+def demo(demo_region) -> DemoRegion:
+    return demo_region
 
 
 def _person(region: DemoRegion, role: Role) -> User:

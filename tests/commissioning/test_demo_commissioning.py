@@ -7,15 +7,13 @@ from bs4 import BeautifulSoup
 from sqlalchemy import select
 
 from commissioning.models import Child, FosterHousehold, Home, InHousePreference, Referral, Vacancy
-from rcc.demo import build_demo
 from rcc.geography import locate
 from rcc.models import User
 from tests.conftest import sign_in
 
 
-def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app, setup_session):
-    region = build_demo(setup_session, app)
-    setup_session.commit()
+def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app, setup_session, demo_region):
+    region = demo_region
     # Other packages' demo steps add referrals of their own; ours are the DEMO-<council>-<number> children.
     referrals = [r for r, c in setup_session.execute(select(Referral, Child).join(Child, Child.id == Referral.child_id))
                  if re.fullmatch(r"DEMO-\d{2}-\d{4}", c.reference)]
@@ -51,7 +49,7 @@ def test_the_demo_region_loads_a_realistic_mix_and_the_dashboard_renders_it(app,
 
 
 
-def test_the_demo_councils_have_a_903_history_that_exports(app, setup_session):
+def test_the_demo_councils_have_a_903_history_that_exports(app, setup_session, demo_region):
     from datetime import date  # noqa: PLC0415
 
     from sqlalchemy import func  # noqa: PLC0415
@@ -59,8 +57,7 @@ def test_the_demo_councils_have_a_903_history_that_exports(app, setup_session):
     from commissioning.models import LookedAfterChild  # noqa: PLC0415
     from commissioning.services import ssda903  # noqa: PLC0415
 
-    region = build_demo(setup_session, app)
-    council = region.councils[0]
+    council = demo_region.councils[0]
     assert setup_session.scalar(select(func.count()).select_from(LookedAfterChild)
                                 .where(LookedAfterChild.council_id == council.id)) > 100
     last = ssda903.collection_year(date.today()) - 1

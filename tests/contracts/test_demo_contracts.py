@@ -6,14 +6,12 @@ from sqlalchemy import select
 from contracts.models import BlockContract, Tender
 from contracts.services import tenders
 from contracts.services.block_places import free_block_places
-from rcc.demo import build_demo
 from rcc.models import User, utcnow
 from tests.conftest import sign_in
 
 
-def test_the_demo_has_an_awarded_block_contract_in_use_and_an_open_tender(app, setup_session):
-    region = build_demo(setup_session, app)
-    setup_session.commit()
+def test_the_demo_has_an_awarded_block_contract_in_use_and_an_open_tender(app, setup_session, demo_region):
+    region = demo_region
     now = utcnow()
     statuses = {t.reference: tenders.tender_status(t, now) for t in setup_session.scalars(select(Tender))}
     assert statuses == {"NWRCC-2026-01": tenders.AWARDED, "NWRCC-2027-02": tenders.OPEN}

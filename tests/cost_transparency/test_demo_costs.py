@@ -7,14 +7,12 @@ from sqlalchemy import select
 
 from cost_transparency.models import CostRecord, HighCostReview, Publication, RatingObservation
 from cost_transparency.services import statistics
-from rcc.demo import build_demo
 from rcc.models import User
 from tests.conftest import sign_in
 
 
-def test_the_demo_has_costed_history_a_review_queue_and_a_published_report(app, setup_session):
-    region = build_demo(setup_session, app)
-    setup_session.commit()
+def test_the_demo_has_costed_history_a_review_queue_and_a_published_report(app, setup_session, demo_region):
+    region = demo_region
     records = setup_session.scalars(select(CostRecord)).all()
     assert len({r.placement_id for r in records}) >= 20 * 12
     homes = [r.gross_weekly for r in records if r.placement_type == "childrens_home"]

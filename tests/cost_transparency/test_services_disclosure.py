@@ -197,16 +197,12 @@ def test_a_region_too_small_to_publish_any_count_says_so_and_still_publishes():
     assert _publish(_wigan_region())["withheld"] is None
 
 
-def test_the_demos_releases_downloaded_as_csv_survive_the_attacker(app, setup_session):
+def test_the_demos_releases_downloaded_as_csv_survive_the_attacker(app, setup_session, demo_region):
     from sqlalchemy import select
 
     from cost_transparency.models import Publication
     from cost_transparency.services import publications
     from cost_transparency.vocabulary import DRAFT, PUBLISHED
-    from rcc.demo import build_demo
-
-    build_demo(setup_session, app)
-    setup_session.commit()
     draft = setup_session.scalars(select(Publication).where(Publication.status == DRAFT)).one()
     publications.approve(setup_session, draft, None)
     publications.publish(setup_session, draft, None)

@@ -17,18 +17,15 @@ from commissioning.lifecycle import PLACED
 from commissioning.models import Child, Placement, Referral, Vacancy
 from matching.models import Offer, Proposal
 from rcc import users
-from rcc.demo import DEMO_PASSWORD, build_demo
+from rcc.demo import DEMO_PASSWORD
 from rcc.models import AuditEvent, Organisation, User
 from rcc.roles import Role
 from tests.conftest import sign_in
 
 
 @pytest.fixture
-def demo(app, setup_session):
-    with app.app_context():
-        region = build_demo(setup_session, app)
-    setup_session.commit()
-    return region
+def demo(demo_region):
+    return demo_region
 
 
 def _person(session, role: Role, organisation_id: int | None = None) -> User:

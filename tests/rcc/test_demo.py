@@ -9,10 +9,8 @@ from rcc.roles import Role
 from tests.conftest import sign_in
 
 
-def test_demo_region_has_twenty_real_councils_and_every_role_signs_in(app, setup_session):
-    with app.app_context():
-        region = build_demo(setup_session, current_app)
-    setup_session.commit()
+def test_demo_region_has_twenty_real_councils_and_every_role_signs_in(app, setup_session, demo_region):
+    region = demo_region  # built by build_demo once for the run (tests/demo_snapshot.py)
     assert len(region.councils) == 20
     for council in region.councils:
         real = local_authority_named(council.name)
@@ -27,14 +25,11 @@ def test_demo_region_has_twenty_real_councils_and_every_role_signs_in(app, setup
         assert person.name in page.header.text
 
 
-def test_demo_refuses_to_run_twice(app, setup_session):
+def test_demo_refuses_to_run_twice(app, setup_session, demo_region):
     import pytest
 
-    with app.app_context():
+    with app.app_context(), pytest.raises(RuntimeError, match="already has an RCC"):
         build_demo(setup_session, current_app)
-        setup_session.commit()
-        with pytest.raises(RuntimeError, match="already has an RCC"):
-            build_demo(setup_session, current_app)
 
 
 def test_the_demo_command_builds_through_the_apps_own_connection(app, setup_session):
