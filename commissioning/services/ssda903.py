@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from commissioning.models import CareEpisode, Child, Home, LookedAfterChild, Placement, Ssda903Upload
@@ -35,13 +35,14 @@ from commissioning.ssda903_files import (
     EpisodeRow,
     HeaderRow,
     Ssda903Error,
+    count_episode_rows,
     read_episodes,
     read_header,
 )
 from rcc import audit
 from rcc.audit import AuditAction, set_actor
 from rcc.csv_files import RowProblem, write_csv
-from rcc.db import lost_connection, transaction
+from rcc.db import insert_many, lost_connection, transaction
 from rcc.errors import NotFound
 from rcc.geography import normalise_postcode
 from rcc.models import Organisation, utcnow
@@ -236,8 +237,7 @@ def import_903(session: Session, council: Organisation, header_data: bytes, epis
              "place_provider": e.place_provider, "rec": e.rec, "reason_place_change": e.reason_place_change,
              "home_post": e.home_post, "pl_post": e.pl_post, "urn": e.urn, "source_year": year}
             for e in episodes]
-    for at in range(0, len(rows), PROGRESS_EVERY):  # the table's own INSERT, many rows a statement
-        session.execute(insert(CareEpisode.__table__), rows[at:at + PROGRESS_EVERY])  # type: ignore[attr-defined]
+    insert_many(session, CareEpisode.__table__, rows, batch=PROGRESS_EVERY)  # type: ignore[attr-defined]
     audit.record(session, AuditAction.SSDA903_IMPORTED, audit_target or council, year=year,
                  children=len(header), episodes=len(episodes), replaced=replaced)
     return ImportResult(year, len(header), len(episodes), replaced)
@@ -255,7 +255,7 @@ def _save_children(session: Session, council: Organisation, header: list[HeaderR
         elif any(getattr(found, k) != v for k, v in values.items()):
             changed.append({"id": found.id, **values})
     if new:
-        session.execute(insert(LookedAfterChild.__table__), new)  # type: ignore[attr-defined]
+        insert_many(session, LookedAfterChild.__table__, new)  # type: ignore[attr-defined]
     for values in changed:
         session.execute(update(LookedAfterChild).where(LookedAfterChild.id == values.pop("id"))
                         .values(**values).execution_options(synchronize_session=False))
@@ -369,7 +369,7 @@ def start_upload(session: Session, council: Organisation, header_data: bytes, ep
                                                      "episodes file of the same year together.")])
     header = read_header(header_data)
     scrubbed = _scrubbed(header)
-    rows = len(header) + len(read_episodes(episodes_data))
+    rows = len(header) + count_episode_rows(episodes_data)  # the job checks each row; read it once, there
     upload = Ssda903Upload(rcc_id=council.rcc_id, council_id=council.id, file_name=file_name[:200], year=year,
                            header_content=scrubbed, episodes_content=episodes_data, rows_total=rows,
                            created_by_user_id=audit.current_actor(session).user_id)
