@@ -388,8 +388,7 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     session.flush()
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_SENT, group, offer_ids=[o.id for o in made],
                  home_ids=sorted({o.home_id for o in made}), respond_by=respond_by.isoformat())
-    for offer in made:
-        notices.offer_sent(session, offer)
+    notices.group_offer_sent(session, group, made)
     return group, made
 
 
@@ -461,8 +460,7 @@ def accept_group_offer(session: Session, group: GroupOffer, now: datetime | None
     for member in waiting:
         move_offer(session, member, SENT, PROVIDER_ACCEPTED, answered_at=now, answered_by_user_id=user_id)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_ACCEPTED, group, offer_ids=[m.id for m in waiting])
-    for member in waiting:
-        notices.offer_answered(session, member, "accepted")
+    notices.group_offer_answered(session, group, waiting, "accepted")
     return waiting[0]
 
 
@@ -491,8 +489,7 @@ def decline_group_offer(session: Session, group: GroupOffer, reason_code: str, d
         _return_child_to_matching(session, member, member.home_id, reason)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_DECLINED, group, reason=reason_code,
                  offer_ids=[m.id for m in waiting])
-    for member in waiting:
-        notices.offer_answered(session, member, "declined")
+    notices.group_offer_answered(session, group, waiting, "declined")
     return waiting[0]
 
 
