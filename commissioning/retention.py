@@ -44,6 +44,17 @@ CARE_RECORD_YEARS = 75  # until the 75th birthday (Children's Homes Regulations 
 DEFAULT_UNPLACED_YEARS = 6
 REMOVED_PREFIX = "removed-"
 
+# What other capabilities hold about a placed child in words (cost notes, review notes): each step is
+# ``step(session, placement_ids)``, run in the purge's transaction (``add_purge_step``).
+PurgeStep = Callable[[Any, list[int]], None]
+_STEPS: list[PurgeStep] = []
+
+
+def add_purge_step(step: PurgeStep) -> None:
+    """Have the purge also clear what ``step`` clears for the child's placements (once per function)."""
+    if step not in _STEPS:
+        _STEPS.append(step)
+
 
 def unplaced_years() -> int:
     """``RCC_RETENTION_UNPLACED_YEARS``: how long a referral never placed keeps the child's details."""
@@ -149,6 +160,9 @@ def purge_child(session: Any, due: Due) -> bool:
             group.name = f"Sibling group {group.id}"
             if group.plan_reason:
                 group.plan_reason = "Removed under the retention policy"
+    placement_ids = [int(i) for i in session.scalars(select(Placement.id).where(Placement.child_id == child.id))]
+    for step in _STEPS:
+        step(session, placement_ids)
     audit.record(session, AuditAction.RETENTION_PURGED, child, actor=on_behalf_of(child.rcc_id),
                  reason=due.reason, kept_until=due.kept_until.isoformat(),
                  referral_ids=[r.id for r in referrals],

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from commissioning import retention
 from commissioning.lifecycle import ENDED, WITHDRAWN
 from commissioning.models import Child, Placement, Referral, ReferralEvent, SiblingGroup
+from cost_transparency.models import CostRecord
 from rcc.models import AuditEvent
 from rcc.notification_models import ScheduledAction
 from tests.factories import make_region
@@ -53,10 +54,16 @@ def world(setup_session):
     placed = builders.add_referral(s, council, "COV-PLACED", status=ENDED, age=14)
     placed.status_changed_at = CLOSED_ON
     home = builders.add_home(s, region.provider, "Oak House")
-    s.add(Placement(rcc_id=council.rcc_id, council_id=council.id, provider_id=region.provider.id,
-                    referral_id=placed.id, child_id=placed.child_id, home_id=home.id,
-                    placement_type="childrens_home", start_date=date(2025, 6, 1), end_date=date(2025, 12, 1),
-                    weekly_cost=480_000, funding="spot"))
+    placement = Placement(rcc_id=council.rcc_id, council_id=council.id, provider_id=region.provider.id,
+                          referral_id=placed.id, child_id=placed.child_id, home_id=home.id,
+                          placement_type="childrens_home", start_date=date(2025, 6, 1), end_date=date(2025, 12, 1),
+                          weekly_cost=480_000, funding="spot")
+    s.add(placement)
+    s.flush()
+    s.add(CostRecord(rcc_id=council.rcc_id, council_id=council.id, placement_id=placement.id,
+                     provider_id=region.provider.id, placement_type="childrens_home", funding="spot",
+                     need_band="high", start_date=date(2025, 6, 1), end_date=date(2025, 12, 1), core_weekly=450_000,
+                     additional_support_weekly=30_000, source="entered", notes="Extra staff while Jamie settles"))
     still_open = builders.add_referral(s, council, "COV-OPEN")
     s.commit()
     return never_placed, placed, still_open
@@ -112,6 +119,7 @@ def test_a_placed_childs_details_stay_until_their_75th_birthday_and_the_figures_
     in_the_month = datetime(turns_75.year, turns_75.month, 28, 23, 0)
     assert "Removed the details of 1 child " in run(app, "purge-expired-records", in_the_month)  # only the unplaced
     assert child_of(s, placed).reference == "COV-PLACED"
+    assert s.scalars(select(CostRecord.notes)).one() == "Extra staff while Jamie settles"
 
     month_after = datetime(turns_75.year + (turns_75.month == 12), turns_75.month % 12 + 1, 1, 0, 1)
     assert "Removed the details of 1 child " in run(app, "purge-expired-records", month_after)
@@ -120,6 +128,8 @@ def test_a_placed_childs_details_stay_until_their_75th_birthday_and_the_figures_
     [placement] = s.scalars(select(Placement).where(Placement.child_id == child.id))
     assert (placement.weekly_cost, placement.start_date, placement.end_date) == (480_000, date(2025, 6, 1),
                                                                                 date(2025, 12, 1))
+    [cost] = s.scalars(select(CostRecord))  # the figures stay; the words about the child go
+    assert (cost.core_weekly, cost.additional_support_weekly, cost.notes) == (450_000, 30_000, "")
     assert child_of(s, still_open).reference == "COV-OPEN"  # an open referral keeps its child's details
     assert "Removed the details of 0 children" in run(app, "purge-expired-records", month_after)
     assert purged_audits(s) == 2
