@@ -13,6 +13,8 @@ RCC_TOTP_KEY   the key that encrypts two-factor secrets; required in production
 RCC_BASE_URL   the service's public address (https://rcc.example.gov.uk), which every link in an email
                starts with; set it in production (without it emails carry no link); development and
                testing default to http://localhost:5000
+RCC_SUPPORT_EMAIL the address people write to about the service (privacy, accessibility); shown on
+               the privacy notice and accessibility statement when set
 RCC_IDLE_MINUTES  minutes of inactivity after which a signed-in session ends (default 30)
 RCC_INSTANCE_PATH where the SQLite file and other local files go (default: instance/ in the working directory)
 RCC_LOG_FORMAT json (the default outside development) or text: how log lines are written
@@ -124,6 +126,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TESTING": mode == "testing",
         "RCC_TOTP_KEY": env.get("RCC_TOTP_KEY") or None,
         "RCC_BASE_URL": _base_url(mode, overrides.get("RCC_BASE_URL", env.get("RCC_BASE_URL"))),
+        "RCC_SUPPORT_EMAIL": env.get("RCC_SUPPORT_EMAIL") or None,
         "RCC_LOG_FORMAT": env.get("RCC_LOG_FORMAT") or ("text" if mode == "development" else "json"),
     }
     config.update(overrides)
