@@ -183,8 +183,9 @@ def status_tag(offer: Offer, now: datetime | None = None) -> str:
 # Making an offer (the RCC) ------------------------------------------------------------------
 
 def make_offer(session: Session, referral: Referral, home: Home, proposal_id: int | None = None,
-               now: datetime | None = None) -> Offer:
-    """Offer the child to the home's provider, holding one of its free places until answered."""
+               now: datetime | None = None, tell_provider: bool = True) -> Offer:
+    """Offer the child to the home's provider, holding one of its free places until answered
+    (``tell_provider=False``: part of a group offer, which tells the provider once for the group)."""
     now = now or utcnow()
     # Lock the child's referral, then the home's vacancy (the one order everywhere), so that the
     # checks below read what every earlier request did and no other request can act on them until
@@ -213,7 +214,8 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
     mark_offered(session, referral)
     audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
-    notices.offer_sent(session, offer)
+    if tell_provider:
+        notices.offer_sent(session, offer)
     return offer
 
 
@@ -379,7 +381,7 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     session.flush()
     made = []
     for i in order:
-        offer = make_offer(session, referrals[i], homes[i], proposal_ids[i], now)
+        offer = make_offer(session, referrals[i], homes[i], proposal_ids[i], now, tell_provider=False)
         offer.group_offer_id = group.id
         offer.group_answer = SENT
         offer.respond_by = respond_by
