@@ -133,7 +133,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     config["MIGRATION_DATABASE_URL"] = config["MIGRATION_DATABASE_URL"] or config["DATABASE_URL"]
     config["SYSTEM_DATABASE_URL"] = config["SYSTEM_DATABASE_URL"] or config["MIGRATION_DATABASE_URL"]
     config["SECRET_KEY"] = secret
-    config["RCC_BASE_URL"] = _base_url(mode, config["RCC_BASE_URL"])
+    config["RCC_BASE_URL"] = _base_url(mode, str(config["RCC_BASE_URL"] or "") or None)
     if production:  # no override can send a production session cookie over plain HTTP
         config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     return config

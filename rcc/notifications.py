@@ -163,10 +163,7 @@ def absolute_link(link: str | None) -> str | None:
     address, e.g. ``https://rcc.example.gov.uk``). Without a base URL there is no usable link to send."""
     if not link:
         return None
-    if has_app_context():
-        base = current_app.config.get("RCC_BASE_URL")
-    else:
-        base = os.environ.get("RCC_BASE_URL")
+    base = current_app.config.get("RCC_BASE_URL") if has_app_context() else os.environ.get("RCC_BASE_URL")
     if not base:
         return None
     return str(base).rstrip("/") + "/" + link.lstrip("/")
