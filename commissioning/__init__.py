@@ -22,6 +22,9 @@ def register(app: Any) -> None:
     from rcc.ticks import add_tick_task  # noqa: PLC0415
 
     add_tick_task(app, "stale vacancies chased", deadlines.chase_stale_vacancies)
+    from commissioning import retention  # noqa: PLC0415
+
+    add_tick_task(app, "children's records past retention purged", retention.purge_expired)
     writers = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
     add_nav_item(app, "Region dashboard", "commissioning.region_dashboard", RCC_STAFF, order=10)
     add_nav_item(app, "Referrals", "commissioning.referrals", (*COUNCIL_STAFF, *RCC_STAFF), order=20)

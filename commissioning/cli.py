@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from commissioning.services.imports import import_ofsted
 from rcc.cli import system_session
@@ -16,6 +17,32 @@ from rcc.models import Organisation
 
 def register(app: Flask) -> None:
     app.cli.add_command(import_ofsted_command)
+    app.cli.add_command(purge_expired_records)
+
+
+@click.command("purge-expired-records")
+@with_appcontext
+@click.option("--now", "at", default=None, help="Act as if it were this UTC time (ISO 8601), for testing")
+@click.option("--dry-run", is_flag=True, help="Only count the children whose details would be removed")
+def purge_expired_records(at: str | None, dry_run: bool) -> None:
+    """Remove the identifiable details of children past retention (docs/retention.md); safe to run again."""
+    from datetime import UTC, datetime  # noqa: PLC0415
+
+    from flask import current_app  # noqa: PLC0415
+
+    from commissioning.retention import purge_expired  # noqa: PLC0415
+
+    try:
+        now = datetime.fromisoformat(at).replace(tzinfo=UTC) if at else datetime.now(UTC)
+    except ValueError as error:
+        raise click.ClickException(f"--now must be a date and time like 2027-03-01T09:00, not {at!r}") from error
+    system_session().close()  # makes the trusted commands' session factory
+    try:
+        count = purge_expired(current_app.extensions["rcc_system_sessions"], now, dry_run=dry_run)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"{'Would remove' if dry_run else 'Removed'} the details of {count} "
+               f"{'child' if count == 1 else 'children'} past retention.")
 
 
 @click.command("import-ofsted")

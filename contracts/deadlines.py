@@ -40,6 +40,7 @@ def close_tenders(make_session: Callable[[], Any], now: datetime) -> int:
             audit.record(session, AuditAction.TENDER_BIDS_CLOSED, tender, actor=on_behalf_of(tender.rcc_id),
                          bids_close_at=tender.bids_close_at.isoformat())
             notices.tender_closed(session, tender)
+            notices.evaluation_due(session, tender)
             done += 1
     return done
 

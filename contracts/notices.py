@@ -14,6 +14,7 @@ from rcc.roles import Role
 from rcc.tenancy import OrgKind, within_rcc
 
 PROVIDER = (Role.PROVIDER_MANAGER,)
+EVALUATORS = (Role.RCC_COMMISSIONER,)
 
 
 def _when(moment: object) -> str:
@@ -60,6 +61,20 @@ def tender_closed(session: Session, tender: Tender) -> None:
     """Bids closed: the providers who bid are told no more bids can be made."""
     notify(session, Event.TENDER_CLOSED, tender.rcc_id, bidders(session, tender),
            {"tender": tender.title, "bid_deadline": _when(tender.bids_close_at)},
+           about=f"tender:{tender.id}", link=_link(tender))
+
+
+def evaluation_due(session: Session, tender: Tender) -> None:
+    """Bids closed and evaluation begins: the RCC's commissioners, who mark the bids, are told once
+    (only if there is a bid to mark)."""
+    session.flush()
+    with within_rcc(session, tender.rcc_id):
+        count = len(list(session.scalars(select(Bid.id).where(Bid.tender_id == tender.id))))
+    if not count:
+        return
+    notify(session, Event.EVALUATION_DUE, tender.rcc_id, [To(tender.rcc_id, EVALUATORS)],
+           {"tender": tender.title, "bid_deadline": _when(tender.bids_close_at),
+            "bids": "1 bid" if count == 1 else f"{count} bids"},
            about=f"tender:{tender.id}", link=_link(tender))
 
 

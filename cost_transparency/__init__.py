@@ -24,6 +24,9 @@ def register(app: Any) -> None:
     from rcc.ticks import add_tick_task  # noqa: PLC0415
 
     add_tick_task(app, "high-cost reviews reminded", deadlines.remind_reviews_due)
+    from commissioning.retention import add_purge_step  # noqa: PLC0415
+
+    add_purge_step(deadlines.forget_notes_of_placements)
     finance, commissioner = (Role.COUNCIL_FINANCE_LEAD,), (Role.RCC_COMMISSIONER,)
     rcc_readers = views.RCC_READERS
     add_nav_item(app, "Costs", "cost_transparency.overview", finance, order=40)

@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select
+from sqlmodel import col
 
-from cost_transparency.models import HighCostReview
+from cost_transparency.models import CostRecord, HighCostReview
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import transaction
@@ -46,3 +47,16 @@ def remind_reviews_due(make_session: Callable[[], Any], now: datetime) -> int:
                    about=occurrence)
             done += 1
     return done
+
+
+def forget_notes_of_placements(session: Any, placement_ids: list[int]) -> None:
+    """The retention purge (``commissioning.retention``): the notes written on a child's cost records and
+    high-cost reviews go; the figures stay."""
+    if not placement_ids:
+        return
+    for record in session.scalars(select(CostRecord).where(col(CostRecord.placement_id).in_(placement_ids))):
+        if record.notes:
+            record.notes = ""
+    for review in session.scalars(select(HighCostReview).where(col(HighCostReview.placement_id).in_(placement_ids))):
+        if review.notes:
+            review.notes = ""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from commissioning.models import Home, Placement
-from matching.models import MatchingRun, Offer
+from matching.models import GroupOffer, MatchingRun, Offer
 from rcc.notifications import Event, To, notify
 from rcc.roles import Role
 from rcc.tenancy import within_rcc
@@ -42,9 +42,36 @@ def offer_answered(session: Session, offer: Offer, answer: str) -> None:
            {"home": home, "answer": answer, "offer": f"#{offer.id}", "referral": f"#{offer.referral_id}"},
            about=f"offer:{offer.id}", link=f"/matching/offers/{offer.id}")
     if answer == "accepted":
-        notify(session, Event.PROPOSAL_TO_APPROVE, offer.rcc_id, [To(offer.council_id, COUNCIL_PLACEMENTS)],
-               {"home": home, "referral": f"#{offer.referral_id}"},
-               about=f"offer:{offer.id}", link=f"/matching/approvals/{offer.id}")
+        proposal_to_approve(session, offer)
+
+
+def proposal_to_approve(session: Session, offer: Offer) -> None:
+    notify(session, Event.PROPOSAL_TO_APPROVE, offer.rcc_id, [To(offer.council_id, COUNCIL_PLACEMENTS)],
+           {"home": _home_name(session, offer.rcc_id, offer.home_id), "referral": f"#{offer.referral_id}"},
+           about=f"offer:{offer.id}", link=f"/matching/approvals/{offer.id}")
+
+
+def _homes(session: Session, offers: list[Offer]) -> str:
+    names = sorted({_home_name(session, offers[0].rcc_id, o.home_id) for o in offers})
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def group_offer_sent(session: Session, group: GroupOffer, offers: list[Offer]) -> None:
+    """One notice to the provider for the whole group (not one per child): it is answered as a whole."""
+    notify(session, Event.GROUP_OFFER_SENT, group.rcc_id, [To(group.provider_id, PROVIDER)],
+           {"homes": _homes(session, offers), "children": len(offers), "respond_by": _when(group.respond_by)},
+           about=f"group_offer:{group.id}", link=f"/offers-for-your-homes/{offers[0].id}")
+
+
+def group_offer_answered(session: Session, group: GroupOffer, offers: list[Offer], answer: str) -> None:
+    """The RCC is told once for the group; if accepted, the council approves each child's placement."""
+    notify(session, Event.GROUP_OFFER_ANSWERED, group.rcc_id, [To(group.rcc_id, RCC_PLACEMENTS)],
+           {"homes": _homes(session, offers), "answer": answer, "group": f"#{group.id}", "children": len(offers),
+            "offers": ", ".join(f"#{o.id}" for o in offers)},
+           about=f"group_offer:{group.id}", link=f"/matching/offers/{offers[0].id}")
+    if answer == "accepted":
+        for offer in offers:
+            proposal_to_approve(session, offer)
 
 
 def offer_expiring(session: Session, offer: Offer) -> None:

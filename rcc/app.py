@@ -87,6 +87,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     init_request_handling(app)
     _init_security_headers(app)
     _keep_invite_tokens_out_of_access_logs()
+    from rcc import logs  # noqa: PLC0415 - the JSON log lines (branch ops)
+
+    logs.configure(app)
 
     from rcc import api, views  # noqa: PLC0415 - blueprints need the extensions above
 

@@ -175,6 +175,9 @@ class AuditAction(StrEnum):
     VACANCY_CONFIRMED = "vacancy.confirmed"
     VACANCY_UPDATED = "vacancy.updated"
 
+    # branch ops: the retention policy's purge of children's identifiable details (docs/retention.md)
+    RETENTION_PURGED = "retention.purged"
+
 
 @dataclass(frozen=True)
 class Actor:

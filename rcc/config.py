@@ -10,11 +10,23 @@ RCC_ENV        development, testing or production (the default); anything else i
 SECRET_KEY     required outside development and testing, at least 32 characters;
                testing without one runs on a random key made for the process
 RCC_TOTP_KEY   the key that encrypts two-factor secrets; required in production
+RCC_BASE_URL   the service's public address (https://rcc.example.gov.uk), which every link in an email
+               starts with; set it in production (without it emails carry no link); development and
+               testing default to http://localhost:5000
+RCC_SUPPORT_EMAIL the address people write to about the service (privacy, accessibility); shown on
+               the privacy notice and accessibility statement when set
+RCC_IDLE_MINUTES  minutes of inactivity after which a signed-in session ends (default 30)
+RCC_INSTANCE_PATH where the SQLite file and other local files go (default: instance/ in the working directory)
+RCC_LOG_FORMAT json (the default outside development) or text: how log lines are written
+RCC_RETENTION_UNPLACED_YEARS  years after closing that a referral never placed keeps the child's details
+               (default 6); see docs/retention.md
+NOTIFY_API_KEY, NOTIFY_BASE_URL, NOTIFY_TEMPLATE_<EVENT>, NOTIFY_RETRY_SECONDS  email (rcc/notifications.py)
 """
 
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -65,6 +77,18 @@ def _secret_key(mode: str, secret: str | None) -> str:
     return secret
 
 
+DEVELOPMENT_BASE_URL = "http://localhost:5000"
+
+
+def _base_url(mode: str, value: str | None) -> str | None:
+    if not value:
+        return DEVELOPMENT_BASE_URL if mode in ("development", "testing") else None
+    if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]+)?(/[A-Za-z0-9._~/-]*)?", value):
+        raise ConfigurationError(f"RCC_BASE_URL is {value!r}, which is not a web address. Set it to the service's "
+                                 "public address, for example https://rcc.example.gov.uk")
+    return value.rstrip("/")
+
+
 def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     env = os.environ
     overrides = overrides or {}
@@ -101,11 +125,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OPENAPI_JSON_PATH": "openapi.json",
         "TESTING": mode == "testing",
         "RCC_TOTP_KEY": env.get("RCC_TOTP_KEY") or None,
+        "RCC_BASE_URL": _base_url(mode, overrides.get("RCC_BASE_URL", env.get("RCC_BASE_URL"))),
+        "RCC_SUPPORT_EMAIL": env.get("RCC_SUPPORT_EMAIL") or None,
+        "RCC_LOG_FORMAT": env.get("RCC_LOG_FORMAT") or ("text" if mode == "development" else "json"),
     }
     config.update(overrides)
     config["MIGRATION_DATABASE_URL"] = config["MIGRATION_DATABASE_URL"] or config["DATABASE_URL"]
     config["SYSTEM_DATABASE_URL"] = config["SYSTEM_DATABASE_URL"] or config["MIGRATION_DATABASE_URL"]
     config["SECRET_KEY"] = secret
+    config["RCC_BASE_URL"] = _base_url(mode, str(config["RCC_BASE_URL"] or "") or None)
     if production:  # no override can send a production session cookie over plain HTTP
         config["SESSION_COOKIE_SECURE"] = config["REMEMBER_COOKIE_SECURE"] = True
     return config

@@ -13,6 +13,9 @@ Backends, chosen by the environment when a mail is sent:
   and the template's text is kept here (``TEMPLATES``) so the one in Notify can be made to match;
 * otherwise the local outbox: the row itself, marked sent, which admins see at ``/outbox`` in development.
 
+Every email's link is absolute, on ``RCC_BASE_URL`` (``personalisation["link"]``; each Notify template
+ends with ``((link))``); the in-app list keeps the relative path (``Notification.link``).
+
 People choose which kinds they are emailed about, except the safety-critical ones (``SAFETY_CRITICAL``).
 """
 
@@ -67,11 +70,14 @@ class Event(StrEnum):
     VACANCY_STALE = "vacancy_stale"
     HIGH_COST_REVIEW_DUE = "high_cost_review_due"
     RUN_FAILED = "run_failed"
+    GROUP_OFFER_SENT = "group_offer_sent"
+    GROUP_OFFER_ANSWERED = "group_offer_answered"
+    EVALUATION_DUE = "evaluation_due"
 
 
 # Always emailed, whatever the person chose: a child may be waiting on them.
 SAFETY_CRITICAL = frozenset({Event.OFFER_SENT, Event.OFFER_EXPIRING, Event.OFFER_EXPIRED,
-                             Event.EMERGENCY_ESCALATION, Event.RUN_FAILED})
+                             Event.EMERGENCY_ESCALATION, Event.RUN_FAILED, Event.GROUP_OFFER_SENT})
 
 
 @dataclass(frozen=True)
@@ -135,9 +141,32 @@ TEMPLATES: dict[Event, Template] = {
     Event.RUN_FAILED: Template(
         "A matching run failed", "Matching run ((run)) failed",
         "Matching run ((run)) failed: ((reason))"),
+    Event.GROUP_OFFER_SENT: Template(
+        "Brothers and sisters are offered to your homes together",
+        "((children)) brothers and sisters are offered to ((homes)) together",
+        "((children)) brothers and sisters have been offered places together at ((homes)). Answer for all of them "
+        "at once by ((respond_by)): after that the offer expires."),
+    Event.GROUP_OFFER_ANSWERED: Template(
+        "A provider answered an offer of brothers and sisters", "((homes)) has ((answer)) an offer of brothers and sisters",
+        "((homes)) has ((answer)) group offer ((group)) of ((children)) brothers and sisters (offers ((offers)))."),
+    Event.EVALUATION_DUE: Template(
+        "A tender is ready to evaluate", "Evaluation of ((tender)) can begin",
+        "Bids for the tender ((tender)) closed at ((bid_deadline)) with ((bids)). Mark each answer on your own "
+        "before the marks are moderated."),
 }
 
 _PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")
+
+
+def absolute_link(link: str | None) -> str | None:
+    """The in-app ``link`` (a path) as an email must carry it: on ``RCC_BASE_URL`` (the service's public
+    address, e.g. ``https://rcc.example.gov.uk``). Without a base URL there is no usable link to send."""
+    if not link:
+        return None
+    base = current_app.config.get("RCC_BASE_URL") if has_app_context() else os.environ.get("RCC_BASE_URL")
+    if not base:
+        return None
+    return str(base).rstrip("/") + "/" + link.lstrip("/")
 
 
 def render(text: str, personalisation: dict[str, str]) -> str:
@@ -160,6 +189,8 @@ def notify(session: Session, event: Event, rcc_id: int, recipients: Iterable[To]
     occurrence is not told again. A recipient organisation outside ``rcc_id`` is a programming error."""
     template = TEMPLATES[event]
     values = {key: str(value) for key, value in personalisation.items()}
+    # Emails carry the link in full (Notify's templates end with ((link))); the in-app list keeps the path.
+    values["link"] = absolute_link(link) or ""
     title, body = render(template.subject, values), render(template.body, values)
     session.flush()  # the caller's own changes, in the caller's scope
     made: list[Notification] = []

@@ -183,8 +183,9 @@ def status_tag(offer: Offer, now: datetime | None = None) -> str:
 # Making an offer (the RCC) ------------------------------------------------------------------
 
 def make_offer(session: Session, referral: Referral, home: Home, proposal_id: int | None = None,
-               now: datetime | None = None) -> Offer:
-    """Offer the child to the home's provider, holding one of its free places until answered."""
+               now: datetime | None = None, tell_provider: bool = True) -> Offer:
+    """Offer the child to the home's provider, holding one of its free places until answered
+    (``tell_provider=False``: part of a group offer, which tells the provider once for the group)."""
     now = now or utcnow()
     # Lock the child's referral, then the home's vacancy (the one order everywhere), so that the
     # checks below read what every earlier request did and no other request can act on them until
@@ -213,7 +214,8 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
     mark_offered(session, referral)
     audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
-    notices.offer_sent(session, offer)
+    if tell_provider:
+        notices.offer_sent(session, offer)
     return offer
 
 
@@ -379,7 +381,7 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     session.flush()
     made = []
     for i in order:
-        offer = make_offer(session, referrals[i], homes[i], proposal_ids[i], now)
+        offer = make_offer(session, referrals[i], homes[i], proposal_ids[i], now, tell_provider=False)
         offer.group_offer_id = group.id
         offer.group_answer = SENT
         offer.respond_by = respond_by
@@ -388,8 +390,7 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     session.flush()
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_SENT, group, offer_ids=[o.id for o in made],
                  home_ids=sorted({o.home_id for o in made}), respond_by=respond_by.isoformat())
-    for offer in made:
-        notices.offer_sent(session, offer)
+    notices.group_offer_sent(session, group, made)
     return group, made
 
 
@@ -461,8 +462,7 @@ def accept_group_offer(session: Session, group: GroupOffer, now: datetime | None
     for member in waiting:
         move_offer(session, member, SENT, PROVIDER_ACCEPTED, answered_at=now, answered_by_user_id=user_id)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_ACCEPTED, group, offer_ids=[m.id for m in waiting])
-    for member in waiting:
-        notices.offer_answered(session, member, "accepted")
+    notices.group_offer_answered(session, group, waiting, "accepted")
     return waiting[0]
 
 
@@ -491,8 +491,7 @@ def decline_group_offer(session: Session, group: GroupOffer, reason_code: str, d
         _return_child_to_matching(session, member, member.home_id, reason)
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_DECLINED, group, reason=reason_code,
                  offer_ids=[m.id for m in waiting])
-    for member in waiting:
-        notices.offer_answered(session, member, "declined")
+    notices.group_offer_answered(session, group, waiting, "declined")
     return waiting[0]
 
 

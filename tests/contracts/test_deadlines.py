@@ -83,3 +83,26 @@ def test_an_uplift_applies_once_on_its_date(app, setup_session):
     assert "contract uplifts applied: 0" in tick(app, datetime(2028, 1, 1, 0, 1, tzinfo=UTC))
     assert uplifts() == [(date(2028, 1, 1), 512_500)]
     assert audited(s, "contract.uplift_applied") == 1
+
+
+def test_when_bids_close_the_rccs_evaluators_are_told_once_that_evaluation_is_due(app, setup_session):
+    s = setup_session
+    region = make_region(s, "E", ("Coventry", "Warwickshire"))
+    elsewhere = make_region(s, "F", ("Solihull", "Walsall"))  # another RCC's commissioner is never told
+    tender, lot = published_tender(s, region)
+    empty, _ = published_tender(s, region, reference="NW-2027-02")  # nobody bid: nothing to evaluate
+    bid_for(s, region.provider, lot, 500000, [make_home(s, region.provider, "Oak")])
+    s.commit()
+    evaluator = region.people[Role.RCC_COMMISSIONER]
+
+    assert told(s, "evaluation_due") == Counter()
+    tick(app, tender.bids_close_at - timedelta(minutes=1))
+    assert told(s, "evaluation_due") == Counter()
+    tick(app, max(tender.bids_close_at, empty.bids_close_at))
+    assert told(s, "evaluation_due") == Counter({evaluator.id: 1})  # not placement officers, providers, others
+    tick(app, tender.bids_close_at + timedelta(hours=1))
+    assert told(s, "evaluation_due") == Counter({evaluator.id: 1})
+    [notice] = s.scalars(select(Notification).where(Notification.event == "evaluation_due"))
+    assert notice.title == f"Evaluation of {tender.title} can begin" and "1 bid" in notice.body
+    assert notice.link == f"/contracts/tenders/{tender.id}"
+    assert elsewhere.people[Role.RCC_COMMISSIONER].id not in told(s, "evaluation_due")

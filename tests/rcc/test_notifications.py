@@ -205,21 +205,26 @@ def notify_stub(monkeypatch) -> Iterator[NotifyStub]:
     server.shutdown()
 
 
-def test_notify_is_sent_the_template_and_personalisation(app, region, setup_session, notify_stub):
+def test_notify_is_sent_the_template_and_personalisation(app, region, setup_session, notify_stub, monkeypatch):
     manager = region.people[Role.PROVIDER_MANAGER]
     officer = region.people[Role.RCC_PLACEMENT_OFFICER]
+    monkeypatch.setitem(app.config, "RCC_BASE_URL", "https://rcc.example.gov.uk")
     with app.app_context(), session_as(app, officer) as session, transaction(session):
         notifications.notify(session, Event.OFFER_SENT, region.rcc.id,
-                             [To(region.provider.id, (Role.PROVIDER_MANAGER,))], offer_values(), about="offer:1")
+                             [To(region.provider.id, (Role.PROVIDER_MANAGER,))], offer_values(), about="offer:1",
+                             link="/offers-for-your-homes/1")
     [sent] = notify_stub.requests
     assert sent["path"] == "/v2/notifications/email"
     assert sent["authorised"]
     assert sent["body"]["email_address"] == manager.email
     assert sent["body"]["template_id"] == "f33517ff-2a88-4f6e-b855-c550268ce08a"
-    assert sent["body"]["personalisation"] == {**offer_values(), "name": manager.name}
+    # The email's link is absolute, on RCC_BASE_URL; the in-app list keeps the path.
+    assert sent["body"]["personalisation"] == {**offer_values(), "name": manager.name,
+                                               "link": "https://rcc.example.gov.uk/offers-for-your-homes/1"}
     [row] = all_notifications(setup_session)
     assert (row.email_status, row.email_backend, row.email_attempts) == (EMAIL_SENT, "notify", 1)
     assert row.email_reference
+    assert row.link == "/offers-for-your-homes/1"
 
 
 def test_a_failing_notify_retries_then_marks_failed_and_keeps_the_action(app, region, setup_session, notify_stub):
