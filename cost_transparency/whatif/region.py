@@ -78,6 +78,8 @@ def build_region(session: Session, start: date, today: date, growth: list[float]
     children = children_by_id(session, referrals)
     by_month: dict[date, list[EngineChild]] = defaultdict(list)
     pool = []
+    max_miles: dict[str, float] = {}
+    excluded_areas: dict[str, frozenset[str]] = {}
     for referral in referrals:
         child = children.get(referral.child_id)
         if child is None or referral.submitted_at is None:
@@ -85,6 +87,10 @@ def build_region(session: Session, start: date, today: date, growth: list[float]
         engine = _engine_child(referral, child, places, referral.submitted_at.date())
         by_month[month_start(referral.submitted_at.date())].append(engine)
         pool.append(engine)
+        if referral.max_distance_miles is not None:
+            max_miles[engine.id] = float(referral.max_distance_miles)
+        if referral.excluded_areas:
+            excluded_areas[engine.id] = frozenset(referral.excluded_areas)
     # the recorded rate: complete months of the last 12 with referrals
     recent = [len(by_month.get(add_months(month_start(today), -k), [])) for k in range(1, MONTHS + 1)]
     rate = sum(recent) / MONTHS
@@ -106,7 +112,7 @@ def build_region(session: Session, start: date, today: date, growth: list[float]
         authority = local_authority_named(name)
         if authority is not None:
             centres[name] = (authority.centre.latitude, authority.centre.longitude)
-    region = Region(tuple(homes), tuple(demand), tuple(pool), centres)
+    region = Region(tuple(homes), tuple(demand), tuple(pool), centres, max_miles, excluded_areas)
     return RegionData(region, start, tuple(notes), tuple(sorted(centres)), {})
 
 

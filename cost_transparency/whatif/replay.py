@@ -82,6 +82,9 @@ class Region:
     months: tuple[MonthDemand, ...]
     pool: tuple[Child, ...] = ()  # recorded referrals to draw forecast children from
     area_centres: dict[str, tuple[float, float]] = field(default_factory=dict)  # local authority -> lat, lon
+    # a child's referral's limits, which the engine knows only as excluded homes: applied to new homes too
+    max_miles: dict[str, float] = field(default_factory=dict)  # child id -> the furthest a home may be
+    excluded_areas: dict[str, frozenset[str]] = field(default_factory=dict)  # child id -> areas refused
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,7 @@ class _Draws:
     """Every random draw of a replay, made before any matching (the same for every scenario)."""
 
     arrivals: list[list[Child]]
+    origin: dict[str, str]  # a forecast child's id -> the recorded referral it was drawn from
     stays: dict[str, int]
     initial_leaves: dict[str, list[int]]
 
@@ -195,6 +199,7 @@ def _draw(region: Region, seed: int) -> _Draws:
     keys = sorted(pool_by, key=lambda k: (k[0] or "", sorted(k[1])))
     weights = [len(pool_by[k]) for k in keys]
     arrivals: list[list[Child]] = []
+    origin: dict[str, str] = {}
     for index, month in enumerate(region.months):
         children = list(month.recorded)
         extra = _poisson(rng, month.expected) if keys else 0
@@ -202,6 +207,7 @@ def _draw(region: Region, seed: int) -> _Draws:
             key = rng.choices(keys, weights)[0]
             template = rng.choice(pool_by[key])
             children.append(dataclasses.replace(template, id=f"W{index:02d}-{n:04d}", sibling_group=None))
+            origin[children[-1].id] = template.id
         arrivals.append(children)
     stays = {}
     for children in arrivals:
@@ -211,7 +217,7 @@ def _draw(region: Region, seed: int) -> _Draws:
             stays[child.id] = 1 + int(rng.expovariate(1 / mean))
     initial = {h.home.id: sorted(rng.randint(1, INITIAL_STAY_MONTHS) for _ in range(h.taken))
                for h in sorted(region.homes, key=lambda h: h.home.id)}
-    return _Draws(arrivals, stays, initial)
+    return _Draws(arrivals, origin, stays, initial)
 
 
 def _poisson(rng: random.Random, mean: float) -> int:
@@ -282,7 +288,8 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
             waiting[child.id] = 0
         free = [dataclasses.replace(h, free_places=capacity[h.id] - taken.get(h.id, 0))
                 for h in homes.values() if capacity[h.id] - taken.get(h.id, 0) > 0]
-        matched = [dataclasses.replace(children[c], sibling_group=None) for c in sorted(waiting)]
+        added = [h for _, h, _ in extra if isinstance(h, Home) and h.id in homes]
+        matched = [_limited(region, draws, children[c], added) for c in sorted(waiting)]
         placed = within = 0
         miles = weekly = 0.0
         if matched and free:
@@ -306,6 +313,16 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
         results.append(MonthResult(month.month, len(arrivals), len(matched), placed, within, len(waiting), gave_up,
                                    miles, weekly, spend, time.perf_counter() - started))
     return Replay(scenario.name, seed, tuple(results), time.process_time() - started_cpu)
+
+
+def _limited(region: Region, draws: _Draws, child: Child, added: list[Home]) -> Child:
+    """The child, alone (siblings are matched one by one here), with the scenario's new homes that
+    their referral's distance limit or refused areas rule out added to their excluded homes."""
+    source = draws.origin.get(child.id, child.id)
+    limit, areas = region.max_miles.get(source), region.excluded_areas.get(source, frozenset())
+    refused = {h.id for h in added if (h.area in areas) or (
+        limit is not None and great_circle_miles(child.home_location, h.location) > limit)}
+    return dataclasses.replace(child, sibling_group=None, excluded_homes=child.excluded_homes | refused)
 
 
 def _replay_task(args: tuple[Region, Scenario, int]) -> Replay:
