@@ -175,6 +175,11 @@ class AuditAction(StrEnum):
     VACANCY_CONFIRMED = "vacancy.confirmed"
     VACANCY_UPDATED = "vacancy.updated"
 
+    # branch whatif (issue 17): what-if market shaping replays
+    WHATIF_RUN_STARTED = "whatif_run.started"
+    WHATIF_RUN_FINISHED = "whatif_run.finished"
+    WHATIF_RUN_FAILED = "whatif_run.failed"
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -25,7 +25,7 @@ from commissioning.services.referrals import children_by_id
 from cost_transparency.whatif.replay import MONTHS, MonthDemand, Region, SupplyHome
 from matching.engine import Child as EngineChild
 from matching.engine import Point
-from matching.services.keys import household_key
+from matching.services.keys import council_key, household_key
 from matching.services.snapshot import (
     _engine_child,  # noqa: PLC2701 - the same child the matching run would see
     _engine_home,  # noqa: PLC2701
@@ -84,7 +84,8 @@ def build_region(session: Session, start: date, today: date, growth: list[float]
         child = children.get(referral.child_id)
         if child is None or referral.submitted_at is None:
             continue
-        engine = _engine_child(referral, child, places, referral.submitted_at.date())
+        engine = _engine_child(referral, child, places, referral.submitted_at.date(),
+                               {"council": council_key(referral.council_id)})
         by_month[month_start(referral.submitted_at.date())].append(engine)
         pool.append(engine)
         if referral.max_distance_miles is not None:
@@ -113,7 +114,9 @@ def build_region(session: Session, start: date, today: date, growth: list[float]
         if authority is not None:
             centres[name] = (authority.centre.latitude, authority.centre.longitude)
     region = Region(tuple(homes), tuple(demand), tuple(pool), centres, max_miles, excluded_areas)
-    return RegionData(region, start, tuple(notes), tuple(sorted(centres)), {})
+    councils = {council_key(int(o.id or 0)): o.name for o in session.scalars(
+        select(Organisation).where(Organisation.kind == "council"))}
+    return RegionData(region, start, tuple(notes), tuple(sorted(centres)), councils)
 
 
 def _council_names(session: Session) -> list[str]:

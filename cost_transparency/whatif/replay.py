@@ -127,6 +127,9 @@ class Replay:
     seed: int
     months: tuple[MonthResult, ...]
     cpu_seconds: float = 0.0
+    # each council's share (the child's council; "" where the child names none): placed, placed within
+    # WITHIN_MILES, unplaced (left or still waiting at the end), spend
+    by_council: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def placed(self) -> int:
@@ -265,7 +268,13 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
     extra = scenario_homes(region, scenario)
     children: dict[str, Child] = {}
     waiting: dict[str, int] = {}  # child id -> months waited
-    staying: list[tuple[int, str, float]] = []  # (month it ends, home, weekly cost) of replay placements
+    staying: list[tuple[int, str, float, str]] = []  # (month it ends, home, £ a week, council) placed by the replay
+    share: dict[str, dict[str, float]] = {}
+
+    def tally(child: Child, name: str, amount: float = 1.0) -> None:
+        row = share.setdefault(child.council or "", {"placed": 0, "placed_within": 0, "unplaced": 0, "spend": 0.0})
+        row[name] += amount
+
     results = []
     for index, month in enumerate(region.months):
         started = time.perf_counter()
@@ -280,7 +289,7 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
         for home_id in leaving:
             leaving[home_id] = [m for m in leaving[home_id] if m > index]
         taken: dict[str, int] = {k: len(v) for k, v in leaving.items()}
-        for _, home_id, _ in staying:
+        for _, home_id, _, _ in staying:
             taken[home_id] = taken.get(home_id, 0) + 1
         arrivals = draws.arrivals[index]
         for child in arrivals:
@@ -299,9 +308,11 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
                 distance = great_circle_miles(child.home_location, home.location)
                 placed += 1
                 within += distance <= WITHIN_MILES
+                tally(child, "placed")
+                tally(child, "placed_within", float(distance <= WITHIN_MILES))
                 miles += distance
                 weekly += home.weekly_cost
-                staying.append((index + draws.stays[child.id], home.id, home.weekly_cost))
+                staying.append((index + draws.stays[child.id], home.id, home.weekly_cost, child.council or ""))
                 del waiting[child.id]
         gave_up = 0
         for child_id in sorted(waiting):
@@ -309,10 +320,18 @@ def replay(region: Region, scenario: Scenario, seed: int) -> Replay:
             if waiting[child_id] >= MAX_WAIT_MONTHS:
                 del waiting[child_id]
                 gave_up += 1
-        spend = sum(cost for _, _, cost in staying) * WEEKS_PER_MONTH
+                tally(children[child_id], "unplaced")
+        if index == len(region.months) - 1:
+            for child_id in waiting:
+                tally(children[child_id], "unplaced")
+        spend = sum(cost for _, _, cost, _ in staying) * WEEKS_PER_MONTH
+        for _, _, cost, council in staying:
+            row = share.setdefault(council, {"placed": 0, "placed_within": 0, "unplaced": 0, "spend": 0.0})
+            row["spend"] += cost * WEEKS_PER_MONTH
         results.append(MonthResult(month.month, len(arrivals), len(matched), placed, within, len(waiting), gave_up,
                                    miles, weekly, spend, time.perf_counter() - started))
-    return Replay(scenario.name, seed, tuple(results), time.process_time() - started_cpu)
+    return Replay(scenario.name, seed, tuple(results), time.process_time() - started_cpu,
+                  {k: {n: round(v, 2) for n, v in row.items()} for k, row in sorted(share.items())})
 
 
 def _limited(region: Region, draws: _Draws, child: Child, added: list[Home]) -> Child:
@@ -356,7 +375,7 @@ def replay_to_json(result: Replay) -> dict[str, Any]:
             "totals": {"placed": result.placed, "placed_within": result.placed_within,
                        "unplaced": result.unplaced, "spend": round(result.spend, 2),
                        "miles": round(result.miles, 1)},
-            "cpu_seconds": round(result.cpu_seconds, 3),
+            "cpu_seconds": round(result.cpu_seconds, 3), "by_council": result.by_council,
             "months": [{**dataclasses.asdict(m), "miles": round(m.miles, 1), "weekly_cost": round(m.weekly_cost, 2),
                         "spend": round(m.spend, 2), "seconds": round(m.seconds, 3)} for m in result.months]}
 

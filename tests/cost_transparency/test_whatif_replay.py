@@ -105,3 +105,11 @@ def test_the_replay_as_json_has_months_and_totals():
     assert set(found["totals"]) == {"placed", "placed_within", "unplaced", "spend", "miles"}
     assert len(found["months"]) == 12
     assert found["totals"]["placed"] == sum(m["placed"] for m in found["months"])
+
+
+def test_each_councils_share_adds_up_to_the_region():
+    found = replay(small_region(), Scenario("baseline"), 4)
+    assert set(found.by_council) == {"Manchester", "Coventry"}
+    assert sum(row["placed"] for row in found.by_council.values()) == found.placed
+    assert sum(row["unplaced"] for row in found.by_council.values()) == found.unplaced
+    assert abs(sum(row["spend"] for row in found.by_council.values()) - found.spend) < 1
