@@ -21,7 +21,7 @@ from tests.cost_transparency.conftest import TODAY, add_home, add_provider
 @pytest.fixture
 def world(session, region):
     provider = add_provider(session, region, "Whatif Homes")
-    for index in range(3):
+    for _ in range(3):
         add_home(session, region, provider, local_authority="Coventry", places=2)
     coventry = region.councils[0]
     for index in range(6):
