@@ -50,3 +50,9 @@ def register(app: Any) -> None:
     add_home_link(app, "Provider risk", "Spend and places by provider group, concentration and rating drops.",
                   "cost_transparency.provider_risk_page", rcc_readers, order=33)
     add_demo_step(app, demo.load_demo_costs)
+    # branch whatif (issue 17): what-if market shaping
+    from cost_transparency.whatif import views as whatif_views  # noqa: PLC0415
+
+    app.register_blueprint(whatif_views.bp)
+    add_home_link(app, "What if", "Replay 12 months of matching with new places of a type in an area, beside "
+                  "the baseline.", "whatif.index", (*rcc_readers, *finance), order=34)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
-from rcc.tenancy import COUNCIL_AND_RCC, PROVIDER_AND_RCC, WHOLE_RCC, TenantPolicy
+from rcc.tenancy import COUNCIL_AND_RCC, PROVIDER_AND_RCC, RCC_AND_COUNCILS, WHOLE_RCC, TenantPolicy
 from rcc.versions import Versioned
 
 # Drafts of publications are the RCC's own working papers: no council or provider sees them.
@@ -156,3 +156,36 @@ class Publication(Versioned, table=True):
     approved_at: datetime | None = None
     published_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     published_at: datetime | None = None
+
+
+WHATIF_STATUSES = ("queued", "running", "done", "failed")
+
+
+class WhatifRun(SQLModel, table=True):
+    """One what-if scenario and its replay beside the baseline (issue 17): the scenario as JSON
+    (``cost_transparency.whatif.replay.scenario_to_json``), the seed and first month that make it
+    reproducible, and, when done, both replays with each council's share. The RCC's; its member
+    councils read it (their own share is what their pages show)."""
+
+    __tablename__ = "whatif_run"
+    __tenant_policy__: ClassVar[TenantPolicy] = RCC_AND_COUNCILS
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="ck_whatif_run_status"),
+        CheckConstraint("months_done >= 0 AND months_done <= months * 2", name="ck_whatif_run_progress"),
+        CheckConstraint("months >= 1 AND months <= 24", name="ck_whatif_run_months"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    name: str = Field(max_length=120)
+    scenario: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    seed: int
+    start: date  # the first month replayed
+    months: int = 12
+    status: str = Field(default="queued", max_length=10)
+    months_done: int = 0  # progress: months replayed, over both replays
+    result: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    error: str | None = Field(default=None, max_length=500)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None

@@ -177,6 +177,10 @@ class AuditAction(StrEnum):
 
     # branch ops: the retention policy's purge of children's identifiable details (docs/retention.md)
     RETENTION_PURGED = "retention.purged"
+    # branch whatif (issue 17): what-if market shaping replays
+    WHATIF_RUN_STARTED = "whatif_run.started"
+    WHATIF_RUN_FINISHED = "whatif_run.finished"
+    WHATIF_RUN_FAILED = "whatif_run.failed"
 
 
 @dataclass(frozen=True)

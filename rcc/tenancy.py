@@ -139,6 +139,8 @@ PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("provider_id",))
 COUNCIL_PROVIDER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("council_id", "provider_id"))
 # A row one organisation owns, whether a council or a provider (a foster household), and the RCC.
 OWNER_AND_RCC = TenantPolicy(rcc_staff=True, owner_columns=("owner_id",))
+# branch whatif: the RCC's region-wide planning figures, read by its member councils (no provider).
+RCC_AND_COUNCILS = TenantPolicy(rcc_staff=True, any_council=True)
 
 
 def tenant_models(registry: Any) -> list[Any]:

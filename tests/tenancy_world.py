@@ -32,7 +32,7 @@ from commissioning.models import (
     Vacancy,
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
-from cost_transparency.models import CostRecord, HighCostReview, Publication
+from cost_transparency.models import CostRecord, HighCostReview, Publication, WhatifRun
 from matching.models import MatchingRun, Offer, Proposal
 from rcc.models import ApiToken, User, UserSession
 from rcc.notification_models import Notification
@@ -63,6 +63,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "proposal_id": Proposal,
     "offer_id": Offer,
     "notification_id": Notification,
+    "whatif_run_id": WhatifRun,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",

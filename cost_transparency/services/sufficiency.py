@@ -101,13 +101,31 @@ def snapshot(session: Session, on: date, council: Organisation | None = None) ->
 
 
 def local_places(session: Session, on: date) -> dict[str, dict[str, int]]:
-    """Area (local authority) → placement type → registered places in homes there plus block-contract
-    places reserved in them, on ``on``. In-house foster households are not in the register yet: foster
-    care's local places here are the fostering agencies' (a hook for the households register)."""
+    """Area (local authority) → placement type → registered places in homes there, on ``on``, and for
+    foster care the places of approved foster households there (``approved_households``)."""
     found: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for home in supply_history.on(session, on) if on < date.today() else supply_history.now(session, on):
         found[home.local_authority][home.placement_type] += home.registered_places
+    for area, places, _free in approved_households(session, on):
+        found[area][FOSTER] += places
     return {area: dict(by_type) for area, by_type in found.items()}
+
+
+FOSTER = "foster_care"
+
+
+def approved_households(session: Session, on: date, area: str | None = None) -> list[tuple[str, int, int]]:
+    """(local authority, places approved, places free) of each foster household approved now and
+    recorded on or before ``on`` (a household's status history is not kept: one approved now counts from
+    when it was recorded); in ``area`` if given. In-house and agency households alike."""
+    from commissioning.models import FosterHousehold  # noqa: PLC0415
+
+    query = select(FosterHousehold.local_authority, FosterHousehold.max_children, FosterHousehold.places_free,
+                   FosterHousehold.created_at).where(FosterHousehold.status == "approved")
+    if area is not None:
+        query = query.where(FosterHousehold.local_authority == area)
+    return [(authority, places, free) for authority, places, free, created in session.execute(query)
+            if created is None or created.date() <= on]
 
 
 def _placements(session: Session, on: date, council: Organisation | None, rows: dict[str, TypeSufficiency]) -> None:
@@ -133,7 +151,8 @@ def _placements(session: Session, on: date, council: Organisation | None, rows: 
 def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency], area: str | None = None) -> None:
     """Homes, registered places and vacancies: the register as it stands for today or later, and as
     recorded at the end of ``on`` (the supply history) for a past day; in ``area`` (a local
-    authority) if given. Block places are those of contracts running that day."""
+    authority) if given. Block places are those of contracts running that day. Approved foster
+    households add their places to foster care's (and, for today or later, their free places)."""
     for home in supply_history.on(session, on) if on < date.today() else supply_history.now(session, on):
         if area is not None and home.local_authority != area:
             continue
@@ -141,6 +160,11 @@ def _supply(session: Session, on: date, rows: dict[str, TypeSufficiency], area: 
         row.homes += 1
         row.registered_places += home.registered_places
         row.vacancies += home.places_free
+    foster = rows.setdefault(FOSTER, TypeSufficiency(FOSTER))
+    for _authority, places, free in approved_households(session, on, area):
+        foster.registered_places += places  # approved places: a household is not a registered home
+        if on >= date.today():  # a household's free places are known now, not for past days
+            foster.vacancies += free
 
 
 def block_capacity(session: Session, on: date, area: str | None = None) -> list[tuple[str, int, int]]:

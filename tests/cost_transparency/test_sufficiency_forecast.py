@@ -131,3 +131,27 @@ def test_spend_forecast_costs_block_places_with_uplifts_and_the_rest_at_spot(set
         assert spent.weekly == block + round(max(point.expected - 1.2, 0) * 500000)
         assert spent.weekly_low <= spent.weekly <= spent.weekly_high
     assert len(homes.annual) == 2 and homes.annual[0][1] > 0
+
+
+def test_approved_foster_households_count_as_foster_care_supply(session, region):
+    """Issue 17: in-house and agency foster households are supply where demand is compared with it."""
+    from commissioning.models import FosterHousehold
+    from cost_transparency.services import sufficiency
+
+    coventry, warwickshire = region.councils
+    for reference, owner, area, places, free, status in (
+            ("FH-1", coventry, "Coventry", 2, 1, "approved"), ("FH-2", coventry, "Coventry", 3, 0, "approved"),
+            ("FH-3", region.provider, "Warwickshire", 1, 1, "approved"),
+            ("FH-4", coventry, "Coventry", 4, 4, "on_hold")):
+        session.add(FosterHousehold(rcc_id=region.rcc.id, owner_id=owner.id, reference=reference, postcode="CV1 2AB",
+                                    latitude=52.4, longitude=-1.5, local_authority=area, max_children=places,
+                                    places_free=free, status=status))
+    session.commit()
+    places = sufficiency.local_places(session, TODAY)
+    assert places["Coventry"]["foster_care"] == 5 and places["Warwickshire"]["foster_care"] == 1
+    region_snap = sufficiency.snapshot(session, TODAY)
+    assert region_snap.by_type["foster_care"].registered_places == 6
+    assert region_snap.by_type["foster_care"].vacancies == 2
+    council_snap = sufficiency.snapshot(session, TODAY, coventry)
+    assert council_snap.by_type["foster_care"].registered_places == 5
+    assert sufficiency.local_places(session, date(2000, 1, 1)) == {}, "not counted before they were recorded"

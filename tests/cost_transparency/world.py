@@ -42,6 +42,25 @@ def build(session: Session, region: Region, label: str) -> None:
     publications.create_draft(session, region.rcc, f"MARK-{label}-publication", today - timedelta(days=364),
                               today, None, today)
     session.flush()
+    _whatif_run(session, region, label, today)
+
+
+def _whatif_run(session: Session, region: Region, label: str, today: date) -> None:
+    """A finished what-if run (the RCC's; its councils read it), replayed on an empty region."""
+    from cost_transparency.models import WhatifRun
+    from cost_transparency.whatif.replay import MonthDemand, Scenario, replay, replay_to_json
+    from cost_transparency.whatif.replay import Region as ReplayRegion
+
+    empty = ReplayRegion((), tuple(MonthDemand(f"2026-{m:02d}") for m in range(1, 13)), (), {"Coventry": (52.4, -1.5)})
+    found = {"notes": [], "workers": 1, "councils": {},
+             "baseline": replay_to_json(replay(empty, Scenario("Baseline"), 1)),
+             "scenario": replay_to_json(replay(empty, Scenario(f"MARK-{label}-whatif"), 1))}
+    session.add(WhatifRun(rcc_id=region.rcc.id, name=f"MARK-{label}-whatif", seed=1, start=today.replace(day=1),
+                          status="done", months_done=24, result=found,
+                          scenario={"name": f"MARK-{label}-whatif", "changes": [
+                              {"placement_type": "childrens_home", "places": 2, "area": "Coventry", "home": None,
+                               "from_month": 0, "weekly_cost": None}]}))
+    session.flush()
 
 
 def _placement(session: Session, region: Region, council_id: int | None, home: Home, label: str, index: int,
