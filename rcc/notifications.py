@@ -67,6 +67,7 @@ class Event(StrEnum):
     VACANCY_STALE = "vacancy_stale"
     HIGH_COST_REVIEW_DUE = "high_cost_review_due"
     RUN_FAILED = "run_failed"
+    REFERRAL_PACK_RELEASED = "referral_pack_released"  # branch eoi
 
 
 # Always emailed, whatever the person chose: a child may be waiting on them.
@@ -135,6 +136,10 @@ TEMPLATES: dict[Event, Template] = {
     Event.RUN_FAILED: Template(
         "A matching run failed", "Matching run ((run)) failed",
         "Matching run ((run)) failed: ((reason))"),
+    Event.REFERRAL_PACK_RELEASED: Template(  # branch eoi
+        "A council asks whether your homes can take a child", "A referral for ((homes)): answer by ((respond_by))",
+        "A council has sent you an anonymised referral for ((homes)). Say whether each home can meet the "
+        "child's needs, from when and at what weekly price, by ((respond_by))."),
 }
 
 _PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")
