@@ -205,8 +205,9 @@ def release(session: Session, pack: ReferralPack, home_ids: list[int], document_
             pack_id=pack.id, referral_id=pack.referral_id, profile=profile_document(referral, child, home),
             respond_by=pack.respond_by, released_at=now))
     providers = sorted({eligible[h].provider_id for h in home_ids})
-    already = set(session.execute(select(ReferralDocumentRelease.document_id, ReferralDocumentRelease.provider_id)
-                                  .where(ReferralDocumentRelease.pack_id == pack.id)).tuples())
+    already = {(int(d), int(p)) for d, p in session.execute(
+        select(ReferralDocumentRelease.document_id, ReferralDocumentRelease.provider_id)
+        .where(ReferralDocumentRelease.pack_id == pack.id)).all()}
     releases = [ReferralDocumentRelease(rcc_id=pack.rcc_id, council_id=pack.council_id, provider_id=p,
                                         document_id=d, pack_id=pack.id, released_at=now)
                 for p in providers for d in sorted(set(document_ids)) if (d, p) not in already]
