@@ -33,7 +33,7 @@ from commissioning.models import (
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
-from matching.models import MatchingRun, Offer, Proposal
+from matching.models import ExpressionOfInterest, MatchingRun, Offer, Proposal, ReferralDocument, ReferralPack
 from rcc.models import ApiToken, User, UserSession
 from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
@@ -63,6 +63,9 @@ ID_ARGUMENTS: dict[str, type] = {
     "proposal_id": Proposal,
     "offer_id": Offer,
     "notification_id": Notification,
+    "pack_id": ReferralPack,
+    "document_id": ReferralDocument,
+    "answer_id": ExpressionOfInterest,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",

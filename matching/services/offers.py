@@ -137,8 +137,9 @@ def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, 
     }
 
 
-def anonymised_profile(offer: Offer) -> AnonymisedProfile:
-    """The offer's child as a provider may see them. Reads only the offer, never the referral."""
+def anonymised_profile(offer: Offer | ExpressionOfInterest) -> AnonymisedProfile:
+    """The offer's (or a referral pack's) child as a provider may see them. Reads only its stored
+    profile, never the referral."""
     p = offer.profile
     return AnonymisedProfile(
         age_band=str(p.get("age_band", "")), sex=str(p.get("sex", "")),

@@ -325,8 +325,8 @@ def document_for_download(session: Session, document_id: int) -> ReferralDocumen
             document = session.scalars(select(ReferralDocument).where(ReferralDocument.id == document_id)).first()
         if document is None:
             raise NotFound()
-    audit.record(session, AuditAction.REFERRAL_DOCUMENT_DOWNLOADED, document, referral_id=document.referral_id,
-                 kind=document.kind, pack_id=document.pack_id)
+    audit.record_read(session, AuditAction.REFERRAL_DOCUMENT_DOWNLOADED, [document], kind=document.kind,
+                      pack_id=document.pack_id)
     return document
 
 

@@ -69,7 +69,7 @@ def test_the_pack_goes_to_homes_that_could_take_the_child_and_their_provider_is_
     made = _release(session, pack, scenario.homes, [document])
     assert {e.home_id for e in made} == {h.id for h in scenario.homes}
     profile = made[0].profile
-    assert "COV-0001" not in str(profile) and "AB" != profile.get("initials") and "CV2" not in str(profile)
+    assert "COV-0001" not in str(profile) and profile.get("initials") != "AB" and "CV2" not in str(profile)
     told = setup_session.scalars(select(Notification).where(Notification.event == "referral_pack_released")).all()
     assert {n.organisation_id for n in told} == {scenario.region.provider.id}
     assert len(told) == 1 and "Elm House" in told[0].title and "COV-0001" not in told[0].body
@@ -144,7 +144,7 @@ def test_a_cannot_excludes_the_home_from_the_next_run_with_the_reason_in_the_fun
     assert steps["provider_cannot"]["removed"] == 2 and steps["provider_cannot"]["remaining"] == 0
     reasons = referral_packs.cannot_reasons(session_for(scenario.officer), referral.id)
     assert {name for name, _ in reasons} == {h.name for h in scenario.homes}
-    assert all("Risks to or from the children already living here. A girl here was exploited" == why
+    assert all(why == "Risks to or from the children already living here. A girl here was exploited"
                for _, why in reasons)
 
     # A child nobody asked about is unaffected: the second child still gets a home.
