@@ -7,12 +7,14 @@ released to the provider: no referral or child object reaches a provider templat
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from flask import Blueprint, Flask, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.models import Home, Referral
@@ -21,6 +23,7 @@ from matching.models import (
     EOI_ANSWER_LABELS,
     MAX_DOCUMENT_BYTES,
     ExpressionOfInterest,
+    ReferralDocument,
     ReferralPack,
 )
 from matching.services import offers, referral_packs
@@ -31,7 +34,7 @@ from rcc.db import transaction
 from rcc.errors import FieldErrors, ServiceError
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import audit_read, db, get_or_404
+from rcc.web import MAX_ID, audit_read, db, get_or_404
 
 SENDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 PROVIDERS = (Role.PROVIDER_MANAGER,)
@@ -148,15 +151,23 @@ def release(pack_id: int) -> Any:
 
 
 @packs_bp.route("/documents/<int:document_id>")
-@allow(*RCC_STAFF, *COUNCIL_STAFF, *PROVIDERS)
+@allow(*RCC_STAFF, *COUNCIL_STAFF)
 def download(document_id: int) -> Any:
-    from flask import abort  # noqa: PLC0415
+    return _download(referral_packs.document_for_download, document_id)
 
-    if not 1 <= document_id <= 2**31 - 1:
+
+@provider_packs_bp.route("/documents/<int:release_id>")
+@allow(*PROVIDERS)
+def provider_download(release_id: int) -> Any:
+    return _download(referral_packs.released_document_for_download, release_id)
+
+
+def _download(find: Callable[[Session, int], ReferralDocument], object_id: int) -> Any:
+    if not 1 <= object_id <= MAX_ID:
         abort(404)
     try:
         with transaction(db()) as s:
-            document = referral_packs.document_for_download(s, document_id)
+            document = find(s, object_id)
     except ServiceError:
         abort(404)
     response = Response(document.content, mimetype=document.content_type)

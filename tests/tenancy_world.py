@@ -33,7 +33,15 @@ from commissioning.models import (
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
-from matching.models import ExpressionOfInterest, MatchingRun, Offer, Proposal, ReferralDocument, ReferralPack
+from matching.models import (
+    ExpressionOfInterest,
+    MatchingRun,
+    Offer,
+    Proposal,
+    ReferralDocument,
+    ReferralDocumentRelease,
+    ReferralPack,
+)
 from rcc.models import ApiToken, User, UserSession
 from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
@@ -66,6 +74,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "pack_id": ReferralPack,
     "document_id": ReferralDocument,
     "answer_id": ExpressionOfInterest,
+    "release_id": ReferralDocumentRelease,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",

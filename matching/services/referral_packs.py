@@ -15,8 +15,9 @@ provider said "cannot" is ruled out for that child in its own funnel step ("prov
 price offered replaces the home's price for that child, and a home nobody was asked about is
 unaffected.
 
-Documents are downloaded (``document_for_download``) by the council, the RCC, and providers the
-document was released to — each download audited; nobody else even learns the document exists.
+Documents are downloaded by the council and the RCC (``document_for_download``) and by providers the
+document was released to (``released_document_for_download``, by the release) — each download
+audited; nobody else even learns the document exists.
 """
 
 from __future__ import annotations
@@ -297,34 +298,44 @@ def answer(session: Session, found: ExpressionOfInterest, given: Answer,
 
 
 def released_documents(session: Session, found: ExpressionOfInterest) -> list[tuple[int, str, str, int]]:
-    """(id, kind label, file name, size) of the pack's documents released to this answer's provider.
-    Read within the RCC (the provider may not read the document rows): only the released ids are."""
-    ids = list(session.scalars(select(ReferralDocumentRelease.document_id).where(
-        ReferralDocumentRelease.pack_id == found.pack_id, ReferralDocumentRelease.provider_id == found.provider_id)))
-    if not ids:
+    """(release id, kind label, file name, size) of the pack's documents released to this answer's
+    provider. Read within the RCC (the provider may not read the document rows): only the released ones."""
+    releases = dict(session.execute(select(ReferralDocumentRelease.document_id, ReferralDocumentRelease.id).where(
+        ReferralDocumentRelease.pack_id == found.pack_id,
+        ReferralDocumentRelease.provider_id == found.provider_id)).all())
+    if not releases:
         return []
     with within_rcc(session, found.rcc_id):
         rows = session.execute(select(ReferralDocument.id, ReferralDocument.kind, ReferralDocument.file_name,
-                                      ReferralDocument.size_bytes).where(col(ReferralDocument.id).in_(ids))
+                                      ReferralDocument.size_bytes).where(col(ReferralDocument.id).in_(releases))
                                .order_by(ReferralDocument.id)).all()
-    return [(int(i), DOCUMENT_KINDS.get(k, k), str(n), int(s)) for i, k, n, s in rows]
+    return [(int(releases[i]), DOCUMENT_KINDS.get(k, k), str(n), int(s)) for i, k, n, s in rows]
 
 
 # Downloads ----------------------------------------------------------------------------------
 
 def document_for_download(session: Session, document_id: int) -> ReferralDocument:
-    """The document if the session's organisation may have it: its council and the RCC (their rows),
-    or a provider it was released to. Anyone else: NotFound. The download is audited."""
+    """The council's (or, for the RCC, any of its councils') document; anyone else: NotFound. Audited."""
     document = session.scalars(select(ReferralDocument).where(ReferralDocument.id == document_id)).first()
     if document is None:
-        release_row = session.scalars(select(ReferralDocumentRelease)
-                                      .where(ReferralDocumentRelease.document_id == document_id)).first()
-        if release_row is None:
-            raise NotFound()
-        with within_rcc(session, release_row.rcc_id):
-            document = session.scalars(select(ReferralDocument).where(ReferralDocument.id == document_id)).first()
-        if document is None:
-            raise NotFound()
+        raise NotFound()
+    return _downloaded(session, document)
+
+
+def released_document_for_download(session: Session, release_id: int) -> ReferralDocument:
+    """The document released to the session's provider by this release; anyone else: NotFound. The
+    provider may not read document rows, so the one released is read within the RCC. Audited."""
+    found = session.scalars(select(ReferralDocumentRelease).where(ReferralDocumentRelease.id == release_id)).first()
+    if found is None:
+        raise NotFound()
+    with within_rcc(session, found.rcc_id):
+        document = session.scalars(select(ReferralDocument).where(ReferralDocument.id == found.document_id)).first()
+    if document is None:
+        raise NotFound()
+    return _downloaded(session, document)
+
+
+def _downloaded(session: Session, document: ReferralDocument) -> ReferralDocument:
     audit.record_read(session, AuditAction.REFERRAL_DOCUMENT_DOWNLOADED, [document], kind=document.kind,
                       pack_id=document.pack_id)
     return document

@@ -8,7 +8,13 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from matching.models import CAN_MEET, ExpressionOfInterest, ReferralDocument, ReferralPack
+from matching.models import (
+    CAN_MEET,
+    ExpressionOfInterest,
+    ReferralDocument,
+    ReferralDocumentRelease,
+    ReferralPack,
+)
 from rcc.models import AuditEvent
 from rcc.roles import Role
 
@@ -65,7 +71,9 @@ def test_council_sends_a_pack_and_the_provider_answers_and_downloads(signed_in_c
     assert (answer.answer, answer.weekly_price) == (CAN_MEET, 425_000)
     assert "£4,250" in council.get(f"/referral-packs/referral/{referral.id}").get_data(as_text=True)
 
-    download = provider.get(f"/referral-packs/documents/{document.id}")
+    release = setup_session.scalars(select(ReferralDocumentRelease)).one()
+    assert provider.get(f"/referral-packs/documents/{document.id}").status_code == 403
+    download = provider.get(f"/referral-packs-for-your-homes/documents/{release.id}")
     assert download.status_code == 200 and download.data == PDF
     assert download.headers["Content-Disposition"] == 'attachment; filename="risks.pdf"'
     audited = setup_session.scalars(select(AuditEvent).where(
@@ -88,7 +96,11 @@ def test_nobody_else_can_download_or_open_the_pack(signed_in_client, scenario, s
     assert other_council.get(f"/referral-packs/documents/{kept.id}").status_code == 404
     assert other_council.get(f"/referral-packs/referral/{referral.id}").status_code == 404
     provider = signed_in_client(scenario.provider_manager)
-    assert provider.get(f"/referral-packs/documents/{kept.id}").status_code == 404  # not released to it
+    released = session.scalars(select(ReferralDocumentRelease)).all()
+    assert released == []  # the pack went to the provider without the document
+    assert provider.get(f"/referral-packs/documents/{kept.id}").status_code == 403
+    for release_id in (1, 2, kept.id):
+        assert provider.get(f"/referral-packs-for-your-homes/documents/{release_id}").status_code == 404
     assert provider.get(f"/referral-packs/referral/{referral.id}").status_code == 403
     assert signed_in_client(scenario.officer).get(f"/referral-packs/documents/{kept.id}").status_code == 200
     assert not setup_session.scalars(select(AuditEvent).where(

@@ -10,7 +10,14 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, text
 
-from matching.models import CAN_MEET, CANNOT, ExpressionOfInterest, Proposal, ReferralDocument
+from matching.models import (
+    CAN_MEET,
+    CANNOT,
+    ExpressionOfInterest,
+    Proposal,
+    ReferralDocument,
+    ReferralDocumentRelease,
+)
 from matching.services import jobs, referral_packs, runs
 from matching.services.keys import child_key, home_key
 from matching.services.referral_packs import Answer
@@ -181,7 +188,11 @@ def test_documents_are_encrypted_at_rest_and_each_download_is_audited(session_fo
     for person in (scenario.council_officer, scenario.officer, scenario.provider_manager):
         reader = session_for(person)
         with transaction(reader):
-            got = referral_packs.document_for_download(reader, document.id)
+            if person is scenario.provider_manager:
+                release_id = reader.scalars(select(ReferralDocumentRelease.id)).one()
+                got = referral_packs.released_document_for_download(reader, release_id)
+            else:
+                got = referral_packs.document_for_download(reader, document.id)
         assert got.content == PDF
     downloads = setup_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "referral_document.downloaded")).all()
@@ -189,11 +200,15 @@ def test_documents_are_encrypted_at_rest_and_each_download_is_audited(session_fo
                                               scenario.provider_manager.id]
     assert all(e.object_id == str(document.id) for e in downloads)
 
-    # Not released to the provider, or another council's: as if it did not exist.
-    for person, wanted in ((scenario.provider_manager, kept),
-                           (scenario.region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER], document)):
-        with pytest.raises(NotFound):
-            referral_packs.document_for_download(session_for(person), wanted.id)
+    # Not released to the provider (it has no release for it, and cannot read documents), or another
+    # council's: as if it did not exist.
+    provider = session_for(scenario.provider_manager)
+    assert [r.document_id for r in provider.scalars(select(ReferralDocumentRelease))] == [document.id]
+    with pytest.raises(NotFound):
+        referral_packs.document_for_download(provider, kept.id)
+    with pytest.raises(NotFound):
+        referral_packs.document_for_download(
+            session_for(scenario.region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER]), document.id)
 
 
 def test_another_provider_sees_neither_the_pack_nor_the_answers(session_for, scenario, setup_session):
@@ -212,7 +227,10 @@ def test_another_provider_sees_neither_the_pack_nor_the_answers(session_for, sce
     assert outsider.scalars(select(ExpressionOfInterest)).all() == []
     assert outsider.scalars(select(ReferralDocument)).all() == []
     assert referral_packs.released_documents(provider, provider.get(ExpressionOfInterest, made[0].id)) == [
-        (document.id, "Care plan summary", "plan.pdf", len(PDF))]
+        (provider.scalars(select(ReferralDocumentRelease.id)).one(), "Care plan summary", "plan.pdf", len(PDF))]
+    release_id = provider.scalars(select(ReferralDocumentRelease.id)).first()
+    with pytest.raises(NotFound):
+        referral_packs.released_document_for_download(outsider, release_id)
     with pytest.raises(NotFound):
         referral_packs.document_for_download(outsider, document.id)
     other_council = session_for(region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER])
