@@ -105,3 +105,36 @@ def test_nobody_else_can_download_or_open_the_pack(signed_in_client, scenario, s
     assert signed_in_client(scenario.officer).get(f"/referral-packs/documents/{kept.id}").status_code == 200
     assert not setup_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "referral_document.downloaded", AuditEvent.user_id != scenario.officer.id)).all()
+
+
+def test_the_proposal_page_shows_the_provider_cannot_step_and_its_reasons(app, signed_in_client, scenario,
+                                                                          session_for, setup_session):
+    from matching.models import Proposal
+    from matching.services import jobs, referral_packs, runs
+    from matching.services.referral_packs import Answer
+    from rcc.db import transaction
+    from rcc.models import utcnow
+
+    council = session_for(scenario.council_officer)
+    referral = council.get(type(scenario.referrals[0]), scenario.referrals[0].id)
+    with transaction(council):
+        pack = referral_packs.create_pack(council, referral, utcnow() + timedelta(days=2))
+        made = referral_packs.release(council, pack, [h.id for h in scenario.homes], [])
+    provider = session_for(scenario.provider_manager)
+    for row in made:
+        with transaction(provider):
+            referral_packs.answer(provider, provider.get(ExpressionOfInterest, row.id),
+                                  Answer(False, reason="other", details=f"Full of younger children ({row.home_id})"))
+    officer = session_for(scenario.officer)
+    with transaction(officer):
+        run = runs.start_run(officer, scenario.officer.rcc_id, runs.RunRequest(referral_ids=[referral.id]))
+    assert jobs.perform_run(app.extensions["rcc_sessions"], run.id, scenario.officer.rcc_id, scenario.officer.id)
+    proposal = setup_session.scalars(select(Proposal).where(Proposal.run_id == run.id)).one()
+    assert proposal.home_id is None
+
+    page = signed_in_client(scenario.officer).get(f"/matching/proposals/{proposal.id}").get_data(as_text=True)
+    funnel = page.split('id="funnel"')[1].split("</table>")[0]
+    assert "Its provider did not say it cannot meet the child" in funnel
+    reasons = page.split('id="provider-cannot"')[1].split("</dl>")[0]
+    for home in scenario.homes:
+        assert home.name in reasons and f"Full of younger children ({home.id})" in reasons
