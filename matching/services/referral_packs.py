@@ -300,16 +300,16 @@ def answer(session: Session, found: ExpressionOfInterest, given: Answer,
 def released_documents(session: Session, found: ExpressionOfInterest) -> list[tuple[int, str, str, int]]:
     """(release id, kind label, file name, size) of the pack's documents released to this answer's
     provider. Read within the RCC (the provider may not read the document rows): only the released ones."""
-    releases = dict(session.execute(select(ReferralDocumentRelease.document_id, ReferralDocumentRelease.id).where(
-        ReferralDocumentRelease.pack_id == found.pack_id,
-        ReferralDocumentRelease.provider_id == found.provider_id)).all())
+    rows = session.execute(select(ReferralDocumentRelease.document_id, ReferralDocumentRelease.id).where(
+        ReferralDocumentRelease.pack_id == found.pack_id, ReferralDocumentRelease.provider_id == found.provider_id))
+    releases: dict[int, int] = {int(document_id): int(release_id) for document_id, release_id in rows.all()}
     if not releases:
         return []
     with within_rcc(session, found.rcc_id):
-        rows = session.execute(select(ReferralDocument.id, ReferralDocument.kind, ReferralDocument.file_name,
-                                      ReferralDocument.size_bytes).where(col(ReferralDocument.id).in_(releases))
-                               .order_by(ReferralDocument.id)).all()
-    return [(int(releases[i]), DOCUMENT_KINDS.get(k, k), str(n), int(s)) for i, k, n, s in rows]
+        documents = session.execute(select(ReferralDocument.id, ReferralDocument.kind, ReferralDocument.file_name,
+                                           ReferralDocument.size_bytes).where(col(ReferralDocument.id).in_(releases))
+                                    .order_by(ReferralDocument.id)).all()
+    return [(releases[int(i)], DOCUMENT_KINDS.get(k, k), str(n), int(s)) for i, k, n, s in documents]
 
 
 # Downloads ----------------------------------------------------------------------------------
