@@ -250,3 +250,19 @@ def test_bad_documents_are_refused_naming_the_field(session_for, scenario, name,
     with pytest.raises(FieldErrors) as refused:
         referral_packs.attach_document(session, pack, "care_plan_summary", name, data)
     assert field in refused.value.errors
+
+
+def test_an_offer_to_a_home_that_answered_is_made_at_the_price_it_offered(session_for, scenario):
+    from matching.services.offers import make_offer
+
+    session, pack, document, _ = _pack(session_for, scenario)
+    elm, oak = scenario.homes
+    made = {e.home_id: e for e in _release(session, pack, [elm, oak], [])}
+    provider = session_for(scenario.provider_manager)
+    _answer(provider, provider.get(ExpressionOfInterest, made[oak.id].id),
+            Answer(True, date.today() + timedelta(days=3), 399_900))
+    officer = session_for(scenario.officer)
+    with transaction(officer):
+        offer = make_offer(officer, officer.get(type(scenario.referrals[0]), scenario.referrals[0].id),
+                           officer.get(type(oak), oak.id))
+    assert (offer.funding, offer.weekly_cost) == ("spot", 399_900)  # not the home's £4,500
