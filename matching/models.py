@@ -10,12 +10,13 @@ Money is whole pence in integer columns, as in commissioning.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, CheckConstraint, Column, ForeignKeyConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from rcc.encryption import EncryptedFile
 from rcc.models import utcnow
 from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC, OWN_ORGANISATION, TenantPolicy
 
@@ -264,3 +265,107 @@ class Offer(SQLModel, table=True):
     placement_id: int | None = Field(default=None, foreign_key="placement.id")
     group_offer_id: int | None = Field(default=None, index=True)
     group_answer: str | None = Field(default=None, max_length=20)
+
+
+# Referral packs and expressions of interest (branch eoi) -----------------------------------
+# A council sends a child's anonymised pack, with documents it chooses, to the providers whose homes
+# could take the child; each provider answers for each home by the pack's deadline. Matching then
+# leaves out a home whose provider said "cannot" and scores a home at the price its provider offered.
+
+DOCUMENT_KINDS = {"care_plan_summary": "Care plan summary", "risk_assessment": "Risk assessment",
+                  "other": "Other document"}
+AWAITING = "awaiting"
+CAN_MEET = "can_meet"
+CANNOT = "cannot"
+EOI_ANSWERS = (AWAITING, CAN_MEET, CANNOT)
+EOI_ANSWER_LABELS = {AWAITING: "Awaiting answer", CAN_MEET: "Can meet needs", CANNOT: "Cannot meet needs"}
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+
+class ReferralPack(SQLModel, table=True):
+    """A council's pack for one referral: the anonymised profile providers see, and the deadline."""
+
+    __tablename__ = "referral_pack"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (UniqueConstraint("referral_id", name="uq_referral_pack_referral"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id")
+    respond_by: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class ReferralDocument(SQLModel, table=True):
+    """A document the council attached to a pack, stored encrypted (``rcc.encryption.EncryptedFile``)."""
+
+    __tablename__ = "referral_document"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (CheckConstraint(f"kind IN {tuple(DOCUMENT_KINDS)!r}", name="ck_referral_document_kind"),
+                      CheckConstraint(f"size_bytes > 0 AND size_bytes <= {MAX_DOCUMENT_BYTES}",
+                                      name="ck_referral_document_size"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    pack_id: int = Field(foreign_key="referral_pack.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id")
+    kind: str = Field(max_length=30)
+    file_name: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    content: bytes = Field(sa_column=Column(EncryptedFile(), nullable=False))
+    uploaded_at: datetime = Field(default_factory=utcnow)
+    uploaded_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+
+
+class ReferralDocumentRelease(SQLModel, table=True):
+    """A document released to one provider: the provider may download it (and sees only these)."""
+
+    __tablename__ = "referral_document_release"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    __table_args__ = (UniqueConstraint("document_id", "provider_id", name="uq_referral_document_release"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    document_id: int = Field(foreign_key="referral_document.id", index=True)
+    pack_id: int = Field(foreign_key="referral_pack.id")
+    released_at: datetime = Field(default_factory=utcnow)
+
+
+class ExpressionOfInterest(SQLModel, table=True):
+    """The pack as released to one provider's home, and the provider's answer: one per home per referral."""
+
+    __tablename__ = "expression_of_interest"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    __table_args__ = (
+        UniqueConstraint("referral_id", "home_id", name="uq_expression_of_interest_home"),
+        CheckConstraint(f"answer IN {EOI_ANSWERS!r}", name="ck_expression_of_interest_answer"),
+        CheckConstraint("answer != 'can_meet' OR (available_from IS NOT NULL AND weekly_price > 0)",
+                        name="ck_expression_of_interest_can_meet"),
+        CheckConstraint("answer != 'cannot' OR (cannot_reason IS NOT NULL AND weekly_price IS NULL)",
+                        name="ck_expression_of_interest_cannot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    home_id: int = Field(foreign_key="home.id", index=True)
+    pack_id: int = Field(foreign_key="referral_pack.id", index=True)
+    referral_id: int = Field(foreign_key="referral.id", index=True)
+    # The anonymised profile the provider sees, fixed at release (``offers.profile_document``).
+    profile: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    respond_by: datetime
+    released_at: datetime = Field(default_factory=utcnow)
+    answer: str = Field(default=AWAITING, max_length=10)
+    available_from: date | None = None
+    weekly_price: int | None = None  # pence a week the provider offers
+    cannot_reason: str | None = Field(default=None, max_length=30)  # a key of offers.DECLINE_REASONS
+    cannot_details: str | None = Field(default=None, max_length=2000)
+    answered_at: datetime | None = None
+    answered_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")

@@ -49,7 +49,7 @@ from matching.models import (
     Offer,
     Proposal,
 )
-from matching.services import approvals, explain, jobs, offers, policy, review, runs, shortage
+from matching.services import approvals, explain, jobs, offers, policy, referral_packs, review, runs, shortage
 from matching.services.alternative_costs import alternative_costs
 from matching.services.snapshot import snapshot_summary
 from rcc.audit import AuditAction
@@ -79,6 +79,9 @@ BLUEPRINTS = (bp, offers_bp, provider_bp, approvals_bp, placements_bp, shortage_
 def register(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    from matching import pack_views  # noqa: PLC0415 - referral packs' pages (branch eoi)
+
+    pack_views.register(app)
 
 
 @bp.app_template_filter("matching_pounds")
@@ -410,6 +413,7 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         distance_note=distance_precision(precision_of_postcode(child.home_postcode if child else None),
                                          home.location_precision if home else None),
         funnel=[(explain.funnel_rule(step["rule"]), step) for step in found.funnel],
+        cannot_reasons=referral_packs.cannot_reasons(session, found.referral_id),
         binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
         if found.funnel else None,
         council=session.get(Organisation, found.council_id), offer=offer,

@@ -181,6 +181,15 @@ class AuditAction(StrEnum):
     WHATIF_RUN_STARTED = "whatif_run.started"
     WHATIF_RUN_FINISHED = "whatif_run.finished"
     WHATIF_RUN_FAILED = "whatif_run.failed"
+    # Referral packs and expressions of interest (branch eoi).
+    REFERRAL_PACK_CREATED = "referral_pack.created"
+    REFERRAL_PACK_RELEASED = "referral_pack.released"
+    REFERRAL_PACK_VIEWED = "referral_pack.viewed"
+    REFERRAL_DOCUMENT_ATTACHED = "referral_document.attached"
+    REFERRAL_DOCUMENT_DOWNLOADED = "referral_document.downloaded"
+    EXPRESSION_OF_INTEREST_ANSWERED = "expression_of_interest.answered"
+    EXPRESSION_OF_INTEREST_LISTED = "expression_of_interest.listed"
+    EXPRESSION_OF_INTEREST_VIEWED = "expression_of_interest.viewed"
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import os
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import String, text
+from sqlalchemy import LargeBinary, String, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
@@ -59,6 +59,16 @@ class SecretBox:
 
     def encrypt(self, text: str) -> str:
         return PREFIX + self._fernet.encrypt(text.encode()).decode()
+
+    def encrypt_bytes(self, plain: bytes) -> bytes:
+        """A file's bytes as a Fernet token (for documents stored encrypted at rest)."""
+        return self._fernet.encrypt(plain)
+
+    def decrypt_bytes(self, stored: bytes) -> bytes:
+        try:
+            return self._fernet.decrypt(stored)
+        except InvalidToken as error:
+            raise WrongKey(WRONG_KEY) from error
 
     def decrypt(self, stored: str) -> str:
         if stored.startswith(LEGACY_PREFIX):
@@ -176,3 +186,17 @@ class EncryptedSecret(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Any) -> str | None:
         return None if value is None else current_box().decrypt(value)
+
+
+class EncryptedFile(TypeDecorator[bytes]):
+    """A column that holds a file encrypted (Fernet, the same key): code reads and writes the file's
+    bytes; the database and its backups hold only the token."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> bytes | None:
+        return None if value is None else current_box().encrypt_bytes(bytes(value))
+
+    def process_result_value(self, value: Any, dialect: Any) -> bytes | None:
+        return None if value is None else current_box().decrypt_bytes(bytes(value))

@@ -73,6 +73,7 @@ class Event(StrEnum):
     GROUP_OFFER_SENT = "group_offer_sent"
     GROUP_OFFER_ANSWERED = "group_offer_answered"
     EVALUATION_DUE = "evaluation_due"
+    REFERRAL_PACK_RELEASED = "referral_pack_released"  # branch eoi
 
 
 # Always emailed, whatever the person chose: a child may be waiting on them.
@@ -153,6 +154,10 @@ TEMPLATES: dict[Event, Template] = {
         "A tender is ready to evaluate", "Evaluation of ((tender)) can begin",
         "Bids for the tender ((tender)) closed at ((bid_deadline)) with ((bids)). Mark each answer on your own "
         "before the marks are moderated."),
+    Event.REFERRAL_PACK_RELEASED: Template(  # branch eoi
+        "A council asks whether your homes can take a child", "A referral for ((homes)): answer by ((respond_by))",
+        "A council has sent you an anonymised referral for ((homes)). Say whether each home can meet the "
+        "child's needs, from when and at what weekly price, by ((respond_by))."),
 }
 
 _PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")

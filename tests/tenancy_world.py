@@ -33,7 +33,15 @@ from commissioning.models import (
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication, WhatifRun
-from matching.models import MatchingRun, Offer, Proposal
+from matching.models import (
+    ExpressionOfInterest,
+    MatchingRun,
+    Offer,
+    Proposal,
+    ReferralDocument,
+    ReferralDocumentRelease,
+    ReferralPack,
+)
 from rcc.models import ApiToken, User, UserSession
 from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
@@ -64,6 +72,10 @@ ID_ARGUMENTS: dict[str, type] = {
     "offer_id": Offer,
     "notification_id": Notification,
     "whatif_run_id": WhatifRun,
+    "pack_id": ReferralPack,
+    "document_id": ReferralDocument,
+    "answer_id": ExpressionOfInterest,
+    "release_id": ReferralDocumentRelease,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",

@@ -98,6 +98,8 @@ class HomeGrid:
                     math.radians(school.latitude), math.radians(school.longitude)) - 0.5
             if child.council in self.council_cells and child.in_house_bonus:
                 bound -= child.in_house_bonus * self.council_cells[child.council]
+            # A price its provider offered below the home's own lowers the score by at most this.
+            bound -= max([0, *(-points for _, points in prepared.child_offers[member].values())])
         credit = np.where(self.has_credit, weights.block_place_credit, 0)
         return bound + entity.size * (self.min_fixed_points - credit)
 

@@ -33,14 +33,14 @@ def pair_parts(prepared: PreparedProblem, child: int, home: int, *, block_place_
     return ScoreParts(
         miles_from_home=round(miles_home, 3),
         miles_from_school=None if miles_school is None else round(miles_school, 3),
-        weekly_cost=float(prepared.home_cost[home]),
+        weekly_cost=float(prepared.child_cost(child, homes)[0]),
         ofsted_rating=prepared.homes[home].ofsted_rating,
         block_place_used=block_place_used,
         siblings_together=siblings_together,
         points={
             "home_distance": int(home_points[0]),
             "school_distance": int(school_points[0]),
-            "cost": int(prepared.home_cost_points[home]),
+            "cost": int(prepared.home_cost_points[home]) + int(prepared.offered_cost_points(child, homes)[0]),
             "rating": int(prepared.home_rating_points[home]),
             "block_place": -prepared.weights.block_place_credit if block_place_used else 0,
             "sibling_split": split_points,

@@ -79,7 +79,7 @@ def _jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, frozenset | set):
-        return sorted(value)
+        return [_jsonable(v) for v in sorted(value)]
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
@@ -156,7 +156,17 @@ def _child(record: str, data: Any) -> Child:
         preferred_placement_types=_strings(record, "preferred_placement_types", data.get("preferred_placement_types")),
         council=data.get("council"),
         in_house_bonus=data.get("in_house_bonus", 0),
+        declined_homes=_strings(record, "declined_homes", data.get("declined_homes")),
+        offered_prices=_pairs(record, "offered_prices", data.get("offered_prices")),
     )
+
+
+def _pairs(record: str, field_name: str, value: Any) -> frozenset[tuple[str, float]]:
+    if value is None:
+        return frozenset()
+    _require(isinstance(value, list) and all(isinstance(v, list | tuple) and len(v) == 2 for v in value), record,
+             field_name, "must be a list of [home, pounds] pairs")
+    return frozenset((v[0], v[1]) for v in value)
 
 
 def _home(record: str, data: Any) -> Home:

@@ -76,11 +76,19 @@ class Child:
     preferred_placement_types: frozenset[str] = frozenset()
     council: str | None = None  # the child's council; its in-house homes earn ``in_house_bonus``
     in_house_bonus: int = 0  # points taken off in a home whose ``council`` is the child's council
+    # Homes whose provider answered the referral pack "cannot meet the child's needs": the funnel's
+    # "provider_cannot" rule (reported only for a child that has such homes).
+    declined_homes: frozenset[str] = frozenset()
+    # (home, pounds a week) the home's provider offered for this child: replaces the home's
+    # ``weekly_cost`` for this child only (the cost rule, the cost points and the reported cost).
+    offered_prices: frozenset[tuple[str, float]] = frozenset()
 
     def __post_init__(self) -> None:
         for name in ("placement_types", "needs", "risk_flags", "excluded_homes", "excluded_providers",
-                     "preferred_placement_types"):
+                     "preferred_placement_types", "declined_homes"):
             object.__setattr__(self, name, _keys(getattr(self, name)))
+        prices = self.offered_prices.items() if isinstance(self.offered_prices, dict) else self.offered_prices
+        object.__setattr__(self, "offered_prices", frozenset((str(k), v) for k, v in (prices or ())))
 
     @property
     def requirements(self) -> frozenset[str]:
@@ -237,8 +245,11 @@ def _validate_child(record: str, child: Child, group_ids: set[str]) -> None:
     _validate_keys(record, "placement_types", child.placement_types, PLACEMENT_TYPES)
     _validate_keys(record, "needs", child.needs, NEEDS)
     _validate_keys(record, "risk_flags", child.risk_flags, RISK_FLAGS)
-    for name in ("excluded_homes", "excluded_providers"):
+    for name in ("excluded_homes", "excluded_providers", "declined_homes"):
         _validate_keys(record, name, getattr(child, name))
+    for home, pounds in child.offered_prices:
+        _check(_is_key(home) and _is_number(pounds) and pounds >= 0, record, "offered_prices",
+               f"must be [home, pounds ≥ 0] pairs, got {[home, pounds]!r}")
     _validate_keys(record, "preferred_placement_types", child.preferred_placement_types, PLACEMENT_TYPES)
     _check(child.preferred_placement_types <= child.placement_types, record, "preferred_placement_types",
            "must be among the child's placement_types")

@@ -119,7 +119,19 @@ class PreparedProblem:
         self.child_needs: list[np.ndarray] = []
         self.child_excluded_homes: list[np.ndarray] = []
         self.child_excluded_providers: list[np.ndarray] = []
+        self.child_declined_homes: list[np.ndarray] = []
+        # Per child: home index -> (offered pounds, cost points less the home's own cost points).
+        self.child_offers: list[dict[int, tuple[float, int]]] = []
         for child in self.children:
+            declined = sorted(self.home_index[h] for h in child.declined_homes if h in self.home_index)
+            self.child_declined_homes.append(np.array(declined, dtype=np.int64))
+            offers = {}
+            for key, pounds in sorted(child.offered_prices):
+                if key in self.home_index:
+                    index = self.home_index[key]
+                    delta = int(np.rint(self.weights.weekly_cost * pounds)) - int(self.home_cost_points[index])
+                    offers[index] = (float(pounds), delta)
+            self.child_offers.append(offers)
             types_ok = np.zeros(len(self.type_code), dtype=bool)
             types_ok[[self.type_code[t] for t in child.placement_types]] = True
             self.child_types_ok.append(types_ok)
@@ -187,13 +199,17 @@ class PreparedProblem:
             self.home_provider[homes], self.child_excluded_providers[child_index]
         )
         max_cost = math.inf if child.max_weekly_cost is None else child.max_weekly_cost
+        # A provider's "cannot" is its own step, reported only for a child some provider answered so.
+        declined = ([("provider_cannot", ~np.isin(homes, self.child_declined_homes[child_index]))]
+                    if child.declined_homes else [])
         return [
             ("placement_type", self.child_types_ok[child_index][self.home_type[homes]]),
             ("age", (self.home_min_age[homes] <= child.age) & (self.home_max_age[homes] >= child.age)),
             ("sex", (self.home_sexes[homes] & SEX_BIT[child.sex]) != 0),
             ("needs", needs_met),
             ("exclusions", ~excluded),
-            ("cost", self.home_cost[homes] <= max_cost),
+            *declined,
+            ("cost", self.child_cost(child_index, homes) <= max_cost),
             ("deprivation_of_liberty", self.home_dol[homes] | (not child.needs_deprivation_of_liberty)),
             ("inadequate", self.home_allowed_rating[homes]),
             ("free_places", self.home_free[homes] > 0),
@@ -250,11 +266,32 @@ class PreparedProblem:
         in_house = self.home_council[homes] == child.council
         return type_points, np.where(in_house, -child.in_house_bonus, 0).astype(np.int64)
 
+    def child_cost(self, child_index: int, homes: np.ndarray) -> np.ndarray:
+        """Pounds a week of each home for one child: the price its provider offered, else the home's."""
+        cost = self.home_cost[homes]
+        offers = self.child_offers[child_index]
+        if not offers:
+            return cost
+        cost = cost.astype(float, copy=True)
+        for home, (pounds, _) in offers.items():
+            cost[homes == home] = pounds
+        return cost
+
+    def offered_cost_points(self, child_index: int, homes: np.ndarray) -> np.ndarray:
+        """Cost points an offered price adds (or, when cheaper, takes off) the home's own, per home."""
+        delta = np.zeros(len(homes), dtype=np.int64)
+        for home, (_, points) in self.child_offers[child_index].items():
+            delta[homes == home] = points
+        return delta
+
     def pair_scores(self, child_index: int, homes: np.ndarray) -> np.ndarray:
         """Score of each home for one child, before any block-place credit."""
         home_points, school_points = self.distance_points(child_index, homes)
         type_points, in_house_points = self.preference_points(child_index, homes)
-        return home_points + school_points + self.home_fixed_points[homes] + type_points + in_house_points
+        score = home_points + school_points + self.home_fixed_points[homes] + type_points + in_house_points
+        if self.child_offers[child_index]:
+            score = score + self.offered_cost_points(child_index, homes)
+        return score
 
     def entity_scores(self, entity: Entity, homes: np.ndarray) -> np.ndarray:
         total = np.zeros(len(homes), dtype=np.int64)
@@ -283,6 +320,7 @@ class PreparedProblem:
         score_range = 0
         for child in self.children:
             upper = math.ceil(weights.home_miles * miles) + 1 + fixed_max + child.in_house_bonus
+            upper += max([0, *(points for _, points in self.child_offers[self.child_index[child.id]].values())])
             if child.preferred_placement_types:
                 upper += weights.not_preferred_type
             if child.school_location is not None:

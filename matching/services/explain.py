@@ -33,6 +33,7 @@ FUNNEL_RULES: dict[str, str] = {
     "sex": "Takes children of this sex",
     "needs": "Meets every need and risk",
     "exclusions": "Not excluded by the council (home, provider, area or distance)",
+    "provider_cannot": "Its provider did not say it cannot meet the child's needs (referral pack)",
     "cost": "Within the maximum weekly cost",
     "deprivation_of_liberty": "Can care for a child under a deprivation of liberty order",
     "inadequate": "Not rated Inadequate by Ofsted (or the RCC allowed this home with a reason)",

@@ -45,6 +45,7 @@ from commissioning.services.referrals import (
 from commissioning.vocabulary import NEEDS, PLACEMENT_TYPES, RISK_FLAGS, SEXES, URGENCIES
 from matching import notices
 from matching.models import (
+    CAN_MEET,
     DECLINED,
     HOLDING_STATUSES,
     OFFER_STATUS_LABELS,
@@ -52,6 +53,7 @@ from matching.models import (
     PROVIDER_ACCEPTED,
     SENT,
     WITHDRAWN,
+    ExpressionOfInterest,
     GroupOffer,
     Offer,
 )
@@ -135,8 +137,9 @@ def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, 
     }
 
 
-def anonymised_profile(offer: Offer) -> AnonymisedProfile:
-    """The offer's child as a provider may see them. Reads only the offer, never the referral."""
+def anonymised_profile(offer: Offer | ExpressionOfInterest) -> AnonymisedProfile:
+    """The offer's (or a referral pack's) child as a provider may see them. Reads only its stored
+    profile, never the referral."""
     p = offer.profile
     return AnonymisedProfile(
         age_band=str(p.get("age_band", "")), sex=str(p.get("sex", "")),
@@ -203,6 +206,8 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
     if child is None:
         raise NotFound()
     funding, contract_id, weekly_cost = _price_for(session, home, now)
+    if funding == "spot":  # the price the home's provider offered for this child, if it answered the pack
+        weekly_cost = _offered_price(session, int(referral.id or 0), int(home.id or 0)) or weekly_cost
     if referral.status == SUBMITTED:
         start_matching(session, referral)
     offer = Offer(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,
@@ -227,6 +232,13 @@ def _price_for(session: Session, home: Home, now: datetime) -> tuple[str, int | 
     if block is not None and block.free_places > held_block_places(session, [home_id], now).get(home_id, 0):
         return "block", block.contract_id, block.weekly_price
     return "spot", None, home.weekly_price or 0
+
+
+def _offered_price(session: Session, referral_id: int, home_id: int) -> int | None:
+    """Pence a week the home's provider offered for this child in answer to a referral pack."""
+    return session.scalar(select(ExpressionOfInterest.weekly_price).where(
+        ExpressionOfInterest.referral_id == referral_id, ExpressionOfInterest.home_id == home_id,
+        ExpressionOfInterest.answer == CAN_MEET))
 
 
 def _open_offer_for(session: Session, referral_id: int) -> Offer | None:

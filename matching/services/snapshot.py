@@ -9,6 +9,9 @@ the centroid of their postcode sector, never the postcode itself. What the engin
 express directly is turned into exclusions here, so the funnel reports it as "exclusions":
   * areas the council excluded (homes in those local authorities), and
   * a maximum distance from home (homes further away).
+A provider's answer to the council's referral pack is the engine's too: "cannot" rules the home
+out for that child (the funnel's "provider_cannot" step) and a price offered is that child's price
+for the home.
 A home with no weekly price is costed at the median price of priced homes of its type in the
 snapshot (or £0 when there is none), so it is neither favoured nor ruled out for lack of a price.
 """
@@ -35,6 +38,7 @@ from matching.engine import Point, Problem, SolveOptions, Weights
 from matching.engine import SiblingGroup as EngineSiblingGroup
 from matching.services.capacity import BlockPlace, free_block_places, held_block_places, held_places
 from matching.services.keys import child_key, council_key, group_key, home_key, household_key, provider_key
+from matching.services.referral_packs import answers_for_engine
 from rcc.geography import great_circle_miles, local_authority_named
 from rcc.models import Organisation
 from rcc.tenancy import OrgKind
@@ -71,8 +75,12 @@ def build_problem(session: Session, referrals: Sequence[Referral], now: datetime
     preferences = in_house_points_by_council(session) if households else {}
     children = children_by_id(session, list(referrals))
     groups = sibling_groups_by_id(session, list(referrals))
+    # Providers' answers to referral packs: "cannot" rules a home out for that child, a price offered
+    # replaces the home's price for that child (``referral_packs``); a home nobody asked is unaffected.
+    answers = answers_for_engine(session, [int(r.id or 0) for r in referrals])
     engine_children = tuple(
-        _engine_child(r, children[r.child_id], places, today, in_house_child_fields(r, preferences))
+        _engine_child(r, children[r.child_id], places, today,
+                      {**in_house_child_fields(r, preferences), **answers.get(int(r.id or 0), {})})
         for r in referrals)
     grouped = {c.sibling_group for c in engine_children if c.sibling_group}
     engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.plan)

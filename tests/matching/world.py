@@ -14,7 +14,20 @@ from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED
 from commissioning.models import SiblingGroup
-from matching.models import DECLINED, DONE, SENT, GroupOffer, MatchingRun, Offer, Proposal
+from matching.models import (
+    CANNOT,
+    DECLINED,
+    DONE,
+    SENT,
+    ExpressionOfInterest,
+    GroupOffer,
+    MatchingRun,
+    Offer,
+    Proposal,
+    ReferralDocument,
+    ReferralDocumentRelease,
+    ReferralPack,
+)
 from matching.services import policy
 from matching.services.keys import child_key
 from rcc.models import utcnow
@@ -52,6 +65,7 @@ def build(session: Session, region: Region, label: str) -> None:
                                sibling_group_id=int(group.id or 0), run_id=run.id, answer=DECLINED,
                                sent_at=utcnow(), respond_by=utcnow() + timedelta(hours=48), decline_reason="other",
                                decline_details=f"MARK-{label}-{index}-group-declined"))
+        _referral_pack(session, region, council, home, label, index)
     policy.save_policy(session, region.rcc.id, {k: str(v) for k, v in policy.DEFAULTS.as_dict().items()},
                        f"MARK-{label}-policy")
     session.flush()
@@ -61,3 +75,25 @@ def _profile() -> dict[str, object]:
     return {"age_band": "13–15", "sex": "Female", "placement_type": "Children's home", "urgency": "Planned",
             "date_needed": (utcnow().date() + timedelta(days=14)).isoformat(), "needs": [], "risk_flags": [],
             "deprivation_of_liberty_order": False, "summary": "", "distance_band": "Under 5 miles"}
+
+
+def _referral_pack(session: Session, region: Region, council, home, label: str, index: int) -> None:  # type: ignore[no-untyped-def]
+    """A pack for a council's child, with a document released to the provider and one kept back, and
+    the provider's "cannot" answer."""
+    referral = builders.add_referral(session, council, f"MARK-{label}-{index}-pack-child", status=IN_MATCHING)
+    respond_by = utcnow() + timedelta(days=3)
+    pack = ReferralPack(rcc_id=region.rcc.id, council_id=council.id, referral_id=referral.id, respond_by=respond_by)
+    session.add(pack)
+    session.flush()
+    documents = [ReferralDocument(rcc_id=region.rcc.id, council_id=council.id, pack_id=pack.id,
+                                  referral_id=referral.id, kind=kind, file_name=f"MARK-{label}-{index}-{kind}.pdf",
+                                  content_type="application/pdf", size_bytes=9, content=b"%PDF-1.4\n")
+                 for kind in ("care_plan_summary", "risk_assessment")]
+    session.add_all(documents)
+    session.flush()
+    session.add(ReferralDocumentRelease(rcc_id=region.rcc.id, council_id=council.id, provider_id=home.provider_id,
+                                        document_id=documents[0].id, pack_id=pack.id))
+    session.add(ExpressionOfInterest(rcc_id=region.rcc.id, council_id=council.id, provider_id=home.provider_id,
+                                     home_id=home.id, pack_id=pack.id, referral_id=referral.id, profile=_profile(),
+                                     respond_by=respond_by, answer=CANNOT, cannot_reason="other",
+                                     cannot_details=f"MARK-{label}-{index}-cannot"))
