@@ -36,7 +36,8 @@ WALKED = {Event.OFFER_SENT, Event.OFFER_ANSWERED, Event.PROPOSAL_TO_APPROVE, Eve
 TESTED_ELSEWHERE = {Event.GROUP_OFFER_SENT: "tests/matching/test_group_offer_notifications.py",
                     Event.GROUP_OFFER_ANSWERED: "tests/matching/test_group_offer_notifications.py",
                     Event.HIGH_COST_REVIEW_DUE: "tests/cost_transparency/test_deadlines.py",
-                    Event.EMERGENCY_ESCALATION: "tests/matching/test_deadlines.py"}
+                    Event.EMERGENCY_ESCALATION: "tests/matching/test_deadlines.py",
+                    Event.REFERRAL_PACK_RELEASED: "tests/matching/test_referral_packs.py"}
 
 
 @pytest.fixture(autouse=True)
