@@ -15,18 +15,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import Home, Placement
-from commissioning.services.placements import end_placement, record_placement
+from commissioning.models import FosterHousehold, Home, Placement
+from commissioning.services.placements import end_placement, record_household_placement, record_placement
 from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
 from matching import notices
 from matching.models import APPROVED, PROVIDER_ACCEPTED, REJECTED, SENT, Offer
 from matching.services.capacity import free_block_places, lock_vacancy
-from matching.services.offers import MAX_DETAILS, move_offer
+from matching.services.offers import MAX_DETAILS, move_offer, release_household_place
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import utcnow
+from rcc.tenancy import within_rcc
 
 LATEST_START_DAYS = 366
 
@@ -57,6 +58,8 @@ def approve_offer(session: Session, offer: Offer, start_date: date | None, weekl
     if offer.status != PROVIDER_ACCEPTED:
         raise Conflict("Only a home the provider has accepted can be approved; this offer is "
                        f"'{offer.status.replace('_', ' ')}'")
+    if offer.foster_household_id is not None:
+        return _approve_household_offer(session, offer, start_date, weekly_cost, now)
     home = session.get(Home, offer.home_id)
     if home is None:
         raise NotFound()
@@ -73,6 +76,32 @@ def approve_offer(session: Session, offer: Offer, start_date: date | None, weekl
     session.add(offer)
     audit.record(session, AuditAction.MATCHING_OFFER_APPROVED, offer, placement_id=placement.id, home_id=home.id,
                  start_date=start_date, weekly_cost=weekly_cost, funding=funding)
+    notices.placement_approved(session, offer, placement)
+    return placement
+
+
+def _approve_household_offer(session: Session, offer: Offer, start_date: date, weekly_cost: int,
+                             now: datetime) -> Placement:
+    """The council approves a foster household its owner accepted: the household's place was filled when
+    the owner accepted, so recording the placement takes nothing more from it."""
+    referral = lock_referral(session, offer.referral_id)
+    move_offer(session, offer, PROVIDER_ACCEPTED, APPROVED, decided_at=now,
+               decided_by_user_id=audit.current_actor(session).user_id)
+    approve_proposal(session, referral)
+    # Another council's in-house household is not theirs to read: the placement names it by id, and
+    # its owner (the offer's provider) is who the placement is with.
+    with within_rcc(session, offer.rcc_id):
+        household = session.get(FosterHousehold, offer.foster_household_id)
+    if household is None:
+        raise NotFound()
+    placement = record_household_placement(session, referral, int(household.id or 0), household.owner_id,
+                                           start_date, weekly_cost)
+    session.flush()
+    offer.placement_id = placement.id
+    session.add(offer)
+    audit.record(session, AuditAction.MATCHING_OFFER_APPROVED, offer, placement_id=placement.id,
+                 foster_household_id=offer.foster_household_id, start_date=start_date, weekly_cost=weekly_cost,
+                 funding="spot")
     notices.placement_approved(session, offer, placement)
     return placement
 
@@ -97,10 +126,13 @@ def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | No
     if offer.status not in (SENT, PROVIDER_ACCEPTED):
         raise Conflict(f"This offer is '{offer.status.replace('_', ' ')}' and can no longer be rejected")
     referral = lock_referral(session, offer.referral_id)
+    was = offer.status
     move_offer(session, offer, offer.status, REJECTED, decided_at=now, decision_reason=reason,
           decided_by_user_id=audit.current_actor(session).user_id)
+    release_household_place(session, offer, was)
     return_to_matching(session, referral, offer.home_id, f"Council rejected the home: {reason}")
-    audit.record(session, AuditAction.MATCHING_OFFER_REJECTED, offer, reason=reason, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_REJECTED, offer, reason=reason, home_id=offer.home_id,
+                 foster_household_id=offer.foster_household_id)
     return offer
 
 
