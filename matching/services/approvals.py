@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.models import FosterHousehold, Home, Placement
+from commissioning.models import Home, Placement
 from commissioning.services.placements import end_placement, record_household_placement, record_placement
 from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
@@ -27,7 +27,6 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import utcnow
-from rcc.tenancy import within_rcc
 
 LATEST_START_DAYS = 366
 
@@ -88,13 +87,9 @@ def _approve_household_offer(session: Session, offer: Offer, start_date: date, w
     move_offer(session, offer, PROVIDER_ACCEPTED, APPROVED, decided_at=now,
                decided_by_user_id=audit.current_actor(session).user_id)
     approve_proposal(session, referral)
-    # Another council's in-house household is not theirs to read: the placement names it by id, and
-    # its owner (the offer's provider) is who the placement is with.
-    with within_rcc(session, offer.rcc_id):
-        household = session.get(FosterHousehold, offer.foster_household_id)
-    if household is None:
-        raise NotFound()
-    placement = record_household_placement(session, referral, int(household.id or 0), household.owner_id,
+    # Another council's in-house household is not the approving council's to read: the placement names
+    # it by id, and is with its owner (who answered the offer as its provider).
+    placement = record_household_placement(session, referral, offer.foster_household_id, offer.provider_id,
                                            start_date, weekly_cost)
     session.flush()
     offer.placement_id = placement.id

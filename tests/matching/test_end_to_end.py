@@ -11,11 +11,11 @@ from datetime import date, timedelta
 
 import pytest
 from bs4 import BeautifulSoup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from commissioning.lifecycle import PLACED
 from commissioning.models import Child, Placement, Referral, Vacancy
-from matching.models import Offer, Proposal
+from matching.models import MatchingRun, Offer, Proposal
 from rcc import users
 from rcc.demo import DEMO_PASSWORD, build_demo
 from rcc.models import AuditEvent, Organisation, User
@@ -176,3 +176,15 @@ def _urls_for(rule, offered) -> list[str]:
         return [rule.build({"offer_id": o.id}, append_unknown=False)[1] for o in offered]
     return []
 
+
+
+def test_a_typical_demo_run_places_most_children_some_with_foster_households(app, demo, setup_session):
+    """Acceptance 5 of issue 15: the demo region's foster households take part, and most children are placed."""
+    _client, _result, rows = _run_matching(app, setup_session)
+    run = setup_session.scalars(select(MatchingRun).order_by(MatchingRun.id.desc())).first()
+    households = setup_session.scalar(select(func.count(Proposal.id)).where(
+        Proposal.run_id == run.id, Proposal.foster_household_id.is_not(None)))
+    print(f"\ndemo run: {run.placed} of {run.children} children placed, {households} with foster households")
+    assert households > 0
+    assert run.placed > run.children / 2
+    assert rows
