@@ -518,7 +518,8 @@ def _offer_page(found: Offer, form: ReasonForm | None = None, errors: list[dict[
                            can_answer=_answers_for_household(found) and found.status == "sent"
                            and not offers.is_expired(found),
                            can_withdraw=_can(RUNNERS) and found.status in ("sent", "accepted"),
-                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED
+                           and found.council_id == current_user.organisation_id,
                            **_offer_context(session, [found])), status
 
 
@@ -656,7 +657,10 @@ def provider_decline(offer_id: int) -> Any:
 @allow(*COUNCIL_STAFF)
 def approvals_list() -> Any:
     session = db()
-    waiting = offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+    # A council owning a foster household also reads other councils' offers for it: only its own
+    # children's are its to approve.
+    waiting = [o for o in offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+               if o.council_id == current_user.organisation_id]
     audit_read(AuditAction.MATCHING_OFFER_LISTED, waiting)
     return render_template("matching/approvals.html", offers=waiting, **_offer_context(session, waiting))
 
@@ -678,7 +682,8 @@ def _approval_page(found: Offer, form: ApproveForm, reject_form: ReasonForm | No
     return render_template("matching/approval.html", offer=found, form=form,
                            reject_form=reject_form or ReasonForm(prefix="reject"),
                            profile=offers.anonymised_profile(found), errors=errors or [],
-                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED
+                           and found.council_id == current_user.organisation_id,
                            **_offer_context(session, [found])), status
 
 
@@ -738,7 +743,8 @@ def placements() -> Any:
                            homes=offers.places_of(session, found),
                            children=_children_of(session, list(referrals.values())),
                            councils=_councils(session, {p.council_id for p in found}),
-                           reasons=approvals.end_reasons(), can_end=_can(COUNCIL_DECIDERS))
+                           reasons=approvals.end_reasons(), can_end=_can(COUNCIL_DECIDERS),
+                           own_organisation_id=current_user.organisation_id)
 
 
 @placements_bp.route("/<int:placement_id>/end", methods=["GET", "POST"])

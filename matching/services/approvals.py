@@ -46,10 +46,19 @@ def check_approval(start_date: date | None, weekly_cost: int | None, today: date
     return errors
 
 
+def _check_childs_council(session: Session, row: Offer | Placement) -> None:
+    """Only the child's council decides. A council that owns the foster household (and so answered the
+    offer as its provider) can read another council's child's offer and placement, but not decide them."""
+    acting = audit.current_actor(session).organisation_id
+    if acting is not None and acting == row.provider_id and acting != row.council_id:
+        raise NotFound()
+
+
 def approve_offer(session: Session, offer: Offer, start_date: date | None, weekly_cost: int | None,
                   now: datetime | None = None) -> Placement:
     """Approve the home for the child and record the placement; ``weekly_cost`` in pence."""
     now = now or utcnow()
+    _check_childs_council(session, offer)
     errors = check_approval(start_date, weekly_cost, now.date())
     if errors:
         raise FieldErrors(errors)
@@ -113,6 +122,7 @@ def _funding(session: Session, offer: Offer, now: datetime) -> tuple[str, int | 
 def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | None = None) -> Offer:
     """The council rejects the home; the child goes back to matching with this home excluded."""
     now = now or utcnow()
+    _check_childs_council(session, offer)
     reason = (reason or "").strip()
     if not reason:
         raise FieldErrors({"reason": "Say why you are rejecting this home"})
@@ -138,6 +148,7 @@ def end_reasons() -> dict[str, str]:
 
 def finish_placement(session: Session, placement: Placement, end_date: date | None, reason_code: str) -> Placement:
     """The council ends a placement; its place in the home becomes free again."""
+    _check_childs_council(session, placement)
     if end_date is None:
         raise FieldErrors({"end_date": "Enter the date the placement ended, like 27 3 2027"})
     if end_date > utcnow().date():

@@ -193,6 +193,31 @@ def test_a_provider_cannot_see_a_councils_in_house_household_offers(session_for,
     assert offers.places_of(other, [made[1]])[made[1].place_key].name == "A foster household"
 
 
+def test_the_owning_council_answers_but_only_the_childs_council_decides(session_for, region, setup_session):
+    """Council 0's carers offered council 1's child: council 0 accepts as the household's owner; approving
+    (and so the placement) is council 1's alone, and council 1 never reads council 0's household."""
+    household = _in_house_household(setup_session, region.councils[0])
+    theirs = _offers_for_household(setup_session, region, household, SENT)[1]
+    owner = session_for(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    with transaction(owner):
+        offers.accept_offer(owner, offers.get_offer(owner, theirs.id))
+    with pytest.raises(NotFound), transaction(owner):
+        approvals.approve_offer(owner, offers.get_offer(owner, theirs.id), date.today(), 60_000)
+    childs_council = session_for(region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER])
+    with transaction(childs_council):
+        placement = approvals.approve_offer(childs_council, offers.get_offer(childs_council, theirs.id),
+                                            date.today(), 60_000)
+    assert (placement.council_id, placement.foster_household_id) == (region.councils[1].id, household.id)
+    with pytest.raises(NotFound), transaction(owner):
+        approvals.finish_placement(owner, owner.get(Placement, placement.id), date.today(),
+                                   next(iter(approvals.end_reasons())))
+    with transaction(childs_council):
+        approvals.finish_placement(childs_council, childs_council.get(Placement, placement.id), date.today(),
+                                   next(iter(approvals.end_reasons())))
+    setup_session.expire_all()
+    assert setup_session.get(FosterHousehold, household.id).places_free == 1  # freed within the RCC
+
+
 def test_an_agency_household_offer_is_answered_by_its_agency(session_for, region, setup_session):
     household = fostering.create_household(setup_session, region.provider, household_details(
         "FH-IFA-1", max_children=1, siblings=False, places_free=1))
