@@ -409,6 +409,7 @@ class Placement(SQLModel, table=True):
         Index("uq_placement_live_per_child", "child_id", unique=True,
               sqlite_where=text("end_date IS NULL"), postgresql_where=text("end_date IS NULL")),
         CheckConstraint("end_date IS NULL OR end_date >= start_date", name="ck_placement_ends_after_start"),
+        CheckConstraint("(home_id IS NULL) <> (foster_household_id IS NULL)", name="ck_placement_one_place"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -417,7 +418,10 @@ class Placement(SQLModel, table=True):
     provider_id: int = Field(foreign_key="organisation.id", index=True)
     referral_id: int = Field(foreign_key="referral.id", index=True)
     child_id: int = Field(foreign_key="child.id", index=True)
-    home_id: int = Field(foreign_key="home.id", index=True)
+    # A home, or a foster household (exactly one); a household's ``provider_id`` is its owner (an
+    # agency, or the council whose in-house carers they are).
+    home_id: int | None = Field(default=None, foreign_key="home.id", index=True)
+    foster_household_id: int | None = Field(default=None, foreign_key="foster_household.id", index=True)
     placement_type: str = Field(max_length=30)
     start_date: date
     end_date: date | None = None
@@ -426,6 +430,11 @@ class Placement(SQLModel, table=True):
     funding: str = Field(max_length=10)
     block_contract_id: int | None = None  # the contracts package's block contract; no FK on purpose
     created_at: datetime = Field(default_factory=utcnow)
+
+    @property
+    def place_key(self) -> str:
+        """"H<home id>" or "F<foster household id>", as matching's snapshot keys name them."""
+        return f"H{self.home_id}" if self.home_id is not None else f"F{self.foster_household_id}"
 
 
 class ReferralUpload(SQLModel, table=True):

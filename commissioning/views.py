@@ -676,7 +676,8 @@ def placement(placement_id: int) -> Any:
     session = db()
     audit_read(AuditAction.PLACEMENT_VIEWED, [found])
     return render_template("commissioning/placement.html", placement=found,
-                           child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
+                           child=session.get(Child, found.child_id),
+                           home=session.get(Home, found.home_id) if found.home_id else None,
                            reasons=placement_end_reasons(), form=_end_form(),
                            can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))), errors=[])
 
@@ -704,7 +705,8 @@ def end_placement(placement_id: int) -> Any:
                 form.end_date.errors = [error.message]
     session = db()
     return render_template("commissioning/placement.html", placement=found,
-                           child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
+                           child=session.get(Child, found.child_id),
+                           home=session.get(Home, found.home_id) if found.home_id else None,
                            reasons=placement_end_reasons(), form=form, can_write=True, errors=form_errors(form))
 
 

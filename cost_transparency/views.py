@@ -233,7 +233,7 @@ def placement_costs(placement_id: int) -> Any:
             return redirect(url_for("cost_transparency.placement_costs", placement_id=placement.id))
         except ServiceError as error:
             _apply_errors(form, error)
-    home = db().get(Home, placement.home_id)
+    home = db().get(Home, placement.home_id) if placement.home_id else None
     audit_read(AuditAction.PLACEMENT_VIEWED, [placement], page="costs")
     return render_template("cost_transparency/placement_costs.html", placement=placement, records=records,
                            form=form, errors=form_errors(form), home=home, sources=COST_SOURCES,
@@ -341,7 +341,7 @@ def review(high_cost_review_id: int) -> Any:
             _apply_errors(form, error)
     record = db().get(CostRecord, found.cost_record_id)
     placement = db().get(Placement, found.placement_id)
-    home = db().get(Home, placement.home_id) if placement else None
+    home = db().get(Home, placement.home_id) if placement and placement.home_id else None
     audit_read(AuditAction.HIGH_COST_REVIEW_VIEWED, [found], cost_records.referral_of(db(), [found]))
     return render_template("cost_transparency/review.html", review=found, record=record, placement=placement,
                            home=home, form=form, errors=form_errors(form), reasons=REVIEW_REASONS,

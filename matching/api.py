@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
-from commissioning.models import Home, Placement
+from commissioning.models import Placement
 from matching import schemas
 from matching.models import MatchingRun, Offer, Proposal
 from matching.services import approvals, jobs, offers, policy, review, runs, shortage
@@ -71,10 +71,11 @@ def _offer_out(offer: Offer) -> dict[str, Any]:
     return out
 
 
-def _provider_offer_out(offer: Offer, homes: dict[int, Home]) -> dict[str, Any]:
+def _provider_offer_out(offer: Offer, homes: dict[str, Any]) -> dict[str, Any]:
+    """``homes``: place key -> ``places.Place`` (``offers.places_of``)."""
     out = {name: getattr(offer, name) for name in schemas.ProviderOfferSchema().fields if hasattr(offer, name)}
     out["shown_status"] = offers.shown_status(offer)
-    out["home_name"] = homes[offer.home_id].name if offer.home_id in homes else ""
+    out["home_name"] = homes[offer.place_key].name if offer.place_key in homes else ""
     out["profile"] = offers.anonymised_profile(offer)
     return out
 
@@ -268,7 +269,8 @@ def choose_alternative(body: dict, proposal_id: int) -> Any:
     proposal = get_or_404(Proposal, proposal_id)
     try:
         with transaction(db()) as s:
-            offer = review.choose_alternative(s, proposal, body["home_id"], body["reason"])
+            chosen = f"F{body['foster_household_id']}" if body.get("foster_household_id") else body["home_id"]
+            offer = review.choose_alternative(s, proposal, chosen, body["reason"])
     except ServiceError as error:
         raise_service_error(error)
     return _offer_out(offer)
@@ -417,7 +419,7 @@ def shortage_report() -> Any:
 def provider_offers() -> Any:
     """Offers for your homes, newest first: each child as an anonymised profile only."""
     found = offers.list_offers(db(), limit=LIST_LIMIT)
-    homes = offers.homes_by_id(db(), {o.home_id for o in found})
+    homes = offers.places_of(db(), found)
     audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return [_provider_offer_out(o, homes) for o in found]
 
@@ -430,7 +432,7 @@ def provider_offer(offer_id: int) -> Any:
     """One offer for your home."""
     offer = get_or_404(Offer, offer_id)
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [offer])
-    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
+    return _provider_offer_out(offer, offers.places_of(db(), [offer]))
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>/accept", methods=["POST"])
@@ -447,7 +449,7 @@ def provider_accept(offer_id: int) -> Any:
             offers.accept_offer(s, offer)
     except ServiceError as error:
         raise_service_error(error)
-    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
+    return _provider_offer_out(offer, offers.places_of(db(), [offer]))
 
 
 @provider_bp.route("/provider/offers/<int:offer_id>/decline", methods=["POST"])
@@ -464,4 +466,4 @@ def provider_decline(body: dict, offer_id: int) -> Any:
             offers.decline_offer(s, offer, body["reason"], body["details"])
     except ServiceError as error:
         raise_service_error(error)
-    return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))
+    return _provider_offer_out(offer, offers.places_of(db(), [offer]))

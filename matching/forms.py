@@ -33,7 +33,7 @@ class ReasonForm(FlaskForm):
 
 
 class AlternativeForm(FlaskForm):
-    home_id = RadioField("Home to offer instead", coerce=int, validate_choice=False,
+    home_id = RadioField("Home to offer instead", coerce=str, validate_choice=False,
                          validators=[DataRequired("Select one of the other homes listed")])
     reason = TextAreaField("Why this home instead of the proposed one?", validators=[
         DataRequired("Say why you chose another home"),

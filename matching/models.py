@@ -127,11 +127,29 @@ PROPOSAL_STATUS_LABELS = {
 }
 
 
+# A proposal, offer or placement names a home or a foster household (see migration 0027).
+ONE_PLACE = "(home_id IS NULL) <> (foster_household_id IS NULL)"
+AT_MOST_ONE_PLACE = "home_id IS NULL OR foster_household_id IS NULL"
+
+
+def place_key_of(home_id: int | None, foster_household_id: int | None) -> str | None:
+    """The snapshot's key for a home ("H7") or a foster household ("F4"), as ``services.keys`` makes them."""
+    if home_id is not None:
+        return f"H{home_id}"
+    if foster_household_id is not None:
+        return f"F{foster_household_id}"
+    return None
+
+
 class Proposal(SQLModel, table=True):
-    """One child's line in a run: the proposed home and why, or the funnel that left them unmatched."""
+    """One child's line in a run: the proposed home (or foster household) and why, or the funnel that
+    left them unmatched."""
 
     __tablename__ = "matching_proposal"
     __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_AND_RCC
+    __table_args__ = (CheckConstraint(AT_MOST_ONE_PLACE, name="ck_matching_proposal_one_place"),
+                      CheckConstraint("chosen_home_id IS NULL OR chosen_foster_household_id IS NULL",
+                                      name="ck_matching_proposal_one_chosen_place"))
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -153,6 +171,18 @@ class Proposal(SQLModel, table=True):
     decision_reason: str | None = Field(default=None, max_length=2000)
     decided_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     decided_at: datetime | None = None
+    foster_household_id: int | None = Field(default=None, foreign_key="foster_household.id")
+    chosen_foster_household_id: int | None = Field(default=None, foreign_key="foster_household.id")
+
+    @property
+    def place_key(self) -> str | None:
+        """The proposed home's or household's key, or None when no home was found."""
+        return place_key_of(self.home_id, self.foster_household_id)
+
+    @property
+    def chosen_place_key(self) -> str | None:
+        """The home or household offered: the chosen alternative, else the proposed one."""
+        return place_key_of(self.chosen_home_id, self.chosen_foster_household_id) or self.place_key
 
 
 # An offer's life: sent -> accepted -> approved (placement recorded) or rejected;
@@ -237,13 +267,17 @@ class Offer(SQLModel, table=True):
                       CheckConstraint("(group_offer_id IS NULL) = (group_answer IS NULL)",
                                       name="ck_matching_offer_group_answer_set"),
                       CheckConstraint("group_offer_id IS NULL OR status NOT IN ('accepted', 'declined') "
-                                      "OR status = group_answer", name="ck_matching_offer_group_answered_whole"))
+                                      "OR status = group_answer", name="ck_matching_offer_group_answered_whole"),
+                      CheckConstraint(ONE_PLACE, name="ck_matching_offer_one_place"))
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
     council_id: int = Field(foreign_key="organisation.id", index=True)
     provider_id: int = Field(foreign_key="organisation.id", index=True)
-    home_id: int = Field(foreign_key="home.id", index=True)
+    # A home, or a foster household (exactly one). An in-house household's ``provider_id`` is its
+    # council: that council answers the offer, as an agency answers for its own households.
+    home_id: int | None = Field(default=None, foreign_key="home.id", index=True)
+    foster_household_id: int | None = Field(default=None, foreign_key="foster_household.id", index=True)
     referral_id: int = Field(foreign_key="referral.id", index=True)
     proposal_id: int | None = Field(default=None, foreign_key="matching_proposal.id")
     status: str = Field(default=SENT, max_length=20, index=True)
@@ -266,6 +300,9 @@ class Offer(SQLModel, table=True):
     group_offer_id: int | None = Field(default=None, index=True)
     group_answer: str | None = Field(default=None, max_length=20)
 
+    @property
+    def place_key(self) -> str:
+        return place_key_of(self.home_id, self.foster_household_id) or ""
 
 # Referral packs and expressions of interest (branch eoi) -----------------------------------
 # A council sends a child's anonymised pack, with documents it chooses, to the providers whose homes

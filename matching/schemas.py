@@ -61,16 +61,20 @@ class ProposalSchema(Schema):
     referral_id = fields.Integer(required=True)
     child_key = fields.String(required=True, metadata={"description": "The child's pseudonym in the run's snapshot"})
     home_id = fields.Integer(allow_none=True, metadata={"description": "The proposed home; null when none was found"})
+    foster_household_id = fields.Integer(allow_none=True, metadata={
+        "description": "The proposed foster household (keys F<id> in the snapshot), when one was proposed instead"})
     score = fields.Integer(allow_none=True)
     rank = fields.Integer(allow_none=True)
     candidates = fields.Integer(allow_none=True)
     parts = fields.Dict(allow_none=True, metadata={"description": "Score parts: raw figures and points"})
     alternatives = fields.List(fields.Dict(), required=True,
-                               metadata={"description": "Runner-up homes (keys H<id>), their scores and why they lost"})
+                               metadata={"description": "Runner-up homes (keys H<id>) and foster households (keys "
+                                                        "F<id>), their scores and why they lost"})
     funnel = fields.List(fields.Dict(), required=True,
                          metadata={"description": "For a child with no home: each hard rule and the homes it ruled out"})
     status = fields.String(required=True, metadata={"enum": list(PROPOSAL_STATUS_LABELS)})
     chosen_home_id = fields.Integer(allow_none=True)
+    chosen_foster_household_id = fields.Integer(allow_none=True)
     decision_reason = fields.String(allow_none=True)
     decided_at = fields.DateTime(allow_none=True)
 
@@ -83,6 +87,8 @@ class RunResultSchema(Schema):
 
 class AlternativeInSchema(Schema):
     home_id = id_field(load_default=None, allow_none=True)
+    foster_household_id = id_field(load_default=None, allow_none=True, metadata={
+        "description": "A runner-up foster household instead of a home (give one of the two)"})
     reason = Text(load_default="", validate=TEXT)
 
 
@@ -111,8 +117,12 @@ class OfferSchema(Schema):
                                                           "description": "As people see it: 'expired' once an "
                                                                          "unanswered offer passes its deadline"})
     council_id = fields.Integer(required=True)
-    provider_id = fields.Integer(required=True)
-    home_id = fields.Integer(required=True)
+    provider_id = fields.Integer(required=True, metadata={
+        "description": "Who answers: the home's provider, or the foster household's owner (an agency, or the "
+                       "council whose in-house carers they are)"})
+    home_id = fields.Integer(allow_none=True)
+    foster_household_id = fields.Integer(allow_none=True, metadata={
+        "description": "The foster household instead of a home (exactly one of home_id and foster_household_id)"})
     referral_id = fields.Integer(required=True)
     proposal_id = fields.Integer(allow_none=True)
     weekly_cost = fields.Integer(required=True, metadata={"description": "Pence"})
@@ -133,7 +143,9 @@ class ProviderOfferSchema(Schema):
     id = fields.Integer(required=True)
     status = fields.String(required=True, metadata={"enum": [k for k in OFFER_STATUS_LABELS if k != "expired"]})
     shown_status = fields.String(required=True, metadata={"enum": list(OFFER_STATUS_LABELS)})
-    home_id = fields.Integer(required=True)
+    home_id = fields.Integer(allow_none=True)
+    foster_household_id = fields.Integer(allow_none=True, metadata={
+        "description": "The foster household instead of a home (exactly one of home_id and foster_household_id)"})
     home_name = fields.String(required=True)
     weekly_cost = fields.Integer(required=True, metadata={"description": "Pence"})
     funding = fields.String(required=True, metadata={"enum": ["block", "spot"]})
@@ -163,7 +175,9 @@ class PlacementSchema(Schema):
     council_id = fields.Integer(required=True)
     provider_id = fields.Integer(required=True)
     referral_id = fields.Integer(required=True)
-    home_id = fields.Integer(required=True)
+    home_id = fields.Integer(allow_none=True)
+    foster_household_id = fields.Integer(allow_none=True, metadata={
+        "description": "The foster household instead of a home (exactly one of home_id and foster_household_id)"})
     placement_type = fields.String(required=True)
     start_date = fields.Date(required=True)
     end_date = fields.Date(allow_none=True)
@@ -192,7 +206,8 @@ class PressureSchema(Schema):
 
     placement_type = fields.String(required=True)
     area = fields.String(required=True)
-    home_id = fields.Integer(required=True, metadata={"description": "the home given one more free place"})
+    home_id = fields.Integer(allow_none=True, metadata={
+        "description": "the home given one more free place; null for a foster household"})
     unmatched_demand = fields.Integer(required=True)
     children_placed = fields.Integer(required=True, metadata={"description": "more children placed with it"})
     miles_change = fields.Float(required=True, metadata={"description": "over children placed either way"})

@@ -26,7 +26,7 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from commissioning.models import Child, Home, Placement, Referral
+from commissioning.models import Child, Placement, Referral
 from commissioning.services.referrals import open_referrals_for_matching
 from commissioning.vocabulary import PLACEMENT_TYPES, URGENCIES
 from matching.forms import (
@@ -49,7 +49,18 @@ from matching.models import (
     Offer,
     Proposal,
 )
-from matching.services import approvals, explain, jobs, offers, policy, referral_packs, review, runs, shortage
+from matching.services import (
+    approvals,
+    explain,
+    jobs,
+    offers,
+    places,
+    policy,
+    referral_packs,
+    review,
+    runs,
+    shortage,
+)
 from matching.services.alternative_costs import alternative_costs
 from matching.services.snapshot import snapshot_summary
 from rcc.audit import AuditAction
@@ -395,14 +406,16 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
     if referral is None:
         return render_template("errors/404.html"), 404
     child = session.get(Child, referral.child_id)
-    home = session.get(Home, found.home_id) if found.home_id else None
-    chosen = session.get(Home, found.chosen_home_id) if found.chosen_home_id else None
+    named_places = places.places_by_key(session, {found.place_key, found.chosen_place_key})
+    home = named_places.get(found.place_key or "")
+    chosen = named_places.get(found.chosen_place_key or "") if found.chosen_place_key != found.place_key else None
+    row = places.row_for(session, found.place_key) if found.place_key else None
     alternatives = review.alternatives_of(session, found)
     cost_lines, named = alternative_costs(session, found, {a.home_id: a.home.name for a in alternatives if a.home})
     costs = {line.home_id: line for line in cost_lines}
     alternative_form = alternative_form or AlternativeForm()
-    alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else f"Home {a.home_id}")
-                                        for a in alternatives]
+    alternative_form.home_id.choices = [(a.home_id, a.home.name if a.home else a.home_id)
+                                        for a in alternatives]  # place keys: "H7", or "F4" for a household
     offer = session.scalars(select(Offer).where(Offer.proposal_id == found.id).order_by(Offer.id.desc())).first()
     audit_read(AuditAction.MATCHING_PROPOSAL_VIEWED, [found])
     # Other children named in "choosing it instead would leave ... unplaced (reference)".
@@ -411,7 +424,7 @@ def _proposal_page(found: Proposal, alternative_form: AlternativeForm | None = N
         "matching/proposal.html", proposal=found, referral=referral, child=child, home=home, chosen=chosen,
         parts=explain.part_lines(found.parts) if found.parts else [], alternatives=alternatives,
         distance_note=distance_precision(precision_of_postcode(child.home_postcode if child else None),
-                                         home.location_precision if home else None),
+                                         row.location_precision if row else None),
         funnel=[(explain.funnel_rule(step["rule"]), step) for step in found.funnel],
         cannot_reasons=referral_packs.cannot_reasons(session, found.referral_id),
         binding=explain.BINDING_RULE_LABELS[explain.binding_rule(found.funnel, found.all_taken)]
@@ -495,7 +508,7 @@ def offers_list() -> Any:
 def _offer_context(session: Any, found: list[Offer]) -> dict[str, Any]:
     referrals = {r.id: r for r in session.scalars(select(Referral).where(
         Referral.id.in_({o.referral_id for o in found})))} if found else {}
-    return {"homes": offers.homes_by_id(session, {o.home_id for o in found}), "referrals": referrals,
+    return {"homes": offers.places_of(session, found), "referrals": referrals,
             "children": _children_of(session, list(referrals.values())),
             "councils": _councils(session, {o.council_id for o in found} | {o.provider_id for o in found}),
             "offer_label": offers.status_label, "offer_tag": offers.status_tag,
@@ -509,13 +522,19 @@ def offer(offer_id: int) -> Any:
 
 
 def _offer_page(found: Offer, form: ReasonForm | None = None, errors: list[dict[str, str]] | None = None,
-                status: int = 200) -> Any:
+                status: int = 200, decline_form: DeclineForm | None = None) -> Any:
     session = db()
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
+    decline_form = decline_form or DeclineForm()
+    decline_form.reason.choices = list(offers.DECLINE_REASONS.items())
     return render_template("matching/offer.html", offer=found, profile=offers.anonymised_profile(found),
-                           form=form or ReasonForm(), errors=errors or [],
+                           form=form or ReasonForm(), errors=errors or [], decline_form=decline_form,
+                           profiles=offers.group_profiles(session, found),
+                           can_answer=_answers_for_household(found) and found.status == "sent"
+                           and not offers.is_expired(found),
                            can_withdraw=_can(RUNNERS) and found.status in ("sent", "accepted"),
-                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED
+                           and found.council_id == current_user.organisation_id,
                            **_offer_context(session, [found])), status
 
 
@@ -535,6 +554,51 @@ def withdraw_offer(offer_id: int) -> Any:
     return redirect(url_for("matching_offers.offer", offer_id=found.id))
 
 
+# A council answers offers for its own in-house foster households, as a provider answers for its homes
+
+def _answers_for_household(found: Offer) -> bool:
+    """The signed-in council owns the offer's foster household (its in-house carers) and may answer."""
+    return (found.foster_household_id is not None and _can(COUNCIL_DECIDERS)
+            and found.provider_id == current_user.organisation_id)
+
+
+@offers_bp.route("/<int:offer_id>/accept", methods=["POST"])
+@allow(*COUNCIL_DECIDERS)
+def household_accept(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    if not _answers_for_household(found):
+        abort(403)
+    try:
+        with transaction(db()) as s:
+            offers.accept_offer(s, found)
+    except ServiceError as error:
+        db().refresh(found)
+        return _offer_page(found, errors=[{"text": error.message, "href": "#answer"}], status=409)
+    flash("You accepted the offer for your foster household; its place is now taken for the child.")
+    return redirect(url_for("matching_offers.offer", offer_id=found.id))
+
+
+@offers_bp.route("/<int:offer_id>/decline", methods=["POST"])
+@allow(*COUNCIL_DECIDERS)
+def household_decline(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    if not _answers_for_household(found):
+        abort(403)
+    form = DeclineForm()
+    form.reason.choices = list(offers.DECLINE_REASONS.items())
+    if not form.validate_on_submit():
+        return _offer_page(found, errors=form_errors(form), status=400, decline_form=form)
+    try:
+        with transaction(db()) as s:
+            offers.decline_offer(s, found, form.reason.data, form.details.data or "")
+    except ServiceError as error:
+        db().refresh(found)
+        return _offer_page(found, errors=_service_errors(form, error), decline_form=form,
+                           status=400 if isinstance(error, FieldErrors) else 409)
+    flash("You declined the offer for your foster household.")
+    return redirect(url_for("matching_offers.offers_list"))
+
+
 # Offers (providers): only the offer, its home and the anonymised profile reach these templates
 
 @provider_bp.route("/")
@@ -544,7 +608,7 @@ def provider_offers() -> Any:
     found = offers.list_offers(session)
     audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return render_template("matching/provider_offers.html", offers=found,
-                           homes=offers.homes_by_id(session, {o.home_id for o in found}),
+                           homes=offers.places_of(session, found),
                            profiles={o.id: offers.anonymised_profile(o) for o in found},
                            offer_label=offers.status_label, offer_tag=offers.status_tag)
 
@@ -562,7 +626,8 @@ def _provider_offer_page(found: Offer, form: DeclineForm | None = None, errors: 
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     return render_template("matching/provider_offer.html", offer=found, profile=offers.anonymised_profile(found),
                            profiles=offers.group_profiles(db(), found),
-                           home=db().get(Home, found.home_id), form=form, errors=errors or [],
+                           home=offers.places_of(db(), [found]).get(found.place_key), form=form,
+                           errors=errors or [],
                            can_answer=found.status == "sent" and not offers.is_expired(found),
                            expired=offers.is_expired(found), offer_label=offers.status_label,
                            offer_tag=offers.status_tag, decline_reasons=offers.DECLINE_REASONS), status
@@ -607,7 +672,10 @@ def provider_decline(offer_id: int) -> Any:
 @allow(*COUNCIL_STAFF)
 def approvals_list() -> Any:
     session = db()
-    waiting = offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+    # A council owning a foster household also reads other councils' offers for it: only its own
+    # children's are its to approve.
+    waiting = [o for o in offers.list_offers(session, statuses=(PROVIDER_ACCEPTED,))
+               if o.council_id == current_user.organisation_id]
     audit_read(AuditAction.MATCHING_OFFER_LISTED, waiting)
     return render_template("matching/approvals.html", offers=waiting, **_offer_context(session, waiting))
 
@@ -629,7 +697,8 @@ def _approval_page(found: Offer, form: ApproveForm, reject_form: ReasonForm | No
     return render_template("matching/approval.html", offer=found, form=form,
                            reject_form=reject_form or ReasonForm(prefix="reject"),
                            profile=offers.anonymised_profile(found), errors=errors or [],
-                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED,
+                           can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED
+                           and found.council_id == current_user.organisation_id,
                            **_offer_context(session, [found])), status
 
 
@@ -686,10 +755,11 @@ def placements() -> Any:
     referrals = {r.id: r for r in session.scalars(select(Referral).where(
         Referral.id.in_({p.referral_id for p in found})))} if found else {}
     return render_template("matching/placements.html", placements=found,
-                           homes=offers.homes_by_id(session, {p.home_id for p in found}),
+                           homes=offers.places_of(session, found),
                            children=_children_of(session, list(referrals.values())),
                            councils=_councils(session, {p.council_id for p in found}),
-                           reasons=approvals.end_reasons(), can_end=_can(COUNCIL_DECIDERS))
+                           reasons=approvals.end_reasons(), can_end=_can(COUNCIL_DECIDERS),
+                           own_organisation_id=current_user.organisation_id)
 
 
 @placements_bp.route("/<int:placement_id>/end", methods=["GET", "POST"])
@@ -718,7 +788,7 @@ def end_placement(placement_id: int) -> Any:
     child = session.get(Child, found.child_id)
     audit_read(AuditAction.PLACEMENT_VIEWED, [found], form="end")
     return render_template("matching/end_placement.html", placement=found, form=form, errors=errors,
-                           home=session.get(Home, found.home_id), child=child), \
+                           home=offers.places_of(session, [found]).get(found.place_key), child=child), \
         409 if conflict else 400 if errors else 200
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from commissioning.lifecycle import PLACED, PROPOSAL_APPROVED
-from commissioning.models import Home, Placement, Referral, Vacancy
+from commissioning.models import FosterHousehold, Home, Placement, Referral, Vacancy
 from commissioning.services import referrals, supply_history
 from commissioning.ssda903 import placement_end_reasons
 from commissioning.vocabulary import FUNDING
@@ -24,6 +24,7 @@ from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import transition
 from rcc.errors import Conflict, FieldErrors
+from rcc.tenancy import within_rcc
 
 
 def record_placement(session: Session, referral: Referral, home: Home, start_date: date, weekly_cost: int,
@@ -67,6 +68,30 @@ def record_placement(session: Session, referral: Referral, home: Home, start_dat
     return placement
 
 
+def record_household_placement(session: Session, referral: Referral, household_id: int, owner_id: int,
+                               start_date: date, weekly_cost: int) -> Placement:
+    """Start a placement with a foster household for an approved referral. The household's place was
+    filled when its owner accepted the offer (matching takes it then, conditionally), so nothing more
+    is taken here; ``weekly_cost`` in pence."""
+    if not isinstance(weekly_cost, int) or weekly_cost <= 0:
+        raise FieldErrors({"weekly_cost": "Enter the weekly cost in pounds, more than £0"})
+    if start_date is None:
+        raise FieldErrors({"start_date": "Enter the date the placement starts"})
+    referral = referrals.lock_referral(session, int(referral.id or 0))
+    if referral.status != PROPOSAL_APPROVED:
+        raise Conflict("A placement can only start once the council has approved the proposed home; "
+                       f"this referral is '{referral.status.replace('_', ' ')}'")
+    placement = Placement(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=owner_id,
+                          referral_id=referral.id, child_id=referral.child_id, home_id=None,
+                          foster_household_id=household_id, placement_type="foster_care", start_date=start_date,
+                          weekly_cost=weekly_cost, funding="spot", block_contract_id=None)
+    session.add(placement)
+    referrals.mark_placed(session, referral)
+    audit.record(session, AuditAction.PLACEMENT_STARTED, placement, foster_household_id=household_id,
+                 weekly_cost=weekly_cost, funding="spot")
+    return placement
+
+
 def end_placement(session: Session, placement: Placement, end_date: date, reason_code: str) -> Placement:
     """End a placement, free its place in the home, and close the referral.
 
@@ -92,16 +117,35 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
     transition(session, placement, "end_date", None, end_date,
                lambda ended: f"Someone else has just ended this placement (on {ended.end_date:%d %B %Y})",
                end_reason=reason_code)
-    session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
-                    .values(places_free=Vacancy.places_free + 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
-    _refresh_vacancy(session, placement.home_id)
-    home = session.get(Home, placement.home_id)
-    if home is not None:
-        supply_history.record(session, home, supply_history.PLACEMENT_ENDED)
+    if placement.foster_household_id is not None:
+        _free_household_place(session, placement)
+    else:
+        session.execute(update(Vacancy).where(Vacancy.home_id == placement.home_id)
+                        .values(places_free=Vacancy.places_free + 1, row_version=Vacancy.row_version + 1).execution_options(synchronize_session=False))
+        _refresh_vacancy(session, int(placement.home_id or 0))
+        home = session.get(Home, placement.home_id)
+        if home is not None:
+            supply_history.record(session, home, supply_history.PLACEMENT_ENDED)
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
     audit.record(session, AuditAction.PLACEMENT_ENDED, placement, end_date=end_date, reason=reason_code)
     return placement
+
+
+def _free_household_place(session: Session, placement: Placement) -> None:
+    """The household's place is free again (never more than it is approved for). Another council's
+    in-house household is not the ending council's to read, so this is done within the RCC."""
+    session.flush()
+    with within_rcc(session, placement.rcc_id):
+        session.execute(update(FosterHousehold).where(
+            FosterHousehold.id == placement.foster_household_id,
+            FosterHousehold.places_free < FosterHousehold.max_children)
+            .values(places_free=FosterHousehold.places_free + 1, row_version=FosterHousehold.row_version + 1)
+            .execution_options(synchronize_session=False))
+        session.flush()
+    for row in list(session.identity_map.values()):
+        if isinstance(row, FosterHousehold) and row.id == placement.foster_household_id:
+            session.refresh(row)
 
 
 def _refresh_vacancy(session: Session, home_id: int) -> None:

@@ -27,7 +27,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from commissioning.models import CareEpisode, Child, Home, LookedAfterChild, Placement, Ssda903Upload
+from commissioning.models import (
+    CareEpisode,
+    Child,
+    FosterHousehold,
+    Home,
+    LookedAfterChild,
+    Placement,
+    Ssda903Upload,
+)
 from commissioning.ssda903 import codes_in_year
 from commissioning.ssda903_files import (
     EPISODE_COLUMNS,
@@ -64,6 +72,8 @@ PROGRESS_EVERY = 5_000
 PLACE_OF_TYPE = {"foster_care": "U6", "childrens_home": "K2", "supported_accommodation": "K3",
                  "residential_school": "S1", "parent_and_child": "R3", "secure": "K1"}
 PROVIDER_OF_SECTOR = {"private": "PR4", "voluntary": "PR5", "local_authority": "PR2"}
+# A placement with no Ofsted URN (a foster household) is returned with this URN, as the 903 guidance says.
+NO_URN = "XXXXXXX"
 
 
 def collection_year(day: date) -> int:
@@ -278,7 +288,8 @@ def _export(session: Session, council: Organisation,
     started = {r.child for r in found}
     placed = session.execute(
         select(Placement, Child, Home, Organisation)
-        .join(Child, Child.id == Placement.child_id).join(Home, Home.id == Placement.home_id)  # type: ignore[arg-type]
+        .join(Child, Child.id == Placement.child_id)
+        .outerjoin(Home, Home.id == Placement.home_id)  # type: ignore[arg-type]  # none for a foster household
         .join(Organisation, Organisation.id == Placement.provider_id)  # type: ignore[arg-type]
         .where(Placement.council_id == council.id, Placement.start_date <= year_end(year),
                or_(Placement.end_date.is_(None), Placement.end_date >= year_start(year)))  # type: ignore[union-attr,operator]
@@ -288,16 +299,23 @@ def _export(session: Session, council: Organisation,
         if (reference, placement.start_date) in known:
             continue  # the council's own return already carries it
         read.append(placement)
-        place = PLACE_OF_TYPE.get(home.placement_type, "")
+        place = PLACE_OF_TYPE.get(home.placement_type if home is not None else placement.placement_type, "")
         if place == "K3" and "K3" not in codes_in_year("placement_type", year):
             place = "H5"
         ended = placement.end_date is not None
+        if home is not None:
+            place_provider = PROVIDER_OF_SECTOR.get(provider.provider_sector or "", "PR4")
+            place_postcode, urn = home.postcode or "", home.ofsted_urn[:10]
+        else:  # a foster household: the council's own carers (PR1), another council's (PR2) or an agency's
+            place_provider = ("PR1" if provider.id == council.id else "PR2" if provider.kind == OrgKind.COUNCIL
+                              else PROVIDER_OF_SECTOR.get(provider.provider_sector or "", "PR4"))
+            household = session.get(FosterHousehold, placement.foster_household_id)  # only if the council may see it
+            place_postcode, urn = (household.postcode if household is not None else ""), NO_URN
         found.append(EpisodeRow(
             reference, placement.start_date, "P" if reference in started else "S", child.legal_status,
-            child.category_of_need, place, PROVIDER_OF_SECTOR.get(provider.provider_sector or "", "PR4"),
+            child.category_of_need, place, place_provider,
             placement.end_date, "X1" if ended else "", (placement.end_reason or "") if ended else "",
-            normalise_postcode(child.home_postcode), normalise_postcode(home.postcode or ""),
-            home.ofsted_urn[:10]))
+            normalise_postcode(child.home_postcode), normalise_postcode(place_postcode), urn))
         started.add(reference)
     last = year_end(year)
     # An episode that ended after the year was still open on 31 March: the year's return shows it so.

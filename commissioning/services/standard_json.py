@@ -140,7 +140,7 @@ def export_document(session: Session) -> tuple[dict[str, Any], list[Referral]]:
     groups = {int(g.id or 0): g for g in session.scalars(select(SiblingGroup).where(
         col(SiblingGroup.id).in_(set(group_sizes))))} if group_sizes else {}
     group_of = {int(r.id or 0): r.sibling_group_id for r, _ in rows}
-    placed_together = Counter((group_of[p.referral_id], p.home_id) for p in placements.values()
+    placed_together = Counter((group_of[p.referral_id], p.place_key) for p in placements.values()
                               if group_of[p.referral_id] is not None)
     placed_by: dict[int, int | None] = dict(session.execute(  # type: ignore[arg-type]
         select(ReferralEvent.referral_id, ReferralEvent.user_id).where(
@@ -154,7 +154,7 @@ def export_document(session: Session) -> tuple[dict[str, Any], list[Referral]]:
         siblings = group_sizes[int(group.id or 0)] - 1 if group is not None and group.plan != "apart" else 0
         latest = placements.get(int(referral.id or 0))
         home = homes.get(latest.home_id) if latest else None
-        together = (placed_together[(referral.sibling_group_id, latest.home_id)] - 1
+        together = (placed_together[(referral.sibling_group_id, latest.place_key)] - 1
                     if latest is not None and referral.sibling_group_id is not None else 0)
         records.append(record_of(referral, child, latest, home, siblings, together, names,
                                  placed_by.get(int(referral.id or 0))))

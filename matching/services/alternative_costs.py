@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from commissioning.models import Child, Referral
 from matching.engine import AlternativeCost, ProblemError, compare_alternative, describe, problem_from_json
 from matching.models import MatchingRun, Proposal
-from matching.services.keys import CHILD, child_key, home_key, id_of
+from matching.services.keys import CHILD, child_key, id_of
 
 CACHE_ENTRIES = 512
 _cache: OrderedDict[tuple[int, str, str, str], AlternativeCost | str] = OrderedDict()
@@ -24,7 +24,7 @@ _cache: OrderedDict[tuple[int, str, str, str], AlternativeCost | str] = OrderedD
 
 @dataclass(frozen=True)
 class AlternativeCostLine:
-    home_id: int
+    home_id: str  # the runner-up's place key: "H7" (a home) or "F4" (a foster household)
     cost: AlternativeCost | None
     sentence: str  # only what the figures say; or why it could not be computed
 
@@ -47,7 +47,7 @@ def _cached(run: MatchingRun, child: str, home: str) -> AlternativeCost | str:
     return found
 
 
-def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int, str]
+def alternative_costs(session: Session, proposal: Proposal, home_names: dict[str, str]
                       ) -> tuple[list[AlternativeCostLine], list[Referral]]:
     """For each runner-up of a placed child: the re-solved cost of choosing it instead, in words,
     and the referrals whose child is named in those words (for the page to audit the read).
@@ -56,14 +56,14 @@ def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int
     their referral (row-level security decides); anyone else is "a child of another council".
     """
     run = session.get(MatchingRun, proposal.run_id)
-    if run is None or run.problem is None or run.result is None or proposal.home_id is None:
+    if run is None or run.problem is None or run.result is None or proposal.place_key is None:
         return [], []
     child = child_key(proposal.referral_id)
     lines = []
     costs = {}
     for alternative in proposal.alternatives:
-        home_id = id_of(alternative["home"], "H")
-        costs[home_id] = _cached(run, child, home_key(home_id))
+        key = str(alternative["home"])
+        costs[key] = _cached(run, child, key)
     losers = {c.child for cost in costs.values() if not isinstance(cost, str) for c in cost.losers}
     names, shown = _visible_references(session, losers)
     for home_id, cost in costs.items():
@@ -71,7 +71,7 @@ def alternative_costs(session: Session, proposal: Proposal, home_names: dict[int
             lines.append(AlternativeCostLine(home_id, None, cost))
         else:
             lines.append(AlternativeCostLine(home_id, cost, describe(
-                cost, home_name=home_names.get(home_id, f"home {home_id}"), child_name=names,
+                cost, home_name=home_names.get(home_id, "this home"), child_name=names,
                 unnamed="a child of another council")))
     return lines, shown
 

@@ -35,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, SUBMITTED
-from commissioning.models import Child, Home, Referral, Vacancy
+from commissioning.models import Child, FosterHousehold, Home, Referral, Vacancy
 from commissioning.services.referrals import (
     lock_referral,
     mark_offered,
@@ -57,6 +57,7 @@ from matching.models import (
     GroupOffer,
     Offer,
 )
+from matching.services import places
 from matching.services.capacity import (
     free_block_places,
     free_places,
@@ -119,7 +120,7 @@ class AnonymisedProfile:
     distance_band: str
 
 
-def profile_document(referral: Referral, child: Child, home: Home) -> dict[str, Any]:
+def profile_document(referral: Referral, child: Child, home: Home | FosterHousehold) -> dict[str, Any]:
     """The anonymised profile as stored on the offer (plain JSON, labels not keys)."""
     miles = _miles_between(child, home)
     return {
@@ -150,7 +151,7 @@ def anonymised_profile(offer: Offer | ExpressionOfInterest) -> AnonymisedProfile
         summary=str(p.get("summary", "")), distance_band=str(p.get("distance_band", "")))
 
 
-def _miles_between(child: Child, home: Home) -> float | None:
+def _miles_between(child: Child, home: Home | FosterHousehold) -> float | None:
     if None in (child.home_latitude, child.home_longitude, home.latitude, home.longitude):
         return None
     return great_circle_miles(Point(child.home_latitude, child.home_longitude),  # type: ignore[arg-type]
@@ -185,9 +186,10 @@ def status_tag(offer: Offer, now: datetime | None = None) -> str:
 
 # Making an offer (the RCC) ------------------------------------------------------------------
 
-def make_offer(session: Session, referral: Referral, home: Home, proposal_id: int | None = None,
+def make_offer(session: Session, referral: Referral, home: Home | FosterHousehold, proposal_id: int | None = None,
                now: datetime | None = None, tell_provider: bool = True) -> Offer:
-    """Offer the child to the home's provider, holding one of its free places until answered
+    """Offer the child to the home's provider (or the foster household's owner: its agency, or the
+    council whose in-house carers they are), holding one of its free places until answered
     (``tell_provider=False``: part of a group offer, which tells the provider once for the group)."""
     now = now or utcnow()
     # Lock the child's referral, then the home's vacancy (the one order everywhere), so that the
@@ -199,25 +201,33 @@ def make_offer(session: Session, referral: Referral, home: Home, proposal_id: in
                        f"'{referral.status.replace('_', ' ')}'")
     if _open_offer_for(session, referral.id) is not None:
         raise Conflict("This child already has an offer waiting for an answer")
-    lock_vacancy(session, int(home.id or 0))
-    if free_unheld_places(session, home.id, now) < 1:
-        raise Conflict(f"{home.name} has no free place now that is not already offered to another child")
+    if isinstance(home, FosterHousehold):
+        places.lock_household(session, int(home.id or 0))
+        if places.free_unheld_household_places(session, int(home.id or 0), now) < 1:
+            raise Conflict(f"{places.household_name(home)} has no free place now that is not already offered "
+                           "to another child")
+        funding, contract_id, weekly_cost = "spot", None, home.weekly_cost or 0
+    else:
+        lock_vacancy(session, int(home.id or 0))
+        if free_unheld_places(session, home.id, now) < 1:
+            raise Conflict(f"{home.name} has no free place now that is not already offered to another child")
+        funding, contract_id, weekly_cost = _price_for(session, home, now)
     child = session.get(Child, referral.child_id)
     if child is None:
         raise NotFound()
-    funding, contract_id, weekly_cost = _price_for(session, home, now)
-    if funding == "spot":  # the price the home's provider offered for this child, if it answered the pack
+    if funding == "spot" and isinstance(home, Home):  # the price the provider offered for this child, if it answered the pack
         weekly_cost = _offered_price(session, int(referral.id or 0), int(home.id or 0)) or weekly_cost
     if referral.status == SUBMITTED:
         start_matching(session, referral)
-    offer = Offer(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=home.provider_id,
-                  home_id=home.id, referral_id=referral.id, proposal_id=proposal_id, status=SENT,
+    offer = Offer(rcc_id=referral.rcc_id, council_id=referral.council_id, provider_id=places.provider_of(home),
+                  **places.columns_for(home), referral_id=referral.id, proposal_id=proposal_id, status=SENT,
                   profile=profile_document(referral, child, home), weekly_cost=weekly_cost, funding=funding,
                   block_contract_id=contract_id, sent_at=now, respond_by=response_deadline(referral.urgency, now),
                   sent_by_user_id=audit.current_actor(session).user_id)
     session.add(offer)
     mark_offered(session, referral)
-    audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=home.id, referral_id=referral.id,
+    audit.record(session, AuditAction.MATCHING_OFFER_SENT, offer, home_id=offer.home_id,
+                 foster_household_id=offer.foster_household_id, referral_id=referral.id,
                  respond_by=offer.respond_by.isoformat(), funding=funding)
     if tell_provider:
         notices.offer_sent(session, offer)
@@ -255,14 +265,21 @@ def accept_offer(session: Session, offer: Offer, now: datetime | None = None) ->
     if offer.group_offer_id is not None:
         return accept_group_offer(session, group_of(session, offer), now)
     _check_answerable(offer, now)
-    lock_vacancy(session, offer.home_id)
-    promised = _accepted_elsewhere(session, offer)
-    if free_places(session, offer.home_id, now) - promised < 1:
-        raise Conflict("The home has no free place left: its last place has just been promised to another "
-                       "child. Decline this offer, or free a place on the home's vacancy first.")
+    if offer.foster_household_id is not None:
+        # The household's place is filled now, conditionally: two acceptances of its last place
+        # cannot both succeed (and the database's CHECK refuses fewer than no places).
+        places.lock_household(session, offer.foster_household_id)
+        places.take_household_places(session, offer.foster_household_id, 1)
+    else:
+        lock_vacancy(session, int(offer.home_id or 0))
+        promised = _accepted_elsewhere(session, offer)
+        if free_places(session, int(offer.home_id or 0), now) - promised < 1:
+            raise Conflict("The home has no free place left: its last place has just been promised to another "
+                           "child. Decline this offer, or free a place on the home's vacancy first.")
     move_offer(session, offer, SENT, PROVIDER_ACCEPTED, answered_at=now,
           answered_by_user_id=audit.current_actor(session).user_id)
-    audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_ACCEPTED, offer, home_id=offer.home_id,
+                 foster_household_id=offer.foster_household_id)
     notices.offer_answered(session, offer, "accepted")
     return offer
 
@@ -281,7 +298,8 @@ def decline_offer(session: Session, offer: Offer, reason_code: str, details: str
           decline_details=details or None, answered_by_user_id=audit.current_actor(session).user_id)
     reason = f"Provider declined: {DECLINE_REASONS[reason_code]}" + (f". {details}" if details else "")
     _return_child_to_matching(session, offer, offer.home_id, reason)
-    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id)
+    audit.record(session, AuditAction.MATCHING_OFFER_DECLINED, offer, reason=reason_code, home_id=offer.home_id,
+                 foster_household_id=offer.foster_household_id)
     notices.offer_answered(session, offer, "declined")
     return offer
 
@@ -315,8 +333,10 @@ def withdraw_offer(session: Session, offer: Offer, reason: str, now: datetime | 
         _withdraw_group(session, group_of(session, offer), reason, now)
         return offer
     _lock_referral_of(session, offer)
+    was = offer.status
     move_offer(session, offer, offer.status, WITHDRAWN, decided_at=now, decision_reason=reason,
           decided_by_user_id=audit.current_actor(session).user_id)
+    release_household_place(session, offer, was)
     _return_child_to_matching(session, offer, offer.home_id if expired else None,
                               f"Offer withdrawn by the RCC: {reason}")
     audit.record(session, AuditAction.MATCHING_OFFER_WITHDRAWN, offer, reason=reason, expired=expired)
@@ -329,6 +349,17 @@ def _check_answerable(offer: Offer, now: datetime, declining: bool = False) -> N
     if is_expired(offer, now) and not declining:
         raise Conflict(f"The deadline to answer this offer passed at {aware(offer.respond_by):%H:%M on %d %B %Y}. "
                        "Ask the RCC placement team if the child still needs a home.")
+
+
+def release_household_place(session: Session, offer: Offer, was: str) -> None:
+    """An accepted offer to a foster household that does not go ahead gives its place back (the RCC's
+    consequence of the decision, so it is written within the offer's RCC whoever decided)."""
+    if offer.foster_household_id is None or was != PROVIDER_ACCEPTED:
+        return
+    session.flush()
+    with within_rcc(session, offer.rcc_id):
+        places.give_back_household_place(session, offer.foster_household_id)
+        session.flush()
 
 
 def _accepted_elsewhere(session: Session, offer: Offer) -> int:
@@ -369,7 +400,8 @@ def _return_child_to_matching(session: Session, offer: Offer, excluded_home_id: 
 
 # Siblings offered together (one answer for the whole group) ----------------------------------
 
-def make_group_offer(session: Session, referrals: list[Referral], homes: list[Home], proposal_ids: list[int | None],
+def make_group_offer(session: Session, referrals: list[Referral], homes: list[Home | FosterHousehold],
+                     proposal_ids: list[int | None],
                      run_id: int | None, now: datetime | None = None) -> tuple[GroupOffer, list[Offer]]:
     """Offer siblings to one provider's home(s) as one offer, answered as a whole.
 
@@ -380,13 +412,13 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
     order = sorted(range(len(referrals)), key=lambda i: int(referrals[i].id or 0))
     for i in order:
         lock_referral(session, int(referrals[i].id or 0))
-    providers = {h.provider_id for h in homes}
+    providers = {places.provider_of(h) for h in homes}
     groups = {r.sibling_group_id for r in referrals}
     if len(providers) != 1 or len(groups) != 1 or None in groups:
         raise Conflict("Only brothers and sisters offered to one provider can be offered together")
     respond_by = min(response_deadline(r.urgency, now) for r in referrals)
     first = referrals[order[0]]
-    group = GroupOffer(rcc_id=first.rcc_id, council_id=first.council_id, provider_id=homes[0].provider_id,
+    group = GroupOffer(rcc_id=first.rcc_id, council_id=first.council_id, provider_id=places.provider_of(homes[0]),
                        sibling_group_id=int(first.sibling_group_id or 0), run_id=run_id, answer=SENT, sent_at=now,
                        respond_by=respond_by)
     session.add(group)
@@ -401,7 +433,9 @@ def make_group_offer(session: Session, referrals: list[Referral], homes: list[Ho
         made.append(offer)
     session.flush()
     audit.record(session, AuditAction.MATCHING_GROUP_OFFER_SENT, group, offer_ids=[o.id for o in made],
-                 home_ids=sorted({o.home_id for o in made}), respond_by=respond_by.isoformat())
+                 home_ids=sorted({o.home_id for o in made if o.home_id is not None}),
+                 foster_household_ids=sorted({o.foster_household_id for o in made if o.foster_household_id}),
+                 respond_by=respond_by.isoformat())
     notices.group_offer_sent(session, group, made)
     return group, made
 
@@ -458,9 +492,16 @@ def accept_group_offer(session: Session, group: GroupOffer, now: datetime | None
     if not waiting:
         raise Conflict("None of the children in this offer is waiting for an answer any more")
     needed: dict[int, int] = {}
+    households: dict[int, int] = {}
     for member in waiting:
-        needed[member.home_id] = needed.get(member.home_id, 0) + 1
+        if member.foster_household_id is not None:
+            households[member.foster_household_id] = households.get(member.foster_household_id, 0) + 1
+        else:
+            needed[int(member.home_id or 0)] = needed.get(int(member.home_id or 0), 0) + 1
     member_ids = [int(m.id or 0) for m in members]
+    for household_id in sorted(households):
+        places.lock_household(session, household_id)
+        places.take_household_places(session, household_id, households[household_id])
     for home_id in sorted(needed):
         lock_vacancy(session, home_id)
         promised = session.scalar(select(func.count(Offer.id)).where(
@@ -517,8 +558,10 @@ def _withdraw_group(session: Session, group: GroupOffer, reason: str, now: datet
     user_id = audit.current_actor(session).user_id
     for member in members:
         expired = is_expired(member, now)
+        was = member.status
         move_offer(session, member, member.status, WITHDRAWN, decided_at=now, decision_reason=reason,
                    decided_by_user_id=user_id)
+        release_household_place(session, member, was)
         _return_child_to_matching(session, member, member.home_id if expired else None,
                                   f"Offer withdrawn by the RCC: {reason}")
     if group.answer in (SENT, PROVIDER_ACCEPTED):
@@ -551,7 +594,13 @@ def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit
     return list(session.scalars(query))
 
 
-def homes_by_id(session: Session, home_ids: set[int]) -> dict[int, Home]:
+def places_of(session: Session, rows: list[Any]) -> dict[str, places.Place]:
+    """Place key -> the home or household each offer, placement or proposal names, as the reader may see it."""
+    return places.places_by_key(session, {row.place_key for row in rows})
+
+
+def homes_by_id(session: Session, home_ids: set[int | None]) -> dict[int, Home]:
+    home_ids = {i for i in home_ids if i is not None}
     if not home_ids:
         return {}
     return {int(h.id or 0): h for h in session.scalars(select(Home).where(col(Home.id).in_(home_ids)))}

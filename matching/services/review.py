@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, SUBMITTED
-from commissioning.models import Child, Home, Referral
+from commissioning.models import Child, Referral
 from commissioning.services.referrals import lock_referral
 from matching.models import (
     ACCEPTED,
@@ -34,9 +34,8 @@ from matching.models import (
     Offer,
     Proposal,
 )
-from matching.services import explain
+from matching.services import explain, places
 from matching.services.capacity import free_unheld_places
-from matching.services.keys import HOME, id_of
 from matching.services.offers import make_group_offer, make_offer
 from rcc import audit
 from rcc.audit import AuditAction
@@ -59,14 +58,14 @@ class ReviewRow:
     referral: Referral
     child: Child
     council: Organisation | None
-    home: Home | None
+    home: places.Place | None  # the proposed (or chosen) home or foster household
     offer: Offer | None
 
 
 @dataclass(frozen=True)
 class AlternativeLine:
-    home_id: int
-    home: Home | None
+    home_id: str  # the place key: "H7" for a home, "F4" for a foster household
+    home: places.Place | None
     score: int
     reason: str
     taken_by: tuple[str, ...]
@@ -138,7 +137,7 @@ def review_rows(session: Session, run: MatchingRun, statuses: tuple[str, ...] | 
                                      .offset(offset).limit(limit)))
     referrals = _by_id(session, Referral, {p.referral_id for p in proposals})
     children = _by_id(session, Child, {r.child_id for r in referrals.values()})
-    homes = _by_id(session, Home, {p.chosen_home_id or p.home_id for p in proposals} - {None})
+    homes = places.places_by_key(session, {p.chosen_place_key for p in proposals})
     councils = _by_id(session, Organisation, {p.council_id for p in proposals})
     offers = {o.proposal_id: o for o in session.scalars(
         select(Offer).where(Offer.proposal_id.in_([p.id for p in proposals])).order_by(Offer.id))}
@@ -148,7 +147,7 @@ def review_rows(session: Session, run: MatchingRun, statuses: tuple[str, ...] | 
         if referral is None:
             continue
         rows.append(ReviewRow(proposal, referral, children[referral.child_id], councils.get(proposal.council_id),
-                              homes.get(proposal.chosen_home_id or proposal.home_id), offers.get(proposal.id)))
+                              homes.get(proposal.chosen_place_key or ""), offers.get(proposal.id)))
     return rows
 
 
@@ -160,8 +159,8 @@ def _by_id(session: Session, model: Any, ids: set[Any]) -> dict[int, Any]:
 
 
 def alternatives_of(session: Session, proposal: Proposal) -> list[AlternativeLine]:
-    home_ids = [id_of(a["home"], HOME) for a in proposal.alternatives]
-    homes = _by_id(session, Home, set(home_ids))
+    home_ids = [str(a["home"]) for a in proposal.alternatives]
+    homes = places.places_by_key(session, set(home_ids))
     return [AlternativeLine(home_id, homes.get(home_id), a["score"], explain.alternative_reason(a["reason"]),
                             tuple(a.get("taken_by", ())), explain.part_lines(a["parts"]))
             for home_id, a in zip(home_ids, proposal.alternatives, strict=True)]
@@ -182,60 +181,81 @@ def accept_proposal(session: Session, proposal: Proposal, now: datetime | None =
     When the run proposed this child's brothers and sisters to the same provider (one home or
     several of its homes), accepting one accepts them all: one group offer, answered as a whole.
     """
-    if proposal.home_id is None:
+    if proposal.place_key is None:
         raise Conflict("The engine found no home for this child, so there is nothing to accept")
     siblings = sibling_proposals(session, proposal)
     if len(siblings) > 1:
         return _decide_group(session, siblings, now or utcnow(), proposal.referral_id)
-    return _decide_with_offer(session, proposal, proposal.home_id, ACCEPTED, None, now)
+    return _decide_with_offer(session, proposal, proposal.place_key, ACCEPTED, None, now)
 
 
 def sibling_proposals(session: Session, proposal: Proposal) -> list[Proposal]:
     """The proposal and those of the child's brothers and sisters in the same run that are still to review
     and were proposed to a home of the same provider (just the proposal when there are none)."""
     referral = session.get(Referral, proposal.referral_id)
-    home = session.get(Home, proposal.home_id) if proposal.home_id else None
+    home = places.row_for(session, proposal.place_key) if proposal.place_key else None
     if referral is None or referral.sibling_group_id is None or home is None:
         return [proposal]
-    rows = session.execute(
-        select(Proposal, Home.provider_id).join(Referral, Referral.id == Proposal.referral_id)
-        .join(Home, Home.id == Proposal.home_id)
+    rows = session.scalars(
+        select(Proposal).join(Referral, Referral.id == Proposal.referral_id)
         .where(Proposal.run_id == proposal.run_id, Referral.sibling_group_id == referral.sibling_group_id,
-               Proposal.status == PROPOSED).order_by(Proposal.referral_id)).all()
-    together = [p for p, provider_id in rows if provider_id == home.provider_id]
+               Proposal.status == PROPOSED, ~(col(Proposal.home_id).is_(None)
+                                              & col(Proposal.foster_household_id).is_(None)))
+        .order_by(Proposal.referral_id)).all()
+    owner = places.provider_of(home)
+    together = []
+    for p in rows:
+        row = places.row_for(session, p.place_key or "")
+        if row is not None and places.provider_of(row) == owner:
+            together.append(p)
     return together if any(p.id == proposal.id for p in together) else [proposal]
 
 
 def _decide_group(session: Session, proposals: list[Proposal], now: datetime, referral_id: int) -> Offer:
     referrals = [session.get(Referral, p.referral_id) for p in proposals]
-    homes = [session.get(Home, p.home_id) for p in proposals]
+    homes = [places.row_for(session, p.place_key or "") for p in proposals]
     if any(r is None for r in referrals) or any(h is None for h in homes):
         raise NotFound()
     for proposal in proposals:
-        _record_decision(session, proposal, ACCEPTED, proposal.home_id, None, now)
+        _record_decision(session, proposal, ACCEPTED, proposal.place_key, None, now)
     group, made = make_group_offer(session, referrals, homes, [p.id for p in proposals],  # type: ignore[arg-type]
                                    proposals[0].run_id, now)
     by_referral = {o.referral_id: o for o in made}
     for proposal in proposals:
         audit.record(session, AuditAction.MATCHING_PROPOSAL_ACCEPTED, proposal, home_id=proposal.home_id,
-                     reason=None, referral_id=proposal.referral_id, offer_id=by_referral[proposal.referral_id].id,
+                     foster_household_id=proposal.foster_household_id, reason=None, referral_id=proposal.referral_id, offer_id=by_referral[proposal.referral_id].id,
                      group_offer_id=group.id)
     return by_referral[referral_id]
 
 
-def choose_alternative(session: Session, proposal: Proposal, home_id: int | None, reason: str,
+def choose_alternative(session: Session, proposal: Proposal, home_id: int | str | None, reason: str,
                        now: datetime | None = None) -> Offer:
-    """Offer one of the runner-up homes instead of the proposed one, saying why."""
+    """Offer one of the runner-up homes (or foster households) instead of the proposed one, saying why.
+
+    ``home_id`` is a home's id, or the place key of a home ("H7") or a foster household ("F4")."""
     reason = (reason or "").strip()
     errors: dict[str, str] = {}
-    allowed = {id_of(a["home"], HOME) for a in proposal.alternatives}
-    if home_id is None or home_id not in allowed:
+    allowed = {str(a["home"]) for a in proposal.alternatives}
+    key = _place_key(home_id)
+    if key is None or key not in allowed:
         errors["home_id"] = "Select one of the other homes listed"
     _check_reason(reason, errors, "Say why you chose another home")
     if errors:
         raise FieldErrors(errors)
-    assert home_id is not None
-    return _decide_with_offer(session, proposal, home_id, ALTERNATIVE_CHOSEN, reason, now)
+    assert key is not None
+    return _decide_with_offer(session, proposal, key, ALTERNATIVE_CHOSEN, reason, now)
+
+
+def _place_key(value: int | str | None) -> str | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int) or value.isdigit():
+        return f"H{int(value)}"
+    try:
+        places.ids_of(value)
+    except ValueError:
+        return None
+    return value
 
 
 def leave_unmatched(session: Session, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:
@@ -258,27 +278,30 @@ def _check_reason(reason: str, errors: dict[str, str], missing: str) -> None:
         errors["reason"] = f"The reason must be {MAX_REASON:,} characters or fewer"
 
 
-def _decide_with_offer(session: Session, proposal: Proposal, home_id: int, status: str, reason: str | None,
+def _decide_with_offer(session: Session, proposal: Proposal, place_key: str, status: str, reason: str | None,
                        now: datetime | None) -> Offer:
     now = now or utcnow()
     referral = session.get(Referral, proposal.referral_id)
-    home = session.get(Home, home_id)
+    home = places.row_for(session, place_key)
     if referral is None or home is None:
         raise NotFound()
-    _record_decision(session, proposal, status, home_id, reason, now)
+    _record_decision(session, proposal, status, place_key, reason, now)
     offer = make_offer(session, referral, home, proposal.id, now)
-    audit.record(session, DECISION_ACTIONS[status], proposal, home_id=home_id, reason=reason,
+    audit.record(session, DECISION_ACTIONS[status], proposal, home_id=offer.home_id,
+                 foster_household_id=offer.foster_household_id, reason=reason,
                  referral_id=referral.id, offer_id=offer.id)
     return offer
 
 
-def _record_decision(session: Session, proposal: Proposal, status: str, home_id: int | None, reason: str | None,
+def _record_decision(session: Session, proposal: Proposal, status: str, place_key: str | None, reason: str | None,
                      now: datetime) -> None:
     """Decide the proposal once, and only while no newer run has replaced it (one conditional UPDATE)."""
+    home_id, household_id = places.ids_of(place_key) if place_key else (None, None)
     changed = session.execute(
         update(Proposal).where(Proposal.id == proposal.id, col(Proposal.status).in_(UNDECIDED_STATUSES),
                                ~_superseded_condition(Proposal))
-        .values(status=status, chosen_home_id=home_id, decision_reason=reason, decided_at=now,
+        .values(status=status, chosen_home_id=home_id, chosen_foster_household_id=household_id,
+                decision_reason=reason, decided_at=now,
                 decided_by_user_id=audit.current_actor(session).user_id)
         .execution_options(synchronize_session=False))
     session.refresh(proposal)
@@ -300,19 +323,27 @@ def first_choices_without_conflict(session: Session, run: MatchingRun, now: date
     """
     now = now or utcnow()
     undecided = list(session.scalars(select(Proposal).where(
-        Proposal.run_id == run.id, Proposal.status == PROPOSED, col(Proposal.home_id).is_not(None),
+        Proposal.run_id == run.id, Proposal.status == PROPOSED,
+        col(Proposal.home_id).is_not(None) | col(Proposal.foster_household_id).is_not(None),
         ~_superseded_condition(Proposal)).order_by(Proposal.referral_id)))
-    demand: dict[int, int] = {}
+    demand: dict[str, int] = {}
     for proposal in undecided:
-        demand[int(proposal.home_id or 0)] = demand.get(int(proposal.home_id or 0), 0) + 1
-    free = {home_id: free_unheld_places(session, home_id, now) for home_id in demand}
+        demand[proposal.place_key or ""] = demand.get(proposal.place_key or "", 0) + 1
+    free = {key: _free_unheld(session, key, now) for key in demand}
     referrals = _by_id(session, Referral, {p.referral_id for p in undecided})
     offered = set(session.scalars(select(Offer.referral_id).where(
         col(Offer.referral_id).in_(list(referrals)), col(Offer.status).in_(HOLDING_STATUSES))))
     return [p for p in undecided
             if p.rank == 1 and p.referral_id in referrals and referrals[p.referral_id].sibling_group_id is None
             and referrals[p.referral_id].status in (SUBMITTED, IN_MATCHING) and p.referral_id not in offered
-            and demand[int(p.home_id or 0)] <= free[int(p.home_id or 0)]]
+            and demand[p.place_key or ""] <= free[p.place_key or ""]]
+
+
+def _free_unheld(session: Session, key: str, now: datetime) -> int:
+    home_id, household_id = places.ids_of(key)
+    if household_id is not None:
+        return places.free_unheld_household_places(session, household_id, now)
+    return free_unheld_places(session, int(home_id or 0), now)
 
 
 def accept_first_choices(session: Session, run: MatchingRun, expected: int | None = None,
@@ -329,7 +360,7 @@ def accept_first_choices(session: Session, run: MatchingRun, expected: int | Non
                        f"not {expected}. Nothing was accepted. Check the number and confirm again.")
     for proposal in chosen:  # every child's referral first, in one order, before any home's vacancy
         lock_referral(session, proposal.referral_id)
-    made = [_decide_with_offer(session, proposal, int(proposal.home_id or 0), ACCEPTED, None, now)
+    made = [_decide_with_offer(session, proposal, proposal.place_key or "", ACCEPTED, None, now)
             for proposal in chosen]
     audit.record(session, AuditAction.MATCHING_PROPOSALS_BULK_ACCEPTED, run,
                  proposal_ids=[p.id for p in chosen], offer_ids=[o.id for o in made])

@@ -52,7 +52,8 @@ from matching.models import (
     Proposal,
 )
 from matching.services import policy
-from matching.services.keys import CHILD, HOME, id_of
+from matching.services.keys import CHILD, id_of
+from matching.services.places import ids_of
 from matching.services.snapshot import build_problem, referrals_for_run
 from rcc import audit
 from rcc.audit import Actor, AuditAction
@@ -307,9 +308,11 @@ def store_result(session: Session, run: MatchingRun, result: Result) -> list[Pro
     proposals = []
     for assignment in document["assignments"]:
         referral = referrals[id_of(assignment["child"], CHILD)]
+        home_id, household_id = ids_of(assignment["home"])  # a home ("H7") or a foster household ("F4")
         proposals.append(Proposal(
             rcc_id=run.rcc_id, council_id=referral.council_id, run_id=run.id, referral_id=referral.id,
-            child_key=assignment["child"], home_id=id_of(assignment["home"], HOME), score=assignment["score"],
+            child_key=assignment["child"], home_id=home_id, foster_household_id=household_id,
+            score=assignment["score"],
             rank=assignment["rank"], candidates=assignment["candidates"], parts=assignment["parts"],
             alternatives=assignment["alternatives"], status=PROPOSED))
     for left_out in document["unmatched"]:

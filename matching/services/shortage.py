@@ -19,11 +19,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commissioning.charts import bar_chart
-from commissioning.models import Home, Referral
+from commissioning.models import Referral
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from matching.engine import ExtraPlace, extra_place_pressure, problem_from_json
 from matching.models import MatchingRun, Proposal
-from matching.services import explain
+from matching.services import explain, places
 from matching.services.keys import HOME, id_of
 from rcc.csv_files import write_csv
 from rcc.models import Organisation
@@ -51,7 +51,7 @@ class PressureLine:
 
     placement_type: str
     area: str
-    home_id: int
+    home_id: int | None  # the home given one more place; None for a foster household
     home_name: str
     unmatched_demand: int
     children_placed: int
@@ -76,7 +76,8 @@ class ShortageReport:
 def shortage_report(session: Session, run: MatchingRun | None) -> ShortageReport:
     if run is None or run.result is None:
         return ShortageReport(run, [], [], 0, Counter())
-    proposals = list(session.scalars(select(Proposal).where(Proposal.run_id == run.id, Proposal.home_id.is_(None))
+    proposals = list(session.scalars(select(Proposal).where(Proposal.run_id == run.id, Proposal.home_id.is_(None),
+                                                              Proposal.foster_household_id.is_(None))
                                      .order_by(Proposal.id)))
     referrals = {r.id: r for r in session.scalars(select(Referral).where(
         Referral.id.in_([p.referral_id for p in proposals])))} if proposals else {}
@@ -121,11 +122,11 @@ def _pressure(session: Session, run: MatchingRun) -> list[PressureLine]:
     if run.problem is None or run.result is None:
         return []
     found = extra_places(run)
-    names = {h.id: h.name for h in session.scalars(select(Home).where(
-        Home.id.in_([id_of(e.home, HOME) for e in found])))} if found else {}
-    return [PressureLine(_type_label(e.placement_type), e.area or "(no area)", id_of(e.home, HOME),
-                         names.get(id_of(e.home, HOME), e.home), e.unmatched_demand, e.children_placed_change,
-                         e.miles_change, e.weekly_cost_change, e.optimal) for e in found]
+    names = places.places_by_key(session, {e.home for e in found})
+    return [PressureLine(_type_label(e.placement_type), e.area or "(no area)",
+                         id_of(e.home, HOME) if e.home.startswith(HOME) else None,
+                         names[e.home].name if e.home in names else e.home, e.unmatched_demand,
+                         e.children_placed_change, e.miles_change, e.weekly_cost_change, e.optimal) for e in found]
 
 
 def pressure_chart(report: ShortageReport) -> Markup:

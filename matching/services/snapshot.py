@@ -36,20 +36,18 @@ from matching.engine import Child as EngineChild
 from matching.engine import Home as EngineHome
 from matching.engine import Point, Problem, SolveOptions, Weights
 from matching.engine import SiblingGroup as EngineSiblingGroup
+from matching.models import DECLINED, REJECTED, Offer
 from matching.services.capacity import BlockPlace, free_block_places, held_block_places, held_places
 from matching.services.keys import child_key, council_key, group_key, home_key, household_key, provider_key
+from matching.services.places import held_household_places
 from matching.services.referral_packs import answers_for_engine
 from rcc.geography import great_circle_miles, local_authority_named
-from rcc.models import Organisation
+from rcc.models import Organisation, utcnow
 from rcc.tenancy import OrgKind
 
 # Commissioning's urgencies, in the engine's words.
 URGENCY_FOR_ENGINE = {"emergency": "emergency", "within_7_days": "urgent", "planned": "planned"}
 SOLVE_OPTIONS = SolveOptions(time_limit_seconds=60.0)
-# Foster households reach the engine as homes keyed "F<id>". Proposals, offers and placements name a
-# Home row, so a run includes households only once they can name a household too: until then this is
-# off and ``build_problem`` leaves them out (the lead switches it on when offers handle households).
-FOSTER_HOUSEHOLDS_IN_MATCHING = False
 
 
 def referrals_for_run(session: Session, referral_ids: Sequence[int] | None) -> list[Referral]:
@@ -62,34 +60,35 @@ def referrals_for_run(session: Session, referral_ids: Sequence[int] | None) -> l
 
 
 def build_problem(session: Session, referrals: Sequence[Referral], now: datetime,
-                  weights: Weights | None = None, foster_households: bool | None = None) -> Problem:
-    """The engine's problem for ``referrals`` and every home (and, when ``foster_households``, every
-    approved foster household) with a place free now."""
+                  weights: Weights | None = None, foster_households: bool = True) -> Problem:
+    """The engine's problem for ``referrals`` and every home and approved foster household with a
+    place free now (foster households keyed "F<id>"; ``foster_households=False`` leaves them out)."""
     today = now.date()
     homes = _homes_with_free_places(session, now)
-    with_households = FOSTER_HOUSEHOLDS_IN_MATCHING if foster_households is None else foster_households
-    households = households_with_free_places(session) if with_households else []
+    households = households_with_free_places(session, now) if foster_households else []
     places = [(home_key(int(home.id or 0)), home.local_authority, where) for home, _, where in homes]
     places += [(household_key(int(h.id or 0)), h.local_authority, Point(h.latitude, h.longitude))
-               for h, _ in households]
+               for h, _, _ in households]
     preferences = in_house_points_by_council(session) if households else {}
     children = children_by_id(session, list(referrals))
     groups = sibling_groups_by_id(session, list(referrals))
     # Providers' answers to referral packs: "cannot" rules a home out for that child, a price offered
     # replaces the home's price for that child (``referral_packs``); a home nobody asked is unaffected.
     answers = answers_for_engine(session, [int(r.id or 0) for r in referrals])
+    turned_down = _households_turned_down(session, [int(r.id or 0) for r in referrals]) if households else {}
     engine_children = tuple(
         _engine_child(r, children[r.child_id], places, today,
-                      {**in_house_child_fields(r, preferences), **answers.get(int(r.id or 0), {})})
+                      {**in_house_child_fields(r, preferences), **answers.get(int(r.id or 0), {})},
+                      turned_down.get(int(r.id or 0), set()))
         for r in referrals)
     grouped = {c.sibling_group for c in engine_children if c.sibling_group}
     engine_groups = tuple(EngineSiblingGroup(group_key(g.id), g.plan)
                           for g in groups.values() if group_key(g.id) in grouped)
     blocks = _unheld_block_places(session, now)
     prices = _fallback_prices([(home.placement_type, home.weekly_price) for home, _, _ in homes]
-                              + [("foster_care", h.weekly_cost) for h, _ in households])
+                              + [("foster_care", h.weekly_cost) for h, _, _ in households])
     engine_homes = tuple(_engine_home(home, free, where, blocks.get(home.id), prices) for home, free, where in homes)
-    engine_homes += tuple(engine_household(h, owner, prices) for h, owner in households)
+    engine_homes += tuple(engine_household(h, owner, prices, free) for h, owner, free in households)
     return Problem(children=engine_children, homes=engine_homes, sibling_groups=engine_groups,
                    weights=weights or Weights(), options=SOLVE_OPTIONS)
 
@@ -139,12 +138,14 @@ def _location_of_child(child: Child) -> Point:
 
 
 def _engine_child(referral: Referral, child: Child, places: list[tuple[str, str, Point]], today: date,
-                  extra: dict[str, Any] | None = None) -> EngineChild:
-    """``places``: (engine key, council area, point) of every home and household in the problem."""
+                  extra: dict[str, Any] | None = None, excluded_households: set[int] | None = None) -> EngineChild:
+    """``places``: (engine key, council area, point) of every home and household in the problem;
+    ``excluded_households``: households whose offer for this child was declined or rejected."""
     location = _location_of_child(child)
     school = (Point(child.school_latitude, child.school_longitude)
               if child.school_latitude is not None and child.school_longitude is not None else None)
     excluded = {home_key(h) for h in referral.excluded_home_ids}
+    excluded |= {household_key(h) for h in excluded_households or ()}
     if referral.excluded_areas:
         areas = set(referral.excluded_areas)
         excluded |= {key for key, area, _ in places if area in areas}
@@ -213,16 +214,40 @@ def _engine_home(home: Home, free: int, location: Point, block: BlockPlace | Non
 
 # Foster households --------------------------------------------------------------------------
 
-def households_with_free_places(session: Session) -> list[tuple[FosterHousehold, Organisation]]:
-    """Approved foster households with a free place, with their owner (a council or an agency)."""
+def households_with_free_places(session: Session, now: datetime | None = None
+                                ) -> list[tuple[FosterHousehold, Organisation, int]]:
+    """Approved foster households with a place free and not held by an offer waiting for an answer, with
+    their owner (a council or an agency) and those free places. ``places_free`` is what is left once
+    accepted offers took theirs; offers still waiting for an answer hold a place too."""
     rows = session.execute(
         select(FosterHousehold, Organisation).join(Organisation, Organisation.id == FosterHousehold.owner_id)
         .where(FosterHousehold.status == "approved", FosterHousehold.places_free > 0)
         .order_by(FosterHousehold.id)).all()
-    return [(household, owner) for household, owner in rows]
+    held = held_household_places(session, [int(h.id or 0) for h, _ in rows], now or utcnow())
+    found = []
+    for household, owner in rows:
+        free = household.places_free - held.get(int(household.id or 0), 0)
+        if free > 0:
+            found.append((household, owner, free))
+    return found
 
 
-def engine_household(household: FosterHousehold, owner: Organisation, fallback: dict[str, float]) -> EngineHome:
+def _households_turned_down(session: Session, referral_ids: list[int]) -> dict[int, set[int]]:
+    """Referral id -> households whose owner declined the child, or whose offer the council rejected:
+    not proposed again (as a declined home joins the referral's ``excluded_home_ids``)."""
+    if not referral_ids:
+        return {}
+    found: dict[int, set[int]] = defaultdict(set)
+    for referral_id, household_id in session.execute(
+            select(Offer.referral_id, Offer.foster_household_id).where(
+                col(Offer.referral_id).in_(referral_ids), col(Offer.foster_household_id).is_not(None),
+                col(Offer.status).in_((DECLINED, REJECTED)))):
+        found[int(referral_id)].add(int(household_id))
+    return found
+
+
+def engine_household(household: FosterHousehold, owner: Organisation, fallback: dict[str, float],
+                     free: int | None = None) -> EngineHome:
     """One household as one engine home: foster care, its free places, its postcode's point, the
     siblings it is approved for, its owner as provider (and, in-house, as its council). Carers are
     not rated one by one, so it carries the engine's default rating."""
@@ -232,7 +257,7 @@ def engine_household(household: FosterHousehold, owner: Organisation, fallback: 
         provider=provider_key(owner.id),
         placement_type="foster_care",
         location=Point(household.latitude, household.longitude),
-        free_places=household.places_free,
+        free_places=household.places_free if free is None else free,
         weekly_cost=weekly,
         min_age=household.age_min,
         max_age=household.age_max,
