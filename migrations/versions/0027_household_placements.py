@@ -1,7 +1,7 @@
 """proposals, offers and placements can name a foster household instead of a home
 
 Revision ID: 0027
-Revises: 0022
+Revises: 0025
 
 ``matching_offer.home_id`` and ``placement.home_id`` become nullable; each gets a
 ``foster_household_id`` and a CHECK that exactly one of the two is set. A proposal names at most
@@ -19,7 +19,7 @@ from alembic import op
 from rcc.migration_support import see_every_row
 
 revision: str = '0027'
-down_revision: str | None = '0022'
+down_revision: str | None = '0025'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

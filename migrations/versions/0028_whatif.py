@@ -1,7 +1,7 @@
 """whatif: what-if market shaping runs (a scenario, its seed, and its replay beside the baseline)
 
 Revision ID: 0028
-Revises: 0022
+Revises: 0027
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ from rcc.migration_support import enable_row_level_security, grant_app_role
 from rcc.tenancy import RCC_AND_COUNCILS
 
 revision: str = '0028'
-down_revision: str | None = '0022'
+down_revision: str | None = '0027'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
