@@ -228,7 +228,7 @@ def change_password() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                onboarding.change_password(s, current_user, form.current_password.data or "", form.password.data or "")
+                onboarding.change_password(s, current_user._get_current_object(), form.current_password.data or "", form.password.data or "")
             flash("Your password has been changed")
             return redirect(url_for("onboarding.your_account"))
         except ServiceError as error:
@@ -248,7 +248,7 @@ def re_enrol() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                onboarding.re_enrol_authenticator(s, current_user, form.current_code.data or "", secret,
+                onboarding.re_enrol_authenticator(s, current_user._get_current_object(), form.current_code.data or "", secret,
                                                   form.code.data or "")
             session.pop("reenrol_totp_secret", None)
             flash("Your new authenticator app is set up. Use it from now on.")

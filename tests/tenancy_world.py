@@ -25,6 +25,7 @@ from commissioning.models import (
     FosterHousehold,
     Home,
     Placement,
+    ProviderJoinRequest,
     Referral,
     ReferralUpload,
     SiblingGroup,
@@ -34,7 +35,7 @@ from commissioning.models import (
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from cost_transparency.models import CostRecord, HighCostReview, Publication
 from matching.models import MatchingRun, Offer, Proposal
-from rcc.models import ApiToken, User, UserSession
+from rcc.models import ApiToken, Organisation, User, UserSession
 from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
@@ -63,10 +64,13 @@ ID_ARGUMENTS: dict[str, type] = {
     "proposal_id": Proposal,
     "offer_id": Offer,
     "notification_id": Notification,
+    "organisation_id": Organisation,
+    "join_request_id": ProviderJoinRequest,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",
-                                    "tests.cost_transparency.world", "tests.rcc.notifications_world")
+                                    "tests.cost_transparency.world", "tests.rcc.notifications_world",
+                                    "tests.commissioning.onboarding_world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

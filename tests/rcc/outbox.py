@@ -19,7 +19,9 @@ def emails_to(session: Session, address: str, event: str | None = None) -> list[
         query = select(Notification).where(Notification.to_email == address.lower())
         if event is not None:
             query = query.where(Notification.event == event)
-        return list(session.scalars(query.order_by(Notification.id)))
+        found = list(session.scalars(query.order_by(Notification.id)))
+    session.commit()  # ends the read, so the app's next write does not wait on it (SQLite)
+    return found
 
 
 def link_sent_to(session: Session, address: str, event: str) -> str:
