@@ -153,13 +153,14 @@ def approve(session: Session, request: ProviderJoinRequest, by: User, link_for: 
     entry = register_entry(request.ofsted_urn)
     if entry is None:
         raise Conflict(f"No setting on the Ofsted register has the URN {request.ofsted_urn}. Refuse the request.")
-    transition(session, request, "status", JOIN_PENDING, JOIN_APPROVED,
-               lambda r: f"This request has already been {r.status}.", decided_at=utcnow(), decided_by=by.id)
+    if request.status != JOIN_PENDING:  # a plain answer; the conditional UPDATE below is what holds
+        raise Conflict(f"This request has already been {request.status}.")
     rcc = session.get(Organisation, request.rcc_id)
     assert rcc is not None
     provider, _made = provider_for(session, rcc, entry)
-    request.organisation_id = provider.id
-    session.add(request)
+    transition(session, request, "status", JOIN_PENDING, JOIN_APPROVED,
+               lambda r: f"This request has already been {r.status}.", decided_at=utcnow(), decided_by=by.id,
+               organisation_id=provider.id)
     onboarding.invite_first_admin(session, provider, request.requester_name, request.requester_email, by.name,
                                   link_for, only_first=False)
     audit.record(session, AuditAction.PROVIDER_JOIN_APPROVED, request, organisation_id=provider.id)
