@@ -97,7 +97,7 @@ def _add_provider_managers(session: Session, region: DemoRegion) -> None:
         manager = users.create_user(session, provider, f"manager.{provider.id}@providers.example.org", f"Manager at {provider.name}"[:120],
                                     [Role.PROVIDER_MANAGER])
         manager.password_hash = password_hash
-        region.people.append(manager)
+        region.provider_managers.append(manager)
     session.flush()
 
 
