@@ -167,9 +167,9 @@ def forgot_password() -> Any:
             form.email.errors.append(wait)
         else:
             try:
-                with users.account_access(db(), email=address) as s, transaction(s):
+                with users.account_access(db(), email=address) as account, transaction(account):
                     onboarding.request_password_reset(
-                        s, address, lambda token: url_for("onboarding.open_reset", token=token, _external=True))
+                        account, address, lambda token: url_for("onboarding.open_reset", token=token, _external=True))
             except ServiceError:
                 pass  # answered the same way, whatever happened
             return render_template("rcc/onboarding/reset_sent.html", message=onboarding.RESET_SENT)
