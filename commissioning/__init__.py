@@ -17,6 +17,9 @@ def register(app: Any) -> None:
     from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role  # noqa: PLC0415
 
     app.register_blueprint(views.bp)
+    from commissioning import onboarding_views  # noqa: PLC0415 - branch onboard
+
+    onboarding_views.register(app)
     register_api_blueprint(app, api.bp)
     from commissioning import deadlines  # noqa: PLC0415
     from rcc.ticks import add_tick_task  # noqa: PLC0415

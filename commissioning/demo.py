@@ -36,7 +36,8 @@ from commissioning.vocabulary import (
     matching_needs,
     standard_type_of,
 )
-from rcc.demo import DEMO_SEED, DemoRegion
+from rcc import users
+from rcc.demo import DEMO_PASSWORD, DEMO_SEED, DemoRegion
 from rcc.geography import (
     great_circle_miles,
     local_authority_named,
@@ -44,7 +45,8 @@ from rcc.geography import (
     outcode_points,
     postcode_directory,
 )
-from rcc.models import Organisation, utcnow
+from rcc.models import Organisation, User, utcnow
+from rcc.roles import Role
 
 REFERRAL_COUNT = 200
 # Families average 2.33 children, so this chance of a family per draw puts about 30 % of children in one.
@@ -79,6 +81,24 @@ def load_demo_commissioning(session: Session, region: DemoRegion) -> None:
     _add_foster_households(session, rng, region, homes)
     _add_referrals(session, rng, region)
     _add_903_history(session, region)
+    _add_provider_managers(session, region)
+
+
+def _add_provider_managers(session: Session, region: DemoRegion) -> None:
+    """Every provider with free places gets a manager who can sign in and answer offers (branch onboard)."""
+    session.flush()
+    with_places = set(session.scalars(select(Vacancy.provider_id).where(Vacancy.rcc_id == region.rcc.id,
+                                                                         Vacancy.places_free > 0)))
+    staffed = set(session.scalars(select(User.organisation_id).where(User.rcc_id == region.rcc.id)))
+    password_hash = users._hasher.hash(DEMO_PASSWORD)  # once: hundreds of hashes would slow the demo down
+    providers = session.scalars(select(Organisation).where(Organisation.id.in_(with_places - staffed))  # type: ignore[union-attr]
+                                .order_by(Organisation.name))
+    for provider in providers:
+        manager = users.create_user(session, provider, f"manager.{provider.id}@providers.example.org", f"Manager at {provider.name}"[:120],
+                                    [Role.PROVIDER_MANAGER])
+        manager.password_hash = password_hash
+        region.provider_managers.append(manager)
+    session.flush()
 
 
 SSDA903_CHILDREN = 300  # per council, over the three years

@@ -37,6 +37,7 @@ from rcc.tenancy import (
     COUNCIL_AND_RCC,
     COUNCIL_PROVIDER_AND_RCC,
     OWNER_AND_RCC,
+    RCC_ONLY,
     SUPPLY_REGISTER,
     TenantPolicy,
 )
@@ -582,3 +583,31 @@ class Ssda903Upload(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+# branch onboard: a provider asking to join an RCC by its Ofsted URN (commissioning.onboarding)
+JOIN_PENDING, JOIN_APPROVED, JOIN_REFUSED = "pending", "approved", "refused"
+
+
+class ProviderJoinRequest(SQLModel, table=True):
+    """Made by the public "ask to join" form; the RCC admin approves (which makes or finds the provider's
+    organisation from the Ofsted register and invites the requester) or refuses. Only the RCC sees it."""
+
+    __tablename__ = "provider_join_request"
+    __tenant_policy__: ClassVar[TenantPolicy] = RCC_ONLY
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'approved', 'refused')", name="ck_provider_join_request_status"),
+        CheckConstraint("(status = 'pending') = (decided_at IS NULL)", name="ck_provider_join_request_decided"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    ofsted_urn: str = Field(max_length=20)
+    provider_name: str | None = Field(default=None, max_length=200)  # from the register; None: not on it
+    requester_name: str = Field(max_length=120)
+    requester_email: str = Field(max_length=254)
+    status: str = Field(default=JOIN_PENDING, max_length=10)
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+    decided_by: int | None = Field(default=None, foreign_key="user_account.id")
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")

@@ -190,6 +190,15 @@ class AuditAction(StrEnum):
     EXPRESSION_OF_INTEREST_ANSWERED = "expression_of_interest.answered"
     EXPRESSION_OF_INTEREST_LISTED = "expression_of_interest.listed"
     EXPRESSION_OF_INTEREST_VIEWED = "expression_of_interest.viewed"
+    # branch onboard: onboarding a region (issue 18 item 3)
+    ORGANISATION_ADMIN_INVITED = "organisation.admin_invited"
+    PROVIDER_JOIN_REQUESTED = "provider_join_request.created"
+    PROVIDER_JOIN_APPROVED = "provider_join_request.approved"
+    PROVIDER_JOIN_REFUSED = "provider_join_request.refused"
+    USER_PASSWORD_RESET_REQUESTED = "user.password_reset_requested"
+    USER_PASSWORD_RESET = "user.password_reset"
+    USER_PASSWORD_CHANGED = "user.password_changed"
+    USER_TWO_FACTOR_REENROLLED = "user.two_factor_reenrolled"
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def demo() -> None:
     with system_session() as session:
         with transaction(session):
             region = build_demo(session, current_app)
-        people = list(region.people)
+        people = list(region.people) + list(region.provider_managers)
         organisations = {o.id: o.name for o in session.scalars(select(Organisation))}
     click.echo(f"\nDemo region ready in {time.perf_counter() - started:.1f} s: {region.rcc.name}, "
                f"{len(region.councils)} councils, {len(region.providers)} providers.\n")

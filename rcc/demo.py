@@ -35,6 +35,8 @@ class DemoRegion:
     councils: list[Organisation]
     providers: list[Organisation]
     people: list[User] = field(default_factory=list)
+    # branch onboard: a manager for every provider with free places (commissioning's demo step)
+    provider_managers: list[User] = field(default_factory=list)
 
 
 DemoStep = Callable[[Session, DemoRegion], None]

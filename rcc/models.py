@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, Text
+from sqlalchemy import JSON, Column, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from rcc.encryption import EncryptedSecret
@@ -25,6 +25,13 @@ class Organisation(SQLModel, table=True):
 
     __tablename__ = "organisation"
     __tenant_policy__: ClassVar[TenantPolicy] = WHOLE_RCC
+    # branch onboard: a member council's codes are unique within its RCC (migration 0023)
+    __table_args__ = (
+        Index("uq_member_council_ons_code", "rcc_id", "ons_code", unique=True,
+              sqlite_where=text("kind = 'council'"), postgresql_where=text("kind = 'council'")),
+        Index("uq_member_council_dfe_code", "rcc_id", "dfe_code", unique=True,
+              sqlite_where=text("kind = 'council'"), postgresql_where=text("kind = 'council'")),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
@@ -67,6 +74,9 @@ class User(SQLModel, table=True):
     pending_sign_in_expires_at: datetime | None = None
     last_sign_in_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+    # A "forgot password" link: the hash of its single-use token and when it stops working (rcc.onboarding).
+    reset_token_hash: str | None = Field(default=None, max_length=64, index=True)
+    reset_expires_at: datetime | None = None
 
     # Flask-Login's interface
     @property

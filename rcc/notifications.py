@@ -74,6 +74,10 @@ class Event(StrEnum):
     GROUP_OFFER_ANSWERED = "group_offer_answered"
     EVALUATION_DUE = "evaluation_due"
     REFERRAL_PACK_RELEASED = "referral_pack_released"  # branch eoi
+    # branch onboard: to one person (``notify_person``), carrying a single-use link
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"
+    JOIN_REQUEST_RECEIVED = "join_request_received"
 
 
 # Always emailed, whatever the person chose: a child may be waiting on them.
@@ -160,6 +164,24 @@ TEMPLATES: dict[Event, Template] = {
         "child's needs, from when and at what weekly price, by ((respond_by))."),
 }
 
+# branch onboard: a person's own invitation or reset link is never something they can turn off.
+SAFETY_CRITICAL = SAFETY_CRITICAL | {Event.INVITATION, Event.PASSWORD_RESET}
+TEMPLATES.update({
+    Event.INVITATION: Template(
+        "An invitation to the platform", "You are invited to the Regional Care Cooperative platform",
+        "((inviter)) has invited you to join ((organisation)) on the Regional Care Cooperative platform. "
+        "Open this link to create your account: ((invite_link)) It works once and lasts 7 days."),
+    Event.PASSWORD_RESET: Template(
+        "A password reset link", "Reset your password",
+        "Someone asked to reset the password for this address. If it was you, open this link to choose a new "
+        "password: ((reset_link)) It works once and lasts ((minutes)) minutes. If it was not you, ignore this "
+        "email: your password has not changed."),
+    Event.JOIN_REQUEST_RECEIVED: Template(
+        "A provider asked to join", "A provider asked to join: Ofsted URN ((urn))",
+        "((requester)) asked to join the Regional Care Cooperative for the provider with Ofsted URN ((urn)). "
+        "Approve or refuse the request."),
+})
+
 _PLACEHOLDER = re.compile(r"\(\(([a-z_]+)\)\)")
 
 
@@ -229,6 +251,35 @@ def notify(session: Session, event: Event, rcc_id: int, recipients: Iterable[To]
         made += rows
         _pending(session).extend((int(n.id or 0), scope) for n in rows if n.email_status == EMAIL_QUEUED)
     return made
+
+
+def notify_person(session: Session, event: Event, user: User, personalisation: dict[str, Any], about: str,
+                  link: str | None = None) -> Notification | None:
+    """Tell one person (an invitation or a reset link, which is theirs alone) of ``event``, in the caller's
+    transaction, acting within the person's own organisation; emailed after commit like any other.
+    None if they were already told of this occurrence."""
+    template = TEMPLATES[event]
+    values = {key: str(value) for key, value in personalisation.items()}
+    session.flush()
+    with acting_as(session, TenantScope.for_organisation(OrgKind.RCC, user.rcc_id, user.rcc_id)):
+        organisation = session.get(Organisation, user.organisation_id)
+    if organisation is None:
+        raise ValueError(f"User {user.id} has no organisation in RCC {user.rcc_id}")
+    scope = TenantScope.for_organisation(organisation.kind, int(organisation.id or 0), user.rcc_id)
+    with acting_as(session, scope):
+        if session.scalar(select(Notification.id).where(Notification.user_id == user.id,
+                                                        Notification.event == event.value,
+                                                        Notification.dedupe_key == about)) is not None:
+            return None
+        row = Notification(rcc_id=user.rcc_id, organisation_id=organisation.id, user_id=user.id, event=event.value,
+                           dedupe_key=about, title=render(template.subject, values)[:200],
+                           body=render(template.body, values), link=link,
+                           personalisation={**values, "name": user.name}, to_email=user.email,
+                           email_status=EMAIL_QUEUED)
+        session.add(row)
+        session.flush()
+    _pending(session).append((int(row.id or 0), scope))
+    return row
 
 
 # Sending after commit ----------------------------------------------------------------------------

@@ -274,7 +274,8 @@ def locked_until(session: Session, people: list[User]) -> dict[int, datetime]:
 
 @contextlib.contextmanager
 def account_access(session: Session, *, email: str | None = None, user_id: int | None = None,
-                   invite_token: str | None = None, api_token: str | None = None) -> Iterator[Session]:
+                   invite_token: str | None = None, api_token: str | None = None,
+                   reset_token: str | None = None) -> Iterator[Session]:
     """Before anyone is signed in, act within the organisation of the person (or API token) named,
     so the sign-in steps can read and update that person, and nobody else; what they change is
     audited against the person and their organisation.
@@ -291,6 +292,8 @@ def account_access(session: Session, *, email: str | None = None, user_id: int |
         by, value = "invite", hash_token(invite_token)
     elif api_token is not None:
         by, value = "api_token", hash_token(api_token)
+    elif reset_token is not None:  # a "forgot password" link (rcc.onboarding; the function in migration 0023)
+        by, value = "reset", hash_token(reset_token)
     else:
         raise TypeError("account_access needs one of email, user_id, invite_token or api_token")
     scope, actor = _account_scope(session, by, value)
@@ -316,7 +319,7 @@ def _account_scope(session: Session, by: str, value: str) -> tuple[TenantScope, 
                     ApiToken.token_hash == value, ApiToken.revoked_at.is_(None))  # type: ignore[union-attr]
             else:
                 found = {"email": func.lower(User.email) == value, "id": User.id == int(value) if value.isdigit() else False,
-                         "invite": User.invite_token_hash == value}[by]
+                         "invite": User.invite_token_hash == value, "reset": User.reset_token_hash == value}[by]
                 query = select(Organisation.kind, User.organisation_id, User.rcc_id, User.id).join(
                     Organisation, Organisation.id == User.organisation_id).where(found)
             row = session.execute(query.limit(1)).first()

@@ -23,7 +23,7 @@ from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from rcc import audit_trail as audit_trail_service
-from rcc import users
+from rcc import onboarding, users
 from rcc.csv_files import write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, ServiceError
@@ -31,7 +31,7 @@ from rcc.forms import ApiTokenForm, ChoosePasswordForm, ConfirmForm, InviteForm,
 from rcc.layout import add_nav_item, home_links_for_current_user
 from rcc.models import ApiToken, User, utcnow
 from rcc.permissions import allow, public, signed_in
-from rcc.roles import ADMINS, EVERY_ROLE, ROLES_BY_KIND
+from rcc.roles import ADMINS, EVERY_ROLE, ROLES_BY_KIND, Role
 from rcc.tenancy import OrgKind
 from rcc.web import (
     act_as,
@@ -46,6 +46,8 @@ from rcc.web import (
 )
 
 auth = Blueprint("auth", __name__)
+# branch onboard: a provider has no admin role, so its managers invite and manage its people.
+PEOPLE_ADMINS = (*ADMINS, Role.PROVIDER_MANAGER)
 home = Blueprint("home", __name__)
 admin = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,8 +58,11 @@ def register(app: Flask) -> None:
     from rcc import notification_views  # noqa: PLC0415 - its own blueprint
 
     notification_views.register(app)
+    from rcc import onboarding_views  # noqa: PLC0415 - its own blueprint (branch onboard)
+
+    onboarding_views.register(app)
     add_nav_item(app, "Home", "home.index", tuple(r for roles in ROLES_BY_KIND.values() for r in roles), order=0)
-    add_nav_item(app, "People", "admin.people", ADMINS, order=90)
+    add_nav_item(app, "People", "admin.people", PEOPLE_ADMINS, order=90)
     add_nav_item(app, "Audit trail", "admin.audit_trail", ADMINS, order=91)
     add_nav_item(app, "Your sessions", "auth.your_sessions", EVERY_ROLE, order=99)
 
@@ -290,14 +295,14 @@ def privacy() -> Any:
 # Admin: people, audit trail, API tokens ------------------------------------------------
 
 @admin.route("/people")
-@allow(*ADMINS)
+@allow(*PEOPLE_ADMINS)
 def people() -> Any:
     found = list(db().scalars(select(User).order_by(User.name)).all())
     return render_template("rcc/admin/people.html", people=found, locked=users.locked_until(db(), found))
 
 
 @admin.route("/people/invite", methods=["GET", "POST"])
-@allow(*ADMINS)
+@allow(*PEOPLE_ADMINS)
 def invite() -> Any:
     organisation = current_organisation()
     form = InviteForm()
@@ -308,19 +313,20 @@ def invite() -> Any:
                 with transaction(db()) as s:
                     user, token = users.invite_user(s, organisation, form.email.data, form.name.data,
                                                     form.roles.data)
+                    onboarding.send_invitation(s, user, token, organisation, current_user.name,
+                                               url_for("auth.open_invite", token=token, _external=True))
             except users.AddressElsewhere as elsewhere:  # rolled back; answered as any invite is
                 if elsewhere.decoy is None:
                     raise
                 user, token = elsewhere.decoy
-            return render_template("rcc/admin/invite_sent.html", person=user,
-                                   link=url_for("auth.open_invite", token=token, _external=True))
+            return render_template("rcc/admin/invite_sent.html", person=user)
         except ServiceError as error:
             getattr(form, getattr(error, "field", "email")).errors.append(error.message)
     return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))
 
 
 @admin.route("/people/<int:user_id>")
-@allow(*ADMINS)
+@allow(*PEOPLE_ADMINS)
 def person(user_id: int) -> Any:
     person_ = get_or_404(User, user_id)
     return render_template("rcc/admin/person.html", person=person_, form=ConfirmForm(),
@@ -337,7 +343,7 @@ PERSON_ACTIONS = {
 
 @admin.route("/people/<int:user_id>/<any(deactivate, reactivate, 'reset-authenticator', unlock):action>",
              methods=["POST"])
-@allow(*ADMINS)
+@allow(*PEOPLE_ADMINS)
 def change_person(user_id: int, action: str) -> Any:
     person_ = get_or_404(User, user_id)
     if not ConfirmForm().validate_on_submit():

@@ -25,6 +25,7 @@ from commissioning.models import (
     FosterHousehold,
     Home,
     Placement,
+    ProviderJoinRequest,
     Referral,
     ReferralUpload,
     SiblingGroup,
@@ -42,7 +43,7 @@ from matching.models import (
     ReferralDocumentRelease,
     ReferralPack,
 )
-from rcc.models import ApiToken, User, UserSession
+from rcc.models import ApiToken, Organisation, User, UserSession
 from rcc.notification_models import Notification
 from rcc.tenancy import OrgKind, TenantPolicy, TenantScope, tenant_models
 from tests.factories import Region, make_region
@@ -76,10 +77,13 @@ ID_ARGUMENTS: dict[str, type] = {
     "document_id": ReferralDocument,
     "answer_id": ExpressionOfInterest,
     "release_id": ReferralDocumentRelease,
+    "organisation_id": Organisation,
+    "join_request_id": ProviderJoinRequest,
 }
 
 BUILDER_MODULES: tuple[str, ...] = ("tests.commissioning.world", "tests.matching.world", "tests.contracts.world",
-                                    "tests.cost_transparency.world", "tests.rcc.notifications_world")
+                                    "tests.cost_transparency.world", "tests.rcc.notifications_world",
+                                    "tests.commissioning.onboarding_world")
 
 REGION_COUNCILS = {"A": ("Coventry", "Warwickshire"), "B": ("Leicester", "Leicestershire")}
 

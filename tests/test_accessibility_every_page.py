@@ -35,7 +35,9 @@ pytestmark = pytest.mark.browser
 
 # Downloads, not pages: nothing for axe to read.
 NOT_PAGES = (".csv", ".pdf", ".json", "static", "healthz", "stylesheet",
-             "/invite/")  # the invite pages need an invite token (tests/rcc/test_admin.py visits them)
+             "/invite/",  # the invite pages need an invite token (tests/rcc/test_admin.py visits them)
+             # need a reset token or an RCC's join link: tests/browser/test_onboarding_journey.py runs axe on them
+             "/reset-password", "/join")
 
 MAIN_WITHOUT_TOKENS = """() => {
   const main = document.querySelector('main');

@@ -37,7 +37,10 @@ TESTED_ELSEWHERE = {Event.GROUP_OFFER_SENT: "tests/matching/test_group_offer_not
                     Event.GROUP_OFFER_ANSWERED: "tests/matching/test_group_offer_notifications.py",
                     Event.HIGH_COST_REVIEW_DUE: "tests/cost_transparency/test_deadlines.py",
                     Event.EMERGENCY_ESCALATION: "tests/matching/test_deadlines.py",
-                    Event.REFERRAL_PACK_RELEASED: "tests/matching/test_referral_packs.py"}
+                    Event.REFERRAL_PACK_RELEASED: "tests/matching/test_referral_packs.py",
+                    Event.INVITATION: "tests/rcc/test_onboarding.py",
+                    Event.PASSWORD_RESET: "tests/rcc/test_onboarding.py",
+                    Event.JOIN_REQUEST_RECEIVED: "tests/commissioning/test_onboarding.py"}
 
 
 @pytest.fixture(autouse=True)

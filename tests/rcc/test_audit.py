@@ -34,7 +34,7 @@ def test_creating_changing_and_reading_each_write_one_row(app, region, setup_ses
     before = len(_events(setup_session))
     response = client.post("/admin/people/invite", data={"name": "New Person", "email": "new.person@example.org",
                                                          "roles": ["council_finance_lead"]})
-    assert response.status_code == 200 and "Invitation link created" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "Invitation sent" in response.get_data(as_text=True)
     created = setup_session.scalar(select(User).where(User.email == "new.person@example.org"))
     assert [e.action for e in _events(setup_session, object_id=str(created.id))] == ["user.created", "user.invited"]
 

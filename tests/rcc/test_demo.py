@@ -58,3 +58,20 @@ def test_the_demo_command_refuses_unless_in_development(app, setup_session):
         assert result.exit_code != 0
         assert "only with RCC_ENV=development" in result.output and f"RCC_ENV={environment}" in result.output
     assert setup_session.scalar(select(func.count()).select_from(Organisation)) == 0
+
+
+def test_every_demo_provider_with_free_places_has_a_manager_who_signs_in(app, setup_session):
+    from sqlalchemy import select
+
+    from commissioning.models import Vacancy
+
+    with app.app_context():
+        region = build_demo(setup_session, current_app)
+    setup_session.commit()
+    with_places = set(setup_session.scalars(select(Vacancy.provider_id).where(Vacancy.places_free > 0)))
+    managers = {p.organisation_id: p for p in [*region.people, *region.provider_managers]
+                if p.roles == [Role.PROVIDER_MANAGER.value]}
+    assert len(with_places) > 1 and with_places <= set(managers)
+    someone = managers[sorted(with_places)[-1]]
+    page = BeautifulSoup(sign_in(app.test_client(), someone, DEMO_PASSWORD).get("/").data, "html.parser")
+    assert page.h1.text.strip() == "Provider manager"

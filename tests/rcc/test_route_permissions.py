@@ -7,6 +7,9 @@ from rcc.permissions import declared_access, signed_in
 EXPECTED_PUBLIC = {
     "auth.sign_in", "auth.two_factor", "auth.set_up_two_factor", "auth.sign_out", "auth.accept_invite", "auth.open_invite",
     "home.index", "home.health", "home.accessibility", "home.privacy", "static", "api-docs.openapi_json",
+    # Forgot password (no account enumeration, throttled) and a provider asking to join by its Ofsted URN.
+    "onboarding.forgot_password", "onboarding.open_reset", "onboarding.reset_password",
+    "provider_onboarding.ask_to_join",
 }
 
 
