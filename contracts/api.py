@@ -299,6 +299,16 @@ def _require_question(bid_id: int, body: dict[str, Any]) -> None:
         raise_service_error(FieldErrors({"question_id": "Give the id of the quality question you are marking"}))
 
 
+@bp.route("/bids/<int:bid_id>/marks")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.BidMarksSchema, example=schemas.BID_MARKS_EXAMPLE)
+@allow(*EVALUATION_READERS)
+def bid_marks(bid_id: int) -> Any:
+    """Evaluators' marks on a bid: your own, and the others' only once you have submitted yours."""
+    submitted, marks = _call(evaluation.marks_for_bid, bid_id, current_user.id, utcnow())
+    return {"bid_id": bid_id, "submitted": submitted, "marks": marks}
+
+
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")

@@ -184,6 +184,22 @@ class EvaluationScoreSchema(Schema):
     score = fields.Integer(dump_only=True)
 
 
+class EvaluatorMarkSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    question_id = fields.Integer(dump_only=True)
+    evaluator_user_id = fields.Integer(dump_only=True)
+    score = fields.Integer(dump_only=True)
+    comment = fields.String(dump_only=True)
+
+
+class BidMarksSchema(Schema):
+    bid_id = fields.Integer(dump_only=True)
+    submitted = fields.Boolean(dump_only=True, metadata={
+        "description": "Whether you have marked every question of this bid. Until then only your own marks "
+                       "are listed; the other evaluators' appear once yours are in (for moderation)."})
+    marks = fields.List(fields.Nested(EvaluatorMarkSchema), dump_only=True)
+
+
 class RankedBidSchema(Schema):
     bid_id = fields.Integer()
     provider_id = fields.Integer()
@@ -310,6 +326,8 @@ LOT_EVALUATION_EXAMPLE = {
                  "unmoderated_marks": 2}],
 }
 SCORE_EXAMPLE = {"id": 7, "bid_id": 41, "question_id": 31, "score": 4}
+BID_MARKS_EXAMPLE = {"bid_id": 41, "submitted": False, "marks": [
+    {"id": 7, "question_id": 31, "evaluator_user_id": 5, "score": 4, "comment": "Clear and specific"}]}
 CONTRACT_EXAMPLE = {
     "id": 1, "reference": "BC-2026-01", "title": "Teenagers' homes block", "provider_id": 9,
     "placement_type": "childrens_home", "start_date": "2026-04-01", "end_date": "2028-03-31", "weekly_price": 480000,

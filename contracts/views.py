@@ -241,6 +241,8 @@ def _move(tender_id: int, move: Any, done: str) -> Any:
         with transaction(db()) as s:
             move(s, tender, utcnow())
         _ok(done)
+    except FieldErrors as problem:
+        flash(" ".join(problem.errors.values()), "error")
     except ServiceError as problem:
         flash(problem.message, "error")
     return redirect(url_for(".tender_detail", tender_id=tender.id))
@@ -391,7 +393,7 @@ def withdraw_bid(bid_id: int) -> Any:
 def lot_evaluation(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
     now = utcnow()
-    report = _or_404(evaluation.lot_report, lot, now)
+    report = _or_404(evaluation.lot_report, lot, now, current_user.id)
     return render_template("contracts/evaluation.html", report=report, tender=tender, lot=lot,
                            status=tenders.tender_status(tender, now),
                            is_commissioner=current_user.has_any_role(("rcc_commissioner",)))
@@ -410,7 +412,7 @@ def mark_bid(bid_id: int) -> Any:
     s = db()
     questions = tenders.questions_of(s, lot)
     errors: dict[str, str] = {}
-    mine = {score.question_id: score for scores in evaluation.evaluator_scores(s, lot).values()
+    mine = {score.question_id: score for scores in evaluation.evaluator_scores(s, lot, current_user.id).values()
             for score in scores if score.bid_id == bid.id and score.evaluator_user_id == current_user.id}
     if request.method == "POST":
         marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
@@ -441,7 +443,7 @@ def moderate_bid(bid_id: int) -> Any:
     tender, lot, bid = _bid_for_evaluation(bid_id)
     s = db()
     questions = tenders.questions_of(s, lot)
-    report = evaluation.lot_report(s, lot, utcnow())
+    report = evaluation.lot_report(s, lot, utcnow(), current_user.id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
@@ -466,7 +468,7 @@ def moderate_bid(bid_id: int) -> Any:
                      for q in questions if q.id == qid},
                   **{f"reason_{qid}": m.reason for (b, qid), m in report.moderated.items() if b == bid.id}}
     return render_template("contracts/moderation.html", tender=tender, lot=lot, bid=bid, questions=questions,
-                           report=report, values=values, errors=_summary(errors), field_errors=errors,
+                           report=report, values=values, submitted=evaluation.has_submitted(s, bid, current_user.id), errors=_summary(errors), field_errors=errors,
                            provider=s.get(Organisation, bid.provider_id))
 
 
@@ -475,7 +477,7 @@ def moderate_bid(bid_id: int) -> Any:
 def award_lot(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
     now = utcnow()
-    report = _or_404(evaluation.lot_report, lot, now)
+    report = _or_404(evaluation.lot_report, lot, now, current_user.id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         moved, errors = _change(
@@ -496,7 +498,7 @@ def award_lot(lot_id: int) -> Any:
 @allow(*EVALUATION_READERS)
 def lot_report(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
-    report = _or_404(evaluation.lot_report, lot, utcnow())
+    report = _or_404(evaluation.lot_report, lot, utcnow(), current_user.id)
     return render_template("contracts/report.html", report=report, tender=tender, lot=lot)
 
 
@@ -504,7 +506,7 @@ def lot_report(lot_id: int) -> Any:
 @allow(*EVALUATION_READERS)
 def lot_report_pdf(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
-    report = _or_404(evaluation.lot_report, lot, utcnow())
+    report = _or_404(evaluation.lot_report, lot, utcnow(), current_user.id)
     from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
 
     pdf = render_report_pdf(render_template("contracts/report_pdf.html", report=report, tender=tender, lot=lot))

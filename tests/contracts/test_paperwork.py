@@ -1,0 +1,227 @@
+"""Issue 18 item 4: the minimum tender period, lots changed only before publication, evaluators
+marking independently, award letters and the standstill, contracts from an award on the lot's terms."""
+
+from datetime import timedelta
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlalchemy import select
+
+from contracts.models import AwardLetter, Tender
+from contracts.services import contracts as contract_service
+from contracts.services import evaluation, settings, tenders
+from rcc import users
+from rcc.errors import Conflict, FieldErrors
+from rcc.models import utcnow
+from rcc.notification_models import Notification
+from rcc.roles import Role
+from tests.contracts.helpers import (
+    NOW,
+    add_provider,
+    bid_for,
+    lot_details,
+    make_home,
+    moderate_all,
+    published_tender,
+    tender_details,
+)
+from tests.factories import make_region, make_user
+
+
+def page(response):
+    return BeautifulSoup(response.get_data(as_text=True), "html.parser")
+
+
+# Minimum tender period ------------------------------------------------------------------
+
+def _draft(session, region, now, bids_close_in):
+    details = tender_details(now=now)
+    details.clarification_closes_at = now + bids_close_in / 2
+    details.bids_close_at = now + bids_close_in
+    details.contract_start = (now + timedelta(days=90)).date()
+    tender = tenders.create_tender(session, region.rcc.id, details, None)
+    session.flush()
+    tenders.add_lot(session, tender, lot_details(region), now)
+    return tender
+
+
+def test_a_forty_minute_tender_is_refused_naming_the_bid_deadline(setup_session):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    tender = _draft(setup_session, region, NOW, timedelta(minutes=40))
+    with pytest.raises(FieldErrors) as refused:
+        tenders.publish(setup_session, tender, NOW)
+    assert set(refused.value.errors) == {"bids_close_at"}
+    assert "at least 14 days" in refused.value.errors["bids_close_at"]
+    assert tender.published_at is None
+
+
+def test_the_rcc_sets_its_own_minimum_tender_period(setup_session):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    settings.update_settings(setup_session, region.rcc.id, 30, 10, None, NOW)
+    tender = _draft(setup_session, region, NOW, timedelta(days=20))
+    with pytest.raises(FieldErrors, match="at least 30 days"):
+        tenders.publish(setup_session, tender, NOW)
+    settings.update_settings(setup_session, region.rcc.id, 7, 10, None, NOW)
+    tenders.publish(setup_session, tender, NOW)
+    assert tender.published_at is not None
+    with pytest.raises(FieldErrors) as refused:
+        settings.update_settings(setup_session, region.rcc.id, 0, 100, None, NOW)
+    assert set(refused.value.errors) == {"min_tender_days", "standstill_days"}
+
+
+def test_publishing_a_forty_minute_tender_through_the_page_says_why(app, setup_session, signed_in_client):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    now = utcnow()
+    tender = _draft(setup_session, region, now, timedelta(minutes=40))
+    setup_session.commit()
+    commissioner = signed_in_client(region.people[Role.RCC_COMMISSIONER])
+    followed = commissioner.post(f"/contracts/tenders/{tender.id}/publish", follow_redirects=True)
+    assert "Bids must close at least 14 days after the tender is published" in followed.get_data(as_text=True)
+    setup_session.expire_all()
+    assert setup_session.get(Tender, tender.id).published_at is None
+
+
+# Lots before publication ----------------------------------------------------------------
+
+def test_lots_can_be_edited_and_withdrawn_only_before_publication(setup_session):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(), None)
+    setup_session.flush()
+    lot = tenders.add_lot(setup_session, tender, lot_details(region), NOW)
+    spare = tenders.add_lot(setup_session, tender, lot_details(region, title="Spare lot"), NOW)
+    changed = lot_details(region, title="Lot: Coventry only")
+    changed.places, changed.max_weekly_price, changed.term_months = 6, 650000, 36
+    changed.questions = [("Safety?", 100)]
+    tenders.update_lot(setup_session, tender, lot, changed, NOW)
+    assert (lot.title, lot.places, lot.max_weekly_price, lot.term_months) == ("Lot: Coventry only", 6, 650000, 36)
+    assert [(q.text, q.weight) for q in tenders.questions_of(setup_session, lot)] == [("Safety?", 100)]
+    tenders.remove_lot(setup_session, tender, spare, NOW)
+    assert [x.id for x in tenders.lots_of(setup_session, tender)] == [lot.id]
+    tenders.publish(setup_session, tender, NOW)
+    with pytest.raises(Conflict):
+        tenders.update_lot(setup_session, tender, lot, changed, NOW)
+    with pytest.raises(Conflict):
+        tenders.remove_lot(setup_session, tender, lot, NOW)
+
+
+def test_a_lot_change_after_someone_published_is_refused_by_the_conditional_update(setup_session):
+    """The lot change read the tender as a draft; it was published before the change wrote."""
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(), None)
+    setup_session.flush()
+    lot = tenders.add_lot(setup_session, tender, lot_details(region), NOW)
+    setup_session.execute(Tender.__table__.update().where(Tender.__table__.c.id == tender.id)
+                          .values(published_at=NOW))
+    with pytest.raises(Conflict, match="draft"):
+        tenders._claim_draft(setup_session, tender, "change a lot of")
+
+
+# Evaluators mark independently ----------------------------------------------------------
+
+@pytest.fixture
+def evaluating(setup_session):
+    s = setup_session
+    region = make_region(s, "T", ("Coventry", "Warwickshire"))
+    now = utcnow() - timedelta(days=30)
+    tender, lot = published_tender(s, region, now=now)
+    rival = add_provider(s, region, "Rival Care Ltd")
+    make_user(s, rival, Role.PROVIDER_MANAGER, "rival_manager")
+    cheap = bid_for(s, rival, lot, 450000, [make_home(s, rival, "Elm")], now=now)
+    good = bid_for(s, region.provider, lot, 500000, [make_home(s, region.provider, "Oak")], now=now)
+    tender.clarification_closes_at = utcnow() - timedelta(days=2)
+    tender.bids_close_at = utcnow() - timedelta(hours=1)
+    s.flush()
+    tenders.start_evaluation(s, tender, utcnow())
+    second = make_user(s, region.rcc, Role.RCC_COMMISSIONER, "second_evaluator")
+    s.commit()
+    return region, tender, lot, cheap, good, second
+
+
+def test_an_evaluator_cannot_see_anothers_marks_before_submitting_their_own(app, setup_session, evaluating,
+                                                                             signed_in_client, client):
+    region, tender, lot, cheap, _good, second = evaluating
+    first = region.people[Role.RCC_COMMISSIONER]
+    questions = tenders.questions_of(setup_session, lot)
+    for q in questions:
+        evaluation.record_score(setup_session, cheap.id, q.id, first.id, 1, "MARK-first-comment", utcnow())
+    token = users.create_api_token(setup_session, second, "test")[1]
+    setup_session.commit()
+    other = signed_in_client(second)
+
+    # Before marking: no sign of the first evaluator's marks, on the evaluation page, the moderation page or the API.
+    for url in (f"/contracts/lots/{lot.id}/evaluation", f"/contracts/bids/{cheap.id}/moderation"):
+        text = page(other.get(url)).get_text(" ")
+        assert first.name not in text, url
+        assert "MARK-first-comment" not in text, url
+    api = client.get(f"/api/v1/bids/{cheap.id}/marks", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200, api.get_data(as_text=True)
+    assert api.get_json() == {"bid_id": cheap.id, "submitted": False, "marks": []}
+
+    # The second evaluator submits their own marks; now, at moderation, both are shown.
+    marks = {f"mark_{q.id}": "4" for q in questions}
+    assert other.post(f"/contracts/bids/{cheap.id}/marks", data=marks).status_code == 302
+    text = page(other.get(f"/contracts/bids/{cheap.id}/moderation")).get_text(" ")
+    assert first.name in text and "MARK-first-comment" in text
+    api = client.get(f"/api/v1/bids/{cheap.id}/marks", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert api["submitted"] is True
+    assert sorted((m["evaluator_user_id"], m["score"]) for m in api["marks"]) == sorted(
+        [(first.id, 1)] * len(questions) + [(second.id, 4)] * len(questions))
+
+
+def test_submitted_marks_are_not_changed_after_seeing_the_others(setup_session, evaluating):
+    _region, _tender, lot, cheap, _good, second = evaluating
+    question = tenders.questions_of(setup_session, lot)
+    for q in question:
+        evaluation.record_score(setup_session, cheap.id, q.id, second.id, 3, "", utcnow())
+    with pytest.raises(Conflict, match="moderation"):
+        evaluation.record_score(setup_session, cheap.id, question[0].id, second.id, 5, "", utcnow())
+
+
+# Award letters, standstill and the contract ---------------------------------------------
+
+def _award(setup_session, evaluating):
+    region, tender, lot, cheap, good, _second = evaluating
+    moderate_all(setup_session, lot, region.people[Role.RCC_COMMISSIONER].id,
+                 {cheap.id: [2, 2], good.id: [5, 4]}, utcnow())
+    evaluation.decide_lot_award(setup_session, lot, good.id, "Highest total score", utcnow())
+    evaluation.award_tender(setup_session, tender, utcnow())
+    return region, tender, lot, cheap, good
+
+
+def test_an_award_writes_a_letter_to_every_bidder_with_the_scores_and_the_winners_advantage(setup_session,
+                                                                                           evaluating):
+    settings.update_settings(setup_session, evaluating[0].rcc.id, 14, 12, None, utcnow())
+    region, tender, lot, cheap, good = _award(setup_session, evaluating)
+    assert (tender.standstill_ends_at - tender.awarded_at) == timedelta(days=12)
+    letters = {x.bid_id: x for x in setup_session.scalars(select(AwardLetter))}
+    assert set(letters) == {cheap.id, good.id}
+    losing = BeautifulSoup(letters[cheap.id].html, "html.parser").get_text(" ")
+    # cheap: 60.00 + 40 % × 40 = 76.00; good: 54.00 + 92 % × 40 = 90.80; advantage +14.80 in total
+    assert "not successful" in losing and "76.00" in losing and "90.80" in losing and "+14.80" in losing
+    assert "-6.00" in losing  # the winner's price score is 6 points below the loser's
+    winning = BeautifulSoup(letters[good.id].html, "html.parser").get_text(" ")
+    assert "was successful" in winning and "+14.80" in winning
+    assert (letters[cheap.id].provider_id, letters[good.id].provider_id) == (cheap.provider_id, good.provider_id)
+    told = setup_session.scalars(select(Notification).where(Notification.event == "tender_result")).all()
+    assert {n.organisation_id for n in told} == {cheap.provider_id, good.provider_id}
+    assert all("award letter" in n.body for n in told)
+
+
+def test_a_contract_from_an_award_has_the_lots_terms(setup_session, evaluating):
+    region, tender, lot, cheap, good = _award(setup_session, evaluating)
+    during = utcnow()
+    with pytest.raises(Conflict, match="standstill"):
+        contract_service.create_contract_from_award(
+            setup_session, lot, contract_service.details_from_award(setup_session, lot, during), None, during)
+    after = tender.standstill_ends_at + timedelta(days=1)
+    proposed = contract_service.details_from_award(setup_session, lot, after)
+    # Someone edits the proposal: the lot's terms win.
+    proposed.weekly_price, proposed.placement_type = 999999, "secure"
+    proposed.end_date = proposed.start_date + timedelta(days=3000)
+    contract = contract_service.create_contract_from_award(setup_session, lot, proposed, None, after)
+    assert contract.weekly_price == good.weekly_price <= lot.max_weekly_price
+    assert contract.placement_type == lot.placement_type
+    assert contract.end_date == contract_service.add_months(contract.start_date, lot.term_months) - timedelta(days=1)
+    reserved = sum(row.reserved_places for row, _home in contract_service.contract_homes(setup_session, contract))
+    assert reserved == good.places_offered
+    assert (contract.lot_id, contract.bid_id, contract.provider_id) == (lot.id, good.id, good.provider_id)
