@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import Response
 from flask_login import current_user
 from sqlalchemy import select
 
 from contracts import schemas
 from contracts.models import Bid, BlockContract, Lot, Tender
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, evaluation, tenders, utilisation
+from contracts.services import clarifications, documents, evaluation, tenders, utilisation
 from contracts.services import contracts as contract_service
 from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
@@ -193,6 +194,29 @@ def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
     """Cancel a tender at any time before award."""
     tender = _call(tenders.get_tender, tender_id)
     return _tender_out(_write(lambda s, t: tenders.cancel(s, t, body["reason"], utcnow()), tender))
+
+
+@bp.route("/tenders/<int:tender_id>/documents")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.TenderDocumentSchema(many=True), example=[schemas.DOCUMENT_EXAMPLE])
+@allow(*EVERY_ROLE)
+def list_documents(tender_id: int) -> Any:
+    """A tender's documents: the specification, terms and pricing schedule (published tenders only,
+    except for the RCC)."""
+    return documents.documents_of(db(), _call(tenders.get_tender, tender_id))
+
+
+@bp.route("/tenders/<int:tender_id>/documents/<any(specification,terms,pricing_schedule):kind>")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, content_type="application/octet-stream",
+             description="The file, with its own content type; each download is audited")
+@allow(*EVERY_ROLE)
+def download_document(tender_id: int, kind: str) -> Any:
+    """Download one of a tender's documents."""
+    document = _write(documents.download_document, tender_id, kind)
+    return Response(document.content, mimetype=document.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{document.kind}.{document.filename.rsplit(".", 1)[-1]}"',
+        "X-Content-Type-Options": "nosniff"})
 
 
 # Clarifications -------------------------------------------------------------------------

@@ -184,6 +184,15 @@ class EvaluationScoreSchema(Schema):
     score = fields.Integer(dump_only=True)
 
 
+class TenderDocumentSchema(Schema):
+    kind = fields.String(dump_only=True, metadata={"description": "specification, terms or pricing_schedule"})
+    filename = fields.String(dump_only=True)
+    content_type = fields.String(dump_only=True)
+    size_bytes = fields.Integer(dump_only=True)
+    sha256 = fields.String(dump_only=True)
+    uploaded_at = fields.DateTime(dump_only=True)
+
+
 class EvaluatorMarkSchema(Schema):
     id = fields.Integer(dump_only=True)
     question_id = fields.Integer(dump_only=True)
@@ -326,6 +335,9 @@ LOT_EVALUATION_EXAMPLE = {
                  "unmoderated_marks": 2}],
 }
 SCORE_EXAMPLE = {"id": 7, "bid_id": 41, "question_id": 31, "score": 4}
+DOCUMENT_EXAMPLE = {"kind": "specification", "filename": "specification.pdf", "content_type": "application/pdf",
+                    "size_bytes": 183220, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "uploaded_at": "2027-02-20T10:00:00+00:00"}
 BID_MARKS_EXAMPLE = {"bid_id": 41, "submitted": False, "marks": [
     {"id": 7, "question_id": 31, "evaluator_user_id": 5, "score": 4, "comment": "Clear and specific"}]}
 CONTRACT_EXAMPLE = {

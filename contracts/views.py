@@ -17,7 +17,8 @@ from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import charts, forms
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, evaluation, tenders, utilisation
+from contracts.services import clarifications, documents, evaluation, letters, tenders, utilisation
+from contracts.services import settings as tender_rules
 from contracts.services import contracts as contract_service
 from contracts.services.common import percentage, pounds
 from rcc.db import Session, transaction
@@ -212,7 +213,11 @@ def tender_detail(tender_id: int) -> Any:
         can_evaluate=current_user.has_any_role(tuple(map(str, EVALUATION_READERS))),
         contracts_by_lot={c.lot_id: c for c in s.scalars(select(BlockContract).where(
             BlockContract.tender_id == tender.id))},
-        result_visible=tenders.is_awarded(tender))
+        result_visible=tenders.is_awarded(tender), documents=documents.documents_of(s, tender),
+        document_labels=documents.KIND_LABELS,
+        award_letters=(found_letters := {x.bid_id: x for x in letters.letters_for(s, tender)}
+                       if tenders.is_awarded(tender) else {}),
+        letters_by_lot=letters.by_lot(s, list(found_letters.values())))
 
 
 @bp.route("/tenders/<int:tender_id>/lots/new", methods=["GET", "POST"])
@@ -233,6 +238,128 @@ def new_lot(tender_id: int) -> Any:
     return render_template("contracts/lot_form.html", tender=tender, values=values, errors=_summary(errors),
                            field_errors=errors, councils=_councils(), max_questions=forms.MAX_QUESTIONS,
                            chosen_councils=request.form.getlist("council_ids"), chosen_needs=request.form.getlist("needs"))
+
+
+@bp.route("/lots/<int:lot_id>/edit", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def edit_lot(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    errors: dict[str, str] = {}
+    page = url_for(".tender_detail", tender_id=tender.id)
+    if request.method == "POST":
+        details, errors = forms.lot_from(request.form)
+        if not errors:
+            moved, errors = _change(lambda s: tenders.update_lot(s, tender, lot, details, utcnow()),
+                                    f"Lot {lot.number} saved", page, back=page)
+            if moved:
+                return moved
+        values: Any = request.form
+        chosen_councils, chosen_needs = request.form.getlist("council_ids"), request.form.getlist("needs")
+    else:
+        if tenders.tender_status(tender, utcnow()) != tenders.DRAFT:
+            flash("You can only change a lot while the tender is a draft", "error")
+            return redirect(page)
+        values = {"title": lot.title, "placement_type": lot.placement_type, "places": str(lot.places),
+                  "max_weekly_price": f"{lot.max_weekly_price / 100:.2f}", "term_months": str(lot.term_months),
+                  "extension_months": str(lot.extension_months), "max_extensions": str(lot.max_extensions),
+                  "price_weight": str(lot.price_weight),
+                  **{f"question_{q.number}": q.text for q in tenders.questions_of(db(), lot)},
+                  **{f"weight_{q.number}": str(q.weight) for q in tenders.questions_of(db(), lot)}}
+        chosen_councils, chosen_needs = [str(i) for i in lot.council_ids], list(lot.needs)
+    return render_template("contracts/lot_form.html", tender=tender, lot=lot, values=values, errors=_summary(errors),
+                           field_errors=errors, councils=_councils(), max_questions=forms.MAX_QUESTIONS,
+                           chosen_councils=chosen_councils, chosen_needs=chosen_needs)
+
+
+@bp.route("/lots/<int:lot_id>/withdraw", methods=["POST"])
+@allow(*COMMISSIONER)
+def withdraw_lot(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    try:
+        with transaction(db()) as s:
+            tenders.remove_lot(s, tender, lot, utcnow())
+        _ok(f"Lot {lot.number} withdrawn")
+    except ServiceError as problem:
+        flash(problem.message, "error")
+    return redirect(url_for(".tender_detail", tender_id=tender.id))
+
+
+@bp.route("/tenders/<int:tender_id>/documents", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def upload_document(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        content = upload.read(documents.MAX_DOCUMENT_BYTES + 1) if upload else b""
+        filename = (upload.filename or "") if upload else ""
+        kind = request.form.get("kind", "")
+        page = url_for(".tender_detail", tender_id=tender.id)
+        moved, errors = _change(
+            lambda s: documents.upload_document(s, tender, kind, filename, content, current_user.id, utcnow()),
+            lambda document: f"{documents.KIND_LABELS[document.kind]} uploaded: {document.filename}",
+            page + "#documents", back=page)
+        if moved:
+            return moved
+    return render_template("contracts/document_form.html", tender=tender, values=request.form,
+                           errors=_summary(errors), field_errors=errors, kinds=documents.KIND_LABELS,
+                           allowed=documents.ALLOWED_TEXT, max_mb=documents.MAX_DOCUMENT_BYTES // (1024 * 1024))
+
+
+@bp.route("/tenders/<int:tender_id>/documents/<any(specification,terms,pricing_schedule):kind>")
+@allow(*EVERY_ROLE)
+def download_document(tender_id: int, kind: str) -> Any:
+    try:
+        with transaction(db()) as s:
+            document = documents.download_document(s, tender_id, kind)
+            content, filename, content_type = document.content, document.filename, document.content_type
+    except NotFound:
+        abort(404)
+    return Response(content, mimetype=content_type, headers={
+        "Content-Disposition": f'attachment; filename="{_safe_filename(filename)}"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+def _safe_filename(name: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name)[:200] or "document"
+
+
+@bp.route("/bids/<int:bid_id>/award-letter")
+@allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
+def award_letter(bid_id: int) -> Any:
+    try:
+        with transaction(db()) as s:
+            letter, bid, provider = letters.letter_for_bid(s, bid_id)
+            html, tender = letter.html, tenders.get_tender(s, bid.tender_id)
+    except NotFound:
+        abort(404)
+    if request.args.get("format") == "pdf":
+        from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
+
+        pdf = render_report_pdf(render_template("contracts/award_letter_pdf.html", letter_html=html, tender=tender))
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="award-letter-{_safe_filename(tender.reference)}-{bid_id}.pdf"'})
+    return render_template("contracts/award_letter.html", letter_html=html, tender=tender, bid_id=bid_id,
+                           provider=provider)
+
+
+@bp.route("/tender-settings", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def tender_settings() -> Any:
+    errors: dict[str, str] = {}
+    current = tender_rules.settings_for(db(), current_user.rcc_id)
+    values: Any = {"min_tender_days": str(current.min_tender_days), "standstill_days": str(current.standstill_days)}
+    if request.method == "POST":
+        values = request.form
+        moved, errors = _change(
+            lambda s: tender_rules.update_settings(s, current_user.rcc_id, forms.parse_int(values.get("min_tender_days")),
+                                                   forms.parse_int(values.get("standstill_days")), current_user.id,
+                                                   utcnow()),
+            "Tender rules saved", url_for(".tender_list"), back=url_for(".tender_settings"))
+        if moved:
+            return moved
+    return render_template("contracts/tender_settings.html", values=values, errors=_summary(errors),
+                           field_errors=errors)
 
 
 def _move(tender_id: int, move: Any, done: str) -> Any:
@@ -264,7 +391,7 @@ def start_evaluation(tender_id: int) -> Any:
 @allow(*COMMISSIONER)
 def award_tender(tender_id: int) -> Any:
     return _move(tender_id, evaluation.award_tender,
-                 f"Tender awarded. The {tenders.STANDSTILL_DAYS}-day standstill period has started.")
+                 "Tender awarded. Every bidder has been sent an award letter and the standstill period has started.")
 
 
 @bp.route("/tenders/<int:tender_id>/cancel", methods=["GET", "POST"])

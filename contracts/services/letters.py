@@ -136,3 +136,14 @@ def letter_for_bid(session: Session, bid_id: int) -> tuple[AwardLetter, Bid, str
     provider = session.get(Organisation, letter.provider_id)
     audit.record(session, AuditAction.AWARD_LETTER_VIEWED, letter, bid_id=bid_id)
     return letter, bid, provider.name if provider else ""
+
+
+def by_lot(session: Session, found: list[AwardLetter]) -> dict[int, list[AwardLetter]]:
+    """Letters grouped by their bid's lot."""
+    if not found:
+        return {}
+    lots = dict(session.execute(select(Bid.id, Bid.lot_id).where(Bid.id.in_([x.bid_id for x in found]))).all())  # type: ignore[attr-defined]
+    grouped: dict[int, list[AwardLetter]] = {}
+    for letter in found:
+        grouped.setdefault(int(lots.get(letter.bid_id, 0)), []).append(letter)
+    return grouped

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from contracts.models import AwardLetter, Tender
 from contracts.services import contracts as contract_service
-from contracts.services import evaluation, settings, tenders
+from contracts.services import documents, evaluation, settings, tenders
 from rcc import users
 from rcc.errors import Conflict, FieldErrors
 from rcc.models import utcnow
@@ -225,3 +225,82 @@ def test_a_contract_from_an_award_has_the_lots_terms(setup_session, evaluating):
     reserved = sum(row.reserved_places for row, _home in contract_service.contract_homes(setup_session, contract))
     assert reserved == good.places_offered
     assert (contract.lot_id, contract.bid_id, contract.provider_id) == (lot.id, good.id, good.provider_id)
+
+
+# Tender documents -----------------------------------------------------------------------
+
+def _docx() -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        package.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@pytest.mark.parametrize(("filename", "content", "message"), [
+    ("spec.exe", b"MZ\x90\x00", "must be a PDF"),
+    ("spec.pdf", b"MZ\x90\x00 not a pdf", "content is not a PDF"),
+    ("spec.docx", PDF, "content is not a DOCX"),
+    ("prices.csv", b"a,b\x00,c", "content is not a CSV"),
+    ("spec.pdf", b"%PDF-" + b"x" * (8 * 1024 * 1024), "smaller than 8 MB"),
+    ("spec.pdf", b"", "empty"),
+])
+def test_bad_types_and_sizes_are_refused_with_a_message(setup_session, filename, content, message):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(), None)
+    with pytest.raises(FieldErrors) as refused:
+        documents.upload_document(setup_session, tender, "specification", filename, content, None, NOW)
+    assert message in refused.value.errors["file"]
+    assert documents.documents_of(setup_session, tender) == []
+
+
+def test_the_virus_scan_hook_is_called_and_can_refuse(setup_session, monkeypatch, caplog):
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(), None)
+    with caplog.at_level("WARNING"):
+        documents.upload_document(setup_session, tender, "terms", "terms.docx", _docx(), None, NOW)
+    assert "accepted without a scan" in caplog.text
+    monkeypatch.setenv(documents.VIRUS_SCAN_SETTING, "tests.contracts.test_paperwork:_infected")
+    with pytest.raises(FieldErrors, match="EICAR"):
+        documents.upload_document(setup_session, tender, "specification", "spec.pdf", PDF, None, NOW)
+
+
+def _infected(filename, content):
+    return "it contains EICAR-Test-File"
+
+
+def test_providers_download_documents_of_published_tenders_only_and_each_download_is_audited(
+        app, setup_session, signed_in_client):
+    from rcc.audit import AuditAction
+    from rcc.models import AuditEvent
+
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    now = utcnow()
+    tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(now=now), None)
+    setup_session.commit()
+    commissioner = signed_in_client(region.people[Role.RCC_COMMISSIONER])
+    provider = signed_in_client(region.people[Role.PROVIDER_MANAGER])
+    import io
+
+    refused = commissioner.post(f"/contracts/tenders/{tender.id}/documents", data={
+        "kind": "specification", "file": (io.BytesIO(b"MZ\x90"), "spec.pdf")}, content_type="multipart/form-data")
+    assert refused.status_code == 200 and "content is not a PDF" in refused.get_data(as_text=True)
+    uploaded = commissioner.post(f"/contracts/tenders/{tender.id}/documents", data={
+        "kind": "specification", "file": (io.BytesIO(PDF), "spec.pdf")}, content_type="multipart/form-data")
+    assert uploaded.status_code == 302
+    url = f"/contracts/tenders/{tender.id}/documents/specification"
+    assert provider.get(url).status_code == 404  # a draft's documents are not the providers' yet
+    tenders.add_lot(setup_session, setup_session.get(Tender, tender.id), lot_details(region), now)
+    tenders.publish(setup_session, setup_session.get(Tender, tender.id), now)
+    setup_session.commit()
+    got = provider.get(url)
+    assert got.status_code == 200 and got.data == PDF and got.mimetype == "application/pdf"
+    downloads = setup_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.TENDER_DOCUMENT_DOWNLOADED.value)).all()
+    assert [d.organisation_id for d in downloads] == [region.provider.id]
