@@ -16,6 +16,7 @@ from contracts.models import Bid, BlockContract, Lot, Tender
 from contracts.services import bids as bid_service
 from contracts.services import clarifications, documents, evaluation, tenders, utilisation
 from contracts.services import contracts as contract_service
+from contracts.services import variations
 from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
 from contracts.services.contracts import ContractDetails
@@ -407,6 +408,30 @@ def create_contract(body: dict[str, Any]) -> Any:
 def get_contract(contract_id: int) -> Any:
     """A block contract with its homes, cost shares and price history."""
     return _contract_out(_call(contract_service.get_contract, contract_id))
+
+
+@bp.route("/contracts/<int:contract_id>/variations")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.VariationSchema(many=True), example=[schemas.VARIATION_EXAMPLE])
+@allow(*CONTRACT_READERS)
+def list_variations(contract_id: int) -> Any:
+    """Every dated change to a block contract, in the order made."""
+    return variations.variations_of(db(), _call(contract_service.get_contract, contract_id))
+
+
+@bp.route("/contracts/<int:contract_id>/variations", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.arguments(schemas.VariationInSchema, example={"kind": "places", "effective_from": "2027-04-01", "home_id": 12,
+                                                  "places": 3, "reason": "More teenagers need places"})
+@bp.response(201, schemas.VariationSchema, example=schemas.VARIATION_EXAMPLE)
+@allow(*COMMISSIONER)
+def vary_contract(body: dict[str, Any], contract_id: int) -> Any:
+    """Vary a block contract's price, places at a home or term, or end it; dated and audited."""
+    contract = _call(contract_service.get_contract, contract_id)
+    seen = body.pop("row_version", None)
+    change = variations.Variation(**body)
+    return _write(variations.vary_contract, contract, change, seen, current_user.id, utcnow())
 
 
 @bp.route("/contracts/<int:contract_id>/utilisation")

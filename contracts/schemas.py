@@ -248,6 +248,31 @@ class ContractInSchema(Schema):
                            load_default=dict)
 
 
+class VariationInSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(["price", "places", "term", "end"]),
+                         metadata={"description": "price, places (at one home), term (a new end date) or end"})
+    effective_from = day(required=True, metadata={"description": "The date the change takes effect; for an "
+                                                                 "ending, the contract's last day"})
+    reason = bounded_text(2000, required=True)
+    weekly_price = weekly_pence(load_default=None, allow_none=True, metadata={"description": "For price: pence"})
+    home_id = id_field(load_default=None, allow_none=True, metadata={"description": "For places"})
+    places = whole_number(0, MAX_PLACES, load_default=None, allow_none=True, metadata={"description": "For places"})
+    end_date = day(load_default=None, allow_none=True, metadata={"description": "For term"})
+    row_version = whole_number(1, 10**9, load_default=None, allow_none=True, metadata={
+        "description": "The contract's row_version you saw; a change made meanwhile refuses yours (409)"})
+
+
+class VariationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    contract_id = fields.Integer(dump_only=True)
+    sequence = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True)
+    effective_from = fields.Date(dump_only=True)
+    changes = fields.Dict(dump_only=True)
+    reason = fields.String(dump_only=True)
+    recorded_at = fields.DateTime(dump_only=True)
+
+
 class ContractSchema(Schema):
     id = fields.Integer(dump_only=True)
     reference = fields.String(dump_only=True)
@@ -335,6 +360,9 @@ LOT_EVALUATION_EXAMPLE = {
                  "unmoderated_marks": 2}],
 }
 SCORE_EXAMPLE = {"id": 7, "bid_id": 41, "question_id": 31, "score": 4}
+VARIATION_EXAMPLE = {"id": 3, "contract_id": 1, "sequence": 1, "kind": "places", "effective_from": "2027-04-01",
+                     "changes": {"home_id": 12, "from": 2, "to": 3}, "reason": "More teenagers need places",
+                     "recorded_at": "2027-03-20T10:00:00+00:00"}
 DOCUMENT_EXAMPLE = {"kind": "specification", "filename": "specification.pdf", "content_type": "application/pdf",
                     "size_bytes": 183220, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                     "uploaded_at": "2027-02-20T10:00:00+00:00"}

@@ -19,8 +19,9 @@ from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Ten
 from contracts.services import bids as bid_service
 from contracts.services import clarifications, documents, evaluation, letters, tenders, utilisation
 from contracts.services import settings as tender_rules
+from contracts.services import variations
 from contracts.services import contracts as contract_service
-from contracts.services.common import percentage, pounds
+from contracts.services.common import parse_pounds, percentage, pounds
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
@@ -739,7 +740,35 @@ def contract_detail(contract_id: int) -> Any:
         current_price=contract_service.weekly_price_on(contract, history, today), months=months,
         totals=utilisation.totals(months), chart=charts.utilisation_chart(months),
         provider=contract_service.provider_name(s, contract), today=today,
-        live=contract_service.is_live(contract, today))
+        live=contract_service.is_live(contract, today), variations=variations.variations_of(s, contract),
+        describe_variation=variations.describe, can_vary=current_user.has_any_role(("rcc_commissioner",)))
+
+
+@bp.route("/<int:contract_id>/vary", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def vary_contract(contract_id: int) -> Any:
+    contract: BlockContract = _or_404(contract_service.get_contract, contract_id)
+    s = db()
+    homes = contract_service.contract_homes(s, contract)
+    errors: dict[str, str] = {}
+    values: Any = {"row_version": str(contract.row_version)}
+    if request.method == "POST":
+        values = request.form
+        price = parse_pounds(values.get("weekly_price"))
+        change = variations.Variation(
+            kind=values.get("kind", ""), effective_from=forms.parse_date(values.get("effective_from")),
+            reason=values.get("reason", ""), weekly_price=price, home_id=forms.parse_int(values.get("home_id")),
+            places=forms.parse_int(values.get("places")), end_date=forms.parse_date(values.get("end_date")))
+        page = url_for(".contract_detail", contract_id=contract.id)
+        moved, errors = _change(
+            lambda s: variations.vary_contract(s, contract, change, parse_version(values.get("row_version")),
+                                               current_user.id, utcnow()),
+            "Contract varied", page + "#variations", back=page)
+        if moved:
+            return moved
+    return render_template("contracts/vary.html", contract=contract, values=values, errors=_summary(errors),
+                           field_errors=errors, kinds=variations.KINDS,
+                           home_choices=[(str(r.home_id), h.name if h else f"Home {r.home_id}") for r, h in homes])
 
 
 # Template filters for the choice lists -----------------------------------------------------

@@ -304,3 +304,80 @@ def test_providers_download_documents_of_published_tenders_only_and_each_downloa
     downloads = setup_session.scalars(select(AuditEvent).where(
         AuditEvent.action == AuditAction.TENDER_DOCUMENT_DOWNLOADED.value)).all()
     assert [d.organisation_id for d in downloads] == [region.provider.id]
+
+
+# Variations -----------------------------------------------------------------------------
+
+@pytest.fixture
+def contract_world(setup_session):
+    from datetime import date
+
+    from tests.contracts.helpers import make_contract, make_placement
+
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    home = make_home(setup_session, region.provider, "Oak")
+    contract = make_contract(setup_session, region, region.provider, [(home, 3)], date(2027, 1, 1),
+                             date(2028, 12, 31), 450000)
+    make_placement(setup_session, region, home, date(2027, 2, 1), None, contract_id=contract.id)
+    make_placement(setup_session, region, home, date(2027, 2, 3), None, contract_id=contract.id, reference="C-2")
+    return region, home, contract
+
+
+def test_a_contract_is_varied_and_ended_each_change_dated_and_audited(setup_session, contract_world):
+    from datetime import date
+
+    from contracts.services import variations
+    from contracts.services.contracts import contract_homes, price_history, weekly_price_on
+    from rcc.audit import AuditAction
+    from rcc.models import AuditEvent
+
+    _region, home, contract = contract_world
+    today = NOW
+    V = variations.Variation
+    variations.vary_contract(setup_session, contract, V("price", date(2027, 6, 1), "Agreed uplift for staffing",
+                                                        weekly_price=470000), None, None, today)
+    assert weekly_price_on(contract, price_history(setup_session, contract), date(2027, 6, 2)) == 470000
+    variations.vary_contract(setup_session, contract, V("places", date(2027, 6, 1), "More places",
+                                                        home_id=home.id, places=4), None, None, today)
+    assert contract_homes(setup_session, contract)[0][0].reserved_places == 4
+    variations.vary_contract(setup_session, contract, V("term", date(2027, 6, 1), "Extension",
+                                                        end_date=date(2029, 12, 31)), None, None, today)
+    assert contract.end_date == date(2029, 12, 31)
+    variations.vary_contract(setup_session, contract, V("end", date(2029, 3, 31), "Ended by agreement"),
+                             None, None, today)
+    assert contract.end_date == date(2029, 3, 31)
+    history = variations.variations_of(setup_session, contract)
+    assert [(v.sequence, v.kind) for v in history] == [(1, "price"), (2, "places"), (3, "term"), (4, "end")]
+    assert history[0].changes == {"from": 450000, "to": 470000}
+    assert history[1].changes == {"home_id": home.id, "from": 3, "to": 4}
+    audited = setup_session.scalars(select(AuditEvent).where(
+        AuditEvent.action == AuditAction.CONTRACT_VARIED.value)).all()
+    assert [a.detail["kind"] for a in audited] == ["price", "places", "term", "end"]
+
+
+def test_lowering_places_below_those_in_use_is_refused(setup_session, contract_world):
+    from datetime import date
+
+    from contracts.services import variations
+
+    _region, home, contract = contract_world
+    with pytest.raises(FieldErrors) as refused:
+        variations.vary_contract(setup_session, contract, variations.Variation(
+            "places", date(2027, 6, 1), "Fewer places", home_id=home.id, places=1), None, None, NOW)
+    assert "using 2" in refused.value.errors["places"]
+    variations.vary_contract(setup_session, contract, variations.Variation(
+        "places", date(2027, 6, 1), "Fewer places", home_id=home.id, places=2), None, None, NOW)
+
+
+def test_a_variation_made_from_an_old_version_is_refused_not_lost(setup_session, contract_world):
+    from datetime import date
+
+    from contracts.services import variations
+
+    _region, _home, contract = contract_world
+    seen = contract.row_version
+    variations.vary_contract(setup_session, contract, variations.Variation(
+        "price", date(2027, 6, 1), "First", weekly_price=460000), seen, None, NOW)
+    with pytest.raises(Conflict, match="Someone else changed this contract"):
+        variations.vary_contract(setup_session, contract, variations.Variation(
+            "price", date(2027, 7, 1), "Second, from the same page", weekly_price=470000), seen, None, NOW)
