@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlmodel import col
 from werkzeug.wrappers import Response as BaseResponse
 
-from commissioning.models import Home
+from commissioning.models import Home, Placement
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import charts, forms
-from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
+from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, PlacementAgreement, Tender
 from contracts.services import bids as bid_service
 from contracts.services import clarifications, documents, evaluation, letters, tenders, utilisation
 from contracts.services import settings as tender_rules
-from contracts.services import variations
+from contracts.services import agreements, variations
 from contracts.services import contracts as contract_service
 from contracts.services.common import parse_pounds, percentage, pounds
 from rcc.db import Session, transaction
@@ -741,7 +741,12 @@ def contract_detail(contract_id: int) -> Any:
         totals=utilisation.totals(months), chart=charts.utilisation_chart(months),
         provider=contract_service.provider_name(s, contract), today=today,
         live=contract_service.is_live(contract, today), variations=variations.variations_of(s, contract),
-        describe_variation=variations.describe, can_vary=current_user.has_any_role(("rcc_commissioner",)))
+        describe_variation=variations.describe, can_vary=current_user.has_any_role(("rcc_commissioner",)),
+        placements=list(s.scalars(select(Placement).where(Placement.block_contract_id == contract.id)
+                                  .order_by(col(Placement.start_date).desc()))),
+        agreed=set(s.scalars(select(PlacementAgreement.placement_id).where(
+            PlacementAgreement.contract_id == contract.id))),
+        can_agree=current_user.has_any_role(tuple(map(str, AGREEMENT_MAKERS))))
 
 
 @bp.route("/<int:contract_id>/vary", methods=["GET", "POST"])
@@ -769,6 +774,57 @@ def vary_contract(contract_id: int) -> Any:
     return render_template("contracts/vary.html", contract=contract, values=values, errors=_summary(errors),
                            field_errors=errors, kinds=variations.KINDS,
                            home_choices=[(str(r.home_id), h.name if h else f"Home {r.home_id}") for r, h in homes])
+
+
+# Individual placement agreements ----------------------------------------------------------
+
+AGREEMENT_MAKERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER,
+                    Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN, Role.COUNCIL_FINANCE_LEAD)
+
+
+@bp.route("/placements/<int:placement_id>/agreement", methods=["GET", "POST"])
+@allow(*AGREEMENT_MAKERS)
+def placement_agreement(placement_id: int) -> Any:
+    errors: dict[str, str] = {}
+    s = db()
+    try:
+        view = agreements.agreement_for(s, placement_id)
+    except NotFound:
+        abort(404)
+    if request.method == "POST":
+        values: Any = request.form
+        fee, support = parse_pounds(values.get("weekly_fee")), parse_pounds(values.get("additional_support_weekly") or "0")
+        terms = agreements.AgreementTerms(fee, values.get("additional_support", ""), support,
+                                          forms.parse_date(values.get("review_date")))
+        page = url_for(".placement_agreement", placement_id=placement_id)
+        moved, errors = _change(lambda s: agreements.make_agreement(s, placement_id, terms, current_user.id, utcnow()),
+                                "Individual placement agreement saved", page, back=page)
+        if moved:
+            return moved
+    else:
+        values = {"weekly_fee": f"{view.contract_price / 100:.2f}", "additional_support_weekly": "0"}
+        with transaction(s):
+            from rcc import audit as audit_trail  # noqa: PLC0415
+            from rcc.audit import AuditAction  # noqa: PLC0415
+
+            audit_trail.record_read(s, AuditAction.PLACEMENT_AGREEMENT_VIEWED, [view.placement])
+    return render_template("contracts/agreement.html", view=view, values=values, errors=_summary(errors),
+                           field_errors=errors)
+
+
+@bp.route("/placements/<int:placement_id>/agreement.pdf")
+@allow(*AGREEMENT_MAKERS, Role.PROVIDER_MANAGER)
+def placement_agreement_pdf(placement_id: int) -> Any:
+    try:
+        with transaction(db()) as s:
+            view = agreements.download_agreement(s, placement_id)
+            html = render_template("contracts/agreement_pdf.html", view=view)
+    except NotFound:
+        abort(404)
+    from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
+
+    return Response(render_report_pdf(html), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="placement-agreement-{placement_id}.pdf"'})
 
 
 # Template filters for the choice lists -----------------------------------------------------

@@ -186,6 +186,7 @@ class AuditAction(StrEnum):
     CONTRACT_VARIED = "contract.varied"
     PLACEMENT_AGREEMENT_MADE = "placement_agreement.made"
     PLACEMENT_AGREEMENT_DOWNLOADED = "placement_agreement.downloaded"
+    PLACEMENT_AGREEMENT_VIEWED = "placement_agreement.viewed"
 
 
 @dataclass(frozen=True)

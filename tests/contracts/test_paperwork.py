@@ -381,3 +381,45 @@ def test_a_variation_made_from_an_old_version_is_refused_not_lost(setup_session,
     with pytest.raises(Conflict, match="Someone else changed this contract"):
         variations.vary_contract(setup_session, contract, variations.Variation(
             "price", date(2027, 7, 1), "Second, from the same page", weekly_price=470000), seen, None, NOW)
+
+
+# Individual placement agreements --------------------------------------------------------
+
+def test_a_placement_under_a_contract_gets_an_ipa_as_a_pdf(app, setup_session, signed_in_client):
+    from datetime import date
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from contracts.models import PlacementAgreement
+    from tests.contracts.helpers import make_contract, make_placement
+
+    region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
+    home = make_home(setup_session, region.provider, "Oak")
+    contract = make_contract(setup_session, region, region.provider, [(home, 3)], date(2027, 1, 1),
+                             date(2028, 12, 31), 450000)
+    placement = make_placement(setup_session, region, home, date(2027, 2, 1), None, contract_id=contract.id,
+                               reference="CHILD-REF-SECRET")
+    setup_session.commit()
+    council = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    url = f"/contracts/placements/{placement.id}/agreement"
+    form = page(council.get(url))
+    assert form.select_one("#weekly_fee")["value"] == "4500.00"  # the contract's price on the start date
+    refused = page(council.post(url, data={"weekly_fee": "4500", "additional_support_weekly": "300",
+                                           "additional_support": "", "review_date": "1/1/2026"}))
+    assert {a["href"] for a in refused.select(".govuk-error-summary a")} == {"#additional_support", "#review_date"}
+    assert council.post(url, data={"weekly_fee": "4500", "additional_support_weekly": "300",
+                                   "additional_support": "Waking night staff", "review_date": "1/5/2027"}
+                        ).status_code == 302
+    agreement = setup_session.scalars(select(PlacementAgreement)).one()
+    assert (agreement.weekly_fee, agreement.additional_support_weekly, agreement.review_date) == (
+        450000, 30000, date(2027, 5, 1))
+    provider = signed_in_client(region.people[Role.PROVIDER_MANAGER])
+    pdf = provider.get(f"{url}.pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(BytesIO(pdf.data)).pages)
+    assert "£4,500.00" in text and "Waking night staff" in text and "£300.00" in text and "1 May 2027" in text
+    assert "CHILD-REF-SECRET" not in text
+    other = make_region(setup_session, "U", ("Wigan", "Bolton"))
+    setup_session.commit()
+    assert signed_in_client(other.people[Role.PROVIDER_MANAGER]).get(f"{url}.pdf").status_code == 404
