@@ -4,10 +4,10 @@ errors become 404, 409 (not allowed now) or 422 (named fields)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Any
 
-from flask import Response
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -209,15 +209,13 @@ def list_documents(tender_id: int) -> Any:
 
 @bp.route("/tenders/<int:tender_id>/documents/<any(specification,terms,pricing_schedule):kind>")
 @bp.alt_response(404, response="NOT_FOUND")
-@bp.response(200, content_type="application/octet-stream",
-             description="The file, with its own content type; each download is audited")
+@bp.response(200, schemas.TenderDocumentFileSchema, example=schemas.DOCUMENT_FILE_EXAMPLE)
 @allow(*EVERY_ROLE)
 def download_document(tender_id: int, kind: str) -> Any:
-    """Download one of a tender's documents."""
+    """Download one of a tender's documents (its bytes in base64); each download is audited."""
     document = _write(documents.download_document, tender_id, kind)
-    return Response(document.content, mimetype=document.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{document.kind}.{document.filename.rsplit(".", 1)[-1]}"',
-        "X-Content-Type-Options": "nosniff"})
+    return {**{name: getattr(document, name) for name in schemas.TenderDocumentSchema().fields},
+            "content_base64": base64.b64encode(document.content).decode("ascii")}
 
 
 # Clarifications -------------------------------------------------------------------------

@@ -193,6 +193,10 @@ class TenderDocumentSchema(Schema):
     uploaded_at = fields.DateTime(dump_only=True)
 
 
+class TenderDocumentFileSchema(TenderDocumentSchema):
+    content_base64 = fields.String(dump_only=True, metadata={"description": "The file's bytes, base64-encoded"})
+
+
 class EvaluatorMarkSchema(Schema):
     id = fields.Integer(dump_only=True)
     question_id = fields.Integer(dump_only=True)
@@ -366,6 +370,7 @@ VARIATION_EXAMPLE = {"id": 3, "contract_id": 1, "sequence": 1, "kind": "places",
 DOCUMENT_EXAMPLE = {"kind": "specification", "filename": "specification.pdf", "content_type": "application/pdf",
                     "size_bytes": 183220, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                     "uploaded_at": "2027-02-20T10:00:00+00:00"}
+DOCUMENT_FILE_EXAMPLE = {**DOCUMENT_EXAMPLE, "content_base64": "JVBERi0xLjcK"}
 BID_MARKS_EXAMPLE = {"bid_id": 41, "submitted": False, "marks": [
     {"id": 7, "question_id": 31, "evaluator_user_id": 5, "score": 4, "comment": "Clear and specific"}]}
 CONTRACT_EXAMPLE = {
