@@ -253,11 +253,11 @@ class ContractInSchema(Schema):
 
 
 class VariationInSchema(Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(["price", "places", "term", "end"]),
-                         metadata={"description": "price, places (at one home), term (a new end date) or end"})
-    effective_from = day(required=True, metadata={"description": "The date the change takes effect; for an "
-                                                                 "ending, the contract's last day"})
-    reason = bounded_text(2000, required=True)
+    kind = bounded_text(10, load_default="", metadata={
+        "description": "price, places (at one home), term (a new end date) or end"})
+    effective_from = day(load_default=None, allow_none=True, metadata={
+        "description": "The date the change takes effect; for an ending, the contract's last day"})
+    reason = bounded_text(2000, load_default="")
     weekly_price = weekly_pence(load_default=None, allow_none=True, metadata={"description": "For price: pence"})
     home_id = id_field(load_default=None, allow_none=True, metadata={"description": "For places"})
     places = whole_number(0, MAX_PLACES, load_default=None, allow_none=True, metadata={"description": "For places"})
