@@ -14,9 +14,8 @@ from sqlalchemy import select
 from contracts import schemas
 from contracts.models import Bid, BlockContract, Lot, Tender
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, documents, evaluation, tenders, utilisation
+from contracts.services import clarifications, documents, evaluation, tenders, utilisation, variations
 from contracts.services import contracts as contract_service
-from contracts.services import variations
 from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
 from contracts.services.contracts import ContractDetails

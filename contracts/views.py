@@ -16,11 +16,19 @@ from commissioning.models import Home, Placement
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import charts, forms
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, PlacementAgreement, Tender
+from contracts.services import (
+    agreements,
+    clarifications,
+    documents,
+    evaluation,
+    letters,
+    tenders,
+    utilisation,
+    variations,
+)
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, documents, evaluation, letters, tenders, utilisation
-from contracts.services import settings as tender_rules
-from contracts.services import agreements, variations
 from contracts.services import contracts as contract_service
+from contracts.services import settings as tender_rules
 from contracts.services.common import parse_pounds, percentage, pounds
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError

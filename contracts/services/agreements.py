@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from commissioning.models import Home, Placement
 from contracts.models import BlockContract, PlacementAgreement
@@ -60,8 +61,8 @@ def agreement_for(session: Session, placement_id: int) -> AgreementView:
     agreement = session.scalars(select(PlacementAgreement).where(
         PlacementAgreement.placement_id == placement.id)).first()
     home = session.get(Home, placement.home_id)
-    names = dict(session.execute(select(Organisation.id, Organisation.name).where(
-        Organisation.id.in_([placement.council_id, placement.provider_id]))).all())  # type: ignore[attr-defined]
+    names: dict[int, str] = {int(row[0]): row[1] for row in session.execute(select(Organisation.id, Organisation.name)
+                             .where(col(Organisation.id).in_([placement.council_id, placement.provider_id])))}
     return AgreementView(placement, contract, home.name if home else "", names.get(placement.council_id, ""),
                          names.get(placement.provider_id, ""), agreement,
                          weekly_price_on(contract, price_history(session, contract), placement.start_date))

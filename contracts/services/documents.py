@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from contracts.models import DOCUMENT_KINDS, TenderDocument, Tender
+from contracts.models import DOCUMENT_KINDS, Tender, TenderDocument
 from contracts.services import tenders
 from contracts.services.common import is_rcc
 from rcc import audit

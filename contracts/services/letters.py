@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from contracts.models import AwardLetter, Bid, Lot, Tender
 from contracts.services.common import aware, is_rcc, pounds, scope_of
@@ -142,7 +143,8 @@ def by_lot(session: Session, found: list[AwardLetter]) -> dict[int, list[AwardLe
     """Letters grouped by their bid's lot."""
     if not found:
         return {}
-    lots = dict(session.execute(select(Bid.id, Bid.lot_id).where(Bid.id.in_([x.bid_id for x in found]))).all())  # type: ignore[attr-defined]
+    lots: dict[int, int] = {int(row[0]): int(row[1]) for row in session.execute(
+        select(Bid.id, Bid.lot_id).where(col(Bid.id).in_([x.bid_id for x in found])))}
     grouped: dict[int, list[AwardLetter]] = {}
     for letter in found:
         grouped.setdefault(int(lots.get(letter.bid_id, 0)), []).append(letter)

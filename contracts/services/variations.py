@@ -75,7 +75,7 @@ def vary_contract(session: Session, contract: BlockContract, change: Variation, 
             raise FieldErrors({"home_id": "Select one of the contract's homes"})
         if change.places is None or not 0 <= change.places <= 500:
             raise FieldErrors({"places": "Enter the number of places as a whole number from 0 to 500"})
-        in_use = max(_occupied(session, [contract], on)[(contract.id, row.home_id)]
+        in_use = max(_occupied(session, [contract], on)[(contract.id or 0, row.home_id)]
                      for on in {day, max(day, now.date())})
         if change.places < in_use:
             raise FieldErrors({"places": f"Children are using {in_use} of the places at this home; the places "

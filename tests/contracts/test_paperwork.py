@@ -109,7 +109,7 @@ def test_a_lot_change_after_someone_published_is_refused_by_the_conditional_upda
     region = make_region(setup_session, "T", ("Coventry", "Warwickshire"))
     tender = tenders.create_tender(setup_session, region.rcc.id, tender_details(), None)
     setup_session.flush()
-    lot = tenders.add_lot(setup_session, tender, lot_details(region), NOW)
+    tenders.add_lot(setup_session, tender, lot_details(region), NOW)
     setup_session.execute(Tender.__table__.update().where(Tender.__table__.c.id == tender.id)
                           .values(published_at=NOW))
     with pytest.raises(Conflict, match="draft"):
