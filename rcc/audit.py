@@ -178,7 +178,6 @@ class AuditAction(StrEnum):
     # branch tender (issue 18 item 4): tender paperwork, contract variations, placement agreements
     TENDER_SETTINGS_UPDATED = "tender.settings_updated"
     TENDER_DOCUMENT_UPLOADED = "tender.document_uploaded"
-    TENDER_DOCUMENT_REMOVED = "tender.document_removed"
     TENDER_DOCUMENT_DOWNLOADED = "tender.document_downloaded"
     TENDER_LOT_UPDATED = "tender.lot_updated"
     AWARD_LETTER_SENT = "tender.award_letter_sent"
