@@ -36,7 +36,8 @@ pytestmark = pytest.mark.browser
 
 # Downloads, not pages: nothing for axe to read.
 NOT_PAGES = (".csv", ".pdf", ".json", "static", "healthz", "stylesheet",
-             "/invite/")  # the invite pages need an invite token (tests/rcc/test_admin.py visits them)
+             "/invite/",  # the invite pages need an invite token (tests/rcc/test_admin.py visits them)
+             "download_document")  # a tender document: the file itself
 
 MAIN_WITHOUT_TOKENS = """() => {
   const main = document.querySelector('main');
