@@ -4,6 +4,7 @@ errors become 404, 409 (not allowed now) or 422 (named fields)."""
 
 from __future__ import annotations
 
+import base64
 from datetime import date
 from typing import Any
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from contracts import schemas
 from contracts.models import Bid, BlockContract, Lot, Tender
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, evaluation, tenders, utilisation
+from contracts.services import clarifications, documents, evaluation, tenders, utilisation, variations
 from contracts.services import contracts as contract_service
 from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
@@ -195,6 +196,27 @@ def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
     return _tender_out(_write(lambda s, t: tenders.cancel(s, t, body["reason"], utcnow()), tender))
 
 
+@bp.route("/tenders/<int:tender_id>/documents")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.TenderDocumentSchema(many=True), example=[schemas.DOCUMENT_EXAMPLE])
+@allow(*EVERY_ROLE)
+def list_documents(tender_id: int) -> Any:
+    """A tender's documents: the specification, terms and pricing schedule (published tenders only,
+    except for the RCC)."""
+    return documents.documents_of(db(), _call(tenders.get_tender, tender_id))
+
+
+@bp.route("/tenders/<int:tender_id>/documents/<any(specification,terms,pricing_schedule):kind>")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.TenderDocumentFileSchema, example=schemas.DOCUMENT_FILE_EXAMPLE)
+@allow(*EVERY_ROLE)
+def download_document(tender_id: int, kind: str) -> Any:
+    """Download one of a tender's documents (its bytes in base64); each download is audited."""
+    document = _write(documents.download_document, tender_id, kind)
+    return {**{name: getattr(document, name) for name in schemas.TenderDocumentSchema().fields},
+            "content_base64": base64.b64encode(document.content).decode("ascii")}
+
+
 # Clarifications -------------------------------------------------------------------------
 
 @bp.route("/tenders/<int:tender_id>/answers")
@@ -299,6 +321,16 @@ def _require_question(bid_id: int, body: dict[str, Any]) -> None:
         raise_service_error(FieldErrors({"question_id": "Give the id of the quality question you are marking"}))
 
 
+@bp.route("/bids/<int:bid_id>/marks")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.BidMarksSchema, example=schemas.BID_MARKS_EXAMPLE)
+@allow(*EVALUATION_READERS)
+def bid_marks(bid_id: int) -> Any:
+    """Evaluators' marks on a bid: your own, and the others' only once you have submitted yours."""
+    submitted, marks = _call(evaluation.marks_for_bid, bid_id, current_user.id, utcnow())
+    return {"bid_id": bid_id, "submitted": submitted, "marks": marks}
+
+
 @bp.route("/bids/<int:bid_id>/marks", methods=["POST"])
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.alt_response(409, response="CONFLICT")
@@ -373,6 +405,30 @@ def create_contract(body: dict[str, Any]) -> Any:
 def get_contract(contract_id: int) -> Any:
     """A block contract with its homes, cost shares and price history."""
     return _contract_out(_call(contract_service.get_contract, contract_id))
+
+
+@bp.route("/contracts/<int:contract_id>/variations")
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.response(200, schemas.VariationSchema(many=True), example=[schemas.VARIATION_EXAMPLE])
+@allow(*CONTRACT_READERS)
+def list_variations(contract_id: int) -> Any:
+    """Every dated change to a block contract, in the order made."""
+    return variations.variations_of(db(), _call(contract_service.get_contract, contract_id))
+
+
+@bp.route("/contracts/<int:contract_id>/variations", methods=["POST"])
+@bp.alt_response(404, response="NOT_FOUND")
+@bp.alt_response(409, response="CONFLICT")
+@bp.arguments(schemas.VariationInSchema, example={"kind": "places", "effective_from": "2027-04-01", "home_id": 12,
+                                                  "places": 3, "reason": "More teenagers need places"})
+@bp.response(201, schemas.VariationSchema, example=schemas.VARIATION_EXAMPLE)
+@allow(*COMMISSIONER)
+def vary_contract(body: dict[str, Any], contract_id: int) -> Any:
+    """Vary a block contract's price, places at a home or term, or end it; dated and audited."""
+    contract = _call(contract_service.get_contract, contract_id)
+    seen = body.pop("row_version", None)
+    change = variations.Variation(**body)
+    return _write(variations.vary_contract, contract, change, seen, current_user.id, utcnow())
 
 
 @bp.route("/contracts/<int:contract_id>/utilisation")

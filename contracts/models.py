@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Column, Index, LargeBinary, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
@@ -200,6 +200,9 @@ class BlockContract(Versioned, table=True):
 
     __tablename__ = "block_contract"
     __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+    # One contract per awarded lot, even when two people make it at the same moment.
+    __table_args__ = (Index("uq_block_contract_lot", "lot_id", unique=True, sqlite_where=text("lot_id IS NOT NULL"),
+                            postgresql_where=text("lot_id IS NOT NULL")),)
 
     id: int | None = Field(default=None, primary_key=True)
     rcc_id: int = Field(foreign_key="organisation.id", index=True)
@@ -263,3 +266,121 @@ class CostShare(SQLModel, table=True):
     council_id: int = Field(foreign_key="organisation.id", index=True)
     contract_id: int = Field(foreign_key="block_contract.id", index=True)
     share_bp: int  # basis points: 10000 = 100 %
+
+
+# Commissioning paperwork (issue 18) ---------------------------------------------------------
+
+DOCUMENT_KINDS = ("specification", "terms", "pricing_schedule")
+
+
+class TenderSettings(SQLModel, table=True):
+    """The RCC's rules for its tenders: the shortest time a tender may be open for bids, and
+    the standstill between award and contracts. One row per RCC; without one the defaults hold."""
+
+    __tablename__ = "tender_settings"
+    __tenant_policy__: ClassVar[TenantPolicy] = WHOLE_RCC
+    __table_args__ = (
+        UniqueConstraint("rcc_id", name="uq_tender_settings_rcc"),
+        CheckConstraint("min_tender_days >= 1 AND min_tender_days <= 365", name="ck_tender_settings_min_days"),
+        CheckConstraint("standstill_days >= 0 AND standstill_days <= 60", name="ck_tender_settings_standstill"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    min_tender_days: int = 14  # days from publication to the bid deadline, at least
+    standstill_days: int = 10  # calendar days between award and contracts
+    updated_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TenderDocument(SQLModel, table=True):
+    """A tender's specification, terms or pricing schedule: the file itself, checked on upload."""
+
+    __tablename__ = "tender_document"
+    __tenant_policy__: ClassVar[TenantPolicy] = WHOLE_RCC
+    __table_args__ = (
+        UniqueConstraint("tender_id", "kind", name="uq_tender_document_kind"),
+        CheckConstraint("kind IN ('specification', 'terms', 'pricing_schedule')", name="ck_tender_document_kind"),
+        CheckConstraint("size_bytes > 0", name="ck_tender_document_size"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    tender_id: int = Field(foreign_key="tender.id", index=True)
+    kind: str = Field(max_length=20)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    uploaded_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class AwardLetter(SQLModel, table=True):
+    """The letter each bidder gets at award: its scores, the winner's, and the winner's advantage.
+    Only the bidder and the RCC see it."""
+
+    __tablename__ = "award_letter"
+    __tenant_policy__: ClassVar[TenantPolicy] = PROVIDER_AND_RCC
+    __table_args__ = (UniqueConstraint("bid_id", name="uq_award_letter_bid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    tender_id: int = Field(foreign_key="tender.id", index=True)
+    bid_id: int = Field(foreign_key="bid.id")
+    successful: bool
+    html: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class ContractVariation(SQLModel, table=True):
+    """One dated change to a block contract: its price, places at a home, term, or its ending.
+    ``sequence`` counts a contract's variations; two made at once cannot take the same number."""
+
+    __tablename__ = "block_contract_variation"
+    __tenant_policy__: ClassVar[TenantPolicy] = SUPPLY_REGISTER
+    __table_args__ = (
+        UniqueConstraint("contract_id", "sequence", name="uq_block_contract_variation_sequence"),
+        CheckConstraint("kind IN ('price', 'places', 'term', 'end')", name="ck_block_contract_variation_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    contract_id: int = Field(foreign_key="block_contract.id", index=True)
+    sequence: int
+    kind: str = Field(max_length=10)
+    effective_from: date
+    # {"from": old, "to": new} and, for places, "home_id"
+    changes: dict[str, int | str | None] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str = Field(max_length=2000)
+    recorded_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class PlacementAgreement(SQLModel, table=True):
+    """The individual placement agreement (IPA) for a placement under a block contract: the weekly
+    fee, any additional support and its weekly cost, and when the placement is reviewed."""
+
+    __tablename__ = "placement_agreement"
+    __tenant_policy__: ClassVar[TenantPolicy] = COUNCIL_PROVIDER_AND_RCC
+    __table_args__ = (
+        UniqueConstraint("placement_id", name="uq_placement_agreement_placement"),
+        CheckConstraint("weekly_fee > 0", name="ck_placement_agreement_fee"),
+        CheckConstraint("additional_support_weekly >= 0", name="ck_placement_agreement_support"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    council_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id", index=True)
+    placement_id: int = Field(foreign_key="placement.id")
+    contract_id: int = Field(foreign_key="block_contract.id", index=True)
+    weekly_fee: int  # pence
+    additional_support: str = Field(default="", max_length=2000)
+    additional_support_weekly: int = 0  # pence
+    review_date: date
+    created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
+    created_at: datetime = Field(default_factory=utcnow)

@@ -90,5 +90,6 @@ def tender_result(session: Session, tender: Tender, lots: list[Lot]) -> None:
         by_provider[bid.provider_id].append(f"lot {numbers.get(bid.lot_id, '?')}: your bid was {outcome}")
     for provider_id, results in sorted(by_provider.items()):
         notify(session, Event.TENDER_RESULT, tender.rcc_id, [To(provider_id, PROVIDER)],
-               {"tender": tender.title, "result": "; ".join(results)}, about=f"tender:{tender.id}",
+               {"tender": tender.title, "result": "; ".join(results) + ". Your award letter, with your scores "
+                "and the winning bid's, is on the tender's page"}, about=f"tender:{tender.id}",
                link=_link(tender))

@@ -184,6 +184,35 @@ class EvaluationScoreSchema(Schema):
     score = fields.Integer(dump_only=True)
 
 
+class TenderDocumentSchema(Schema):
+    kind = fields.String(dump_only=True, metadata={"description": "specification, terms or pricing_schedule"})
+    filename = fields.String(dump_only=True)
+    content_type = fields.String(dump_only=True)
+    size_bytes = fields.Integer(dump_only=True)
+    sha256 = fields.String(dump_only=True)
+    uploaded_at = fields.DateTime(dump_only=True)
+
+
+class TenderDocumentFileSchema(TenderDocumentSchema):
+    content_base64 = fields.String(dump_only=True, metadata={"description": "The file's bytes, base64-encoded"})
+
+
+class EvaluatorMarkSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    question_id = fields.Integer(dump_only=True)
+    evaluator_user_id = fields.Integer(dump_only=True)
+    score = fields.Integer(dump_only=True)
+    comment = fields.String(dump_only=True)
+
+
+class BidMarksSchema(Schema):
+    bid_id = fields.Integer(dump_only=True)
+    submitted = fields.Boolean(dump_only=True, metadata={
+        "description": "Whether you have marked every question of this bid. Until then only your own marks "
+                       "are listed; the other evaluators' appear once yours are in (for moderation)."})
+    marks = fields.List(fields.Nested(EvaluatorMarkSchema), dump_only=True)
+
+
 class RankedBidSchema(Schema):
     bid_id = fields.Integer()
     provider_id = fields.Integer()
@@ -221,6 +250,31 @@ class ContractInSchema(Schema):
     homes = by_id(whole_number(0, MAX_PLACES), "Home id → reserved places", load_default=dict)
     cost_shares_bp = by_id(whole_number(0, 10000), "Council id → share in basis points; they add up to 10000",
                            load_default=dict)
+
+
+class VariationInSchema(Schema):
+    kind = bounded_text(10, load_default="", metadata={
+        "description": "price, places (at one home), term (a new end date) or end"})
+    effective_from = day(load_default=None, allow_none=True, metadata={
+        "description": "The date the change takes effect; for an ending, the contract's last day"})
+    reason = bounded_text(2000, load_default="")
+    weekly_price = weekly_pence(load_default=None, allow_none=True, metadata={"description": "For price: pence"})
+    home_id = id_field(load_default=None, allow_none=True, metadata={"description": "For places"})
+    places = whole_number(0, MAX_PLACES, load_default=None, allow_none=True, metadata={"description": "For places"})
+    end_date = day(load_default=None, allow_none=True, metadata={"description": "For term"})
+    row_version = whole_number(1, 10**9, load_default=None, allow_none=True, metadata={
+        "description": "The contract's row_version you saw; a change made meanwhile refuses yours (409)"})
+
+
+class VariationSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    contract_id = fields.Integer(dump_only=True)
+    sequence = fields.Integer(dump_only=True)
+    kind = fields.String(dump_only=True)
+    effective_from = fields.Date(dump_only=True)
+    changes = fields.Dict(dump_only=True)
+    reason = fields.String(dump_only=True)
+    recorded_at = fields.DateTime(dump_only=True)
 
 
 class ContractSchema(Schema):
@@ -310,6 +364,15 @@ LOT_EVALUATION_EXAMPLE = {
                  "unmoderated_marks": 2}],
 }
 SCORE_EXAMPLE = {"id": 7, "bid_id": 41, "question_id": 31, "score": 4}
+VARIATION_EXAMPLE = {"id": 3, "contract_id": 1, "sequence": 1, "kind": "places", "effective_from": "2027-04-01",
+                     "changes": {"home_id": 12, "from": 2, "to": 3}, "reason": "More teenagers need places",
+                     "recorded_at": "2027-03-20T10:00:00+00:00"}
+DOCUMENT_EXAMPLE = {"kind": "specification", "filename": "specification.pdf", "content_type": "application/pdf",
+                    "size_bytes": 183220, "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                    "uploaded_at": "2027-02-20T10:00:00+00:00"}
+DOCUMENT_FILE_EXAMPLE = {**DOCUMENT_EXAMPLE, "content_base64": "JVBERi0xLjcK"}
+BID_MARKS_EXAMPLE = {"bid_id": 41, "submitted": False, "marks": [
+    {"id": 7, "question_id": 31, "evaluator_user_id": 5, "score": 4, "comment": "Clear and specific"}]}
 CONTRACT_EXAMPLE = {
     "id": 1, "reference": "BC-2026-01", "title": "Teenagers' homes block", "provider_id": 9,
     "placement_type": "childrens_home", "start_date": "2026-04-01", "end_date": "2028-03-31", "weekly_price": 480000,

@@ -12,14 +12,24 @@ from sqlalchemy import select
 from sqlmodel import col
 from werkzeug.wrappers import Response as BaseResponse
 
-from commissioning.models import Home
+from commissioning.models import Home, Placement
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import charts, forms
-from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
+from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, PlacementAgreement, Tender
+from contracts.services import (
+    agreements,
+    clarifications,
+    documents,
+    evaluation,
+    letters,
+    tenders,
+    utilisation,
+    variations,
+)
 from contracts.services import bids as bid_service
-from contracts.services import clarifications, evaluation, tenders, utilisation
 from contracts.services import contracts as contract_service
-from contracts.services.common import percentage, pounds
+from contracts.services import settings as tender_rules
+from contracts.services.common import parse_pounds, percentage, pounds
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
@@ -212,7 +222,11 @@ def tender_detail(tender_id: int) -> Any:
         can_evaluate=current_user.has_any_role(tuple(map(str, EVALUATION_READERS))),
         contracts_by_lot={c.lot_id: c for c in s.scalars(select(BlockContract).where(
             BlockContract.tender_id == tender.id))},
-        result_visible=tenders.is_awarded(tender))
+        result_visible=tenders.is_awarded(tender), documents=documents.documents_of(s, tender),
+        document_labels=documents.KIND_LABELS,
+        award_letters=(found_letters := {x.bid_id: x for x in letters.letters_for(s, tender)}
+                       if tenders.is_awarded(tender) else {}),
+        letters_by_lot=letters.by_lot(s, list(found_letters.values())))
 
 
 @bp.route("/tenders/<int:tender_id>/lots/new", methods=["GET", "POST"])
@@ -235,12 +249,136 @@ def new_lot(tender_id: int) -> Any:
                            chosen_councils=request.form.getlist("council_ids"), chosen_needs=request.form.getlist("needs"))
 
 
+@bp.route("/lots/<int:lot_id>/edit", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def edit_lot(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    errors: dict[str, str] = {}
+    page = url_for(".tender_detail", tender_id=tender.id)
+    if request.method == "POST":
+        details, errors = forms.lot_from(request.form)
+        if not errors:
+            moved, errors = _change(lambda s: tenders.update_lot(s, tender, lot, details, utcnow()),
+                                    f"Lot {lot.number} saved", page, back=page)
+            if moved:
+                return moved
+        values: Any = request.form
+        chosen_councils, chosen_needs = request.form.getlist("council_ids"), request.form.getlist("needs")
+    else:
+        if tenders.tender_status(tender, utcnow()) != tenders.DRAFT:
+            flash("You can only change a lot while the tender is a draft", "error")
+            return redirect(page)
+        values = {"title": lot.title, "placement_type": lot.placement_type, "places": str(lot.places),
+                  "max_weekly_price": f"{lot.max_weekly_price / 100:.2f}", "term_months": str(lot.term_months),
+                  "extension_months": str(lot.extension_months), "max_extensions": str(lot.max_extensions),
+                  "price_weight": str(lot.price_weight),
+                  **{f"question_{q.number}": q.text for q in tenders.questions_of(db(), lot)},
+                  **{f"weight_{q.number}": str(q.weight) for q in tenders.questions_of(db(), lot)}}
+        chosen_councils, chosen_needs = [str(i) for i in lot.council_ids], list(lot.needs)
+    return render_template("contracts/lot_form.html", tender=tender, lot=lot, values=values, errors=_summary(errors),
+                           field_errors=errors, councils=_councils(), max_questions=forms.MAX_QUESTIONS,
+                           chosen_councils=chosen_councils, chosen_needs=chosen_needs)
+
+
+@bp.route("/lots/<int:lot_id>/withdraw", methods=["POST"])
+@allow(*COMMISSIONER)
+def withdraw_lot(lot_id: int) -> Any:
+    tender, lot = _lot(lot_id)
+    try:
+        with transaction(db()) as s:
+            tenders.remove_lot(s, tender, lot, utcnow())
+        _ok(f"Lot {lot.number} withdrawn")
+    except ServiceError as problem:
+        flash(problem.message, "error")
+    return redirect(url_for(".tender_detail", tender_id=tender.id))
+
+
+@bp.route("/tenders/<int:tender_id>/documents", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def upload_document(tender_id: int) -> Any:
+    tender = _tender(tender_id)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        upload = request.files.get("file")
+        content = upload.read(documents.MAX_DOCUMENT_BYTES + 1) if upload else b""
+        filename = (upload.filename or "") if upload else ""
+        kind = request.form.get("kind", "")
+        page = url_for(".tender_detail", tender_id=tender.id)
+        moved, errors = _change(
+            lambda s: documents.upload_document(s, tender, kind, filename, content, current_user.id, utcnow()),
+            lambda document: f"{documents.KIND_LABELS[document.kind]} uploaded: {document.filename}",
+            page + "#documents", back=page)
+        if moved:
+            return moved
+    return render_template("contracts/document_form.html", tender=tender, values=request.form,
+                           errors=_summary(errors), field_errors=errors, kinds=documents.KIND_LABELS,
+                           allowed=documents.ALLOWED_TEXT, max_mb=documents.MAX_DOCUMENT_BYTES // (1024 * 1024))
+
+
+@bp.route("/tenders/<int:tender_id>/documents/<any(specification,terms,pricing_schedule):kind>")
+@allow(*EVERY_ROLE)
+def download_document(tender_id: int, kind: str) -> Any:
+    try:
+        with transaction(db()) as s:
+            document = documents.download_document(s, tender_id, kind)
+            content, filename, content_type = document.content, document.filename, document.content_type
+    except NotFound:
+        abort(404)
+    return Response(content, mimetype=content_type, headers={
+        "Content-Disposition": f'attachment; filename="{_safe_filename(filename)}"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+def _safe_filename(name: str) -> str:
+    return "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name)[:200] or "document"
+
+
+@bp.route("/bids/<int:bid_id>/award-letter")
+@allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
+def award_letter(bid_id: int) -> Any:
+    try:
+        with transaction(db()) as s:
+            letter, bid, provider = letters.letter_for_bid(s, bid_id)
+            html, tender = letter.html, tenders.get_tender(s, bid.tender_id)
+    except NotFound:
+        abort(404)
+    if request.args.get("format") == "pdf":
+        from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
+
+        pdf = render_report_pdf(render_template("contracts/award_letter_pdf.html", letter_html=html, tender=tender))
+        return Response(pdf, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="award-letter-{_safe_filename(tender.reference)}-{bid_id}.pdf"'})
+    return render_template("contracts/award_letter.html", letter_html=html, tender=tender, bid_id=bid_id,
+                           provider=provider)
+
+
+@bp.route("/tender-settings", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def tender_settings() -> Any:
+    errors: dict[str, str] = {}
+    current = tender_rules.settings_for(db(), current_user.rcc_id)
+    values: Any = {"min_tender_days": str(current.min_tender_days), "standstill_days": str(current.standstill_days)}
+    if request.method == "POST":
+        values = request.form
+        moved, errors = _change(
+            lambda s: tender_rules.update_settings(s, current_user.rcc_id, forms.parse_int(values.get("min_tender_days")),
+                                                   forms.parse_int(values.get("standstill_days")), current_user.id,
+                                                   utcnow()),
+            "Tender rules saved", url_for(".tender_list"), back=url_for(".tender_settings"))
+        if moved:
+            return moved
+    return render_template("contracts/tender_settings.html", values=values, errors=_summary(errors),
+                           field_errors=errors)
+
+
 def _move(tender_id: int, move: Any, done: str) -> Any:
     tender = _tender(tender_id)
     try:
         with transaction(db()) as s:
             move(s, tender, utcnow())
         _ok(done)
+    except FieldErrors as problem:
+        flash(" ".join(problem.errors.values()), "error")
     except ServiceError as problem:
         flash(problem.message, "error")
     return redirect(url_for(".tender_detail", tender_id=tender.id))
@@ -262,7 +400,7 @@ def start_evaluation(tender_id: int) -> Any:
 @allow(*COMMISSIONER)
 def award_tender(tender_id: int) -> Any:
     return _move(tender_id, evaluation.award_tender,
-                 f"Tender awarded. The {tenders.STANDSTILL_DAYS}-day standstill period has started.")
+                 "Tender awarded. Every bidder has been sent an award letter and the standstill period has started.")
 
 
 @bp.route("/tenders/<int:tender_id>/cancel", methods=["GET", "POST"])
@@ -391,7 +529,7 @@ def withdraw_bid(bid_id: int) -> Any:
 def lot_evaluation(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
     now = utcnow()
-    report = _or_404(evaluation.lot_report, lot, now)
+    report = _or_404(evaluation.lot_report, lot, now, current_user.id)
     return render_template("contracts/evaluation.html", report=report, tender=tender, lot=lot,
                            status=tenders.tender_status(tender, now),
                            is_commissioner=current_user.has_any_role(("rcc_commissioner",)))
@@ -410,7 +548,7 @@ def mark_bid(bid_id: int) -> Any:
     s = db()
     questions = tenders.questions_of(s, lot)
     errors: dict[str, str] = {}
-    mine = {score.question_id: score for scores in evaluation.evaluator_scores(s, lot).values()
+    mine = {score.question_id: score for scores in evaluation.evaluator_scores(s, lot, current_user.id).values()
             for score in scores if score.bid_id == bid.id and score.evaluator_user_id == current_user.id}
     if request.method == "POST":
         marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
@@ -441,7 +579,7 @@ def moderate_bid(bid_id: int) -> Any:
     tender, lot, bid = _bid_for_evaluation(bid_id)
     s = db()
     questions = tenders.questions_of(s, lot)
-    report = evaluation.lot_report(s, lot, utcnow())
+    report = evaluation.lot_report(s, lot, utcnow(), current_user.id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         marks = {q.id: forms.parse_int(request.form.get(f"mark_{q.id}")) for q in questions}
@@ -466,7 +604,7 @@ def moderate_bid(bid_id: int) -> Any:
                      for q in questions if q.id == qid},
                   **{f"reason_{qid}": m.reason for (b, qid), m in report.moderated.items() if b == bid.id}}
     return render_template("contracts/moderation.html", tender=tender, lot=lot, bid=bid, questions=questions,
-                           report=report, values=values, errors=_summary(errors), field_errors=errors,
+                           report=report, values=values, submitted=evaluation.has_submitted(s, bid, current_user.id), errors=_summary(errors), field_errors=errors,
                            provider=s.get(Organisation, bid.provider_id))
 
 
@@ -475,7 +613,7 @@ def moderate_bid(bid_id: int) -> Any:
 def award_lot(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
     now = utcnow()
-    report = _or_404(evaluation.lot_report, lot, now)
+    report = _or_404(evaluation.lot_report, lot, now, current_user.id)
     errors: dict[str, str] = {}
     if request.method == "POST":
         moved, errors = _change(
@@ -496,7 +634,7 @@ def award_lot(lot_id: int) -> Any:
 @allow(*EVALUATION_READERS)
 def lot_report(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
-    report = _or_404(evaluation.lot_report, lot, utcnow())
+    report = _or_404(evaluation.lot_report, lot, utcnow(), current_user.id)
     return render_template("contracts/report.html", report=report, tender=tender, lot=lot)
 
 
@@ -504,7 +642,7 @@ def lot_report(lot_id: int) -> Any:
 @allow(*EVALUATION_READERS)
 def lot_report_pdf(lot_id: int) -> Any:
     tender, lot = _lot(lot_id)
-    report = _or_404(evaluation.lot_report, lot, utcnow())
+    report = _or_404(evaluation.lot_report, lot, utcnow(), current_user.id)
     from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
 
     pdf = render_report_pdf(render_template("contracts/report_pdf.html", report=report, tender=tender, lot=lot))
@@ -610,7 +748,91 @@ def contract_detail(contract_id: int) -> Any:
         current_price=contract_service.weekly_price_on(contract, history, today), months=months,
         totals=utilisation.totals(months), chart=charts.utilisation_chart(months),
         provider=contract_service.provider_name(s, contract), today=today,
-        live=contract_service.is_live(contract, today))
+        live=contract_service.is_live(contract, today), variations=variations.variations_of(s, contract),
+        describe_variation=variations.describe, can_vary=current_user.has_any_role(("rcc_commissioner",)),
+        placements=list(s.scalars(select(Placement).where(Placement.block_contract_id == contract.id)
+                                  .order_by(col(Placement.start_date).desc()))),
+        agreed=set(s.scalars(select(PlacementAgreement.placement_id).where(
+            PlacementAgreement.contract_id == contract.id))),
+        can_agree=current_user.has_any_role(tuple(map(str, AGREEMENT_MAKERS))))
+
+
+@bp.route("/<int:contract_id>/vary", methods=["GET", "POST"])
+@allow(*COMMISSIONER)
+def vary_contract(contract_id: int) -> Any:
+    contract: BlockContract = _or_404(contract_service.get_contract, contract_id)
+    s = db()
+    homes = contract_service.contract_homes(s, contract)
+    errors: dict[str, str] = {}
+    values: Any = {"row_version": str(contract.row_version)}
+    if request.method == "POST":
+        values = request.form
+        price = parse_pounds(values.get("weekly_price"))
+        change = variations.Variation(
+            kind=values.get("kind", ""), effective_from=forms.parse_date(values.get("effective_from")),
+            reason=values.get("reason", ""), weekly_price=price, home_id=forms.parse_int(values.get("home_id")),
+            places=forms.parse_int(values.get("places")), end_date=forms.parse_date(values.get("end_date")))
+        page = url_for(".contract_detail", contract_id=contract.id)
+        moved, errors = _change(
+            lambda s: variations.vary_contract(s, contract, change, parse_version(values.get("row_version")),
+                                               current_user.id, utcnow()),
+            "Contract varied", page + "#variations", back=page)
+        if moved:
+            return moved
+    return render_template("contracts/vary.html", contract=contract, values=values, errors=_summary(errors),
+                           field_errors=errors, kinds=variations.KINDS,
+                           home_choices=[(str(r.home_id), h.name if h else f"Home {r.home_id}") for r, h in homes])
+
+
+# Individual placement agreements ----------------------------------------------------------
+
+AGREEMENT_MAKERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER,
+                    Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN, Role.COUNCIL_FINANCE_LEAD)
+
+
+@bp.route("/placements/<int:placement_id>/agreement", methods=["GET", "POST"])
+@allow(*AGREEMENT_MAKERS)
+def placement_agreement(placement_id: int) -> Any:
+    errors: dict[str, str] = {}
+    s = db()
+    try:
+        view = agreements.agreement_for(s, placement_id)
+    except NotFound:
+        abort(404)
+    if request.method == "POST":
+        values: Any = request.form
+        fee, support = parse_pounds(values.get("weekly_fee")), parse_pounds(values.get("additional_support_weekly") or "0")
+        terms = agreements.AgreementTerms(fee, values.get("additional_support", ""), support,
+                                          forms.parse_date(values.get("review_date")))
+        page = url_for(".placement_agreement", placement_id=placement_id)
+        moved, errors = _change(lambda s: agreements.make_agreement(s, placement_id, terms, current_user.id, utcnow()),
+                                "Individual placement agreement saved", page, back=page)
+        if moved:
+            return moved
+    else:
+        values = {"weekly_fee": f"{view.contract_price / 100:.2f}", "additional_support_weekly": "0"}
+        with transaction(s):
+            from rcc import audit as audit_trail  # noqa: PLC0415
+            from rcc.audit import AuditAction  # noqa: PLC0415
+
+            audit_trail.record_read(s, AuditAction.PLACEMENT_AGREEMENT_VIEWED, [view.placement])
+    return render_template("contracts/agreement.html", view=view, values=values, errors=_summary(errors),
+                           field_errors=errors)
+
+
+@bp.route("/placements/<int:placement_id>/agreement.pdf")
+@allow(*AGREEMENT_MAKERS, Role.PROVIDER_MANAGER)
+def placement_agreement_pdf(placement_id: int) -> Any:
+    try:
+        with transaction(db()) as s:
+            view = agreements.download_agreement(s, placement_id)
+            html = render_template("contracts/agreement_pdf.html", view=view)
+    except NotFound:
+        abort(404)
+    from contracts.pdf import render_report_pdf  # noqa: PLC0415 - WeasyPrint is heavy; load it only here
+
+    return Response(render_report_pdf(html), mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="placement-agreement-{placement_id}.pdf"'})
 
 
 # Template filters for the choice lists -----------------------------------------------------

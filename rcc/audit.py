@@ -199,6 +199,17 @@ class AuditAction(StrEnum):
     USER_PASSWORD_RESET = "user.password_reset"
     USER_PASSWORD_CHANGED = "user.password_changed"
     USER_TWO_FACTOR_REENROLLED = "user.two_factor_reenrolled"
+    # branch tender (issue 18 item 4): tender paperwork, contract variations, placement agreements
+    TENDER_SETTINGS_UPDATED = "tender.settings_updated"
+    TENDER_DOCUMENT_UPLOADED = "tender.document_uploaded"
+    TENDER_DOCUMENT_DOWNLOADED = "tender.document_downloaded"
+    TENDER_LOT_UPDATED = "tender.lot_updated"
+    AWARD_LETTER_SENT = "tender.award_letter_sent"
+    AWARD_LETTER_VIEWED = "tender.award_letter_viewed"
+    CONTRACT_VARIED = "contract.varied"
+    PLACEMENT_AGREEMENT_MADE = "placement_agreement.made"
+    PLACEMENT_AGREEMENT_DOWNLOADED = "placement_agreement.downloaded"
+    PLACEMENT_AGREEMENT_VIEWED = "placement_agreement.viewed"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ pytestmark = pytest.mark.browser
 NOT_PAGES = (".csv", ".pdf", ".json", "static", "healthz", "stylesheet",
              "/invite/",  # the invite pages need an invite token (tests/rcc/test_admin.py visits them)
              # need a reset token or an RCC's join link: tests/browser/test_onboarding_journey.py runs axe on them
-             "/reset-password", "/join")
+             "/reset-password", "/join",
+             "download_document")  # a tender document: the file itself
 
 MAIN_WITHOUT_TOKENS = """() => {
   const main = document.querySelector('main');

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -149,8 +150,21 @@ def create_contract_from_award(session: Session, lot: Lot, details: ContractDeta
     if tenders.tender_status(tender, now) == tenders.STANDSTILL:
         raise Conflict("Contracts can be made once the standstill period ends on "
                        f"{aware(tender.standstill_ends_at or now):%d %B %Y}")
+    # The award fixes the terms: the winning bid's provider, price and places, the lot's type and term.
     details.provider_id = proposed.provider_id
-    return create_contract(session, tender.rcc_id, details, user_id, lot=lot, bid_id=lot.awarded_bid_id)
+    details.placement_type = proposed.placement_type
+    details.weekly_price = proposed.weekly_price
+    if details.start_date is None or proposed.start_date is None or details.start_date < proposed.start_date:
+        details.start_date = proposed.start_date
+    details.end_date = add_months(details.start_date, lot.term_months) - timedelta(days=1)  # type: ignore[arg-type]
+    offered = sum(proposed.homes.values())
+    if not set(details.homes) <= set(proposed.homes) or sum(details.homes.values()) != offered:
+        raise FieldErrors({"homes": f"Reserve the {offered} places the winning bid offered, in the homes it named"})
+    try:
+        with session.begin_nested():
+            return create_contract(session, tender.rcc_id, details, user_id, lot=lot, bid_id=lot.awarded_bid_id)
+    except IntegrityError as clash:  # another request made this lot's contract at the same moment
+        raise Conflict(f"Lot {lot.number} already has its contract") from clash
 
 
 def split_evenly(keys: list[int], total: int) -> dict[int, int]:

@@ -11,15 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from contracts import notices
 from contracts.models import Bid, EvaluatorScore, Lot, ModeratedScore, QualityQuestion, Tender
 from contracts.services import bids as bid_service
-from contracts.services import tenders
+from contracts.services import letters, tenders
 from contracts.services.common import is_rcc, round_half_up
+from contracts.services.settings import settings_for
 from rcc import audit, users
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -82,6 +83,9 @@ def record_score(session: Session, bid_id: int, question_id: int, evaluator_user
     mark = _check_mark(mark, "score")
     if len(comment) > 2000:
         raise FieldErrors({"comment": "Comment must be 2,000 characters or fewer"})
+    if has_submitted(session, bid, evaluator_user_id):
+        raise Conflict("You have already submitted your marks for this bid and may now see the other evaluators' "
+                       "marks. Any change is agreed at moderation.")
     score = session.scalars(select(EvaluatorScore).where(
         EvaluatorScore.bid_id == bid.id, EvaluatorScore.question_id == question.id,
         EvaluatorScore.evaluator_user_id == evaluator_user_id)).first()
@@ -120,14 +124,53 @@ def moderate(session: Session, bid_id: int, question_id: int, mark: int | None, 
     return moderated
 
 
-def evaluator_scores(session: Session, lot: Lot) -> dict[tuple[int, int], list[EvaluatorScore]]:
-    """(bid id, question id) -> every evaluator's mark."""
+def has_submitted(session: Session, bid: Bid, evaluator_user_id: int | None) -> bool:
+    """Has this evaluator marked every question of the bid (submitted their own marks)?"""
+    if evaluator_user_id is None:
+        return False
+    questions = set(session.scalars(select(QualityQuestion.id).where(QualityQuestion.lot_id == bid.lot_id)))
+    marked = set(session.scalars(select(EvaluatorScore.question_id).where(
+        EvaluatorScore.bid_id == bid.id, EvaluatorScore.evaluator_user_id == evaluator_user_id)))
+    return bool(questions) and questions <= marked
+
+
+def evaluator_scores(session: Session, lot: Lot, viewer_user_id: int | None) -> dict[tuple[int, int],
+                                                                                      list[EvaluatorScore]]:
+    """(bid id, question id) -> the evaluators' marks that ``viewer_user_id`` may see.
+
+    Evaluators mark independently: before they have submitted their own marks for a bid they see
+    only their own; the others' appear once theirs are in (for moderation). After award the marks are
+    the record of the evaluation and every evaluation reader sees them."""
+    tender = session.get(Tender, lot.tender_id)
+    everyone = tender is not None and tenders.is_awarded(tender)
     found: dict[tuple[int, int], list[EvaluatorScore]] = {}
     query = (select(EvaluatorScore).join(Bid, Bid.id == EvaluatorScore.bid_id)
              .where(Bid.lot_id == lot.id).order_by(EvaluatorScore.id))
-    for score in session.scalars(query):
-        found.setdefault((score.bid_id, score.question_id), []).append(score)
+    scores = list(session.scalars(query))
+    questions = set(session.scalars(select(QualityQuestion.id).where(QualityQuestion.lot_id == lot.id)))
+    own: dict[int, set[int]] = {}
+    for score in scores:
+        if score.evaluator_user_id == viewer_user_id:
+            own.setdefault(score.bid_id, set()).add(score.question_id)
+    for score in scores:
+        submitted = bool(questions) and questions <= own.get(score.bid_id, set())
+        if everyone or submitted or score.evaluator_user_id == viewer_user_id:
+            found.setdefault((score.bid_id, score.question_id), []).append(score)
     return found
+
+
+def marks_for_bid(session: Session, bid_id: int, viewer_user_id: int | None,
+                  now: datetime) -> tuple[bool, list[EvaluatorScore]]:
+    """The marks on one bid that the viewer may see, and whether the viewer has submitted their own."""
+    if not is_rcc(session):
+        raise NotFound()
+    bid = bid_service.get_bid(session, bid_id, now)
+    lot = session.get(Lot, bid.lot_id)
+    if lot is None:
+        raise NotFound()
+    visible = evaluator_scores(session, lot, viewer_user_id)
+    marks = [s for (b, _q), scores in sorted(visible.items()) if b == bid.id for s in scores]
+    return has_submitted(session, bid, viewer_user_id), marks
 
 
 def moderated_scores(session: Session, lot: Lot) -> dict[tuple[int, int], ModeratedScore]:
@@ -215,10 +258,20 @@ def award_tender(session: Session, tender: Tender, now: datetime) -> Tender:
             entry.bid.total_score = int((entry.total_score or 0) * 100)
             entry.bid.rank = entry.rank
             entry.bid.successful = entry.bid.id == lot.awarded_bid_id
-    tender.awarded_at = now
-    tender.standstill_ends_at = now + timedelta(days=tenders.STANDSTILL_DAYS)
+    standstill = timedelta(days=settings_for(session, tender.rcc_id).standstill_days)
+    # Conditional: two awards at once both pass the checks above, but only one UPDATE matches.
+    claimed = session.execute(update(Tender).where(
+        Tender.id == tender.id, col(Tender.awarded_at).is_(None), col(Tender.cancelled_at).is_(None),
+        col(Tender.evaluation_started_at).is_not(None)).values(
+        awarded_at=now, standstill_ends_at=now + standstill, row_version=Tender.row_version + 1)
+        .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This tender has already been awarded or cancelled")
+    session.refresh(tender)
     audit.record(session, AuditAction.TENDER_AWARDED, tender,
-                 lots={lot.number: lot.awarded_bid_id for lot, _ in results})
+                 lots={lot.number: lot.awarded_bid_id for lot, _ in results},
+                 standstill_ends_at=tender.standstill_ends_at)
+    letters.write_award_letters(session, tender, results, now)
     notices.tender_result(session, tender, lots)
     return tender
 
@@ -236,11 +289,12 @@ class LotReport:
     awarded: RankedBid | None
 
 
-def lot_report(session: Session, lot: Lot, now: datetime) -> LotReport:
-    """Everything the evaluation report for a lot shows. RCC only, once bids are unsealed."""
+def lot_report(session: Session, lot: Lot, now: datetime, viewer_user_id: int | None) -> LotReport:
+    """Everything the evaluation report for a lot shows. RCC only, once bids are unsealed. Other
+    evaluators' marks show only as ``evaluator_scores`` allows the viewer."""
     tender = tenders.get_tender(session, lot.tender_id)
     ranking = rank_lot(session, lot, now)
-    marks = evaluator_scores(session, lot)
+    marks = evaluator_scores(session, lot, viewer_user_id)
     evaluators = users.names_of(session, {s.evaluator_user_id for scores in marks.values() for s in scores})
     awarded = next((r for r in ranking if r.bid.id == lot.awarded_bid_id), None)
     return LotReport(tender, lot, tenders.questions_of(session, lot), ranking, moderated_scores(session, lot), marks,

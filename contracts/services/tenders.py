@@ -9,9 +9,9 @@ move time and no hidden clock decides anything.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -19,6 +19,7 @@ from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import notices
 from contracts.models import Lot, QualityQuestion, Tender
 from contracts.services.common import aware, is_rcc, pounds
+from contracts.services.settings import settings_for
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -54,7 +55,7 @@ STATUS_TAG_CLASSES = {
     AWARDED: "govuk-tag--blue",
     CANCELLED: "govuk-tag--red",
 }
-STANDSTILL_DAYS = 10  # calendar days between award and contracts, for unsuccessful bidders to challenge
+STANDSTILL_DAYS = 10  # the default: calendar days between award and contracts (the RCC sets its own)
 
 
 def tender_status(tender: Tender, now: datetime) -> str:
@@ -254,12 +255,56 @@ def add_lot(session: Session, tender: Tender, details: LotDetails, now: datetime
     return lot
 
 
+def _claim_draft(session: Session, tender: Tender, verb: str) -> None:
+    """Hold the tender as a draft for this transaction: a conditional UPDATE that matches only an
+    unpublished, uncancelled tender, so a lot change racing a publish cannot land after it."""
+    claimed = session.execute(update(Tender).where(Tender.id == tender.id, col(Tender.published_at).is_(None),
+                                                   col(Tender.cancelled_at).is_(None))
+                              .values(row_version=Tender.row_version + 1)
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"You can only {verb} a tender while it is a draft; this one has been published "
+                       "or cancelled")
+    session.refresh(tender)
+
+
+def update_lot(session: Session, tender: Tender, lot: Lot, details: LotDetails, now: datetime) -> Lot:
+    """Change a lot, its questions included, while the tender is a draft (never after publication)."""
+    _refuse_unless_draft(tender, now, "change a lot of")
+    if lot.tender_id != tender.id:
+        raise NotFound()
+    errors = check_lot(session, tender.rcc_id, details)
+    if errors:
+        raise FieldErrors(errors)
+    _claim_draft(session, tender, "change a lot of")
+    before = {"title": lot.title, "places": lot.places, "max_weekly_price": lot.max_weekly_price,
+              "term_months": lot.term_months}
+    lot.title, lot.placement_type = details.title.strip(), details.placement_type
+    lot.council_ids, lot.needs = sorted(set(details.council_ids)), list(dict.fromkeys(details.needs))
+    lot.places, lot.max_weekly_price = details.places or 0, details.max_weekly_price or 0
+    lot.term_months, lot.extension_months = details.term_months or 0, details.extension_months or 0
+    lot.max_extensions, lot.price_weight = details.max_extensions or 0, details.price_weight or 0
+    for question in questions_of(session, lot):
+        session.delete(question)
+    session.flush()
+    for q_number, (text, weight) in enumerate(details.questions, start=1):
+        session.add(QualityQuestion(rcc_id=tender.rcc_id, lot_id=lot.id, number=q_number, text=text.strip(),
+                                    weight=weight or 0))
+    session.flush()
+    audit.record(session, AuditAction.TENDER_LOT_UPDATED, tender, lot_id=lot.id, lot_number=lot.number,
+                 before=before)
+    return lot
+
+
 def remove_lot(session: Session, tender: Tender, lot: Lot, now: datetime) -> None:
+    """Withdraw a lot from a draft tender (never after publication)."""
     _refuse_unless_draft(tender, now, "remove a lot from")
     if lot.tender_id != tender.id:
         raise NotFound()
+    _claim_draft(session, tender, "remove a lot from")
     for question in questions_of(session, lot):
         session.delete(question)
+    session.flush()  # the questions go first: they refer to the lot
     session.delete(lot)
     audit.record(session, AuditAction.TENDER_LOT_REMOVED, tender, lot_id=lot.id)
 
@@ -280,7 +325,19 @@ def publish(session: Session, tender: Tender, now: datetime) -> Tender:
         problems += [f"Lot {lot.number}: {m}" for m in check_questions(weights).values()]  # type: ignore[arg-type]
     if problems:
         raise Conflict("This tender cannot be published yet. " + " ".join(problems))
-    tender.published_at = now
+    minimum = settings_for(session, tender.rcc_id).min_tender_days
+    if aware(tender.bids_close_at) < now + timedelta(days=minimum):
+        raise FieldErrors({"bids_close_at": f"Bids must close at least {minimum} "
+                           f"{'day' if minimum == 1 else 'days'} after the tender is published (the RCC's "
+                           "minimum tender period). Move the date bids close later, then publish."})
+    # Conditional: of two publishes (or a publish racing a lot edit) only one moves the draft on.
+    claimed = session.execute(update(Tender).where(Tender.id == tender.id, col(Tender.published_at).is_(None),
+                                                   col(Tender.cancelled_at).is_(None))
+                              .values(published_at=now, row_version=Tender.row_version + 1)
+                              .execution_options(synchronize_session=False))
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This tender has already been published or cancelled")
+    session.refresh(tender)
     audit.record(session, AuditAction.TENDER_PUBLISHED, tender)
     notices.tender_published(session, tender)
     return tender

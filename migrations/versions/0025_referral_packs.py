@@ -1,7 +1,7 @@
 """referral packs and expressions of interest
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 
 A council's anonymised pack for a referral, its documents (stored encrypted: the column holds a
 Fernet token), which provider each document was released to, and each provider home's answer
@@ -17,7 +17,7 @@ from rcc.migration_support import enable_row_level_security, grant_app_role
 from rcc.tenancy import COUNCIL_AND_RCC, COUNCIL_PROVIDER_AND_RCC
 
 revision: str = '0025'
-down_revision: str | None = '0022'
+down_revision: str | None = '0024'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -61,8 +61,8 @@ def test_the_commissioner_runs_a_tender_through_the_api(world, client, setup_ses
     rcc = auth(tokens[Role.RCC_COMMISSIONER])
     now = utcnow()
     created = client.post("/api/v1/tenders", headers=rcc, json={
-        "reference": "API-1", "title": "Through the API", "clarification_closes_at": (now + timedelta(days=3)).isoformat(),
-        "bids_close_at": (now + timedelta(days=6)).isoformat(), "contract_start": str(date.today() + timedelta(days=60))})
+        "reference": "API-1", "title": "Through the API", "clarification_closes_at": (now + timedelta(days=10)).isoformat(),
+        "bids_close_at": (now + timedelta(days=20)).isoformat(), "contract_start": str(date.today() + timedelta(days=60))})
     assert created.status_code == 201, created.get_json()
     tender_id = created.get_json()["id"]
     assert client.post(f"/api/v1/tenders/{tender_id}/publish", headers=rcc).status_code == 409  # no lots yet

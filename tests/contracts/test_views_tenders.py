@@ -141,7 +141,7 @@ def test_the_commissioner_creates_and_publishes_a_tender(app, setup_session, sig
     response = commissioner.post("/contracts/tenders/new", data={
         "reference": "NW-9", "title": "Homes for teenagers", "description": "",
         "clarification_closes_date": start.strftime("%d/%m/%Y"), "clarification_closes_time": "17:00",
-        "bids_close_date": (start + timedelta(days=7)).strftime("%d/%m/%Y"), "bids_close_time": "12:00",
+        "bids_close_date": (start + timedelta(days=14)).strftime("%d/%m/%Y"), "bids_close_time": "12:00",
         "contract_start": (start + timedelta(days=60)).strftime("%d/%m/%Y")})
     assert response.status_code == 302
     tender_url = response.headers["Location"]
