@@ -186,6 +186,10 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
         errors["date_needed"] = "Enter the date the placement is needed, like 27 3 2027"
     elif details.date_needed.year > today.year + 2:
         errors["date_needed"] = "Date needed must be within the next 2 years"
+    elif ("birth_year" not in errors and "birth_month" not in errors and child.birth_year and child.birth_month
+            and _age(child.birth_year, child.birth_month, details.date_needed) >= 18):
+        errors["date_needed"] = ("The young person will be 18 by the date the placement is needed: "
+                                 "a children's placement must start before their 18th birthday")
     unknown_risks = set(details.risk_flags) - set(RISK_FLAGS)
     if unknown_risks:
         errors["risk_flags"] = (f"Risks must be from the Placements Data Standard's list "
