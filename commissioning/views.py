@@ -370,6 +370,9 @@ def _council_of(found: Referral) -> Organisation | None:
 @allow(*COUNCIL_WRITERS)
 def edit_referral(referral_id: int) -> Any:
     found, child = _referral_and_child(referral_id)
+    if (refusal := referral_service.why_not_editable(found)) is not None:
+        flash(refusal)  # said before the form opens, not after it is filled in
+        return redirect(url_for("commissioning.referral", referral_id=found.id))
     form = ReferralForm()
     _referral_form_choices(form)
     if request.method == "GET":

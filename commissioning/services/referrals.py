@@ -398,13 +398,21 @@ def _insert_rows(session: Session, model: type[Child] | type[Referral], rows: li
     return ids
 
 
+def why_not_editable(referral: Referral) -> str | None:
+    """Why ``referral`` cannot be changed now (None when it can): said before a form is opened, so
+    nobody fills in a form only to have it refused on save."""
+    if referral.status in EDITABLE_STATUSES:
+        return None
+    return (f"This referral is '{lifecycle.label(referral.status)}', so its details cannot be changed: only "
+            "draft and submitted referrals can. To change what the child needs, withdraw it and refer again.")
+
+
 def update_referral(session: Session, referral: Referral, child: ChildDetails, details: ReferralDetails,
                     today: date | None = None, seen_version: int | None = None) -> Referral:
     """Change a referral's details while it is a draft or newly submitted; refused if someone else
     changed it after the person read version ``seen_version``."""
-    if referral.status not in EDITABLE_STATUSES:
-        raise Conflict(f"A referral that is '{lifecycle.label(referral.status)}' cannot be changed; "
-                       "only draft and submitted referrals can")
+    if (refusal := why_not_editable(referral)) is not None:
+        raise Conflict(refusal)
     today = today or date.today()
     council = _council_of(session, referral)
     errors = check_referral(session, council, child, details, today)

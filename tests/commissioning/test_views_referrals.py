@@ -148,3 +148,20 @@ def test_export_neutralises_formula_text(app, region, setup_session, signed_in_c
     officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
     body = officer.get("/referrals/export.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in body
+
+
+def test_a_referral_in_matching_says_it_is_locked_before_the_edit_form_opens(app, region, setup_session,
+                                                                             signed_in_client):
+    """Issue 19 item 13: after a matching run the edit form opened, then refused on save."""
+    referral = _referral(setup_session, region, "LOCK-1")
+    referrals.submit_referral(setup_session, referral)
+    referrals.start_matching(setup_session, referral)  # what a matching run does to each referral it takes
+    setup_session.commit()
+    officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    opened = officer.get(f"/referrals/{referral.id}/edit")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/referrals/{referral.id}")
+    shown = page(officer.get(opened.headers["Location"]))
+    text = shown.get_text(" ", strip=True)
+    assert "cannot be changed" in text and "locked while the RCC matches" in text
+    assert shown.find("a", string="Change") is None
+    assert officer.post(f"/referrals/{referral.id}/edit", data=child_form("LOCK-1", "")).status_code == 302
