@@ -216,6 +216,8 @@ class ReferralEvent(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user_account.id")
     at: datetime = Field(default_factory=utcnow)
     reason: str | None = Field(default=None, max_length=2000)
+    # The organisation of who acted, so a page can say "North West RCC" where it may not show the person.
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
 
 
 RATING_FROM_IMPORT, RATING_FROM_RCC = "ofsted_import", "rcc"

@@ -46,7 +46,7 @@ from commissioning.vocabulary import (
     standard_type_of,
     suitability_for,
 )
-from rcc import audit
+from rcc import audit, users
 from rcc.audit import AuditAction
 from rcc.db import lock, transition
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -360,7 +360,8 @@ def create_referrals_in_bulk(session: Session, council: Organisation,
     if not items:
         return []
     today = today or date.today()
-    user_id = audit.current_actor(session).user_id
+    actor = audit.current_actor(session)
+    user_id = actor.user_id
     now = utcnow()
     owner = {"rcc_id": council.rcc_id, "council_id": council.id}
     child_ids = _insert_rows(session, Child, [{**owner, "created_at": now, **_child_values(child)}
@@ -376,7 +377,7 @@ def create_referrals_in_bulk(session: Session, council: Organisation,
     referral_ids = _insert_rows(session, Referral, referral_rows)
     steps = [(None, DRAFT), (DRAFT, SUBMITTED)] if submit else [(None, DRAFT)]
     events = [{**owner, "referral_id": referral_id, "from_status": from_status, "to_status": to_status,
-               "user_id": user_id, "at": now, "reason": None}
+               "user_id": user_id, "organisation_id": actor.organisation_id, "at": now, "reason": None}
               for from_status, to_status in steps for referral_id in referral_ids]
     if events:
         session.execute(insert(ReferralEvent), events)
@@ -572,9 +573,10 @@ def lock_referral(session: Session, referral_id: int) -> Referral:
 
 def _add_event(session: Session, referral: Referral, from_status: str | None, to_status: str,
                reason: str | None) -> None:
+    actor = audit.current_actor(session)
     session.add(ReferralEvent(rcc_id=referral.rcc_id, council_id=referral.council_id, referral_id=referral.id,
                               from_status=from_status, to_status=to_status,
-                              user_id=audit.current_actor(session).user_id, reason=reason))
+                              user_id=actor.user_id, organisation_id=actor.organisation_id, reason=reason))
 
 
 def submit_referral(session: Session, referral: Referral, today: date | None = None) -> Referral:
@@ -658,6 +660,32 @@ def sibling_groups_by_id(session: Session, referrals: list[Referral]) -> dict[in
 def history(session: Session, referral: Referral) -> list[ReferralEvent]:
     return list(session.scalars(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
                                 .order_by(ReferralEvent.at, ReferralEvent.id)))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    event: ReferralEvent
+    who: str  # the person when the reader may see them, else their organisation; "The platform" for none
+
+
+def history_rows(session: Session, referral: Referral) -> list[HistoryRow]:
+    """The referral's history, each step with who took it as the reader may be told: a person of another
+    organisation (the RCC officer who decided, for a council's reader) is named by their organisation."""
+    events = history(session, referral)
+    people = users.names_of(session, {e.user_id for e in events if e.user_id})
+    organisation_ids = {e.organisation_id for e in events if e.organisation_id}
+    organisations: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))).all()
+    ) if organisation_ids else {}
+
+    def who(event: ReferralEvent) -> str:
+        if event.user_id is None:
+            return organisations.get(event.organisation_id or 0, "The platform")
+        if event.user_id in people:
+            return people[event.user_id]
+        return organisations.get(event.organisation_id or 0, "Someone at another organisation")
+
+    return [HistoryRow(event, who(event)) for event in events]
 
 
 def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, Child] | None:
