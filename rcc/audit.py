@@ -175,6 +175,11 @@ class AuditAction(StrEnum):
     VACANCY_CONFIRMED = "vacancy.confirmed"
     VACANCY_UPDATED = "vacancy.updated"
 
+    # Branch i19b (issue 19 items 11-13)
+    MATCHING_NEXT_HOME_OFFERED = "matching.offer.next_home_offered"
+    PROVIDER_PARENT_GROUP_SET = "provider_parent_group.set"
+    PROVIDER_PARENT_GROUP_REMOVED = "provider_parent_group.removed"
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -24,6 +24,7 @@ from commissioning.services.referrals import lock_referral
 from matching.models import (
     ACCEPTED,
     ALTERNATIVE_CHOSEN,
+    DECLINED,
     DONE,
     HOLDING_STATUSES,
     LEFT_UNMATCHED,
@@ -236,6 +237,51 @@ def choose_alternative(session: Session, proposal: Proposal, home_id: int | None
         raise FieldErrors(errors)
     assert home_id is not None
     return _decide_with_offer(session, proposal, home_id, ALTERNATIVE_CHOSEN, reason, now)
+
+
+# After a provider declines: offer the child the next home --------------------------------------
+
+def next_homes(session: Session, offer: Offer) -> list[AlternativeLine]:
+    """The homes the RCC may offer the child next after ``offer`` was declined: the run's proposed
+    home and its runners-up, less every home the child has already been offered and the homes the
+    referral excludes. Empty when the offer was not declined, was one of a sibling group's (the group
+    is matched again as a whole), or the child is no longer waiting."""
+    if offer.status != DECLINED or offer.proposal_id is None or offer.group_offer_id is not None:
+        return []
+    proposal = session.get(Proposal, offer.proposal_id)
+    referral = session.get(Referral, offer.referral_id)
+    if proposal is None or referral is None or referral.status not in (SUBMITTED, IN_MATCHING):
+        return []
+    tried = set(session.scalars(select(Offer.home_id).where(Offer.referral_id == offer.referral_id)))
+    unwanted = tried | set(referral.excluded_home_ids or [])
+    lines = alternatives_of(session, proposal)
+    if proposal.home_id is not None:
+        lines.insert(0, AlternativeLine(proposal.home_id, session.get(Home, proposal.home_id), proposal.score or 0,
+                                        "The home the run proposed", (), []))
+    return [line for line in lines if line.home is not None and line.home_id not in unwanted]
+
+
+def offer_next_home(session: Session, declined: Offer, home_id: int | None, now: datetime | None = None) -> Offer:
+    """Send the child's offer to the next home after a provider declined (one of ``next_homes``)."""
+    proposal = session.get(Proposal, declined.proposal_id) if declined.proposal_id else None
+    if proposal is None:
+        raise Conflict("This offer did not come from a matching run's proposal, so there is no next home to offer")
+    if is_superseded(session, proposal):
+        raise Conflict("A newer matching run has a proposal for this child: decide it on that run instead")
+    candidates = {line.home_id: line.home for line in next_homes(session, declined)}
+    if not candidates:
+        raise Conflict("There is no next home to offer: the offer was not declined, the child is no longer "
+                       "waiting, or every home the run found has been tried")
+    home = candidates.get(home_id or 0)
+    if home is None:
+        raise FieldErrors({"home_id": "Select one of the homes listed"})
+    referral = session.get(Referral, declined.referral_id)
+    if referral is None:
+        raise NotFound()
+    offer = make_offer(session, referral, home, proposal.id, now)  # locks the child: one open offer at a time
+    audit.record(session, AuditAction.MATCHING_NEXT_HOME_OFFERED, offer, declined_offer_id=declined.id,
+                 home_id=home.id, referral_id=referral.id, proposal_id=proposal.id)
+    return offer
 
 
 def leave_unmatched(session: Session, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:
