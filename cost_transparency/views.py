@@ -681,14 +681,14 @@ def set_provider_parent_group() -> Any:
     return _parent_groups_page(form, 400)
 
 
-@bp.route("/provider-risk/parent-groups/<int:provider_id>/remove", methods=["POST"])
+@bp.route("/provider-risk/parent-groups/<int:provider_parent_group_id>/remove", methods=["POST"])
 @allow(*COMMISSIONER)
-def remove_provider_parent_group(provider_id: int) -> Any:
+def remove_provider_parent_group(provider_parent_group_id: int) -> Any:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
         with transaction(db()) as s:
-            provider_groups.remove_parent_group(s, _rcc_id(), provider_id)
+            provider_groups.remove_parent_group(s, provider_parent_group_id)
     except ServiceError:
         abort(404)
     flash("Provider taken out of its parent group: it counts as its own group again.")

@@ -148,7 +148,8 @@ class ProviderOfferSchema(Schema):
 
 
 class DeclineInSchema(Schema):
-    reason = Text(load_default="", validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
+    # Required, with no default: an empty default would sit outside the documented enum (an invalid document).
+    reason = Text(required=True, validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
     details = Text(load_default="", validate=TEXT)
 
 

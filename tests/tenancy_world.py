@@ -32,7 +32,7 @@ from commissioning.models import (
     Vacancy,
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
-from cost_transparency.models import CostRecord, HighCostReview, Publication
+from cost_transparency.models import CostRecord, HighCostReview, ProviderParentGroup, Publication
 from matching.models import MatchingRun, Offer, Proposal
 from rcc.models import ApiToken, User, UserSession
 from rcc.notification_models import Notification
@@ -54,6 +54,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "cost_record_id": CostRecord,
     "high_cost_review_id": HighCostReview,
     "publication_id": Publication,
+    "provider_parent_group_id": ProviderParentGroup,
     "tender_id": Tender,
     "lot_id": Lot,
     "clarification_id": ClarificationQuestion,

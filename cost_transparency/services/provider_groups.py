@@ -23,6 +23,7 @@ MAX_PARENT_NAME = 200
 
 @dataclass(frozen=True)
 class ParentLink:
+    id: int
     provider_id: int
     provider_name: str
     parent_name: str
@@ -38,10 +39,11 @@ def parents_by_provider(session: Session, rcc_id: int) -> dict[int, str]:
 def links(session: Session, rcc_id: int) -> list[ParentLink]:
     """Every linked provider with its parent group, by group then provider name."""
     rows = session.execute(
-        select(ProviderParentGroup.provider_id, Organisation.name, ProviderParentGroup.parent_name)
+        select(ProviderParentGroup.id, ProviderParentGroup.provider_id, Organisation.name,
+               ProviderParentGroup.parent_name)
         .join(Organisation, Organisation.id == ProviderParentGroup.provider_id)
         .where(ProviderParentGroup.rcc_id == rcc_id)).all()
-    found = [ParentLink(provider_id, provider_name, parent_name) for provider_id, provider_name, parent_name in rows]
+    found = [ParentLink(*row) for row in rows]
     return sorted(found, key=lambda link: (link.parent_name.casefold(), link.provider_name.casefold()))
 
 
@@ -88,12 +90,12 @@ def _update(session: Session, provider_id: int, name: str) -> bool:
     return bool(changed.rowcount)  # type: ignore[attr-defined]
 
 
-def remove_parent_group(session: Session, rcc_id: int, provider_id: int) -> None:
-    """The provider is its own group again."""
-    provider = session.get(Organisation, provider_id)
-    removed = session.execute(delete(ProviderParentGroup).where(
-        ProviderParentGroup.rcc_id == rcc_id, ProviderParentGroup.provider_id == provider_id)
-        .execution_options(synchronize_session=False))
+def remove_parent_group(session: Session, link_id: int) -> None:
+    """The provider is its own group again (``link_id`` is its ``ProviderParentGroup`` row)."""
+    link = session.get(ProviderParentGroup, link_id)
+    provider = session.get(Organisation, link.provider_id) if link is not None else None
+    removed = session.execute(delete(ProviderParentGroup).where(ProviderParentGroup.id == link_id)
+                              .execution_options(synchronize_session=False))
     if provider is None or not removed.rowcount:  # type: ignore[attr-defined]
         raise NotFound()
-    audit.record(session, AuditAction.PROVIDER_PARENT_GROUP_REMOVED, provider)
+    audit.record(session, AuditAction.PROVIDER_PARENT_GROUP_REMOVED, provider, provider_parent_group_id=link_id)

@@ -40,7 +40,9 @@ def test_the_risk_report_counts_a_parent_groups_legal_entities_as_one(session, r
     assert {d.top_group for d in after.dependence} <= {"Acme Holdings", "Group 2"}
     assert session.scalars(select(AuditEvent).where(AuditEvent.action == "provider_parent_group.set")).all()
 
-    provider_groups.remove_parent_group(session, region.rcc.id, providers["Group 1"].id)
+    link = session.scalars(select(ProviderParentGroup).where(
+        ProviderParentGroup.provider_id == providers["Group 1"].id)).one()
+    provider_groups.remove_parent_group(session, link.id)
     session.flush()
     assert "Group 1" in [g.name for g in provider_risk.assess(session, region.rcc.id, TODAY).groups]
 
@@ -67,7 +69,9 @@ def test_the_commissioner_links_providers_on_the_page(signed_in_client, region, 
     assert rows == [["Northern Care Group", "Group 0"], ["Northern Care Group", "Group 2"]]
     risk = _soup(commissioner.get("/provider-risk"))
     assert "Northern Care Group" in risk.select_one("table").get_text()
-    taken_out = commissioner.post(f"/provider-risk/parent-groups/{providers['Group 2'].id}/remove")
+    link = setup_session.scalars(select(ProviderParentGroup).where(
+        ProviderParentGroup.provider_id == providers["Group 2"].id)).one()
+    taken_out = commissioner.post(f"/provider-risk/parent-groups/{link.id}/remove")
     assert taken_out.status_code == 302
     setup_session.expire_all()
     assert [r.provider_id for r in setup_session.scalars(select(ProviderParentGroup))] == [providers["Group 0"].id]
