@@ -25,8 +25,8 @@ from rcc import audit, jobs
 from rcc.api import (
     ETAG_HEADER,
     api_blueprint,
-    page_of,
     edits_a_versioned_record,
+    page_of,
     raise_service_error,
     seen_version,
     with_etag,

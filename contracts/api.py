@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask_login import current_user
+from flask_smorest import Page
 from sqlalchemy import select
 
 from contracts import schemas
@@ -19,8 +20,6 @@ from contracts.services.bids import BidDetails
 from contracts.services.block_places import free_block_places
 from contracts.services.contracts import ContractDetails
 from contracts.services.tenders import LotDetails, TenderDetails
-from flask_smorest import Page
-
 from rcc.api import api_blueprint, raise_service_error
 from rcc.db import transaction
 from rcc.errors import FieldErrors, ServiceError

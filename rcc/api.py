@@ -58,12 +58,12 @@ class RccApi(Api):  # type: ignore[misc]  # flask_smorest is untyped
     ERROR_SCHEMA = ProblemSchema
 
     def _register_responses(self) -> None:
-        content_type = self.DEFAULT_RESPONSE_CONTENT_TYPE
+        success_type: str = Api.DEFAULT_RESPONSE_CONTENT_TYPE  # success answers stay application/json
         self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
         try:
             super()._register_responses()
         finally:
-            self.DEFAULT_RESPONSE_CONTENT_TYPE = content_type
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = success_type
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         return api_error_response(error)

@@ -85,9 +85,8 @@ def assess(session: Session, rcc_id: int, on: date) -> ProviderRisk:
     key_of = {pid: f"group:{parents[pid].casefold()}" if pid in parents else f"provider:{pid}" for pid in providers}
     groups: dict[str, GroupFigures] = {}
     for pid, p in sorted(providers.items()):
-        group = groups.setdefault(key_of[pid], GroupFigures(pid or 0, parents.get(pid, p.name),
-                                                            p.provider_sector or "private"))
-        group.members.append(p.name)
+        groups.setdefault(key_of[pid], GroupFigures(pid or 0, parents.get(pid, p.name),
+                                                    p.provider_sector or "private")).members.append(p.name)
     council_spend: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for placement, weekly in current_spend(session, rcc_id, on):
         group = groups.get(key_of.get(placement.provider_id, ""))
