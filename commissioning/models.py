@@ -130,6 +130,10 @@ class Referral(Versioned, table=True):
     __table_args__ = (Index("uq_referral_open_per_child", "child_id", unique=True,
                             sqlite_where=text(f"status IN {OPEN_STATUSES!r}"),
                             postgresql_where=text(f"status IN {OPEN_STATUSES!r}")),
+                      # The referral list's order, carrying what row-level security and the filters read, so
+                      # a page is an index-only scan that stops at the page (list_referrals).
+                      Index("ix_referral_list_order", "date_needed", "id",
+                            postgresql_include=["rcc_id", "council_id", "status", "urgency", "placement_type"]),
                       *REFERRAL_STANDARD_CHECKS)
 
     id: int | None = Field(default=None, primary_key=True)

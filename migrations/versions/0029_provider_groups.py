@@ -1,4 +1,5 @@
-"""provider parent groups for provider risk; who acted on a referral, by organisation
+"""provider parent groups for provider risk; who acted on a referral, by organisation; the referral
+list's order as an index that row-level security can use
 
 Revision ID: 0029
 Revises: 0022
@@ -37,11 +38,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('organisation_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key('fk_referral_event_organisation_id', 'organisation', ['organisation_id'], ['id'])
     # Earlier steps: the organisation of the person who took them (rows RLS hides from this role stay empty).
+    with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.create_index('ix_referral_list_order', ['date_needed', 'id'], unique=False,
+                              postgresql_include=['rcc_id', 'council_id', 'status', 'urgency', 'placement_type'])
     op.execute('UPDATE referral_event SET organisation_id = (SELECT u.organisation_id FROM user_account u '
                'WHERE u.id = referral_event.user_id) WHERE user_id IS NOT NULL')
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('referral', schema=None) as batch_op:
+        batch_op.drop_index('ix_referral_list_order')
     with op.batch_alter_table('referral_event', schema=None) as batch_op:
         batch_op.drop_constraint('fk_referral_event_organisation_id', type_='foreignkey')
         batch_op.drop_column('organisation_id')
