@@ -76,7 +76,7 @@ def list_referrals(query: dict, pagination_parameters: Any) -> Any:
     """Referrals you may see (your council's, or every member's for the RCC), 100 a page."""
     filters = ReferralFilters(status=query.get("status"), urgency=query.get("urgency"),
                               placement_type=query.get("placement_type"))
-    page = referral_service.list_referrals(db(), filters, pagination_parameters.page, pagination_parameters.page_size)
+    page = referral_service.list_referrals(db(), filters, *page_of(pagination_parameters, 0))
     page_of(pagination_parameters, page.total)
     audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
     return [_referral_out(r, c) for r, c in page.rows]
@@ -265,7 +265,7 @@ def list_homes(query: dict, pagination_parameters: Any) -> Any:
     """Homes in the supply register (providers see their own), 100 a page."""
     filters = HomeFilters(placement_type=query.get("placement_type"), local_authority=query.get("local_authority"),
                           with_vacancies=query["with_vacancies"])
-    page = supply.list_homes(db(), filters, pagination_parameters.page, pagination_parameters.page_size)
+    page = supply.list_homes(db(), filters, *page_of(pagination_parameters, 0))
     page_of(pagination_parameters, page.total)
     return [_as_seen(home) for home, _, _ in page.rows]
 

@@ -466,7 +466,7 @@ def provider_decline(body: dict, offer_id: int) -> Any:
     offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
-            offers.decline_offer(s, offer, body["reason"], body["details"])
+            offers.decline_offer(s, offer, body.get("reason", ""), body["details"])
     except ServiceError as error:
         raise_service_error(error)
     return _provider_offer_out(offer, offers.homes_by_id(db(), {offer.home_id}))

@@ -136,9 +136,14 @@ def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     return blueprint
 
 
-def page_of(pagination_parameters: Any, total: int) -> None:
-    """For a handler that pages in its query (``@bp.paginate()``): the list's total, for the header."""
+MAX_PAGE = 1_000_000  # further than any list goes; keeps a query's OFFSET within what a database can store
+
+
+def page_of(pagination_parameters: Any, total: int) -> tuple[int, int]:
+    """For a handler that pages in its query (``@bp.paginate()``): records the list's total for the
+    header, and gives (page, page size) to query, the page held below MAX_PAGE."""
     pagination_parameters.item_count = total
+    return min(pagination_parameters.page, MAX_PAGE), pagination_parameters.page_size
 
 
 def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
@@ -373,7 +378,6 @@ def organisations() -> Any:
 def audit_events(pagination_parameters: Any) -> Any:
     """Your organisation's audit events, newest first: your own actions, and anyone's actions on your
     organisation's children (the RCC reading one of your referrals, say)."""
-    page_of(pagination_parameters, db().scalar(select(func.count(AuditEvent.id))) or 0)
-    query = (select(AuditEvent).order_by(AuditEvent.id.desc())
-             .offset(pagination_parameters.first_item).limit(pagination_parameters.page_size))
+    page, size = page_of(pagination_parameters, db().scalar(select(func.count(AuditEvent.id))) or 0)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size)
     return db().scalars(query).all()

@@ -118,3 +118,10 @@ def test_lists_honour_page_and_page_size_and_give_the_total(client, setup_sessio
     _is_problem(client.get("/api/v1/organisations?page_size=501", headers=headers), 422)
     audit = client.get("/api/v1/audit-events?page_size=1", headers=headers)
     assert len(audit.get_json()) <= 1 and "total" in json.loads(audit.headers["X-Pagination"])
+
+
+def test_a_page_far_past_the_end_is_empty_not_a_server_error(client, setup_session, region):
+    headers = _token(setup_session, region.people[Role.RCC_ADMIN])
+    for path in ("/api/v1/audit-events", "/api/v1/referrals", "/api/v1/homes"):
+        far = client.get(f"{path}?page=1000000000000&page_size=500", headers=headers)
+        assert far.status_code == 200 and far.get_json() == [], path
