@@ -88,6 +88,8 @@ def main() -> int:
         _run(["flask", "--app", "wsgi", "upgrade-db"], env)
         _run(["flask", "--app", "wsgi", "demo"], env)
         _refresh_planner_statistics(database_url)
+        print("Planner statistics refreshed (ANALYZE) after loading the demo, as autovacuum would have on a "
+              "live database.", file=sys.stderr)
         server = subprocess.Popen(
             [str(PROJECT / ".venv/bin/gunicorn"), "--workers", "4", "--threads", "4", "--worker-class", "gthread",
              "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],

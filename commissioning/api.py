@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_smorest import abort
+from flask_smorest import Page, abort
 from sqlalchemy import select
 from sqlmodel import col
 
@@ -26,6 +26,7 @@ from rcc.api import (
     ETAG_HEADER,
     api_blueprint,
     edits_a_versioned_record,
+    page_of,
     raise_service_error,
     seen_version,
     with_etag,
@@ -43,7 +44,6 @@ bp = api_blueprint("commissioning_api", __name__, "Referrals, sibling groups, ho
 COUNCIL_WRITERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 REFERRAL_READERS = (*COUNCIL_STAFF, *RCC_STAFF)
 SUPPLY_READERS = (*COUNCIL_STAFF, *RCC_STAFF, *PROVIDER_STAFF)
-PER_PAGE = 100
 
 REFERRAL_EXAMPLE = {
     "child": {"reference": "ABC-1234", "birth_month": 4, "birth_year": 2012, "sex": "F", "legal_status": "C2",
@@ -71,11 +71,13 @@ def _referral_out(referral: Referral, child: Child) -> dict[str, Any]:
 @bp.arguments(schemas.ReferralQuerySchema, location="query")
 @bp.response(200, schemas.ReferralOutSchema(many=True), example=[schemas.SUBMITTED_REFERRAL_EXAMPLE])
 @allow(*REFERRAL_READERS)
-def list_referrals(query: dict) -> Any:
+@bp.paginate()
+def list_referrals(query: dict, pagination_parameters: Any) -> Any:
     """Referrals you may see (your council's, or every member's for the RCC), 100 a page."""
     filters = ReferralFilters(status=query.get("status"), urgency=query.get("urgency"),
                               placement_type=query.get("placement_type"))
-    page = referral_service.list_referrals(db(), filters, query["page"], PER_PAGE)
+    page = referral_service.list_referrals(db(), filters, *page_of(pagination_parameters, 0))
+    page_of(pagination_parameters, page.total)
     audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
     return [_referral_out(r, c) for r, c in page.rows]
 
@@ -213,6 +215,7 @@ def _group_out(group: SiblingGroup) -> dict[str, Any]:
 @bp.route("/sibling-groups")
 @bp.response(200, schemas.SiblingGroupOutSchema(many=True), example=[schemas.SIBLING_GROUP_EXAMPLE])
 @allow(*REFERRAL_READERS)
+@bp.paginate(Page)
 def list_sibling_groups() -> Any:
     """Sibling groups you may see."""
     groups = list(db().scalars(select(SiblingGroup).order_by(SiblingGroup.id)))
@@ -257,11 +260,14 @@ def get_sibling_group(sibling_group_id: int) -> Any:
 @bp.arguments(schemas.HomeQuerySchema, location="query")
 @bp.response(200, schemas.HomeSchema(many=True), example=[schemas.HOME_EXAMPLE])
 @allow(*SUPPLY_READERS)
-def list_homes(query: dict) -> Any:
+@bp.paginate()
+def list_homes(query: dict, pagination_parameters: Any) -> Any:
     """Homes in the supply register (providers see their own), 100 a page."""
     filters = HomeFilters(placement_type=query.get("placement_type"), local_authority=query.get("local_authority"),
                           with_vacancies=query["with_vacancies"])
-    return [_as_seen(home) for home, _, _ in supply.list_homes(db(), filters, query["page"], PER_PAGE).rows]
+    page = supply.list_homes(db(), filters, *page_of(pagination_parameters, 0))
+    page_of(pagination_parameters, page.total)
+    return [_as_seen(home) for home, _, _ in page.rows]
 
 
 def _as_seen(home: Home) -> Any:
@@ -326,6 +332,7 @@ def _vacancy_out(vacancy: Vacancy) -> dict[str, Any]:
 @bp.route("/vacancies")
 @bp.response(200, schemas.VacancyOutSchema(many=True), example=[schemas.VACANCY_EXAMPLE])
 @allow(*SUPPLY_READERS)
+@bp.paginate(Page)
 def list_vacancies() -> Any:
     """Every vacancy you may see, with its stale flag (not confirmed for 7 days)."""
     return [_vacancy_out(v) for v in db().scalars(select(Vacancy).order_by(Vacancy.id))]

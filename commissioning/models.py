@@ -131,6 +131,10 @@ class Referral(Versioned, table=True):
     __table_args__ = (Index("uq_referral_open_per_child", "child_id", unique=True,
                             sqlite_where=text(f"status IN {OPEN_STATUSES!r}"),
                             postgresql_where=text(f"status IN {OPEN_STATUSES!r}")),
+                      # The referral list's order, carrying what row-level security and the filters read, so
+                      # a page is an index-only scan that stops at the page (list_referrals).
+                      Index("ix_referral_list_order", "date_needed", "id",
+                            postgresql_include=["rcc_id", "council_id", "status", "urgency", "placement_type"]),
                       *REFERRAL_STANDARD_CHECKS)
 
     id: int | None = Field(default=None, primary_key=True)
@@ -217,6 +221,8 @@ class ReferralEvent(SQLModel, table=True):
     user_id: int | None = Field(default=None, foreign_key="user_account.id")
     at: datetime = Field(default_factory=utcnow)
     reason: str | None = Field(default=None, max_length=2000)
+    # The organisation of who acted, so a page can say "North West RCC" where it may not show the person.
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id")
 
 
 RATING_FROM_IMPORT, RATING_FROM_RCC = "ofsted_import", "rcc"

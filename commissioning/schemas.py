@@ -163,7 +163,6 @@ class ReferralQuerySchema(Schema):
     status = fields.String(validate=validate.OneOf(list(STATUS_LABELS)))
     urgency = fields.String(validate=validate.OneOf(list(URGENCIES)))
     placement_type = fields.String(validate=validate.OneOf(list(PLACEMENT_TYPES)))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
 class ReasonSchema(Schema):
@@ -220,7 +219,6 @@ class HomeQuerySchema(Schema):
     placement_type = fields.String(validate=validate.OneOf(list(PLACEMENT_TYPES)))
     local_authority = bounded_text(80)
     with_vacancies = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
 
 
 class VacancyInSchema(Schema):

@@ -90,7 +90,7 @@ from commissioning.vocabulary import (
     SUITABILITIES,
     URGENCIES,
 )
-from rcc import audit, jobs, users
+from rcc import audit, jobs
 from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
@@ -335,8 +335,7 @@ def referral(referral_id: int) -> Any:
     found, child = _referral_and_child(referral_id)
     session = db()
     group = session.get(SiblingGroup, found.sibling_group_id) if found.sibling_group_id else None
-    events = referral_service.history(session, found)
-    people = users.names_of(session, {e.user_id for e in events if e.user_id})
+    events = referral_service.history_rows(session, found)
     excluded_providers: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
         select(Organisation.id, Organisation.name).where(
         col(Organisation.id).in_(found.excluded_provider_ids))).all()) if found.excluded_provider_ids else {}
@@ -345,7 +344,7 @@ def referral(referral_id: int) -> Any:
     council = _council_of(found)
     audit_read(AuditAction.REFERRAL_VIEWED, [found])
     return render_template(
-        "commissioning/referral.html", referral=found, child=child, group=group, events=events, people=people,
+        "commissioning/referral.html", referral=found, child=child, group=group, events=events,
         excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
         show_initials=_is_council(), legal_statuses=legal_statuses(), categories=categories_of_need(),
         council=council,
@@ -370,6 +369,9 @@ def _council_of(found: Referral) -> Organisation | None:
 @allow(*COUNCIL_WRITERS)
 def edit_referral(referral_id: int) -> Any:
     found, child = _referral_and_child(referral_id)
+    if (refusal := referral_service.why_not_editable(found)) is not None:
+        flash(refusal)  # said before the form opens, not after it is filled in
+        return redirect(url_for("commissioning.referral", referral_id=found.id))
     form = ReferralForm()
     _referral_form_choices(form)
     if request.method == "GET":

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask_login import current_user
+from flask_smorest import Page
 from sqlalchemy import select
 
 from contracts import schemas
@@ -111,6 +112,7 @@ def _contract_out(contract: BlockContract) -> dict[str, Any]:
 @bp.route("/tenders")
 @bp.response(200, schemas.TenderSchema(many=True), example=[schemas.OPEN_TENDER_EXAMPLE])
 @allow(*EVERY_ROLE)
+@bp.paginate(Page)
 def list_tenders() -> Any:
     """Tenders in your region; only the RCC sees drafts."""
     return [_tender_out(t) for t in tenders.visible_tenders(db(), utcnow())]
@@ -223,6 +225,7 @@ def download_document(tender_id: int, kind: str) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ClarificationAnswerSchema(many=True), example=[schemas.ANSWER_EXAMPLE])
 @allow(*EVERY_ROLE)
+@bp.paginate(Page)
 def published_answers(tender_id: int) -> Any:
     """Published questions and answers, visible to every provider, naming no asker."""
     return clarifications.published_answers(db(), _call(tenders.get_tender, tender_id))
@@ -232,6 +235,7 @@ def published_answers(tender_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.ClarificationQuestionSchema(many=True), example=[schemas.QUESTION_EXAMPLE])
 @allow(*RCC_STAFF, *PROVIDER_STAFF)
+@bp.paginate(Page)
 def list_questions(tender_id: int) -> Any:
     """Every provider's questions for the RCC; your own for a provider."""
     return clarifications.questions_for(db(), _call(tenders.get_tender, tender_id))
@@ -268,6 +272,7 @@ def answer_question(body: dict[str, Any], clarification_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.BidSchema(many=True), example=[schemas.AWARDED_BID_EXAMPLE])
 @allow(Role.PROVIDER_MANAGER, *EVALUATION_READERS)
+@bp.paginate(Page)
 def list_bids(lot_id: int) -> Any:
     """Your own bid for a provider; every bid for the RCC, but only once bids have closed (404 before)."""
     _tender, lot = _call(tenders.get_lot, lot_id)
@@ -377,6 +382,7 @@ def decide_award(body: dict[str, Any], lot_id: int) -> Any:
 @bp.route("/contracts")
 @bp.response(200, schemas.ContractSchema(many=True), example=[schemas.CONTRACT_EXAMPLE])
 @allow(*CONTRACT_READERS)
+@bp.paginate(Page)
 def list_contracts() -> Any:
     """Block contracts: all for the RCC, a provider's own, those a council shares the cost of."""
     return [_contract_out(c) for c in contract_service.visible_contracts(db())]
@@ -435,6 +441,7 @@ def vary_contract(body: dict[str, Any], contract_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.MonthUtilisationSchema(many=True), example=schemas.UTILISATION_EXAMPLE)
 @allow(*CONTRACT_READERS)
+@bp.paginate(Page)
 def contract_utilisation(contract_id: int) -> Any:
     """Occupied and void place-days, void cost and utilisation by month, to today."""
     contract = _call(contract_service.get_contract, contract_id)
@@ -446,6 +453,7 @@ def contract_utilisation(contract_id: int) -> Any:
 @bp.arguments(schemas.BlockPlacesQuerySchema, location="query")
 @bp.response(200, schemas.BlockPlacesSchema(many=True), example=schemas.BLOCK_PLACES_EXAMPLE)
 @allow(*MATCHERS)
+@bp.paginate(Page)
 def block_places(query: dict[str, Any]) -> Any:
     """Free block-contract places by home on a date: what matching offers first."""
     return list(free_block_places(db(), query.get("on") or date.today()).values())

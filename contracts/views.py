@@ -676,8 +676,15 @@ def _contract_form(lot: Lot | None, tender: Tender | None, proposed: contract_se
     homes = list(s.scalars(select(Home).where(col(Home.active).is_(True)).order_by(Home.name)))
     providers = list(s.scalars(select(Organisation).where(Organisation.kind == OrgKind.PROVIDER)
                                .order_by(Organisation.name)))
-    if proposed is not None:
-        homes = [h for h in homes if h.provider_id == proposed.provider_id]
+    # One provider's homes, never every home in the region: an award names its provider, otherwise the
+    # person picks the provider first (``?provider_id=``) and then sees only that provider's homes.
+    chosen = proposed.provider_id if proposed is not None else forms.parse_int(request.values.get("provider_id"))
+    provider = next((p for p in providers if p.id == chosen), None)
+    homes = [h for h in homes if provider is not None and h.provider_id == provider.id]
+    if provider is None and lot is None:
+        error = "Select the provider the contract is with" if "provider_id" in request.values else None
+        return render_template("contracts/contract_provider.html", providers=providers, error=error,
+                               errors=[{"text": error, "href": "#provider_id"}] if error else [])
     errors: dict[str, str] = {}
     if request.method == "POST":
         details, errors = forms.contract_from(request.form, [h.id or 0 for h in homes], [c.id or 0 for c in councils])
@@ -707,7 +714,7 @@ def _contract_form(lot: Lot | None, tender: Tender | None, proposed: contract_se
                   **{f"places_{k}": str(v) for k, v in proposed.homes.items()},
                   **{f"share_{k}": f"{v / 100:g}" for k, v in proposed.cost_shares_bp.items()}}
     else:
-        values = {"annual_uplift": "0", "placement_type": "childrens_home"}
+        values = {"annual_uplift": "0", "placement_type": "childrens_home", "provider_id": str(chosen)}
     return render_template("contracts/contract_form.html", values=values, errors=_summary(errors),
                            field_errors=errors, councils=councils, homes=homes, providers=providers, lot=lot,
                            tender=tender, provider_names={p.id: p.name for p in providers})

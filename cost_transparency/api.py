@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import request
 from flask_login import current_user
+from flask_smorest import Page
 from flask_smorest import abort as api_abort
 from marshmallow import ValidationError
 
@@ -103,6 +104,7 @@ def _details(data: dict[str, Any]) -> CostDetails:
 @bp.route("/cost-records")
 @bp.response(200, CostRecordSchema(many=True), example=[COST_RECORD_EXAMPLE])
 @allow(*COST_READERS)
+@bp.paginate(Page)
 def list_cost_records() -> Any:
     """Cost records you may see: your council's, or the whole region's for the RCC."""
     from sqlalchemy import select  # noqa: PLC0415
@@ -198,6 +200,7 @@ def cost_comparison(args: dict[str, Any]) -> Any:
 @bp.route("/high-cost-reviews")
 @bp.response(200, HighCostReviewSchema(many=True), example=[HIGH_COST_REVIEW_EXAMPLE])
 @allow(*COST_READERS)
+@bp.paginate(Page)
 def list_reviews() -> Any:
     """The high-cost review queue: open first, highest cost first."""
     found = high_cost_review.queue(db())
@@ -226,6 +229,7 @@ def record_review_outcome(high_cost_review_id: int) -> Any:
 @bp.route("/publications")
 @bp.response(200, CostPublicationSchema(many=True), example=[PUBLICATION_EXAMPLE])
 @allow(*COMMISSIONER)
+@bp.paginate(Page)
 def list_publications() -> Any:
     return publications.all_publications(db())
 

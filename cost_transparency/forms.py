@@ -73,3 +73,11 @@ class CorrectionForm(FlaskForm):
 
 class ImportForm(FlaskForm):
     file = FileField("CSV file of cost records")
+
+
+class ParentGroupForm(FlaskForm):
+    provider_id = SelectField("Provider (Ofsted legal entity)", coerce=int, validate_choice=False,
+                              validators=[DataRequired("Select one of the region's providers")])
+    parent_name = StringField("Parent group", validators=[
+        DataRequired("Enter the name of the parent group, like Acme Care Group"),
+        Length(max=200, message="The parent group's name must be 200 characters or fewer")])

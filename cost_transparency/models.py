@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from rcc.models import utcnow
-from rcc.tenancy import COUNCIL_AND_RCC, PROVIDER_AND_RCC, RCC_AND_COUNCILS, WHOLE_RCC, TenantPolicy
+from rcc.tenancy import COUNCIL_AND_RCC, PROVIDER_AND_RCC, RCC_AND_COUNCILS, RCC_ONLY, WHOLE_RCC, TenantPolicy
 from rcc.versions import Versioned
 
 # Drafts of publications are the RCC's own working papers: no council or provider sees them.
@@ -189,3 +189,17 @@ class WhatifRun(SQLModel, table=True):
     created_by_user_id: int | None = Field(default=None, foreign_key="user_account.id")
     created_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+
+
+class ProviderParentGroup(SQLModel, table=True):
+    """The parent group an RCC says a provider (one Ofsted legal entity) belongs to, so provider risk
+    counts a group's several legal entities as one. A provider with no row is its own group."""
+
+    __tablename__ = "provider_parent_group"
+    __tenant_policy__: ClassVar[TenantPolicy] = RCC_ONLY
+    __table_args__ = (UniqueConstraint("provider_id", name="uq_provider_parent_group_provider"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    rcc_id: int = Field(foreign_key="organisation.id", index=True)
+    provider_id: int = Field(foreign_key="organisation.id")
+    parent_name: str = Field(max_length=200)

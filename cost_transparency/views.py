@@ -16,6 +16,7 @@ from cost_transparency.forms import (
     CorrectionForm,
     CostRecordForm,
     ImportForm,
+    ParentGroupForm,
     PublicationForm,
     ReviewOutcomeForm,
     SettingsForm,
@@ -29,6 +30,7 @@ from cost_transparency.services import (
     high_cost_review,
     imports,
     pdf,
+    provider_groups,
     provider_risk,
     publications,
     report_tables,
@@ -647,6 +649,50 @@ def provider_risk_page() -> Any:
                            spend_chart=spend_chart, sectors=SECTOR_LABELS,
                            band=statistics.concentration_band,
                            hhi_rule=statistics.HHI_RULE)
+
+
+@bp.route("/provider-risk/parent-groups", methods=["GET"])
+@allow(*RCC_READERS)
+def provider_parent_groups() -> Any:
+    """Which providers (Ofsted legal entities) belong to one parent group; the commissioner links them."""
+    return _parent_groups_page(ParentGroupForm(formdata=None))
+
+
+def _parent_groups_page(form: ParentGroupForm, status: int = 200) -> Any:
+    form.provider_id.choices = [(0, "Select a provider")] + [
+        (p.id or 0, p.name) for p in provider_groups.providers(db(), _rcc_id())]
+    return render_template("cost_transparency/provider_groups.html", form=form, remove=ConfirmForm(),
+                           links=provider_groups.links(db(), _rcc_id()), errors=form_errors(form),
+                           can_change=current_user.has_any_role((Role.RCC_COMMISSIONER,))), status
+
+
+@bp.route("/provider-risk/parent-groups", methods=["POST"])
+@allow(*COMMISSIONER)
+def set_provider_parent_group() -> Any:
+    form = ParentGroupForm()
+    if form.validate_on_submit():
+        try:
+            with transaction(db()) as s:
+                name = provider_groups.set_parent_group(s, _rcc_id(), form.provider_id.data, form.parent_name.data)
+            flash(f"Provider added to the parent group {name}. Provider risk now counts the group as one.")
+            return redirect(url_for("cost_transparency.provider_parent_groups"))
+        except ServiceError as error:
+            _apply_errors(form, error)
+    return _parent_groups_page(form, 400)
+
+
+@bp.route("/provider-risk/parent-groups/<int:provider_parent_group_id>/remove", methods=["POST"])
+@allow(*COMMISSIONER)
+def remove_provider_parent_group(provider_parent_group_id: int) -> Any:
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        with transaction(db()) as s:
+            provider_groups.remove_parent_group(s, provider_parent_group_id)
+    except ServiceError:
+        abort(404)
+    flash("Provider taken out of its parent group: it counts as its own group again.")
+    return redirect(url_for("cost_transparency.provider_parent_groups"))
 
 
 @bp.route("/provider-risk/record-ratings", methods=["POST"])

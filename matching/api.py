@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app
 from flask_login import current_user
+from flask_smorest import Page
 from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
@@ -31,7 +32,6 @@ provider_bp = api_blueprint("matching_provider_api", __name__, "Offers for a pro
 RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
 COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
 PROVIDERS = (Role.PROVIDER_MANAGER,)
-LIST_LIMIT = 500
 
 
 def register(app: Any) -> None:
@@ -85,10 +85,11 @@ def _provider_offer_out(offer: Offer, homes: dict[str, Any]) -> dict[str, Any]:
 @bp.route("/matching/runs")
 @bp.response(200, schemas.RunSchema(many=True), example=[schemas.RUN_EXAMPLE])
 @allow(*RCC_STAFF)
+@bp.paginate(Page)
 def list_runs() -> Any:
     """The region's matching runs, newest first."""
     _reap()
-    return [_run_out(r) for r in runs.list_runs(db())]
+    return [_run_out(r) for r in runs.list_runs(db(), limit=None)]
 
 
 @bp.route("/matching/runs", methods=["POST"])
@@ -172,9 +173,10 @@ def run_result(run_id: int) -> Any:
 @bp.route("/matching/proposals")
 @bp.response(200, schemas.ProposalSchema(many=True), example=[schemas.PROPOSAL_EXAMPLE, schemas.NO_HOME_PROPOSAL_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
+@bp.paginate(Page)
 def list_proposals() -> Any:
     """Proposals you may see (your council's children, or every child for the RCC), newest first."""
-    found = db().scalars(select(Proposal).order_by(Proposal.id.desc()).limit(LIST_LIMIT)).all()
+    found = db().scalars(select(Proposal).order_by(Proposal.id.desc())).all()
     audit_read(AuditAction.MATCHING_PROPOSAL_LISTED, found)
     return found
 
@@ -298,9 +300,10 @@ def leave_unmatched(body: dict, proposal_id: int) -> Any:
 @bp.route("/matching/offers")
 @bp.response(200, schemas.OfferSchema(many=True), example=[schemas.OFFER_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
+@bp.paginate(Page)
 def list_offers() -> Any:
     """Offers you may see, newest first."""
-    found = offers.list_offers(db(), limit=LIST_LIMIT)
+    found = offers.list_offers(db(), limit=None)
     audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return [_offer_out(o) for o in found]
 
@@ -372,9 +375,10 @@ def reject_offer(body: dict, offer_id: int) -> Any:
 @bp.route("/matching/placements")
 @bp.response(200, schemas.PlacementSchema(many=True), example=[schemas.PLACEMENT_EXAMPLE])
 @allow(*RCC_STAFF, *COUNCIL_STAFF)
+@bp.paginate(Page)
 def list_placements() -> Any:
     """Placements you may see, newest first."""
-    found = approvals.list_placements(db())[:LIST_LIMIT]
+    found = approvals.list_placements(db())
     audit_read(AuditAction.PLACEMENT_LISTED, found)
     return found
 
@@ -416,9 +420,10 @@ def shortage_report() -> Any:
 @provider_bp.route("/provider/offers")
 @provider_bp.response(200, schemas.ProviderOfferSchema(many=True), example=[schemas.PROVIDER_OFFER_EXAMPLE])
 @allow(*PROVIDERS)
+@provider_bp.paginate(Page)
 def provider_offers() -> Any:
     """Offers for your homes, newest first: each child as an anonymised profile only."""
-    found = offers.list_offers(db(), limit=LIST_LIMIT)
+    found = offers.list_offers(db(), limit=None)
     homes = offers.places_of(db(), found)
     audit_read(AuditAction.MATCHING_OFFER_LISTED, found)
     return [_provider_offer_out(o, homes) for o in found]
@@ -463,7 +468,7 @@ def provider_decline(body: dict, offer_id: int) -> Any:
     offer = get_or_404(Offer, offer_id)
     try:
         with transaction(db()) as s:
-            offers.decline_offer(s, offer, body["reason"], body["details"])
+            offers.decline_offer(s, offer, body.get("reason", ""), body["details"])
     except ServiceError as error:
         raise_service_error(error)
     return _provider_offer_out(offer, offers.places_of(db(), [offer]))

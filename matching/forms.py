@@ -40,6 +40,11 @@ class AlternativeForm(FlaskForm):
         Length(max=2000, message="The reason must be 2,000 characters or fewer")])
 
 
+class NextHomeForm(FlaskForm):
+    home_id = RadioField("Home to offer next", validate_choice=False,
+                         validators=[DataRequired("Select one of the homes listed")])
+
+
 class DeclineForm(FlaskForm):
     reason = RadioField("Why are you declining?", validate_choice=False,
                         validators=[DataRequired("Select why you are declining the offer")])

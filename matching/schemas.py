@@ -160,7 +160,9 @@ class ProviderOfferSchema(Schema):
 
 
 class DeclineInSchema(Schema):
-    reason = Text(load_default="", validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
+    # No default: an empty default sat outside the documented enum (an invalid document). Left out, the
+    # service refuses it naming the field, after the permission check.
+    reason = Text(validate=validate.Length(max=40), metadata={"enum": list(DECLINE_REASONS)})
     details = Text(load_default="", validate=TEXT)
 
 

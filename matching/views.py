@@ -35,6 +35,7 @@ from matching.forms import (
     ApproveForm,
     DeclineForm,
     EndPlacementForm,
+    NextHomeForm,
     ReasonForm,
     StartRunForm,
 )
@@ -522,16 +523,20 @@ def offer(offer_id: int) -> Any:
 
 
 def _offer_page(found: Offer, form: ReasonForm | None = None, errors: list[dict[str, str]] | None = None,
-                status: int = 200, decline_form: DeclineForm | None = None) -> Any:
+                status: int = 200, decline_form: DeclineForm | None = None,
+                next_form: NextHomeForm | None = None) -> Any:
     session = db()
     audit_read(AuditAction.MATCHING_OFFER_VIEWED, [found])
     decline_form = decline_form or DeclineForm()
     decline_form.reason.choices = list(offers.DECLINE_REASONS.items())
+    next_form = next_form or NextHomeForm(prefix="next")
+    next_homes = review.next_homes(session, found) if _can(RUNNERS) else []
+    next_form.home_id.choices = [(line.home_id, line.home.name if line.home else "") for line in next_homes]  # place keys
     return render_template("matching/offer.html", offer=found, profile=offers.anonymised_profile(found),
                            form=form or ReasonForm(), errors=errors or [], decline_form=decline_form,
                            profiles=offers.group_profiles(session, found),
                            can_answer=_answers_for_household(found) and found.status == "sent"
-                           and not offers.is_expired(found),
+                           and not offers.is_expired(found), next_form=next_form, next_homes=next_homes,
                            can_withdraw=_can(RUNNERS) and found.status in ("sent", "accepted"),
                            can_decide=_can(COUNCIL_DECIDERS) and found.status == PROVIDER_ACCEPTED
                            and found.council_id == current_user.organisation_id,
@@ -597,6 +602,23 @@ def household_decline(offer_id: int) -> Any:
                            status=400 if isinstance(error, FieldErrors) else 409)
     flash("You declined the offer for your foster household.")
     return redirect(url_for("matching_offers.offers_list"))
+
+
+@offers_bp.route("/<int:offer_id>/offer-next-home", methods=["POST"])
+@allow(*RUNNERS)
+def offer_next_home(offer_id: int) -> Any:
+    found = get_or_404(Offer, offer_id)
+    form = NextHomeForm(prefix="next")
+    if not form.validate_on_submit():
+        return _offer_page(found, errors=form_errors(form), status=400, next_form=form)
+    try:
+        with transaction(db()) as s:
+            made = review.offer_next_home(s, found, form.home_id.data)
+    except ServiceError as error:
+        return _offer_page(found, errors=_service_errors(form, error), next_form=form,
+                           status=400 if isinstance(error, FieldErrors) else 409)
+    flash(f"Offer sent to the next home. The provider has until {_when(made.respond_by)} to answer.")
+    return redirect(url_for("matching_offers.offer", offer_id=made.id))
 
 
 # Offers (providers): only the offer, its home and the anonymised profile reach these templates

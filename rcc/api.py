@@ -8,14 +8,15 @@ read through the same tenant-scoped session, so the API can show nothing a page 
 from __future__ import annotations
 
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, NoReturn
 
-from flask import Flask, g, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from flask_login import current_user
-from flask_smorest import Api, Blueprint
+from flask_smorest import Api, Blueprint, Page
 from flask_smorest import abort as api_abort
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
+from sqlalchemy import func, select
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
@@ -31,7 +32,44 @@ API_PREFIX = "/api/v1"
 API_CHALLENGE = 'Bearer realm="RCC API"'  # WWW-Authenticate on every 401 (RFC 6750)
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 __all__ = ["DAYS_ERROR", "EARLIEST_DAY", "LATEST_DAY", "MAX_ID"]  # re-exported for the capabilities' schemas
-smorest = Api()
+PROBLEM_JSON = "application/problem+json"  # every API error (RFC 9457)
+
+
+class ProblemSchema(Schema):
+    """An API error as RFC 9457 problem details, the field errors inside ``errors``."""
+
+    type = fields.String(required=True, metadata={
+        "description": "A URI naming the kind of problem; `about:blank` when the HTTP status says it all"})
+    title = fields.String(required=True, metadata={"description": "The HTTP status's name, like `Not Found`"})
+    status = fields.Integer(required=True, metadata={"description": "The HTTP status code"})
+    detail = fields.String(required=True, metadata={"description": "What went wrong, in plain English"})
+    errors = fields.Dict(metadata={
+        "description": "Field errors: where (`json`, `query`, `headers`) → field → messages. A service's rule about "
+                       "a field comes as `json` → field → message"})
+    code = fields.Integer(metadata={"description": "The same as `status`; kept for clients written before "
+                                                   "problem details"})
+    message = fields.String(metadata={"description": "The same as `detail`; kept for clients written before "
+                                                     "problem details"})
+
+
+class RccApi(Api):  # type: ignore[misc]  # flask_smorest is untyped
+    """flask-smorest's Api, documenting every error response as problem details (``ProblemSchema``)."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        success_type: str = Api.DEFAULT_RESPONSE_CONTENT_TYPE  # success answers stay application/json
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM_JSON
+        try:
+            super()._register_responses()
+        finally:
+            self.DEFAULT_RESPONSE_CONTENT_TYPE = success_type
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        return api_error_response(error)
+
+
+smorest = RccApi()
 
 
 # Bounds for request fields, so the database never sees a value it cannot store.
@@ -81,10 +119,31 @@ class _BodyParser(FlaskParser):
             self._handle_invalid_json_error(error, req)  # type: ignore[arg-type]
 
 
+# Every list is paged the same way (``blueprint.paginate``): ``page`` from 1 and ``page_size`` from 1 to
+# MAX_PAGE_SIZE (PAGE_SIZE when not given); the ``X-Pagination`` header carries ``total`` and the pages.
+# A page size over the maximum is refused (422), never silently cut.
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 500
+PAGING_DOC = ("Lists come a page at a time: `page` (from 1) and `page_size` (1 to 500; 100 when not given). "
+              "The `X-Pagination` response header says `total` (items in the whole list), `total_pages`, "
+              "`first_page`, `last_page`, `page` and, where there is one, `previous_page` and `next_page`.")
+
+
 def api_blueprint(name: str, import_name: str, description: str) -> Blueprint:
     blueprint = Blueprint(name, import_name, url_prefix=API_PREFIX, description=description)
     blueprint.ARGUMENTS_PARSER = _BodyParser()
+    blueprint.DEFAULT_PAGINATION_PARAMETERS = {"page": 1, "page_size": PAGE_SIZE, "max_page_size": MAX_PAGE_SIZE}
     return blueprint
+
+
+MAX_PAGE = 1_000_000  # further than any list goes; keeps a query's OFFSET within what a database can store
+
+
+def page_of(pagination_parameters: Any, total: int) -> tuple[int, int]:
+    """For a handler that pages in its query (``@bp.paginate()``): records the list's total for the
+    header, and gives (page, page size) to query, the page held below MAX_PAGE."""
+    pagination_parameters.item_count = total
+    return min(pagination_parameters.page, MAX_PAGE), pagination_parameters.page_size
 
 
 def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
@@ -97,7 +156,10 @@ def register_api_blueprint(app: Flask, blueprint: Blueprint) -> None:
 def init_api(app: Flask) -> None:
     spec = {
         "info": {"description": "The Regional Care Cooperative platform's API. Every request needs a token, "
-                                "made by an admin on the API tokens page, sent as `Authorization: Bearer <token>`."},
+                                "made by an admin on the API tokens page, sent as `Authorization: Bearer <token>`. "
+                                + PAGING_DOC + " Every error is RFC 9457 problem details "
+                                "(`application/problem+json`): `type`, `title`, `status`, `detail`, and the "
+                                "field errors in `errors`."},
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     }
@@ -110,30 +172,49 @@ def init_api(app: Flask) -> None:
         if not request.path.startswith("/api/") or request.method not in WRITES:
             return None
         if current_user.is_authenticated and g.get("api_token_scope") != TOKEN_READ_WRITE:
-            return jsonify(code=403, status="Forbidden",
-                           message="This API token is read-only. Make a read-and-change token to send changes."), 403
+            return problem(403, "This API token is read-only. Make a read-and-change token to send changes.")
         return None
 
 
-def api_error_response(error: HTTPException) -> Any:
-    """JSON for every API error, keeping the plain-English message a handler gave
-    (``flask_smorest.abort(409, message=...)``) and marshmallow's per-field messages."""
-    data = getattr(error, "data", None) or {}
-    body: dict[str, Any] = {"code": error.code, "status": error.name}
-    if data.get("messages"):
-        body["errors"] = data["messages"]
-    if data.get("errors"):
-        body["errors"] = data["errors"]
-    body["message"] = data.get("message") or ("Not found" if error.code == 404 else error.description)
-    for extra in ("current_version", "changes"):
-        if extra in data:
-            body[extra] = data[extra]
+def problem(status: int, detail: str, errors: dict[str, Any] | None = None, **extra: Any) -> Any:
+    """An RFC 9457 problem details response: ``type``, ``title``, ``status``, ``detail``, the field
+    ``errors`` when there are any, and ``extra`` members (``current_version``, ``changes``)."""
+    title = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    body.update(code=status, message=detail)  # the members clients read before problem details
     response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_JSON
+    return response
+
+
+def api_error_response(error: HTTPException) -> Any:
+    """Problem details (``problem``) for every API error, keeping the plain-English message a handler
+    gave (``flask_smorest.abort(409, message=...)``) as ``detail`` and marshmallow's per-field messages
+    as ``errors``."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages") or None
+    detail = data.get("message") or ("Not found" if error.code == 404 else error.description) or error.name
+    extra = {name: data[name] for name in ("current_version", "changes") if name in data}
+    response = problem(error.code or 500, detail, errors, **extra)
     if "current_version" in data:
         response.headers["ETag"] = etag(data["current_version"])
     if error.code == 401:
         response.headers["WWW-Authenticate"] = API_CHALLENGE
-    return response, error.code
+    for name, value in (data.get("headers") or {}).items():
+        response.headers[name] = value
+    if isinstance(error.response, Response):  # a 405's Allow header, say
+        for name in ("Allow", "Retry-After"):
+            if name in error.response.headers:
+                response.headers[name] = error.response.headers[name]
+    elif hasattr(error, "get_headers"):
+        for name, value in error.get_headers():
+            if name in ("Allow", "Retry-After"):
+                response.headers[name] = value
+    return response
 
 
 def raise_service_error(error: ServiceError) -> NoReturn:
@@ -174,17 +255,16 @@ class ChangeSchema(Schema):
     yours = fields.String(required=True)
 
 
+_CONFLICT_DETAIL = ("Someone else changed this referral while you were editing it. Check their changes below; "
+                    "save again to replace them with yours.")
 EDIT_CONFLICT_EXAMPLE = {
-    "code": 412, "status": "Precondition Failed", "current_version": 4,
-    "message": "Someone else changed this referral while you were editing it. Check their changes below; save "
-               "again to replace them with yours.",
-    "changes": [{"field": "child_wishes", "theirs": "Live near my brother", "yours": "Keep my school"}]}
+    "type": "about:blank", "title": "Precondition Failed", "status": 412, "detail": _CONFLICT_DETAIL,
+    "current_version": 4,
+    "changes": [{"field": "child_wishes", "theirs": "Live near my brother", "yours": "Keep my school"}],
+    "code": 412, "message": _CONFLICT_DETAIL}
 
 
-class EditConflictSchema(Schema):
-    code = fields.Integer(required=True)
-    status = fields.String(required=True)
-    message = fields.String(required=True)
+class EditConflictSchema(ProblemSchema):
     current_version = fields.Integer()
     changes = fields.List(fields.Nested(ChangeSchema))
 
@@ -218,7 +298,7 @@ def edits_a_versioned_record(blueprint: Blueprint) -> Callable[[Callable[..., An
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         for code in (409, 412):
             handler = blueprint.alt_response(code, schema=EditConflictSchema, description=EDIT_CONFLICT_DOC,
-                                             example=EDIT_CONFLICT_EXAMPLE)(handler)
+                                             example=EDIT_CONFLICT_EXAMPLE, content_type=PROBLEM_JSON)(handler)
         return blueprint.doc(parameters=[IF_MATCH])(handler)
 
     return decorate
@@ -283,6 +363,7 @@ def me() -> Any:
     {"id": 3, "kind": "council", "name": "Manchester", "ons_code": "E08000003", "dfe_code": "352",
      "region": "North West", "provider_sector": None}])
 @signed_in
+@core.paginate(Page)
 def organisations() -> Any:
     """The RCC, its member councils and its providers."""
     return db().scalars(select(Organisation).order_by(Organisation.kind, Organisation.name)).all()
@@ -293,8 +374,10 @@ def organisations() -> Any:
     {"id": 912, "occurred_at": "2027-03-01T10:15:00+00:00", "user_id": 7, "action": "referral.submitted",
      "object_type": "referral", "object_id": "41", "request_id": "5f0c9a7e2b1d4c3a"}])
 @allow(*ADMINS)
-def audit_events() -> Any:
-    """Your organisation's most recent 500 audit events, newest first: your own actions, and anyone's
-    actions on your organisation's children (the RCC reading one of your referrals, say)."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(500)
+@core.paginate()
+def audit_events(pagination_parameters: Any) -> Any:
+    """Your organisation's audit events, newest first: your own actions, and anyone's actions on your
+    organisation's children (the RCC reading one of your referrals, say)."""
+    page, size = page_of(pagination_parameters, db().scalar(select(func.count(AuditEvent.id))) or 0)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).offset((page - 1) * size).limit(size)
     return db().scalars(query).all()

@@ -8,7 +8,7 @@ import os
 import re
 from typing import Any
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -150,8 +150,9 @@ def _init_login(app: Flask) -> None:
     @login_manager.unauthorized_handler
     def _unauthorized() -> Any:
         if request.path.startswith("/api/"):
-            return (jsonify(code=401, status="Unauthorized",
-                            message="Send a current API token in the Authorization header: Bearer <token>"),
+            from rcc.api import problem  # noqa: PLC0415
+
+            return (problem(401, "Send a current API token in the Authorization header: Bearer <token>"),
                     401, {"WWW-Authenticate": API_CHALLENGE})
         from flask import flash, redirect, url_for  # noqa: PLC0415
 
@@ -231,6 +232,7 @@ def _init_error_pages(app: Flask) -> None:
                 "The service lost its connection to the database, so nothing was saved. Try again in a moment."))
         app.logger.exception("Unexpected error")
         if request.path.startswith("/api/"):
-            return jsonify(code=500, status="Internal Server Error",
-                           message="Something went wrong. Try again later."), 500
+            from rcc.api import problem  # noqa: PLC0415
+
+            return problem(500, "Something went wrong. Try again later.")
         return render_template("errors/500.html"), 500

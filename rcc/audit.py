@@ -210,6 +210,10 @@ class AuditAction(StrEnum):
     PLACEMENT_AGREEMENT_MADE = "placement_agreement.made"
     PLACEMENT_AGREEMENT_DOWNLOADED = "placement_agreement.downloaded"
     PLACEMENT_AGREEMENT_VIEWED = "placement_agreement.viewed"
+    # Branch i19b (issue 19 items 11-13)
+    MATCHING_NEXT_HOME_OFFERED = "matching.offer.next_home_offered"
+    PROVIDER_PARENT_GROUP_SET = "provider_parent_group.set"
+    PROVIDER_PARENT_GROUP_REMOVED = "provider_parent_group.removed"
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from commissioning.models import (
     Vacancy,
 )
 from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Tender
-from cost_transparency.models import CostRecord, HighCostReview, Publication, WhatifRun
+from cost_transparency.models import CostRecord, HighCostReview, ProviderParentGroup, Publication, WhatifRun
 from matching.models import (
     ExpressionOfInterest,
     MatchingRun,
@@ -63,6 +63,7 @@ ID_ARGUMENTS: dict[str, type] = {
     "cost_record_id": CostRecord,
     "high_cost_review_id": HighCostReview,
     "publication_id": Publication,
+    "provider_parent_group_id": ProviderParentGroup,
     "tender_id": Tender,
     "lot_id": Lot,
     "clarification_id": ClarificationQuestion,

@@ -16,8 +16,23 @@ from tests.tenancy_world import build_world
 
 # Bounded so CI stays quick; raise it locally for a deeper run: RCC_FUZZ_EXAMPLES=200 make test
 EXAMPLES = int(os.environ.get("RCC_FUZZ_EXAMPLES", "8"))
+
+
+@schemathesis.check
+def errors_are_problem_details(ctx, response, case):  # type: ignore[no-untyped-def]
+    """Every error answer is RFC 9457 problem details (issue 19 item 11)."""
+    if response.status_code < 400:
+        return None
+    content_type = (response.headers.get("content-type") or response.headers.get("Content-Type") or [""])[0]
+    assert content_type.startswith("application/problem+json"), f"{response.status_code} came as {content_type}"
+    body = response.json()
+    missing = {"type", "title", "status", "detail"} - set(body)
+    assert not missing and body["status"] == response.status_code, f"not problem details: {body}"
+    return None
+
+
 CONTRACT_CHECKS = [checks.not_a_server_error, checks.response_schema_conformance,
-                   checks.status_code_conformance, checks.content_type_conformance]
+                   checks.status_code_conformance, checks.content_type_conformance, errors_are_problem_details]
 
 
 @pytest.fixture

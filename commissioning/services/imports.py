@@ -611,6 +611,11 @@ def _import_row(session: Session, rcc: Organisation, row: dict[str, str], member
         homes[urn] = home
         summary.created += 1
         return None
+    # The provider's own name for the home, and an agency's carers' places (Ofsted lists an agency with 0),
+    # are theirs to keep: the import set them once, when it made the home.
+    del values["name"]
+    if placement_type == "foster_care" and places == 0:
+        del values["registered_places"]
     if postcode is not None and home.postcode != postcode:
         values.update(postcode=postcode, latitude=point.latitude, longitude=point.longitude,
                       location_precision=precision)

@@ -46,7 +46,7 @@ from commissioning.vocabulary import (
     standard_type_of,
     suitability_for,
 )
-from rcc import audit
+from rcc import audit, users
 from rcc.audit import AuditAction
 from rcc.db import lock, transition
 from rcc.errors import Conflict, FieldErrors, NotFound
@@ -186,6 +186,10 @@ def check_referral(session: Session, council: Organisation, child: ChildDetails,
         errors["date_needed"] = "Enter the date the placement is needed, like 27 3 2027"
     elif details.date_needed.year > today.year + 2:
         errors["date_needed"] = "Date needed must be within the next 2 years"
+    elif ("birth_year" not in errors and "birth_month" not in errors and child.birth_year and child.birth_month
+            and _age(child.birth_year, child.birth_month, details.date_needed) >= 18):
+        errors["date_needed"] = ("The young person will be 18 by the date the placement is needed: "
+                                 "a children's placement must start before their 18th birthday")
     unknown_risks = set(details.risk_flags) - set(RISK_FLAGS)
     if unknown_risks:
         errors["risk_flags"] = (f"Risks must be from the Placements Data Standard's list "
@@ -356,7 +360,8 @@ def create_referrals_in_bulk(session: Session, council: Organisation,
     if not items:
         return []
     today = today or date.today()
-    user_id = audit.current_actor(session).user_id
+    actor = audit.current_actor(session)
+    user_id = actor.user_id
     now = utcnow()
     owner = {"rcc_id": council.rcc_id, "council_id": council.id}
     child_ids = _insert_rows(session, Child, [{**owner, "created_at": now, **_child_values(child)}
@@ -372,7 +377,7 @@ def create_referrals_in_bulk(session: Session, council: Organisation,
     referral_ids = _insert_rows(session, Referral, referral_rows)
     steps = [(None, DRAFT), (DRAFT, SUBMITTED)] if submit else [(None, DRAFT)]
     events = [{**owner, "referral_id": referral_id, "from_status": from_status, "to_status": to_status,
-               "user_id": user_id, "at": now, "reason": None}
+               "user_id": user_id, "organisation_id": actor.organisation_id, "at": now, "reason": None}
               for from_status, to_status in steps for referral_id in referral_ids]
     if events:
         session.execute(insert(ReferralEvent), events)
@@ -394,13 +399,21 @@ def _insert_rows(session: Session, model: type[Child] | type[Referral], rows: li
     return ids
 
 
+def why_not_editable(referral: Referral) -> str | None:
+    """Why ``referral`` cannot be changed now (None when it can): said before a form is opened, so
+    nobody fills in a form only to have it refused on save."""
+    if referral.status in EDITABLE_STATUSES:
+        return None
+    return (f"This referral is '{lifecycle.label(referral.status)}', so its details cannot be changed: only "
+            "draft and submitted referrals can. To change what the child needs, withdraw it and refer again.")
+
+
 def update_referral(session: Session, referral: Referral, child: ChildDetails, details: ReferralDetails,
                     today: date | None = None, seen_version: int | None = None) -> Referral:
     """Change a referral's details while it is a draft or newly submitted; refused if someone else
     changed it after the person read version ``seen_version``."""
-    if referral.status not in EDITABLE_STATUSES:
-        raise Conflict(f"A referral that is '{lifecycle.label(referral.status)}' cannot be changed; "
-                       "only draft and submitted referrals can")
+    if (refusal := why_not_editable(referral)) is not None:
+        raise Conflict(refusal)
     today = today or date.today()
     council = _council_of(session, referral)
     errors = check_referral(session, council, child, details, today)
@@ -560,9 +573,10 @@ def lock_referral(session: Session, referral_id: int) -> Referral:
 
 def _add_event(session: Session, referral: Referral, from_status: str | None, to_status: str,
                reason: str | None) -> None:
+    actor = audit.current_actor(session)
     session.add(ReferralEvent(rcc_id=referral.rcc_id, council_id=referral.council_id, referral_id=referral.id,
                               from_status=from_status, to_status=to_status,
-                              user_id=audit.current_actor(session).user_id, reason=reason))
+                              user_id=actor.user_id, organisation_id=actor.organisation_id, reason=reason))
 
 
 def submit_referral(session: Session, referral: Referral, today: date | None = None) -> Referral:
@@ -646,6 +660,32 @@ def sibling_groups_by_id(session: Session, referrals: list[Referral]) -> dict[in
 def history(session: Session, referral: Referral) -> list[ReferralEvent]:
     return list(session.scalars(select(ReferralEvent).where(ReferralEvent.referral_id == referral.id)
                                 .order_by(ReferralEvent.at, ReferralEvent.id)))
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    event: ReferralEvent
+    who: str  # the person when the reader may see them, else their organisation; "The platform" for none
+
+
+def history_rows(session: Session, referral: Referral) -> list[HistoryRow]:
+    """The referral's history, each step with who took it as the reader may be told: a person of another
+    organisation (the RCC officer who decided, for a council's reader) is named by their organisation."""
+    events = history(session, referral)
+    people = users.names_of(session, {e.user_id for e in events if e.user_id})
+    organisation_ids = {e.organisation_id for e in events if e.organisation_id}
+    organisations: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(organisation_ids))).all()
+    ) if organisation_ids else {}
+
+    def who(event: ReferralEvent) -> str:
+        if event.user_id is None:
+            return organisations.get(event.organisation_id or 0, "The platform")
+        if event.user_id in people:
+            return people[event.user_id]
+        return organisations.get(event.organisation_id or 0, "Someone at another organisation")
+
+    return [HistoryRow(event, who(event)) for event in events]
 
 
 def referral_with_child(session: Session, referral_id: int) -> tuple[Referral, Child] | None:

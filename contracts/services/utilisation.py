@@ -75,14 +75,16 @@ def _pence(amount: Fraction) -> int:
 
 
 def month_utilisation(contract: BlockContract, reserved: dict[int, int], stays: Iterable[Stay],
-                      history: list[ContractPrice], month: date) -> MonthUtilisation:
-    """One month of one contract, from its reserved places by home and the block placements in it."""
+                      history: list[ContractPrice], month: date, until: date | None = None) -> MonthUtilisation:
+    """One month of one contract, from its reserved places by home and the block placements in it,
+    counting days up to ``until`` (today, for the month we are in: days still to come are neither
+    occupied nor void yet)."""
     stays = list(stays)
     schedule = contract_service.price_schedule(contract, history, next_month(month))
     days = reserved_days = occupied_days = void_days = 0
     paid = void = Fraction(0)
     day = max(month, contract.start_date)
-    last = min(next_month(month) - timedelta(days=1), contract.end_date)
+    last = min(next_month(month) - timedelta(days=1), contract.end_date, until or date.max)
     while day <= last:
         price = next(p for start, p in reversed(schedule) if start <= day) if schedule[0][0] <= day \
             else contract.weekly_price
@@ -121,7 +123,7 @@ def contract_utilisation(session: Session, contract: BlockContract, until: date)
     reserved = {r.home_id: r.reserved_places for r, _home in contract_service.contract_homes(session, contract)}
     stays = block_stays(session, contract)
     history = contract_service.price_history(session, contract)
-    return [month_utilisation(contract, reserved, stays, history, month)
+    return [month_utilisation(contract, reserved, stays, history, month, last)
             for month in months_between(contract.start_date, last)]
 
 
@@ -174,6 +176,6 @@ def funding_mix(session: Session, first: date, last: date) -> list[FundingMonth]
         for contract in contracts:
             reserved = {r.home_id: r.reserved_places for r, _ in contract_service.contract_homes(session, contract)}
             block += month_utilisation(contract, reserved, [], contract_service.price_history(session, contract),
-                                       month).paid_cost
+                                       month, end).paid_cost
         months.append(FundingMonth(month, block_days, spot_days, block, _pence(spot)))
     return months

@@ -64,6 +64,9 @@ def flag_if_above_threshold(session: Session, record: CostRecord, today: date) -
     threshold = settings_for(session, record.rcc_id).high_cost_threshold
     if record.gross_weekly <= threshold:
         return None
+    placement = session.get(Placement, record.placement_id)
+    if placement is not None and placement.end_date is not None and placement.end_date < today:
+        return None  # an ended placement's cost, recorded late: nothing left to review
     return _flag(session, record, ["threshold"], threshold, None, today)
 
 
@@ -153,9 +156,12 @@ def record_outcome(session: Session, review: HighCostReview, outcome: str | None
     return review
 
 
-def queue(session: Session, status: str | None = None) -> list[HighCostReview]:
-    query = select(HighCostReview).order_by(HighCostReview.status, col(HighCostReview.weekly_cost).desc(),
-                                            HighCostReview.id)
+def queue(session: Session, status: str | None = None, today: date | None = None) -> list[HighCostReview]:
+    """Reviews of placements still running on ``today``: a placement that has ended needs no review."""
+    today = today or date.today()
+    query = (select(HighCostReview).join(Placement, Placement.id == HighCostReview.placement_id)
+             .where(col(Placement.end_date).is_(None) | (col(Placement.end_date) >= today))
+             .order_by(HighCostReview.status, col(HighCostReview.weekly_cost).desc(), HighCostReview.id))
     if status:
         query = query.where(HighCostReview.status == status)
     return list(session.scalars(query))

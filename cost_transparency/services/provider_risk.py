@@ -18,7 +18,7 @@ from sqlmodel import col
 
 from commissioning.models import Home, Placement
 from cost_transparency.models import CostRecord, RatingObservation
-from cost_transparency.services import statistics
+from cost_transparency.services import provider_groups, statistics
 from cost_transparency.services.high_cost_review import settings_for
 from cost_transparency.vocabulary import RATING_ORDER
 from rcc import audit
@@ -38,6 +38,7 @@ class GroupFigures:
     homes: int = 0
     spend_share: float = 0.0
     places_share: float = 0.0
+    members: list[str] = field(default_factory=list)  # the providers (Ofsted legal entities) in the group
 
 
 @dataclass(frozen=True)
@@ -79,17 +80,23 @@ def assess(session: Session, rcc_id: int, on: date) -> ProviderRisk:
         Organisation.rcc_id == rcc_id, Organisation.kind == OrgKind.PROVIDER))}
     councils = {c.id: c.name for c in session.scalars(select(Organisation).where(
         Organisation.rcc_id == rcc_id, Organisation.kind == OrgKind.COUNCIL))}
-    groups = {pid: GroupFigures(pid or 0, p.name, p.provider_sector or "private") for pid, p in providers.items()}
-    council_spend: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    # A provider the RCC linked to a parent group counts with the group's other providers (provider_groups).
+    parents = provider_groups.parents_by_provider(session, rcc_id)
+    key_of = {pid: f"group:{parents[pid].casefold()}" if pid in parents else f"provider:{pid}" for pid in providers}
+    groups: dict[str, GroupFigures] = {}
+    for pid, p in sorted(providers.items()):
+        groups.setdefault(key_of[pid], GroupFigures(pid or 0, parents.get(pid, p.name),
+                                                    p.provider_sector or "private")).members.append(p.name)
+    council_spend: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for placement, weekly in current_spend(session, rcc_id, on):
-        group = groups.get(placement.provider_id)
+        group = groups.get(key_of.get(placement.provider_id, ""))
         if group is None:
             continue
         group.weekly_spend += weekly
         group.placements += 1
-        council_spend[placement.council_id][placement.provider_id] += weekly
+        council_spend[placement.council_id][key_of[placement.provider_id]] += weekly
     for home in session.scalars(select(Home).where(Home.rcc_id == rcc_id, col(Home.active).is_(True))):
-        group = groups.get(home.provider_id)
+        group = groups.get(key_of.get(home.provider_id, ""))
         if group is not None:
             group.places += home.registered_places
             group.homes += 1

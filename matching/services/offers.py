@@ -587,7 +587,7 @@ def get_offer(session: Session, offer_id: int) -> Offer:
     return offer
 
 
-def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit: int = 200) -> list[Offer]:
+def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit: int | None = 200) -> list[Offer]:
     query = select(Offer).order_by(col(Offer.sent_at).desc(), col(Offer.id).desc()).limit(limit)
     if statuses:
         query = query.where(col(Offer.status).in_(statuses))

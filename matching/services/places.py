@@ -59,6 +59,11 @@ def ids_of(key: str) -> tuple[int | None, int | None]:
     return None, id_of(key, FOSTER_HOUSEHOLD)
 
 
+def key_of_columns(home_id: int | None, foster_household_id: int | None) -> str:
+    """The key of a row's place from its ``home_id`` and ``foster_household_id`` columns."""
+    return f"{FOSTER_HOUSEHOLD}{foster_household_id}" if foster_household_id is not None else f"{HOME}{home_id}"
+
+
 def key_of(row: Row) -> str:
     prefix = FOSTER_HOUSEHOLD if isinstance(row, FosterHousehold) else HOME
     return f"{prefix}{row.id}"

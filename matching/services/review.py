@@ -24,6 +24,7 @@ from commissioning.services.referrals import lock_referral
 from matching.models import (
     ACCEPTED,
     ALTERNATIVE_CHOSEN,
+    DECLINED,
     DONE,
     HOLDING_STATUSES,
     LEFT_UNMATCHED,
@@ -256,6 +257,54 @@ def _place_key(value: int | str | None) -> str | None:
     except ValueError:
         return None
     return value
+
+
+# After a provider declines: offer the child the next home --------------------------------------
+
+def next_homes(session: Session, offer: Offer) -> list[AlternativeLine]:
+    """The homes the RCC may offer the child next after ``offer`` was declined: the run's proposed
+    home and its runners-up, less every home the child has already been offered and the homes the
+    referral excludes. Empty when the offer was not declined, was one of a sibling group's (the group
+    is matched again as a whole), or the child is no longer waiting."""
+    if offer.status != DECLINED or offer.proposal_id is None or offer.group_offer_id is not None:
+        return []
+    proposal = session.get(Proposal, offer.proposal_id)
+    referral = session.get(Referral, offer.referral_id)
+    if proposal is None or referral is None or referral.status not in (SUBMITTED, IN_MATCHING):
+        return []
+    tried = {places.key_of_columns(h, f) for h, f in session.execute(
+        select(Offer.home_id, Offer.foster_household_id).where(Offer.referral_id == offer.referral_id))}
+    unwanted = tried | {f"{places.HOME}{h}" for h in referral.excluded_home_ids or []}
+    lines = alternatives_of(session, proposal)
+    proposed = proposal.place_key
+    if proposed is not None:
+        lines.insert(0, AlternativeLine(proposed, places.places_by_key(session, {proposed}).get(proposed),
+                                        proposal.score or 0, "The home the run proposed", (), []))
+    return [line for line in lines if line.home is not None and line.home_id not in unwanted]
+
+
+def offer_next_home(session: Session, declined: Offer, place_key: str | None, now: datetime | None = None) -> Offer:
+    """Send the child's offer to the next home after a provider declined (one of ``next_homes``)."""
+    proposal = session.get(Proposal, declined.proposal_id) if declined.proposal_id else None
+    if proposal is None:
+        raise Conflict("This offer did not come from a matching run's proposal, so there is no next home to offer")
+    if is_superseded(session, proposal):
+        raise Conflict("A newer matching run has a proposal for this child: decide it on that run instead")
+    candidates = {line.home_id: line.home for line in next_homes(session, declined)}
+    if not candidates:
+        raise Conflict("There is no next home to offer: the offer was not declined, the child is no longer "
+                       "waiting, or every home the run found has been tried")
+    if candidates.get(place_key or "") is None:
+        raise FieldErrors({"home_id": "Select one of the homes listed"})
+    home = places.row_for(session, place_key or "")
+    referral = session.get(Referral, declined.referral_id)
+    if referral is None or home is None:
+        raise NotFound()
+    offer = make_offer(session, referral, home, proposal.id, now)  # locks the child: one open offer at a time
+    audit.record(session, AuditAction.MATCHING_NEXT_HOME_OFFERED, offer, declined_offer_id=declined.id,
+                 home_id=offer.home_id, foster_household_id=offer.foster_household_id,
+                 referral_id=referral.id, proposal_id=proposal.id)
+    return offer
 
 
 def leave_unmatched(session: Session, proposal: Proposal, reason: str, now: datetime | None = None) -> Proposal:

@@ -397,7 +397,7 @@ def get_run(session: Session, run_id: int) -> MatchingRun:
     return run
 
 
-def list_runs(session: Session, limit: int = 50) -> list[MatchingRun]:
+def list_runs(session: Session, limit: int | None = 50) -> list[MatchingRun]:
     return list(session.scalars(select(MatchingRun).order_by(MatchingRun.id.desc()).limit(limit)))
 
 

@@ -189,3 +189,23 @@ def test_ofsted_import_reads_2022_names_and_refuses_a_file_without_its_columns(s
     assert {h.local_authority for h in session.scalars(select(Home))} == {"County Durham"}
     with pytest.raises(CsvFileError, match="missing these columns"):
         imports.import_ofsted(session, rcc, data=b"urn,name\n1,x\n")
+
+
+def test_rerunning_the_ofsted_import_keeps_the_providers_name_and_agency_places_and_updates_nothing(
+        session, north_west):
+    """Issue 19 item 13: a re-run overwrote a provider's home name and 'updated' every fostering agency
+    whose carers' places the agency had given (Ofsted lists them with 0) although nothing had changed."""
+    first = imports.import_ofsted(session, north_west)
+    session.flush()
+    home = session.scalars(select(Home).where(Home.placement_type == "childrens_home")).first()
+    home.name = "Willow Lodge (provider's name)"
+    agencies = session.scalars(select(Home).where(Home.placement_type == "foster_care",
+                                                  Home.registered_places == 0)).all()
+    assert agencies
+    for agency in agencies:
+        agency.registered_places = 25  # the agency's carers' capacity, given by the agency
+    session.flush()
+    second = imports.import_ofsted(session, north_west)
+    assert (second.updated, second.unchanged) == (0, first.created)
+    assert home.name == "Willow Lodge (provider's name)"
+    assert {agency.registered_places for agency in agencies} == {25}

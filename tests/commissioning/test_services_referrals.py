@@ -136,3 +136,16 @@ def test_open_referrals_for_matching_are_submitted_or_in_matching_most_urgent_fi
     emergency = walk_to(session, new_referral(session, region, "E", urgency="emergency"), "in_matching")
     new_referral(session, region, "D")
     assert [r.id for r in referrals.open_referrals_for_matching(session)] == [emergency.id, planned.id]
+
+
+def test_a_young_person_who_is_18_on_the_date_needed_is_refused_naming_date_needed(session, region):
+    """Issue 19 item 13: 17 today, 18 by the date the place is needed."""
+    today = date.today()
+    needed = today + timedelta(days=60)
+    # Born in the month the place is needed, 18 years earlier: 18 on that date, 17 today.
+    child = child_details("C-18", birth_year=needed.year - 18, birth_month=needed.month)
+    with pytest.raises(FieldErrors) as refused:
+        referrals.create_referral(session, region.councils[0], child,
+                                  referral_details(placement_type="supported_accommodation", date_needed=needed))
+    assert "18" in refused.value.errors["date_needed"]
+    assert "birth_year" not in refused.value.errors

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from commissioning.models import Referral, SiblingGroup
 from commissioning.services import referrals
 from commissioning.vocabulary import RISKS
-from rcc.models import AuditEvent
+from rcc.models import AuditEvent, Organisation
 from rcc.roles import Role
 from tests.commissioning.world import child_details, referral_details
 
@@ -148,3 +148,41 @@ def test_export_neutralises_formula_text(app, region, setup_session, signed_in_c
     officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
     body = officer.get("/referrals/export.csv").get_data(as_text=True)
     assert "'=HYPERLINK" in body
+
+
+def test_a_referral_in_matching_says_it_is_locked_before_the_edit_form_opens(app, region, setup_session,
+                                                                             signed_in_client):
+    """Issue 19 item 13: after a matching run the edit form opened, then refused on save."""
+    referral = _referral(setup_session, region, "LOCK-1")
+    referrals.submit_referral(setup_session, referral)
+    referrals.start_matching(setup_session, referral)  # what a matching run does to each referral it takes
+    setup_session.commit()
+    officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    opened = officer.get(f"/referrals/{referral.id}/edit")
+    assert opened.status_code == 302 and opened.headers["Location"].endswith(f"/referrals/{referral.id}")
+    shown = page(officer.get(opened.headers["Location"]))
+    text = shown.get_text(" ", strip=True)
+    assert "cannot be changed" in text and "locked while the RCC matches" in text
+    assert shown.find("a", string="Change") is None
+    assert officer.post(f"/referrals/{referral.id}/edit", data=child_form("LOCK-1", "")).status_code == 302
+
+
+def test_the_history_credits_the_rcc_officers_decision_to_the_rcc_not_the_platform(app, region, setup_session,
+                                                                                  signed_in_client):
+    """Issue 19 item 13: the council's reader saw "The platform" for the RCC officer's step."""
+    referral = _referral(setup_session, region, "WHO-1")
+    referrals.submit_referral(setup_session, referral)
+    setup_session.commit()
+    rcc_officer = region.people[Role.RCC_PLACEMENT_OFFICER]
+    rcc = signed_in_client(rcc_officer)
+    assert rcc.post(f"/referrals/{referral.id}/start-matching").status_code == 302
+    rcc_name = setup_session.get(Organisation, rcc_officer.organisation_id).name
+
+    officer = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    history = page(officer.get(f"/referrals/{referral.id}")).find("caption", string="History").find_parent("table")
+    rows = [[cell.get_text(strip=True) for cell in row.select("td")] for row in history.select("tbody tr")]
+    into_matching = next(row for row in rows if row[1].endswith("In matching"))
+    assert into_matching[2] == rcc_name
+    # The RCC's own reader sees the person.
+    rcc_history = page(rcc.get(f"/referrals/{referral.id}")).find("caption", string="History").find_parent("table")
+    assert rcc_officer.name in rcc_history.get_text()

@@ -120,3 +120,15 @@ def test_funding_mix_splits_place_days_and_spend(setup_session, region, contract
     assert (march.block_place_days, march.spot_place_days) == (22, 31)
     assert (march.block_spend, march.spot_spend) == (340000, 1860000)
     assert march.block_share_of_spend == Decimal("15.5")
+
+
+def test_the_month_we_are_in_counts_only_the_days_that_have_happened(setup_session, contract_world):
+    """Issue 19 item 13: on 7 December, December counted 62 place-days (31 days × 2 places)."""
+    _oak, contract = contract_world
+    months = utilisation.contract_utilisation(setup_session, contract, date(2026, 12, 7))
+    december = months[-1]
+    assert december.month == date(2026, 12, 1)
+    assert december.contract_days == 7 and december.reserved_place_days == 14
+    # "long" is in its place every day; the other place is empty.
+    assert (december.occupied_place_days, december.void_place_days) == (7, 7)
+    assert utilisation.contract_utilisation(setup_session, contract, date(2026, 12, 31))[-1].reserved_place_days == 62

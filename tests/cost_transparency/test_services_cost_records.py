@@ -110,3 +110,15 @@ def test_recording_a_review_outcome(session, region, costed):
 def test_missing_records_are_made_from_placement_prices(session, region, placement):
     assert cost_records.create_missing_records(session) == 1
     assert cost_records.create_missing_records(session) == 0
+
+
+def test_the_queue_leaves_out_placements_that_have_ended(session, region, costed):
+    """Issue 19 item 13: the high-cost review queue flagged placements that had ended."""
+    high_cost_review.refresh_queue(session, region.rcc.id, TODAY)
+    expensive = costed[6]
+    assert [r.placement_id for r in high_cost_review.queue(session)] == [expensive.id]
+    expensive.end_date = TODAY - timedelta(days=1)
+    session.add(expensive)
+    session.flush()
+    assert high_cost_review.queue(session) == []  # TODAY is today
+    assert high_cost_review.queue(session, "open") == []

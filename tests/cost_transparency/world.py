@@ -11,7 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from commissioning.models import Child, Home, Placement, Referral
-from cost_transparency.models import CostRecord, CostSettings, HighCostReview, RatingObservation
+from cost_transparency.models import (
+    CostRecord,
+    CostSettings,
+    HighCostReview,
+    ProviderParentGroup,
+    RatingObservation,
+)
 from cost_transparency.services import publications
 from tests.factories import Region
 
@@ -38,6 +44,8 @@ def build(session: Session, region: Region, label: str) -> None:
     session.add(CostSettings(rcc_id=region.rcc.id))
     session.add(RatingObservation(rcc_id=region.rcc.id, provider_id=home.provider_id, home_id=home.id,
                                   rating="outstanding", observed_on=today - timedelta(days=200)))
+    session.add(ProviderParentGroup(rcc_id=region.rcc.id, provider_id=home.provider_id,
+                                    parent_name=f"MARK-{label}-parent-group"))
     session.flush()
     publications.create_draft(session, region.rcc, f"MARK-{label}-publication", today - timedelta(days=364),
                               today, None, today)
