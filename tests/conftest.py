@@ -185,3 +185,11 @@ def signed_in_client(app: Flask):  # type: ignore[no-untyped-def]
 
 from tests.browser_support import browser_page, chromium, live_server  # noqa: E402,F401 - shared fixtures
 from tests.demo_snapshot import demo_region, demo_snapshot  # noqa: E402,F401 - shared fixtures
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), every test that uses the demo runs on one worker, so the
+    demo is built once a run, not once a worker."""
+    for item in items:
+        if "demo_region" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("demo"))
