@@ -33,6 +33,7 @@ class DemoSnapshot:
     council_ids: list[int]
     provider_ids: list[int]
     people_ids: list[int]
+    manager_ids: list[int]
     rows: dict[str, list[dict[str, Any]]]
 
 
@@ -86,7 +87,8 @@ def demo_snapshot(database_urls, owner_engine: Engine) -> Iterator[DemoSnapshot]
             region = build_demo(session, app)
             session.commit()
             ids = (int(region.rcc.id or 0), [int(c.id or 0) for c in region.councils],
-                   [int(p.id or 0) for p in region.providers], [int(p.id or 0) for p in region.people])
+                   [int(p.id or 0) for p in region.providers], [int(p.id or 0) for p in region.people],
+                   [int(p.id or 0) for p in region.provider_managers])
         with owner_engine.connect() as connection:
             rows = _copy_rows(connection)
     finally:
@@ -108,6 +110,8 @@ def demo_region(demo_snapshot: DemoSnapshot, owner_engine: Engine, setup_session
         return found
 
     people = [setup_session.get(User, i) for i in demo_snapshot.people_ids]
-    assert all(p is not None for p in people)
+    managers = [setup_session.get(User, i) for i in demo_snapshot.manager_ids]
+    assert all(p is not None for p in people + managers)
     return DemoRegion(organisation(demo_snapshot.rcc_id), [organisation(i) for i in demo_snapshot.council_ids],
-                      [organisation(i) for i in demo_snapshot.provider_ids], people)  # type: ignore[arg-type]
+                      [organisation(i) for i in demo_snapshot.provider_ids], people,  # type: ignore[arg-type]
+                      managers)  # type: ignore[arg-type]

@@ -60,14 +60,12 @@ def test_the_demo_command_refuses_unless_in_development(app, setup_session):
     assert setup_session.scalar(select(func.count()).select_from(Organisation)) == 0
 
 
-def test_every_demo_provider_with_free_places_has_a_manager_who_signs_in(app, setup_session):
+def test_every_demo_provider_with_free_places_has_a_manager_who_signs_in(app, setup_session, demo_region):
     from sqlalchemy import select
 
     from commissioning.models import Vacancy
 
-    with app.app_context():
-        region = build_demo(setup_session, current_app)
-    setup_session.commit()
+    region = demo_region
     with_places = set(setup_session.scalars(select(Vacancy.provider_id).where(Vacancy.places_free > 0)))
     managers = {p.organisation_id: p for p in [*region.people, *region.provider_managers]
                 if p.roles == [Role.PROVIDER_MANAGER.value]}
