@@ -40,8 +40,6 @@ from commissioning.forms import (
     UploadForm,
     VacancyForm,
     parse_date,
-    parse_pounds,
-    pounds_text,
 )
 from commissioning.models import (
     HOUSEHOLD_STATUSES,
@@ -90,7 +88,7 @@ from commissioning.vocabulary import (
     SUITABILITIES,
     URGENCIES,
 )
-from rcc import audit, jobs, users
+from rcc import audit, jobs, numbers, users
 from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
@@ -132,7 +130,7 @@ def _vocabulary() -> dict[str, Any]:
             "LIVING_COMPANIONS": LIVING_COMPANIONS, "PETS": PETS, "ADDITIONAL_SUPPORT": ADDITIONAL_SUPPORT,
             "RISKS": RISKS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
-            "pounds": _pounds, "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
+            "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
 
 
 @bp.app_template_filter("need_labels")
@@ -153,10 +151,6 @@ def _provider_choice(provider: Organisation) -> tuple[int | None, str]:
 @bp.app_template_filter("sex_label")
 def _sex_label(key: str) -> str:
     return {"F": "girls", "M": "boys"}.get(key, key)
-
-
-def _pounds(pence: int | None) -> str:
-    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
 
 
 def _is_council() -> bool:
@@ -267,7 +261,7 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         education_continuity=form.education_continuity.data == "yes", dol_order_needed=form.dol_order_needed.data,
         child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
         excluded_provider_ids=form.excluded_provider_ids.data or [],
-        excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
+        excluded_areas=form.excluded_areas.data or [], max_weekly_cost=numbers.pence(form.max_weekly_cost.data),
         max_distance_miles=whole_number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
         sibling_group_id=whole_number(group))
@@ -427,7 +421,7 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
     form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
-    form.max_weekly_cost.data = pounds_text(d.max_weekly_cost)
+    form.max_weekly_cost.data = numbers.pounds_for_input(d.max_weekly_cost)
     form.max_distance_miles.data = str(d.max_distance_miles or "")
     form.out_of_area_reason.data = d.out_of_area_reason
     form.sibling_group_id.data = str(d.sibling_group_id or "")
@@ -760,7 +754,7 @@ def _home_details(form: HomeForm) -> HomeDetails:
         postcode=form.postcode.data or None, registered_places=whole_number(form.registered_places.data),
         age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data), sexes=form.sexes.data or [],
         needs_met=form.needs_met.data or [], max_sibling_group=whole_number(form.max_sibling_group.data),
-        weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
+        weekly_price=numbers.pence(form.weekly_price.data), price_band=form.price_band.data,
         dol_capable=form.dol_capable.data, active=form.active.data)
 
 
@@ -803,7 +797,7 @@ def edit_home(home_id: int) -> Any:
             getattr(form, name).data = getattr(d, name)
         for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
             getattr(form, name).data = str(getattr(d, name))
-        form.weekly_price.data = pounds_text(d.weekly_price)
+        form.weekly_price.data = numbers.pounds_for_input(d.weekly_price)
         form.show_version(found)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -972,7 +966,7 @@ def _household_details(form: HouseholdForm) -> fostering.HouseholdDetails:
         age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data),
         max_children=whole_number(form.max_children.data), siblings=bool(form.siblings.data),
         places_free=whole_number(form.places_free.data), needs_met=form.needs_met.data or [],
-        weekly_cost=parse_pounds(form.weekly_cost.data), status=form.status.data or "")
+        weekly_cost=numbers.pence(form.weekly_cost.data), status=form.status.data or "")
 
 
 @bp.route("/foster-households/new", methods=["GET", "POST"])
@@ -1007,7 +1001,7 @@ def edit_foster_household(household_id: int) -> Any:
             getattr(form, name).data = getattr(d, name)
         for name in ("age_min", "age_max", "max_children", "places_free"):
             getattr(form, name).data = str(getattr(d, name))
-        form.weekly_cost.data = pounds_text(d.weekly_cost)
+        form.weekly_cost.data = numbers.pounds_for_input(d.weekly_cost)
         form.show_version(found)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():

@@ -19,7 +19,7 @@ from contracts.models import Bid, BlockContract, ClarificationQuestion, Lot, Ten
 from contracts.services import bids as bid_service
 from contracts.services import clarifications, evaluation, tenders, utilisation
 from contracts.services import contracts as contract_service
-from contracts.services.common import percentage, pounds
+from contracts.services.common import percentage
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
@@ -56,7 +56,7 @@ def register(app: Flask) -> None:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"pounds": pounds, "percentage": percentage, "tender_status": tenders.tender_status,
+    return {"percentage": percentage, "tender_status": tenders.tender_status,
             "STATUS_LABELS": tenders.STATUS_LABELS, "STATUS_TAG_CLASSES": tenders.STATUS_TAG_CLASSES,
             "uk_datetime": _uk_datetime, "uk_date": _uk_date, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
             "PLACEMENT_TYPES": PLACEMENT_TYPES, "MARKS": evaluation.MARKS}

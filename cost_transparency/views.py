@@ -51,9 +51,9 @@ from cost_transparency.vocabulary import (
     REVIEW_STATUSES,
     REVIEW_TAGS,
     SECTOR_LABELS,
-    pounds,
     type_label,
 )
+from rcc import numbers
 from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldError, FieldErrors, ServiceError
@@ -75,7 +75,7 @@ RCC_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"pounds": pounds, "type_label": type_label, "render_chart": report_tables.render_chart}
+    return {"type_label": type_label, "render_chart": report_tables.render_chart}
 
 
 def _rcc_id() -> int:
@@ -204,9 +204,9 @@ def _details(form: CostRecordForm) -> CostDetails:
     errors: dict[str, str] = {}
     for name in cost_records.AMOUNT_FIELDS:
         try:
-            amounts[name] = imports.parse_pounds(getattr(form, name).data or "0")
+            amounts[name] = numbers.pence(getattr(form, name).data) or 0  # a blank amount is nothing paid
         except ValueError as error:
-            errors[name] = str(error)
+            errors[name] = f"Enter an amount in pounds, like 6108 or 6108.50 (it {error})"
     if errors:
         raise FieldErrors(errors)
     return CostDetails(start_date=form.start_date.data, end_date=form.end_date.data, need_band=form.need_band.data,

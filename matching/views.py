@@ -81,11 +81,6 @@ def register(app: Flask) -> None:
         app.register_blueprint(blueprint)
 
 
-@bp.app_template_filter("matching_pounds")
-def _pounds(pence: int | None) -> str:
-    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
-
-
 @bp.app_template_filter("matching_when")
 def _when(moment: Any) -> str:
     return "" if moment is None else f"{offers.aware(moment):%-d %B %Y at %H:%M} UTC"

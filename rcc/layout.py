@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
+from rcc import numbers
 from rcc.models import Organisation
 from rcc.roles import Role
 from rcc.web import current_organisation
@@ -49,6 +50,7 @@ def init_layout(app: Flask) -> None:
     app.add_template_filter(_select_item, "select_item")
     app.add_template_filter(_check_item, "check_item")
     app.add_template_filter(_check_item, "radio_item")
+    app.add_template_global(numbers.pounds, "pounds")  # the one money formatter, for every package
 
 
 def _select_item(choice: tuple, current: object) -> dict:

@@ -13,6 +13,8 @@ from math import ceil, log10
 
 from markupsafe import Markup
 
+from rcc.numbers import pounds
+
 BLUE = "#1d70b8"
 DARK = "#0b0c0c"
 GREY = "#505a5f"
@@ -41,10 +43,6 @@ def _nice_max(value: float) -> float:
     return 10.0 * magnitude  # pragma: no cover
 
 
-def _pounds(pence: float) -> str:
-    return f"£{round(pence / 100):,}"
-
-
 def _open(chart_id: str, title: str, description: str, width: int, height: int) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="rcc-chart" role="img" width="{width}" height="{height}" '
@@ -60,15 +58,15 @@ def _axis(parts: list[str], left: int, right: int, top: int, bottom: int, maximu
         value = maximum * i / 4
         x = left + (right - left) * i / 4
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{LIGHT}" stroke-width="1"/>')
-        label = _pounds(value) if money else f"{value:,.0f}"
+        label = pounds(value, whole=True) if money else f"{value:,.0f}"
         parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="{GREY}">{label}</text>')
 
 
 def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> Markup:
     """Interquartile boxes with the median marked, one row per group (no whiskers: the extremes
     are single placements' costs, which are never published)."""
-    description = "; ".join(f"{b.label}: lower quartile {_pounds(b.lower_quartile)}, median {_pounds(b.median)}, "
-                            f"upper quartile {_pounds(b.upper_quartile)}" for b in boxes) or "No figures to show."
+    description = "; ".join(f"{b.label}: lower quartile {pounds(b.lower_quartile, whole=True)}, median {pounds(b.median, whole=True)}, "
+                            f"upper quartile {pounds(b.upper_quartile, whole=True)}" for b in boxes) or "No figures to show."
     height = 40 + ROW * max(len(boxes), 1) + 30
     parts = _open(chart_id, title, description, width, height)
     left, right, top = LABEL_WIDTH, width - 20, 20
@@ -93,7 +91,7 @@ def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> 
 def bar_chart(chart_id: str, title: str, bars: list[tuple[str, int]], money: bool = True, width: int = 640,
               highlight: str | None = None) -> Markup:
     """Horizontal bars, the value written at the end of each."""
-    describe = _pounds if money else (lambda v: f"{v:,}")
+    describe = (lambda v: pounds(v, whole=True)) if money else (lambda v: f"{v:,}")
     description = "; ".join(f"{label}: {describe(value)}" for label, value in bars) or "No figures to show."
     height = 30 + ROW * max(len(bars), 1) + 20
     parts = _open(chart_id, title, description, width, height)
@@ -118,7 +116,7 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
                reference_lines: list[tuple[str, int]] | None = None) -> Markup:
     """Lines over time; gaps where a value is not shown. ``bands`` shades an uncertainty range
     around the first series; ``reference_lines`` draws dashed levels (e.g. places available)."""
-    describe = _pounds if money else (lambda v: f"{v:,}")
+    describe = (lambda v: pounds(v, whole=True)) if money else (lambda v: f"{v:,}")
     described = []
     for name, line in series:
         points = ", ".join(f"{x} {describe(v)}" for x, v in zip(x_labels, line, strict=False) if v is not None)
