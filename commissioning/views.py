@@ -92,7 +92,7 @@ from rcc import audit, jobs, numbers, users
 from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldErrors, ServiceError
+from rcc.errors import Conflict, ServiceError
 from rcc.geography import local_authorities
 from rcc.models import Organisation
 from rcc.permissions import allow
@@ -107,6 +107,7 @@ from rcc.web import (
     get_or_404,
     id_argument,
     page_number,
+    put_service_error,
     request_id,
     whole_number,
 )
@@ -155,16 +156,6 @@ def _sex_label(key: str) -> str:
 
 def _is_council() -> bool:
     return bool(current_user.organisation_kind == OrgKind.COUNCIL)
-
-
-def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | None = None) -> None:
-    """Attach a service's field errors to the form fields of the same name."""
-    fields = error.errors if isinstance(error, FieldErrors) else {getattr(error, "field", ""): error.message}
-    for name, message in fields.items():
-        if hasattr(form, name):
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
-        elif extra is not None:
-            extra.append({"text": message, "href": "#main-content"})
 
 
 # Referrals -----------------------------------------------------------------------------
@@ -309,7 +300,6 @@ def new_referral() -> Any:
         if whole_number(request.args.get("ssd_child")):
             _prefill_from_ssd(form, get_or_404(SsdChild, whole_number(request.args["ssd_child"])))
         audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
-    extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         child, details = _details_from(form)
         try:
@@ -318,9 +308,8 @@ def new_referral() -> Any:
             flash("Referral saved as a draft. Check the answers, then submit it to the RCC.")
             return redirect(url_for("commissioning.referral", referral_id=referral.id))
         except ServiceError as error:
-            _put_errors(form, error, extra)
-    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
-                           referral=None)
+            put_service_error(form, error)
+    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form), referral=None)
 
 
 @bp.route("/referrals/<int:referral_id>")
@@ -380,7 +369,7 @@ def edit_referral(referral_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error, extra)
+            put_service_error(form, error)
     return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
                            referral=found)
 
@@ -462,9 +451,8 @@ def withdraw_referral(referral_id: int) -> Any:
             flash("Referral withdrawn")
             return redirect(url_for("commissioning.referral", referral_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error, general="reason")
             if isinstance(error, Conflict):
-                form.reason.errors = [error.message]
                 # Someone else moved the referral meanwhile: the page says what it is now.
                 return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form),
                                        referral=found), 409
@@ -551,7 +539,7 @@ def new_sibling_group() -> Any:
             flash("Sibling group created. Now add a referral for each child.")
             return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form), group=None)
 
 
@@ -598,9 +586,7 @@ def edit_sibling_group(sibling_group_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.name.errors = [*form.name.errors, error.message]
+            put_service_error(form, error, general="name")
     return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form) + extra,
                            group=group)
 
@@ -693,9 +679,7 @@ def end_placement(placement_id: int) -> Any:
             flash("Placement ended and the place is free again")
             return redirect(url_for("commissioning.placement", placement_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.end_date.errors = [error.message]
+            put_service_error(form, error, general="end_date")
     session = db()
     return render_template("commissioning/placement.html", placement=found,
                            child=session.get(Child, found.child_id), home=session.get(Home, found.home_id),
@@ -773,7 +757,7 @@ def new_home() -> Any:
             flash("Home added. Now tell us its vacancies.")
             return redirect(url_for("commissioning.home", home_id=created.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=None)
 
 
@@ -809,7 +793,7 @@ def edit_home(home_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form) + extra, home=found)
 
 
@@ -829,7 +813,7 @@ def home_rating(home_id: int) -> Any:
             flash("Ofsted rating saved")
             return redirect(url_for("commissioning.home", home_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/rating_form.html", form=form, errors=form_errors(form), home=found)
 
 
@@ -849,7 +833,7 @@ def home_inadequate_override(home_id: int) -> Any:
                   else "Matching will not propose this home while it is rated Inadequate")
             return redirect(url_for("commissioning.home", home_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     errors = form_errors(form)
     return render_template("commissioning/inadequate_override_form.html", form=form, errors=errors,
                            home=found), 400 if errors else 200
@@ -877,9 +861,7 @@ def home_vacancy(home_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.places_free.errors = [error.message]
+            put_service_error(form, error, general="places_free")
     return render_template("commissioning/vacancy_form.html", form=form, errors=form_errors(form) + extra,
                            home=found)
 
@@ -983,7 +965,7 @@ def new_foster_household() -> Any:
             flash("Foster household added")
             return redirect(url_for("commissioning.foster_household", household_id=created.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/foster_household_form.html", form=form, errors=form_errors(form),
                            household=None)
 
@@ -1013,7 +995,7 @@ def edit_foster_household(household_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/foster_household_form.html", form=form,
                            errors=form_errors(form) + extra, household=found)
 
@@ -1038,7 +1020,7 @@ def in_house_preference() -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/in_house_preference.html", form=form, errors=form_errors(form) + extra)
 # SSDA903: the council's looked-after cohort in and out ----------------------------------------------
 

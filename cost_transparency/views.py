@@ -63,7 +63,16 @@ from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
 from rcc.versions import EditConflict, conflict_errors, parse_version
-from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404, parse_day, whole_number
+from rcc.web import (
+    audit_read,
+    current_organisation,
+    db,
+    form_errors,
+    get_or_404,
+    parse_day,
+    put_service_error,
+    whole_number,
+)
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
 
@@ -105,17 +114,6 @@ def _period() -> tuple[date, date]:
         flash("The start of the period was after its end, so the 12 months to the end are shown.")
         start = end - timedelta(days=364)
     return start, end
-
-
-def _apply_errors(form: Any, error: ServiceError) -> None:
-    fields = error.errors if isinstance(error, FieldErrors) else (
-        {error.field: error.message} if isinstance(error, FieldError) else {})
-    for name, message in fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*list(field.errors or []), message]
-    if not fields:
-        flash(error.message)
 
 
 # Costs: a council's own beside the region's ---------------------------------------------------
@@ -232,7 +230,7 @@ def placement_costs(placement_id: int) -> Any:
             flash("Cost record added.")
             return redirect(url_for("cost_transparency.placement_costs", placement_id=placement.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     home = db().get(Home, placement.home_id)
     audit_read(AuditAction.PLACEMENT_VIEWED, [placement], page="costs")
     return render_template("cost_transparency/placement_costs.html", placement=placement, records=records,
@@ -264,7 +262,7 @@ def edit_record(cost_record_id: int) -> Any:
             return render_template("cost_transparency/edit_record.html", record=record, placement=placement,
                                    form=form, errors=conflict_errors(form, error)), 409
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/edit_record.html", record=record, placement=placement, form=form,
                            errors=form_errors(form))
 
@@ -338,7 +336,7 @@ def review(high_cost_review_id: int) -> Any:
             flash("Review outcome recorded.")
             return redirect(url_for("cost_transparency.reviews"))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     record = db().get(CostRecord, found.cost_record_id)
     placement = db().get(Placement, found.placement_id)
     home = db().get(Home, placement.home_id) if placement else None
@@ -370,7 +368,7 @@ def settings() -> Any:
             return render_template("cost_transparency/settings.html", form=form,
                                    errors=conflict_errors(form, error)), 409
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/settings.html", form=form, errors=form_errors(form))
 
 
@@ -425,7 +423,7 @@ def new_publication() -> Any:
             flash("Draft made from the current data. Check it, then approve it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/new_publication.html", form=form, errors=form_errors(form))
 
 
@@ -499,7 +497,7 @@ def edit_publication(publication_id: int) -> Any:
             flash(error.message)
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     db().refresh(found)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
@@ -536,7 +534,7 @@ def correct_publication(publication_id: int) -> Any:
             flash(error.message)
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
                            tags=PUBLICATION_TAGS, form=ConfirmForm(), correction=form,

@@ -67,13 +67,6 @@ def placement_approved(session: Session, offer: Offer, placement: Placement) -> 
             "start_date": f"{placement.start_date:%-d %B %Y}"}, about=f"placement:{placement.id}")
 
 
-def placement_ended(session: Session, placement: Placement) -> None:
-    notify(session, Event.PLACEMENT_ENDED, placement.rcc_id,
-           [To(placement.provider_id, PROVIDER), To(placement.rcc_id, RCC_PLACEMENTS)],
-           {"home": _home_name(session, placement.rcc_id, placement.home_id),
-            "end_date": f"{placement.end_date:%-d %B %Y}"}, about=f"placement:{placement.id}")
-
-
 def run_failed(session: Session, run: MatchingRun) -> None:
     notify(session, Event.RUN_FAILED, run.rcc_id, [To(run.rcc_id, RCC_PLACEMENTS)],
            {"run": f"#{run.id}", "reason": (run.error or "no reason was recorded")[:500]},
