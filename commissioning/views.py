@@ -482,8 +482,7 @@ def upload_referrals() -> Any:
                     imports.abandon_upload(s, imports.get_upload(s, int(started.id or 0)), error.message)
             return redirect(url_for("commissioning.referral_upload", upload_id=started.id))
         except CsvFileError as error:
-            errors = [{"text": error.message, "href": "#file"}]
-            form.file.errors = [error.message]
+            errors = put_service_error(form, error, general="file")
     return render_template("commissioning/upload.html", form=form, errors=errors, problems=[],
                            columns=imports.REFERRAL_COLUMNS, max_rows=imports.MAX_REFERRAL_ROWS,
                            max_megabytes=imports.MAX_REFERRAL_BYTES // (1024 * 1024))
@@ -892,8 +891,7 @@ def import_ofsted() -> Any:
             with transaction(db()) as s:
                 summary = imports.import_ofsted(s, current_organisation(), data=data)
         except ServiceError as error:
-            errors = [{"text": error.message, "href": "#file"}]
-            form.file.errors = [error.message]
+            errors = put_service_error(form, error, general="file")
     return render_template("commissioning/import_ofsted.html", form=form, errors=errors, summary=summary)
 
 

@@ -41,6 +41,7 @@ from rcc.web import (
     form_errors,
     get_or_404,
     page_number,
+    put_service_error,
     sign_in_to_session,
     whole_number,
 )
@@ -160,7 +161,7 @@ def set_up_two_factor() -> Any:
                 users.set_up_two_factor(s, user, secret, form.code.data)
             return _complete_sign_in(user)
         except ServiceError as error:
-            form.code.errors.append(error.message)
+            put_service_error(form, error, general="code")
     return render_template("rcc/set_up_two_factor.html", form=form, errors=form_errors(form), secret=secret,
                            uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
 
@@ -228,7 +229,7 @@ def accept_invite() -> Any:
             flash("Your account is ready. Sign in with your email address, password and security code.")
             return redirect(url_for("auth.sign_in"))
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "code")).errors.append(error.message)
+            put_service_error(form, error, general="code")
     return render_template("rcc/accept_invite.html", form=form, errors=form_errors(form), user=user,
                            secret=secret, uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
 
@@ -315,7 +316,7 @@ def invite() -> Any:
             return render_template("rcc/admin/invite_sent.html", person=user,
                                    link=url_for("auth.open_invite", token=token, _external=True))
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "email")).errors.append(error.message)
+            put_service_error(form, error, general="email")
     return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))
 
 
@@ -389,7 +390,7 @@ def api_tokens() -> Any:
                                                         whole_number(form.days.data) or 0)
             form = ApiTokenForm(formdata=None)
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "name"), form.name).errors.append(error.message)
+            put_service_error(form, error, general="name")
     tokens = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("rcc/admin/api_tokens.html", form=form, errors=form_errors(form), tokens=tokens,
                            secret=secret, revoke_form=ConfirmForm(),
