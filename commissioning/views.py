@@ -94,6 +94,7 @@ from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
 from rcc.errors import Conflict, ServiceError
 from rcc.geography import local_authorities
+from rcc.layout import record_links
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
@@ -168,7 +169,7 @@ def referrals() -> Any:
         status=args.get("status") if args.get("status") in lifecycle.STATUS_LABELS else None,
         urgency=args.get("urgency") if args.get("urgency") in URGENCIES else None,
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
-        council_id=id_argument("council_id"))
+        council_id=id_argument("council_id"), reference=args.get("reference", "").strip()[:40] or None)
     page = referral_service.list_referrals(db(), filters, page_number(), PER_PAGE)
     councils = _councils_to_filter_by()
     audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
@@ -331,7 +332,7 @@ def referral(referral_id: int) -> Any:
         "commissioning/referral.html", referral=found, child=child, group=group, events=events, people=people,
         excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
         show_initials=_is_council(), legal_statuses=legal_statuses(), categories=categories_of_need(),
-        council=council,
+        council=council, related=record_links("referral", found),
         can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))),
         can_match=current_user.has_any_role((str(Role.RCC_PLACEMENT_OFFICER),)))
 
@@ -423,7 +424,7 @@ def _transition(referral_id: int, action: Any, done: str) -> Any:
             action(s, found)
         flash(done)
     except ServiceError as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("commissioning.referral", referral_id=referral_id))
 
 
@@ -598,7 +599,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
     form.referral_id.choices = []
     chosen = (form.referral_id.data or "").strip()
     if whole_number(chosen) is None:
-        flash("Select a child to add")
+        flash("Select a child to add", "important")
     else:
         found = get_or_404(Referral, int(chosen))
         try:
@@ -606,7 +607,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
                 sibling_groups.add_to_group(s, group, found)
             flash("Child added to the group")
         except ServiceError as error:
-            flash(error.message)
+            flash(error.message, "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 
@@ -623,7 +624,7 @@ def remove_from_sibling_group(sibling_group_id: int) -> Any:
                 sibling_groups.remove_from_group(s, group, found)
             flash("Child removed from the group")
         except ServiceError as error:
-            flash(error.message)
+            flash(error.message, "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 
@@ -634,7 +635,7 @@ def submit_sibling_group(sibling_group_id: int) -> Any:
     session = db()
     drafts = [r for r in sibling_groups.members(session, group) if r.status == lifecycle.DRAFT]
     if not drafts:
-        flash("There are no draft referrals in this group to submit")
+        flash("There are no draft referrals in this group to submit", "important")
     else:
         try:
             with transaction(session) as s:
@@ -642,7 +643,7 @@ def submit_sibling_group(sibling_group_id: int) -> Any:
                     referral_service.submit_referral(s, draft)
             flash(f"{len(drafts)} referrals submitted to the RCC")
         except ServiceError as error:
-            flash(f"Nothing was submitted: {error.message}")
+            flash(f"Nothing was submitted: {error.message}", "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 

@@ -102,7 +102,7 @@ def _day(name: str, default: date) -> date:
     try:
         return parse_day(text) or default
     except ValueError as error:
-        flash(f"{error}, so {default:%-d %B %Y} is shown instead.")
+        flash(f"{error}, so {default:%-d %B %Y} is shown instead.", "important")
         return default
 
 
@@ -111,7 +111,7 @@ def _period() -> tuple[date, date]:
     end = _day("to", today)
     start = _day("from", end - timedelta(days=364))
     if start > end:
-        flash("The start of the period was after its end, so the 12 months to the end are shown.")
+        flash("The start of the period was after its end, so the 12 months to the end are shown.", "important")
         start = end - timedelta(days=364)
     return start, end
 
@@ -375,8 +375,10 @@ def settings() -> Any:
 # The RCC's comparison -----------------------------------------------------------------------------
 
 @bp.route("/costs/comparison")
-@allow(*RCC_READERS)
+@allow(*RCC_READERS, *FINANCE)
 def comparison_page() -> Any:
+    if _is_council():  # a council compares its own costs with the region's figures, disclosure-controlled
+        return redirect(url_for("cost_transparency.overview", **request.args))
     start, end = _period()
     found = comparison.observations(db(), start, end, rcc_id=_rcc_id())
     councils = sorted(_council_names().items(), key=lambda item: item[1])
@@ -449,7 +451,7 @@ def _publication_action(publication_id: int, action: Any, done: str) -> Any:
             action(s, found)
         flash(done)
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("cost_transparency.publication", publication_id=found.id))
 
 
@@ -494,7 +496,7 @@ def edit_publication(publication_id: int) -> Any:
                                    statuses=PUBLICATION_STATUSES, tags=PUBLICATION_TAGS, form=ConfirmForm(),
                                    correction=CorrectionForm(), edit=form, errors=edit_errors), 409
         except Conflict as error:
-            flash(error.message)
+            flash(error.message, "important")
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
             put_service_error(form, error)
@@ -513,7 +515,7 @@ def delete_publication(publication_id: int) -> Any:
         with transaction(db()) as s:
             publications.delete_draft(s, found)
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
         return redirect(url_for("cost_transparency.publication", publication_id=found.id))
     flash("Draft deleted.")
     return redirect(url_for("cost_transparency.publications_list"))
@@ -531,7 +533,7 @@ def correct_publication(publication_id: int) -> Any:
             flash(f"Version {made.version} drafted from the current data. Check, approve and publish it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))
         except Conflict as error:
-            flash(error.message)
+            flash(error.message, "important")
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
             put_service_error(form, error)

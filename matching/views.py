@@ -40,6 +40,7 @@ from matching.forms import (
     StartRunForm,
 )
 from matching.models import (
+    OFFER_STATUS_LABELS,
     PROPOSAL_STATUS_LABELS,
     PROPOSED,
     PROVIDER_ACCEPTED,
@@ -58,6 +59,7 @@ from rcc.db import transaction
 from rcc.errors import FieldErrors, NotFound, ServiceError
 from rcc.forms import ConfirmForm
 from rcc.geography import distance_precision, precision_of_postcode
+from rcc.layout import add_record_links
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
@@ -89,6 +91,22 @@ BLUEPRINTS = (bp, offers_bp, provider_bp, approvals_bp, placements_bp, shortage_
 def register(app: Flask) -> None:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    add_record_links(app, "referral", _referral_links)
+
+
+def _referral_links(referral: Referral) -> list[tuple[str, str]]:
+    """From a referral's page to its latest proposal, offer and the home they name."""
+    proposal, offer, home = offers.latest_for_referral(db(), int(referral.id or 0))
+    links = []
+    if proposal is not None:
+        links.append((f"The proposal from matching run {proposal.run_id}",
+                      url_for("matching.proposal", proposal_id=proposal.id)))
+    if offer is not None:
+        links.append((f"The offer ({OFFER_STATUS_LABELS.get(offer.status, offer.status).lower()})",
+                      url_for("matching_offers.offer", offer_id=offer.id)))
+    if home is not None:
+        links.append((f"The home: {home.name}", url_for("commissioning.home", home_id=home.id)))
+    return links
 
 
 @bp.app_template_filter("matching_when")

@@ -111,7 +111,7 @@ def _pending_user() -> User | None:
                 users.end_pending_sign_in(s, user)
         session.clear()
         if problem == "expired":
-            flash(users.PENDING_EXPIRED)
+            flash(users.PENDING_EXPIRED, "important")
         return None
     return user
 
@@ -255,7 +255,7 @@ def end_session(session_id: int) -> Any:
             users.end_other_session(s, current_user, session_id, current)
         flash("That session has ended. Anyone using it has been signed out.")
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("auth.your_sessions"))
 
 
@@ -349,7 +349,7 @@ def change_person(user_id: int, action: str) -> Any:
             change(s, person_)
         flash(f"{person_.name} {outcome}" if " " in outcome else f"{person_.name} has been {outcome}")
     except ServiceError as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("admin.person", user_id=user_id))
 
 

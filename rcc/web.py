@@ -229,7 +229,7 @@ def init_request_handling(app: Flask) -> None:
             logout_user()
             session.clear()  # the cookie's token is no good: drop it, so it is not looked up again
             set_scope(db(), PUBLIC_SCOPE)
-            flash(SIGNED_OUT_BECAUSE[ended])
+            flash(SIGNED_OUT_BECAUSE[ended], "important")
             return
         if not user.is_authenticated:
             return

@@ -13,6 +13,7 @@ from math import ceil, log10
 
 from markupsafe import Markup
 
+from commissioning.charts import text_width
 from rcc.numbers import pounds
 
 BLUE = "#1d70b8"
@@ -23,6 +24,13 @@ ORANGE = "#f47738"
 FONT = "Arial, 'DejaVu Sans', sans-serif"
 LABEL_WIDTH = 200
 ROW = 28
+FONT_SIZE = 13
+PLOT_WIDTH = 300  # the least room for the bars and boxes themselves
+
+
+def _label_room(labels: list[str]) -> float:
+    """Room at the left for the longest row label, so none is clipped at the chart's edge."""
+    return max([LABEL_WIDTH, *(text_width(label, FONT_SIZE) + 16 for label in labels)])
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,7 @@ def _open(chart_id: str, title: str, description: str, width: int, height: int) 
     ]
 
 
-def _axis(parts: list[str], left: int, right: int, top: int, bottom: int, maximum: float, money: bool) -> None:
+def _axis(parts: list[str], left: float, right: float, top: int, bottom: int, maximum: float, money: bool) -> None:
     for i in range(5):
         value = maximum * i / 4
         x = left + (right - left) * i / 4
@@ -68,10 +76,13 @@ def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> 
     description = "; ".join(f"{b.label}: lower quartile {pounds(b.lower_quartile, whole=True)}, median {pounds(b.median, whole=True)}, "
                             f"upper quartile {pounds(b.upper_quartile, whole=True)}" for b in boxes) or "No figures to show."
     height = 40 + ROW * max(len(boxes), 1) + 30
-    parts = _open(chart_id, title, description, width, height)
-    left, right, top = LABEL_WIDTH, width - 20, 20
-    bottom = top + ROW * max(len(boxes), 1)
     maximum = _nice_max(max((b.upper_quartile for b in boxes), default=0) * 1.05)
+    left = _label_room([b.label for b in boxes])
+    width = max(width, round(left + PLOT_WIDTH + 20))
+    right = width - max(20, text_width(pounds(maximum, whole=True), FONT_SIZE) / 2 + 4)  # the last axis label
+    parts = _open(chart_id, title, description, width, height)
+    top = 20
+    bottom = top + ROW * max(len(boxes), 1)
     _axis(parts, left, right, top, bottom, maximum, money=True)
     scale = (right - left) / maximum
     for i, box in enumerate(boxes):
@@ -94,10 +105,15 @@ def bar_chart(chart_id: str, title: str, bars: list[tuple[str, int]], money: boo
     describe = (lambda v: pounds(v, whole=True)) if money else (lambda v: f"{v:,}")
     description = "; ".join(f"{label}: {describe(value)}" for label, value in bars) or "No figures to show."
     height = 30 + ROW * max(len(bars), 1) + 20
-    parts = _open(chart_id, title, description, width, height)
-    left, right, top = LABEL_WIDTH, width - 90, 10
-    bottom = top + ROW * max(len(bars), 1)
     maximum = _nice_max(max((v for _, v in bars), default=0))
+    left = _label_room([label for label, _ in bars])
+    value_room = max([90, *(text_width(describe(v), FONT_SIZE) + 10 for _, v in bars),
+                      text_width(describe(round(maximum)), FONT_SIZE) / 2 + 4])
+    width = max(width, round(left + PLOT_WIDTH + value_room))
+    right = width - value_room
+    parts = _open(chart_id, title, description, width, height)
+    top = 10
+    bottom = top + ROW * max(len(bars), 1)
     _axis(parts, left, right, top, bottom, maximum, money)
     scale = (right - left) / maximum
     for i, (label, value) in enumerate(bars):
@@ -124,11 +140,12 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
     described += [f"{name}: {describe(value)}" for name, value in reference_lines or []]
     height = 300
     parts = _open(chart_id, title, ". ".join(described), width, height)
-    left, right, top, bottom = 70, width - 20, 20, height - 80
     heights: list[int] = [v for _, vs in series for v in vs if v is not None]
     heights += [band[1] for band in bands or [] if band]
     heights += [value for _, value in reference_lines or []]
     maximum = _nice_max(max(heights, default=0) * 1.05)
+    left = max(70, round(text_width(describe(round(maximum)), FONT_SIZE) + 10))  # room for the axis's labels
+    right, top, bottom = width - 20, 20, height - 80
     scale = (bottom - top) / maximum
     step = (right - left) / max(len(x_labels) - 1, 1)
     for i in range(5):

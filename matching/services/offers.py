@@ -54,6 +54,7 @@ from matching.models import (
     WITHDRAWN,
     GroupOffer,
     Offer,
+    Proposal,
 )
 from matching.services.capacity import (
     free_block_places,
@@ -538,6 +539,16 @@ def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit
     if statuses:
         query = query.where(col(Offer.status).in_(statuses))
     return list(session.scalars(query))
+
+
+def latest_for_referral(session: Session, referral_id: int) -> tuple[Proposal | None, Offer | None, Home | None]:
+    """A referral's latest proposal and offer, and the home the offer (else the proposal) names."""
+    proposal = session.scalars(select(Proposal).where(Proposal.referral_id == referral_id)
+                               .order_by(col(Proposal.id).desc()).limit(1)).first()
+    offer = session.scalars(select(Offer).where(Offer.referral_id == referral_id)
+                            .order_by(col(Offer.id).desc()).limit(1)).first()
+    home_id = offer.home_id if offer is not None else proposal.chosen_home_id or proposal.home_id if proposal else None
+    return proposal, offer, session.get(Home, home_id) if home_id else None
 
 
 def homes_by_id(session: Session, home_ids: set[int]) -> dict[int, Home]:
