@@ -93,8 +93,9 @@ def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> 
                      f'fill="{BLUE}" fill-opacity="0.35" stroke="{BLUE}" stroke-width="1.5"/>')
         parts.append(f'<line x1="{xm:.1f}" y1="{y + 3}" x2="{xm:.1f}" y2="{y + ROW - 3}" stroke="{DARK}" '
                      'stroke-width="3"/>')
-    parts.append(f'<text x="{left}" y="{height - 4}" fill="{GREY}">Box: lower to upper quartile. '
-                 'Black line: median. Weekly cost.</text>')
+    legend = "Box: lower to upper quartile. Black line: median. Weekly cost."
+    legend_x = max(8, min(left, width - text_width(legend, FONT_SIZE) - 4))
+    parts.append(f'<text x="{legend_x:.0f}" y="{height - 4}" fill="{GREY}">{legend}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
