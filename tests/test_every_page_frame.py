@@ -60,7 +60,7 @@ def demo_pages(app, setup_session):  # type: ignore[no-untyped-def]
             if path is None:
                 continue
             response = client.get(path)
-            if response.status_code >= 400 or not response.content_type.startswith("text/html"):
+            if response.status_code != 200 or not response.content_type.startswith("text/html"):
                 continue
             pages.append((str(person.roles[0]), path, rule.rule,
                           BeautifulSoup(response.get_data(as_text=True), "html.parser")))
