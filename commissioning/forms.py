@@ -58,17 +58,6 @@ def parse_date(text: str | None) -> date | None:
     return parse_day(text)
 
 
-def parse_pounds(text: str | None) -> int | None:
-    """Pounds (like 4,500 or 4500.50) to pence; raises ValueError if it is not an amount."""
-    return numbers.pence(text)
-
-
-def pounds_text(pence: int | None) -> str:
-    if pence is None:
-        return ""
-    return f"{pence / 100:.2f}".removesuffix(".00")
-
-
 def _date_field(message: str) -> Any:
     def check(form: Any, field: Any) -> None:
         try:
@@ -80,7 +69,7 @@ def _date_field(message: str) -> Any:
 
 def _pounds_field(form: Any, field: Any) -> None:
     try:
-        parse_pounds(field.data)
+        numbers.pence(field.data)
     except ValueError as error:
         raise ValidationError(f"{field.label.text} {error}") from error
 

@@ -40,8 +40,6 @@ from commissioning.forms import (
     UploadForm,
     VacancyForm,
     parse_date,
-    parse_pounds,
-    pounds_text,
 )
 from commissioning.models import (
     HOUSEHOLD_STATUSES,
@@ -90,12 +88,13 @@ from commissioning.vocabulary import (
     SUITABILITIES,
     URGENCIES,
 )
-from rcc import audit, jobs
+from rcc import audit, jobs, numbers
 from rcc.audit import AuditAction
 from rcc.csv_files import CsvFileError, CsvRowErrors, write_csv
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldErrors, ServiceError
+from rcc.errors import Conflict, ServiceError
 from rcc.geography import local_authorities
+from rcc.layout import record_links
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, PROVIDER_STAFF, RCC_STAFF, Role
@@ -109,6 +108,7 @@ from rcc.web import (
     get_or_404,
     id_argument,
     page_number,
+    put_service_error,
     request_id,
     whole_number,
 )
@@ -132,7 +132,7 @@ def _vocabulary() -> dict[str, Any]:
             "LIVING_COMPANIONS": LIVING_COMPANIONS, "PETS": PETS, "ADDITIONAL_SUPPORT": ADDITIONAL_SUPPORT,
             "RISKS": RISKS,
             "PLACEMENT_TYPE_CHOICES": [(key, pt.label) for key, pt in PLACEMENT_TYPES.items()], "FUNDING": FUNDING, "lifecycle": lifecycle,
-            "pounds": _pounds, "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
+            "HOUSEHOLD_STATUSES": HOUSEHOLD_STATUSES}
 
 
 @bp.app_template_filter("need_labels")
@@ -155,22 +155,8 @@ def _sex_label(key: str) -> str:
     return {"F": "girls", "M": "boys"}.get(key, key)
 
 
-def _pounds(pence: int | None) -> str:
-    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
-
-
 def _is_council() -> bool:
     return bool(current_user.organisation_kind == OrgKind.COUNCIL)
-
-
-def _put_errors(form: Any, error: ServiceError, extra: list[dict[str, str]] | None = None) -> None:
-    """Attach a service's field errors to the form fields of the same name."""
-    fields = error.errors if isinstance(error, FieldErrors) else {getattr(error, "field", ""): error.message}
-    for name, message in fields.items():
-        if hasattr(form, name):
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
-        elif extra is not None:
-            extra.append({"text": message, "href": "#main-content"})
 
 
 # Referrals -----------------------------------------------------------------------------
@@ -183,7 +169,7 @@ def referrals() -> Any:
         status=args.get("status") if args.get("status") in lifecycle.STATUS_LABELS else None,
         urgency=args.get("urgency") if args.get("urgency") in URGENCIES else None,
         placement_type=args.get("placement_type") if args.get("placement_type") in PLACEMENT_TYPES else None,
-        council_id=id_argument("council_id"))
+        council_id=id_argument("council_id"), reference=args.get("reference", "").strip()[:40] or None)
     page = referral_service.list_referrals(db(), filters, page_number(), PER_PAGE)
     councils = _councils_to_filter_by()
     audit_read(AuditAction.REFERRAL_LISTED, [r for r, _c in page.rows], page=page.page, total=page.total)
@@ -267,7 +253,7 @@ def _details_from(form: ReferralForm) -> tuple[ChildDetails, ReferralDetails]:
         education_continuity=form.education_continuity.data == "yes", dol_order_needed=form.dol_order_needed.data,
         child_wishes=form.child_wishes.data or "", provider_summary=form.provider_summary.data or "",
         excluded_provider_ids=form.excluded_provider_ids.data or [],
-        excluded_areas=form.excluded_areas.data or [], max_weekly_cost=parse_pounds(form.max_weekly_cost.data),
+        excluded_areas=form.excluded_areas.data or [], max_weekly_cost=numbers.pence(form.max_weekly_cost.data),
         max_distance_miles=whole_number(form.max_distance_miles.data),
         out_of_area_reason=form.out_of_area_reason.data or None,
         sibling_group_id=whole_number(group))
@@ -315,7 +301,6 @@ def new_referral() -> Any:
         if whole_number(request.args.get("ssd_child")):
             _prefill_from_ssd(form, get_or_404(SsdChild, whole_number(request.args["ssd_child"])))
         audit_read(AuditAction.SIBLING_GROUP_LISTED, groups, form="new_referral")
-    extra: list[dict[str, str]] = []
     if form.validate_on_submit():
         child, details = _details_from(form)
         try:
@@ -324,9 +309,8 @@ def new_referral() -> Any:
             flash("Referral saved as a draft. Check the answers, then submit it to the RCC.")
             return redirect(url_for("commissioning.referral", referral_id=referral.id))
         except ServiceError as error:
-            _put_errors(form, error, extra)
-    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
-                           referral=None)
+            put_service_error(form, error)
+    return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form), referral=None)
 
 
 @bp.route("/referrals/<int:referral_id>")
@@ -347,7 +331,7 @@ def referral(referral_id: int) -> Any:
         "commissioning/referral.html", referral=found, child=child, group=group, events=events,
         excluded_providers=excluded_providers, excluded_homes=excluded_homes, placements=placement_rows,
         show_initials=_is_council(), legal_statuses=legal_statuses(), categories=categories_of_need(),
-        council=council,
+        council=council, related=record_links("referral", found),
         can_write=current_user.has_any_role(tuple(map(str, COUNCIL_WRITERS))),
         can_match=current_user.has_any_role((str(Role.RCC_PLACEMENT_OFFICER),)))
 
@@ -388,7 +372,7 @@ def edit_referral(referral_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error, extra)
+            put_service_error(form, error)
     return render_template("commissioning/referral_form.html", form=form, errors=form_errors(form) + extra,
                            referral=found)
 
@@ -429,7 +413,7 @@ def _fill_referral_form(form: ReferralForm, found: Referral, child: Child) -> No
     form.dol_order_needed.data, form.child_wishes.data = d.dol_order_needed, d.child_wishes
     form.provider_summary.data = d.provider_summary
     form.excluded_provider_ids.data, form.excluded_areas.data = d.excluded_provider_ids, d.excluded_areas
-    form.max_weekly_cost.data = pounds_text(d.max_weekly_cost)
+    form.max_weekly_cost.data = numbers.pounds_for_input(d.max_weekly_cost)
     form.max_distance_miles.data = str(d.max_distance_miles or "")
     form.out_of_area_reason.data = d.out_of_area_reason
     form.sibling_group_id.data = str(d.sibling_group_id or "")
@@ -442,7 +426,7 @@ def _transition(referral_id: int, action: Any, done: str) -> Any:
             action(s, found)
         flash(done)
     except ServiceError as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("commissioning.referral", referral_id=referral_id))
 
 
@@ -470,9 +454,8 @@ def withdraw_referral(referral_id: int) -> Any:
             flash("Referral withdrawn")
             return redirect(url_for("commissioning.referral", referral_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error, general="reason")
             if isinstance(error, Conflict):
-                form.reason.errors = [error.message]
                 # Someone else moved the referral meanwhile: the page says what it is now.
                 return render_template("commissioning/withdraw.html", form=form, errors=form_errors(form),
                                        referral=found), 409
@@ -502,8 +485,7 @@ def upload_referrals() -> Any:
                     imports.abandon_upload(s, imports.get_upload(s, int(started.id or 0)), error.message)
             return redirect(url_for("commissioning.referral_upload", upload_id=started.id))
         except CsvFileError as error:
-            errors = [{"text": error.message, "href": "#file"}]
-            form.file.errors = [error.message]
+            errors = put_service_error(form, error, general="file")
     return render_template("commissioning/upload.html", form=form, errors=errors, problems=[],
                            columns=imports.REFERRAL_COLUMNS, max_rows=imports.MAX_REFERRAL_ROWS,
                            max_megabytes=imports.MAX_REFERRAL_BYTES // (1024 * 1024))
@@ -559,7 +541,7 @@ def new_sibling_group() -> Any:
             flash("Sibling group created. Now add a referral for each child.")
             return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form), group=None)
 
 
@@ -606,9 +588,7 @@ def edit_sibling_group(sibling_group_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.name.errors = [*form.name.errors, error.message]
+            put_service_error(form, error, general="name")
     return render_template("commissioning/sibling_group_form.html", form=form, errors=form_errors(form) + extra,
                            group=group)
 
@@ -621,7 +601,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
     form.referral_id.choices = []
     chosen = (form.referral_id.data or "").strip()
     if whole_number(chosen) is None:
-        flash("Select a child to add")
+        flash("Select a child to add", "important")
     else:
         found = get_or_404(Referral, int(chosen))
         try:
@@ -629,7 +609,7 @@ def add_to_sibling_group(sibling_group_id: int) -> Any:
                 sibling_groups.add_to_group(s, group, found)
             flash("Child added to the group")
         except ServiceError as error:
-            flash(error.message)
+            flash(error.message, "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 
@@ -646,7 +626,7 @@ def remove_from_sibling_group(sibling_group_id: int) -> Any:
                 sibling_groups.remove_from_group(s, group, found)
             flash("Child removed from the group")
         except ServiceError as error:
-            flash(error.message)
+            flash(error.message, "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 
@@ -657,7 +637,7 @@ def submit_sibling_group(sibling_group_id: int) -> Any:
     session = db()
     drafts = [r for r in sibling_groups.members(session, group) if r.status == lifecycle.DRAFT]
     if not drafts:
-        flash("There are no draft referrals in this group to submit")
+        flash("There are no draft referrals in this group to submit", "important")
     else:
         try:
             with transaction(session) as s:
@@ -665,7 +645,7 @@ def submit_sibling_group(sibling_group_id: int) -> Any:
                     referral_service.submit_referral(s, draft)
             flash(f"{len(drafts)} referrals submitted to the RCC")
         except ServiceError as error:
-            flash(f"Nothing was submitted: {error.message}")
+            flash(f"Nothing was submitted: {error.message}", "important")
     return redirect(url_for("commissioning.sibling_group", sibling_group_id=group.id))
 
 
@@ -702,9 +682,7 @@ def end_placement(placement_id: int) -> Any:
             flash("Placement ended and the place is free again")
             return redirect(url_for("commissioning.placement", placement_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.end_date.errors = [error.message]
+            put_service_error(form, error, general="end_date")
     session = db()
     return render_template("commissioning/placement.html", placement=found,
                            child=session.get(Child, found.child_id),
@@ -764,7 +742,7 @@ def _home_details(form: HomeForm) -> HomeDetails:
         postcode=form.postcode.data or None, registered_places=whole_number(form.registered_places.data),
         age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data), sexes=form.sexes.data or [],
         needs_met=form.needs_met.data or [], max_sibling_group=whole_number(form.max_sibling_group.data),
-        weekly_price=parse_pounds(form.weekly_price.data), price_band=form.price_band.data,
+        weekly_price=numbers.pence(form.weekly_price.data), price_band=form.price_band.data,
         dol_capable=form.dol_capable.data, active=form.active.data)
 
 
@@ -783,7 +761,7 @@ def new_home() -> Any:
             flash("Home added. Now tell us its vacancies.")
             return redirect(url_for("commissioning.home", home_id=created.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form), home=None)
 
 
@@ -807,7 +785,7 @@ def edit_home(home_id: int) -> Any:
             getattr(form, name).data = getattr(d, name)
         for name in ("registered_places", "age_min", "age_max", "max_sibling_group"):
             getattr(form, name).data = str(getattr(d, name))
-        form.weekly_price.data = pounds_text(d.weekly_price)
+        form.weekly_price.data = numbers.pounds_for_input(d.weekly_price)
         form.show_version(found)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -819,7 +797,7 @@ def edit_home(home_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/home_form.html", form=form, errors=form_errors(form) + extra, home=found)
 
 
@@ -839,7 +817,7 @@ def home_rating(home_id: int) -> Any:
             flash("Ofsted rating saved")
             return redirect(url_for("commissioning.home", home_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/rating_form.html", form=form, errors=form_errors(form), home=found)
 
 
@@ -859,7 +837,7 @@ def home_inadequate_override(home_id: int) -> Any:
                   else "Matching will not propose this home while it is rated Inadequate")
             return redirect(url_for("commissioning.home", home_id=found.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     errors = form_errors(form)
     return render_template("commissioning/inadequate_override_form.html", form=form, errors=errors,
                            home=found), 400 if errors else 200
@@ -887,9 +865,7 @@ def home_vacancy(home_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
-            if isinstance(error, Conflict):
-                form.places_free.errors = [error.message]
+            put_service_error(form, error, general="places_free")
     return render_template("commissioning/vacancy_form.html", form=form, errors=form_errors(form) + extra,
                            home=found)
 
@@ -920,8 +896,7 @@ def import_ofsted() -> Any:
             with transaction(db()) as s:
                 summary = imports.import_ofsted(s, current_organisation(), data=data)
         except ServiceError as error:
-            errors = [{"text": error.message, "href": "#file"}]
-            form.file.errors = [error.message]
+            errors = put_service_error(form, error, general="file")
     return render_template("commissioning/import_ofsted.html", form=form, errors=errors, summary=summary)
 
 
@@ -976,7 +951,7 @@ def _household_details(form: HouseholdForm) -> fostering.HouseholdDetails:
         age_min=whole_number(form.age_min.data), age_max=whole_number(form.age_max.data),
         max_children=whole_number(form.max_children.data), siblings=bool(form.siblings.data),
         places_free=whole_number(form.places_free.data), needs_met=form.needs_met.data or [],
-        weekly_cost=parse_pounds(form.weekly_cost.data), status=form.status.data or "")
+        weekly_cost=numbers.pence(form.weekly_cost.data), status=form.status.data or "")
 
 
 @bp.route("/foster-households/new", methods=["GET", "POST"])
@@ -993,7 +968,7 @@ def new_foster_household() -> Any:
             flash("Foster household added")
             return redirect(url_for("commissioning.foster_household", household_id=created.id))
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/foster_household_form.html", form=form, errors=form_errors(form),
                            household=None)
 
@@ -1011,7 +986,7 @@ def edit_foster_household(household_id: int) -> Any:
             getattr(form, name).data = getattr(d, name)
         for name in ("age_min", "age_max", "max_children", "places_free"):
             getattr(form, name).data = str(getattr(d, name))
-        form.weekly_cost.data = pounds_text(d.weekly_cost)
+        form.weekly_cost.data = numbers.pounds_for_input(d.weekly_cost)
         form.show_version(found)
     extra: list[dict[str, str]] = []
     if form.validate_on_submit():
@@ -1023,7 +998,7 @@ def edit_foster_household(household_id: int) -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/foster_household_form.html", form=form,
                            errors=form_errors(form) + extra, household=found)
 
@@ -1048,7 +1023,7 @@ def in_house_preference() -> Any:
         except EditConflict as error:
             extra = conflict_errors(form, error)
         except ServiceError as error:
-            _put_errors(form, error)
+            put_service_error(form, error)
     return render_template("commissioning/in_house_preference.html", form=form, errors=form_errors(form) + extra)
 # SSDA903: the council's looked-after cohort in and out ----------------------------------------------
 

@@ -15,9 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.services.bids import BidDetails
-from contracts.services.common import parse_percentage, parse_pounds
+from contracts.services.common import parse_percentage
 from contracts.services.contracts import ContractDetails
 from contracts.services.tenders import LotDetails, TenderDetails
+from rcc import numbers
 from rcc.web import parse_day, whole_number
 
 UK = ZoneInfo("Europe/London")
@@ -85,8 +86,10 @@ def tender_from(form: Any) -> tuple[TenderDetails, dict[str, str]]:
 
 def lot_from(form: Any) -> tuple[LotDetails, dict[str, str]]:
     errors = {}
-    price = parse_pounds(form.get("max_weekly_price"))
-    if price is None and form.get("max_weekly_price"):
+    try:
+        price = numbers.pence(form.get("max_weekly_price"))
+    except ValueError:
+        price = None
         errors["max_weekly_price"] = "Enter the maximum price in pounds and pence, like 5200 or 5200.50"
     questions = []
     for number in range(1, MAX_QUESTIONS + 1):
@@ -103,8 +106,10 @@ def lot_from(form: Any) -> tuple[LotDetails, dict[str, str]]:
 
 def bid_from(form: Any, question_ids: list[int]) -> tuple[BidDetails, dict[str, str]]:
     errors = {}
-    price = parse_pounds(form.get("weekly_price"))
-    if price is None and form.get("weekly_price"):
+    try:
+        price = numbers.pence(form.get("weekly_price"))
+    except ValueError:
+        price = None
         errors["weekly_price"] = "Enter your price in pounds and pence, like 4950 or 4950.50"
     places = parse_int(form.get("places_offered"))
     if places is None and form.get("places_offered"):
@@ -115,8 +120,10 @@ def bid_from(form: Any, question_ids: list[int]) -> tuple[BidDetails, dict[str, 
 
 def contract_from(form: Any, home_ids: list[int], council_ids: list[int]) -> tuple[ContractDetails, dict[str, str]]:
     errors: dict[str, str] = {}
-    price = parse_pounds(form.get("weekly_price"))
-    if price is None and form.get("weekly_price"):
+    try:
+        price = numbers.pence(form.get("weekly_price"))
+    except ValueError:
+        price = None
         errors["weekly_price"] = "Enter the weekly price in pounds and pence, like 4950 or 4950.50"
     uplift = parse_percentage(form.get("annual_uplift") or "0")
     homes = {}

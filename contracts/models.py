@@ -7,6 +7,7 @@ integer columns; scores are hundredths of a point, so no float ever holds money 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import ClassVar
@@ -80,6 +81,13 @@ class Lot(Versioned, table=True):
     @property
     def quality_weight(self) -> int:
         return 100 - self.price_weight
+
+    @property
+    def numbered(self) -> str:
+        """'1: Children's homes', for 'Lot 1: …' and 'Bid for lot 1: …': a title typed as
+        'Lot 1: Children's homes' (or just 'Lot 1') is not given its number a second time."""
+        rest = re.sub(rf"^\s*lot\s*{self.number}\b\s*[:.\-–]?\s*", "", self.title or "", flags=re.IGNORECASE)
+        return f"{self.number}: {rest}" if rest else f"{self.number}"
 
 
 class QualityQuestion(SQLModel, table=True):

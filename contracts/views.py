@@ -29,7 +29,8 @@ from contracts.services import (
 from contracts.services import bids as bid_service
 from contracts.services import contracts as contract_service
 from contracts.services import settings as tender_rules
-from contracts.services.common import parse_pounds, percentage, pounds
+from contracts.services.common import percentage
+from rcc import numbers
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
@@ -66,7 +67,7 @@ def register(app: Flask) -> None:
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"pounds": pounds, "percentage": percentage, "tender_status": tenders.tender_status,
+    return {"percentage": percentage, "tender_status": tenders.tender_status,
             "STATUS_LABELS": tenders.STATUS_LABELS, "STATUS_TAG_CLASSES": tenders.STATUS_TAG_CLASSES,
             "uk_datetime": _uk_datetime, "uk_date": _uk_date, "NEEDS_AND_RISKS": NEEDS_AND_RISKS,
             "PLACEMENT_TYPES": PLACEMENT_TYPES, "MARKS": evaluation.MARKS}
@@ -774,7 +775,7 @@ def vary_contract(contract_id: int) -> Any:
     values: Any = {"row_version": str(contract.row_version)}
     if request.method == "POST":
         values = request.form
-        price = parse_pounds(values.get("weekly_price"))
+        price = _typed_amount(values.get("weekly_price"))
         change = variations.Variation(
             kind=values.get("kind", ""), effective_from=forms.parse_date(values.get("effective_from")),
             reason=values.get("reason", ""), weekly_price=price, home_id=forms.parse_int(values.get("home_id")),
@@ -789,6 +790,15 @@ def vary_contract(contract_id: int) -> Any:
     return render_template("contracts/vary.html", contract=contract, values=values, errors=_summary(errors),
                            field_errors=errors, kinds=variations.KINDS,
                            home_choices=[(str(r.home_id), h.name if h else f"Home {r.home_id}") for r, h in homes])
+
+
+def _typed_amount(text: str | None) -> int | None:
+    """``numbers.pence`` for a hand-parsed form: None when blank or not an amount, which the service
+    refuses naming the field."""
+    try:
+        return numbers.pence(text)
+    except ValueError:
+        return None
 
 
 # Individual placement agreements ----------------------------------------------------------
@@ -808,7 +818,7 @@ def placement_agreement(placement_id: int) -> Any:
         abort(404)
     if request.method == "POST":
         values: Any = request.form
-        fee, support = parse_pounds(values.get("weekly_fee")), parse_pounds(values.get("additional_support_weekly") or "0")
+        fee, support = _typed_amount(values.get("weekly_fee")), _typed_amount(values.get("additional_support_weekly") or "0")
         terms = agreements.AgreementTerms(fee, values.get("additional_support", ""), support,
                                           forms.parse_date(values.get("review_date")))
         page = url_for(".placement_agreement", placement_id=placement_id)
@@ -817,7 +827,7 @@ def placement_agreement(placement_id: int) -> Any:
         if moved:
             return moved
     else:
-        values = {"weekly_fee": f"{view.contract_price / 100:.2f}", "additional_support_weekly": "0"}
+        values = {"weekly_fee": numbers.pounds_for_input(view.contract_price), "additional_support_weekly": "0"}
         with transaction(s):
             from rcc import audit as audit_trail  # noqa: PLC0415
             from rcc.audit import AuditAction  # noqa: PLC0415

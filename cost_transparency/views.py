@@ -53,9 +53,9 @@ from cost_transparency.vocabulary import (
     REVIEW_STATUSES,
     REVIEW_TAGS,
     SECTOR_LABELS,
-    pounds,
     type_label,
 )
+from rcc import numbers
 from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import Conflict, FieldError, FieldErrors, ServiceError
@@ -65,7 +65,16 @@ from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
 from rcc.versions import EditConflict, conflict_errors, parse_version
-from rcc.web import audit_read, current_organisation, db, form_errors, get_or_404, parse_day, whole_number
+from rcc.web import (
+    audit_read,
+    current_organisation,
+    db,
+    form_errors,
+    get_or_404,
+    parse_day,
+    put_service_error,
+    whole_number,
+)
 
 bp = Blueprint("cost_transparency", __name__, template_folder="templates")
 
@@ -77,7 +86,7 @@ RCC_READERS = (Role.RCC_COMMISSIONER, Role.RCC_ADMIN, Role.RCC_PLACEMENT_OFFICER
 
 @bp.app_context_processor
 def _helpers() -> dict[str, Any]:
-    return {"pounds": pounds, "type_label": type_label, "render_chart": report_tables.render_chart}
+    return {"type_label": type_label, "render_chart": report_tables.render_chart}
 
 
 def _rcc_id() -> int:
@@ -95,7 +104,7 @@ def _day(name: str, default: date) -> date:
     try:
         return parse_day(text) or default
     except ValueError as error:
-        flash(f"{error}, so {default:%-d %B %Y} is shown instead.")
+        flash(f"{error}, so {default:%-d %B %Y} is shown instead.", "important")
         return default
 
 
@@ -104,20 +113,9 @@ def _period() -> tuple[date, date]:
     end = _day("to", today)
     start = _day("from", end - timedelta(days=364))
     if start > end:
-        flash("The start of the period was after its end, so the 12 months to the end are shown.")
+        flash("The start of the period was after its end, so the 12 months to the end are shown.", "important")
         start = end - timedelta(days=364)
     return start, end
-
-
-def _apply_errors(form: Any, error: ServiceError) -> None:
-    fields = error.errors if isinstance(error, FieldErrors) else (
-        {error.field: error.message} if isinstance(error, FieldError) else {})
-    for name, message in fields.items():
-        field = getattr(form, name, None)
-        if field is not None:
-            field.errors = [*list(field.errors or []), message]
-    if not fields:
-        flash(error.message)
 
 
 # Costs: a council's own beside the region's ---------------------------------------------------
@@ -206,9 +204,9 @@ def _details(form: CostRecordForm) -> CostDetails:
     errors: dict[str, str] = {}
     for name in cost_records.AMOUNT_FIELDS:
         try:
-            amounts[name] = imports.parse_pounds(getattr(form, name).data or "0")
+            amounts[name] = numbers.pence(getattr(form, name).data) or 0  # a blank amount is nothing paid
         except ValueError as error:
-            errors[name] = str(error)
+            errors[name] = f"Enter an amount in pounds, like 6108 or 6108.50 (it {error})"
     if errors:
         raise FieldErrors(errors)
     return CostDetails(start_date=form.start_date.data, end_date=form.end_date.data, need_band=form.need_band.data,
@@ -234,7 +232,7 @@ def placement_costs(placement_id: int) -> Any:
             flash("Cost record added.")
             return redirect(url_for("cost_transparency.placement_costs", placement_id=placement.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     home = db().get(Home, placement.home_id) if placement.home_id else None
     audit_read(AuditAction.PLACEMENT_VIEWED, [placement], page="costs")
     return render_template("cost_transparency/placement_costs.html", placement=placement, records=records,
@@ -266,7 +264,7 @@ def edit_record(cost_record_id: int) -> Any:
             return render_template("cost_transparency/edit_record.html", record=record, placement=placement,
                                    form=form, errors=conflict_errors(form, error)), 409
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/edit_record.html", record=record, placement=placement, form=form,
                            errors=form_errors(form))
 
@@ -340,7 +338,7 @@ def review(high_cost_review_id: int) -> Any:
             flash("Review outcome recorded.")
             return redirect(url_for("cost_transparency.reviews"))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     record = db().get(CostRecord, found.cost_record_id)
     placement = db().get(Placement, found.placement_id)
     home = db().get(Home, placement.home_id) if placement and placement.home_id else None
@@ -372,15 +370,17 @@ def settings() -> Any:
             return render_template("cost_transparency/settings.html", form=form,
                                    errors=conflict_errors(form, error)), 409
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/settings.html", form=form, errors=form_errors(form))
 
 
 # The RCC's comparison -----------------------------------------------------------------------------
 
 @bp.route("/costs/comparison")
-@allow(*RCC_READERS)
+@allow(*RCC_READERS, *FINANCE)
 def comparison_page() -> Any:
+    if _is_council():  # a council compares its own costs with the region's figures, disclosure-controlled
+        return redirect(url_for("cost_transparency.overview", **request.args))
     start, end = _period()
     found = comparison.observations(db(), start, end, rcc_id=_rcc_id())
     councils = sorted(_council_names().items(), key=lambda item: item[1])
@@ -427,7 +427,7 @@ def new_publication() -> Any:
             flash("Draft made from the current data. Check it, then approve it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/new_publication.html", form=form, errors=form_errors(form))
 
 
@@ -453,7 +453,7 @@ def _publication_action(publication_id: int, action: Any, done: str) -> Any:
             action(s, found)
         flash(done)
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("cost_transparency.publication", publication_id=found.id))
 
 
@@ -498,10 +498,10 @@ def edit_publication(publication_id: int) -> Any:
                                    statuses=PUBLICATION_STATUSES, tags=PUBLICATION_TAGS, form=ConfirmForm(),
                                    correction=CorrectionForm(), edit=form, errors=edit_errors), 409
         except Conflict as error:
-            flash(error.message)
+            flash(error.message, "important")
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     db().refresh(found)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
@@ -517,7 +517,7 @@ def delete_publication(publication_id: int) -> Any:
         with transaction(db()) as s:
             publications.delete_draft(s, found)
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
         return redirect(url_for("cost_transparency.publication", publication_id=found.id))
     flash("Draft deleted.")
     return redirect(url_for("cost_transparency.publications_list"))
@@ -535,10 +535,10 @@ def correct_publication(publication_id: int) -> Any:
             flash(f"Version {made.version} drafted from the current data. Check, approve and publish it.")
             return redirect(url_for("cost_transparency.publication", publication_id=made.id))
         except Conflict as error:
-            flash(error.message)
+            flash(error.message, "important")
             return redirect(url_for("cost_transparency.publication", publication_id=found.id))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return render_template("cost_transparency/publication.html", publication=found, snapshot=found.snapshot,
                            versions=publications.versions_of(db(), found.slug), statuses=PUBLICATION_STATUSES,
                            tags=PUBLICATION_TAGS, form=ConfirmForm(), correction=form,
@@ -677,7 +677,7 @@ def set_provider_parent_group() -> Any:
             flash(f"Provider added to the parent group {name}. Provider risk now counts the group as one.")
             return redirect(url_for("cost_transparency.provider_parent_groups"))
         except ServiceError as error:
-            _apply_errors(form, error)
+            put_service_error(form, error)
     return _parent_groups_page(form, 400)
 
 

@@ -73,10 +73,3 @@ def type_label(key: str) -> str:
     return found.label if found else key.replace("_", " ").capitalize()
 
 
-def pounds(pence: int | float | None, whole: bool = True) -> str:
-    """£6,108 (or £6,108.50 with ``whole=False``); an em dash for no figure."""
-    if pence is None:
-        return "–"
-    if whole:
-        return f"£{round(pence / 100):,}"
-    return f"£{pence / 100:,.2f}"

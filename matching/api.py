@@ -15,6 +15,7 @@ from flask_smorest import abort as api_abort
 from sqlalchemy import select
 
 from commissioning.models import Placement
+from commissioning.services import placements
 from matching import schemas
 from matching.models import MatchingRun, Offer, Proposal
 from matching.services import approvals, jobs, offers, policy, review, runs, shortage
@@ -394,7 +395,7 @@ def end_placement(body: dict, placement_id: int) -> Any:
     placement = get_or_404(Placement, placement_id)
     try:
         with transaction(db()) as s:
-            approvals.finish_placement(s, placement, body["end_date"], body["reason_code"])
+            placements.end_placement(s, placement, body["end_date"], body["reason_code"])
     except ServiceError as error:
         raise_service_error(error)
     return placement

@@ -68,14 +68,6 @@ class DayMonthYear:
             return None
 
 
-def parse_pounds(text: str | None) -> int | None:
-    """'£4,800.50' -> 480050 pence; None when it is not an amount of money."""
-    try:
-        return numbers.pence(text)
-    except ValueError:
-        return None
-
-
 class ApproveForm(FlaskForm):
     start_day = StringField("Day")
     start_month = StringField("Month")
@@ -86,7 +78,10 @@ class ApproveForm(FlaskForm):
         return DayMonthYear(self, "start").value()
 
     def weekly_cost_pence(self) -> int | None:
-        return parse_pounds(self.weekly_cost.data)
+        try:
+            return numbers.pence(self.weekly_cost.data)
+        except ValueError:
+            return None  # the service asks for the weekly cost
 
 
 class EndPlacementForm(FlaskForm):

@@ -121,13 +121,6 @@ def placement_approved(session: Session, offer: Offer, placement: Placement) -> 
             "start_date": f"{placement.start_date:%-d %B %Y}"}, about=f"placement:{placement.id}")
 
 
-def placement_ended(session: Session, placement: Placement) -> None:
-    notify(session, Event.PLACEMENT_ENDED, placement.rcc_id,
-           [_answerer(session, placement), To(placement.rcc_id, RCC_PLACEMENTS)],
-           {"home": _place_name(session, placement, placement.provider_id),
-            "end_date": f"{placement.end_date:%-d %B %Y}"}, about=f"placement:{placement.id}")
-
-
 def run_failed(session: Session, run: MatchingRun) -> None:
     notify(session, Event.RUN_FAILED, run.rcc_id, [To(run.rcc_id, RCC_PLACEMENTS)],
            {"run": f"#{run.id}", "reason": (run.error or "no reason was recorded")[:500]},

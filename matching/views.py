@@ -27,6 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from commissioning.models import Child, Placement, Referral
+from commissioning.services import placements as placement_service
 from commissioning.services.referrals import open_referrals_for_matching
 from commissioning.vocabulary import PLACEMENT_TYPES, URGENCIES
 from matching.forms import (
@@ -40,6 +41,7 @@ from matching.forms import (
     StartRunForm,
 )
 from matching.models import (
+    OFFER_STATUS_LABELS,
     PROPOSAL_STATUS_LABELS,
     PROPOSED,
     PROVIDER_ACCEPTED,
@@ -69,10 +71,20 @@ from rcc.db import transaction
 from rcc.errors import FieldErrors, NotFound, ServiceError
 from rcc.forms import ConfirmForm
 from rcc.geography import distance_precision, precision_of_postcode
+from rcc.layout import add_record_links
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import COUNCIL_STAFF, RCC_STAFF, Role
-from rcc.web import audit_read, db, form_errors, get_or_404, page_number, request_id, whole_number
+from rcc.web import (
+    audit_read,
+    db,
+    form_errors,
+    get_or_404,
+    page_number,
+    put_service_error,
+    request_id,
+    whole_number,
+)
 
 RUNNERS = (Role.RCC_PLACEMENT_OFFICER, Role.RCC_ADMIN)
 COUNCIL_DECIDERS = (Role.COUNCIL_PLACEMENT_OFFICER, Role.COUNCIL_ADMIN)
@@ -94,11 +106,22 @@ def register(app: Flask) -> None:
     from matching import pack_views  # noqa: PLC0415 - referral packs' pages (branch eoi)
 
     pack_views.register(app)
+    add_record_links(app, "referral", _referral_links)
 
 
-@bp.app_template_filter("matching_pounds")
-def _pounds(pence: int | None) -> str:
-    return "" if pence is None else f"£{pence / 100:,.2f}".removesuffix(".00")
+def _referral_links(referral: Referral) -> list[tuple[str, str]]:
+    """From a referral's page to its latest proposal, offer and the home they name."""
+    proposal, offer, home = offers.latest_for_referral(db(), int(referral.id or 0))
+    links = []
+    if proposal is not None:
+        links.append((f"The proposal from matching run {proposal.run_id}",
+                      url_for("matching.proposal", proposal_id=proposal.id)))
+    if offer is not None:
+        links.append((f"The offer ({OFFER_STATUS_LABELS.get(offer.status, offer.status).lower()})",
+                      url_for("matching_offers.offer", offer_id=offer.id)))
+    if home is not None:
+        links.append((f"The home: {home.name}", url_for("commissioning.home", home_id=home.id)))
+    return links
 
 
 @bp.app_template_filter("matching_when")
@@ -108,20 +131,6 @@ def _when(moment: Any) -> str:
 
 def _can(roles: tuple[Role, ...]) -> bool:
     return bool(current_user.has_any_role(tuple(map(str, roles))))
-
-
-def _service_errors(form: Any, error: ServiceError) -> list[dict[str, str]]:
-    """Put a service's field errors on the form's fields; anything else goes in the summary alone."""
-    fields = error.errors if isinstance(error, FieldErrors) else {getattr(error, "field", ""): error.message}
-    summary = []
-    for name, message in fields.items():
-        field = getattr(form, name, None) if name else None
-        if field is not None:
-            field.errors = [*field.errors, message]
-            summary.append({"text": message, "href": f"#{field.id}"})
-        else:
-            summary.append({"text": message, "href": "#main-content"})
-    return summary
 
 
 # Runs ------------------------------------------------------------------------------------
@@ -166,7 +175,7 @@ def new_run() -> Any:
         except jobs.QueueUnavailable as error:
             errors, status = [{"text": error.message, "href": "#main-content"}], 503
         except ServiceError as error:
-            errors = _service_errors(form, error)
+            errors = put_service_error(form, error)
     else:
         errors = form_errors(form)
     children = _children_of(session, open_referrals)
@@ -463,7 +472,7 @@ def choose_alternative(proposal_id: int) -> Any:
         with transaction(db()) as s:
             offer = review.choose_alternative(s, found, form.home_id.data, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, alternative_form=form, errors=_service_errors(form, error),
+        return _proposal_page(found, alternative_form=form, errors=put_service_error(form, error),
                               status=400 if isinstance(error, FieldErrors) else 409)
     flash(f"Offer sent for the home you chose. The provider has until {_when(offer.respond_by)} to answer.")
     return _after_decision(found)
@@ -480,7 +489,7 @@ def leave_unmatched(proposal_id: int) -> Any:
         with transaction(db()) as s:
             review.leave_unmatched(s, found, form.reason.data)
     except ServiceError as error:
-        return _proposal_page(found, unmatched_form=form, errors=_service_errors(form, error),
+        return _proposal_page(found, unmatched_form=form, errors=put_service_error(form, error),
                               status=400 if isinstance(error, FieldErrors) else 409)
     flash("The child is left unmatched in this run; they stay in matching for the next run.")
     return _after_decision(found)
@@ -554,7 +563,7 @@ def withdraw_offer(offer_id: int) -> Any:
         with transaction(db()) as s:
             offers.withdraw_offer(s, found, form.reason.data)
     except ServiceError as error:
-        return _offer_page(found, form, _service_errors(form, error), 409)
+        return _offer_page(found, form, put_service_error(form, error), 409)
     flash("Offer withdrawn; the child is back in matching.")
     return redirect(url_for("matching_offers.offer", offer_id=found.id))
 
@@ -598,7 +607,7 @@ def household_decline(offer_id: int) -> Any:
             offers.decline_offer(s, found, form.reason.data, form.details.data or "")
     except ServiceError as error:
         db().refresh(found)
-        return _offer_page(found, errors=_service_errors(form, error), decline_form=form,
+        return _offer_page(found, errors=put_service_error(form, error), decline_form=form,
                            status=400 if isinstance(error, FieldErrors) else 409)
     flash("You declined the offer for your foster household.")
     return redirect(url_for("matching_offers.offers_list"))
@@ -615,7 +624,7 @@ def offer_next_home(offer_id: int) -> Any:
         with transaction(db()) as s:
             made = review.offer_next_home(s, found, form.home_id.data)
     except ServiceError as error:
-        return _offer_page(found, errors=_service_errors(form, error), next_form=form,
+        return _offer_page(found, errors=put_service_error(form, error), next_form=form,
                            status=400 if isinstance(error, FieldErrors) else 409)
     flash(f"Offer sent to the next home. The provider has until {_when(made.respond_by)} to answer.")
     return redirect(url_for("matching_offers.offer", offer_id=made.id))
@@ -682,7 +691,7 @@ def provider_decline(offer_id: int) -> Any:
             offers.decline_offer(s, found, form.reason.data, form.details.data or "")
     except ServiceError as error:
         db().refresh(found)
-        return _provider_offer_page(found, form, _service_errors(form, error),
+        return _provider_offer_page(found, form, put_service_error(form, error),
                                     400 if isinstance(error, FieldErrors) else 409)
     flash("You declined the offer. Thank you for answering.")
     return redirect(url_for("matching_provider.provider_offers"))
@@ -731,22 +740,22 @@ def approve(offer_id: int) -> Any:
     form = ApproveForm()
     errors = approvals.check_approval(form.start_date(), form.weekly_cost_pence(), date.today())
     if errors:
-        return _approval_page(found, form, errors=_date_and_cost_errors(errors), status=400)
+        return _approval_page(found, form, errors=put_service_error(form, FieldErrors(errors), fields=APPROVAL_FIELDS),
+                              status=400)
     try:
         with transaction(db()) as s:
             placement = approvals.approve_offer(s, found, form.start_date(), form.weekly_cost_pence())
     except ServiceError as error:
         db().refresh(found)
         if isinstance(error, FieldErrors):
-            return _approval_page(found, form, errors=_date_and_cost_errors(error.errors), status=400)
+            return _approval_page(found, form, errors=put_service_error(form, error, fields=APPROVAL_FIELDS),
+                                  status=400)
         return _approval_page(found, form, errors=[{"text": error.message, "href": "#decision"}], status=409)
     flash(f"Approved. The placement starts on {placement.start_date:%-d %B %Y} and the place is taken.")
     return redirect(url_for("matching_placements.placements"))
 
 
-def _date_and_cost_errors(errors: dict[str, str]) -> list[dict[str, str]]:
-    anchors = {"start_date": "#start_day", "weekly_cost": "#weekly_cost"}
-    return [{"text": message, "href": anchors.get(name, "#main-content")} for name, message in errors.items()]
+APPROVAL_FIELDS = {"start_date": "start_day"}  # the service's date is the form's three boxes
 
 
 @approvals_bp.route("/<int:offer_id>/reject", methods=["POST"])
@@ -761,7 +770,7 @@ def reject(offer_id: int) -> Any:
             approvals.reject_offer(s, found, form.reason.data)
     except ServiceError as error:
         db().refresh(found)
-        return _approval_page(found, ApproveForm(), form, _service_errors(form, error), 409)
+        return _approval_page(found, ApproveForm(), form, put_service_error(form, error), 409)
     flash("You rejected the home. The child is back in matching and this home will not be proposed again.")
     return redirect(url_for("matching_approvals.approvals_list"))
 
@@ -796,13 +805,11 @@ def end_placement(placement_id: int) -> Any:
         if form.validate_on_submit():
             try:
                 with transaction(db()) as s:
-                    approvals.finish_placement(s, found, form.end_date(), form.reason_code.data)
+                    placement_service.end_placement(s, found, form.end_date(), form.reason_code.data)
                 flash("The placement has ended and its place in the home is free again.")
                 return redirect(url_for("matching_placements.placements"))
             except ServiceError as error:
-                fields = error.errors if isinstance(error, FieldErrors) else {"end_date": error.message}
-                anchors = {"end_date": "#end_day", "reason_code": "#reason_code"}
-                errors = [{"text": m, "href": anchors.get(n, "#main-content")} for n, m in fields.items()]
+                errors = put_service_error(form, error, general="end_day", fields={"end_date": "end_day"})
                 conflict = not isinstance(error, FieldErrors)
         else:
             errors = form_errors(form)

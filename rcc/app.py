@@ -156,7 +156,7 @@ def _init_login(app: Flask) -> None:
                     401, {"WWW-Authenticate": API_CHALLENGE})
         from flask import flash, redirect, url_for  # noqa: PLC0415
 
-        flash(login_manager.login_message)
+        flash(login_manager.login_message, "important")
         return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
 
 

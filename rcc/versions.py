@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, declared_attr
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Field, SQLModel
 
+from rcc import numbers
 from rcc.errors import Conflict
 
 VERSION = "row_version"
@@ -146,7 +147,7 @@ def describe(value: Any, money: bool = False) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if money and isinstance(value, int):
-        return f"£{value / 100:,.2f}"
+        return numbers.pounds(value)
     if isinstance(value, datetime):
         return value.strftime("%-d %B %Y %H:%M")
     if isinstance(value, date):

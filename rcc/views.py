@@ -41,6 +41,7 @@ from rcc.web import (
     form_errors,
     get_or_404,
     page_number,
+    put_service_error,
     sign_in_to_session,
     whole_number,
 )
@@ -115,7 +116,7 @@ def _pending_user() -> User | None:
                 users.end_pending_sign_in(s, user)
         session.clear()
         if problem == "expired":
-            flash(users.PENDING_EXPIRED)
+            flash(users.PENDING_EXPIRED, "important")
         return None
     return user
 
@@ -165,7 +166,7 @@ def set_up_two_factor() -> Any:
                 users.set_up_two_factor(s, user, secret, form.code.data)
             return _complete_sign_in(user)
         except ServiceError as error:
-            form.code.errors.append(error.message)
+            put_service_error(form, error, general="code")
     return render_template("rcc/set_up_two_factor.html", form=form, errors=form_errors(form), secret=secret,
                            uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
 
@@ -233,7 +234,7 @@ def accept_invite() -> Any:
             flash("Your account is ready. Sign in with your email address, password and security code.")
             return redirect(url_for("auth.sign_in"))
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "code")).errors.append(error.message)
+            put_service_error(form, error, general="code")
     return render_template("rcc/accept_invite.html", form=form, errors=form_errors(form), user=user,
                            secret=secret, uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name="Regional Care Cooperative"))
 
@@ -259,7 +260,7 @@ def end_session(session_id: int) -> Any:
             users.end_other_session(s, current_user, session_id, current)
         flash("That session has ended. Anyone using it has been signed out.")
     except Conflict as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("auth.your_sessions"))
 
 
@@ -321,7 +322,7 @@ def invite() -> Any:
                 user, token = elsewhere.decoy
             return render_template("rcc/admin/invite_sent.html", person=user)
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "email")).errors.append(error.message)
+            put_service_error(form, error, general="email")
     return render_template("rcc/admin/invite.html", form=form, errors=form_errors(form))
 
 
@@ -354,7 +355,7 @@ def change_person(user_id: int, action: str) -> Any:
             change(s, person_)
         flash(f"{person_.name} {outcome}" if " " in outcome else f"{person_.name} has been {outcome}")
     except ServiceError as error:
-        flash(error.message)
+        flash(error.message, "important")
     return redirect(url_for("admin.person", user_id=user_id))
 
 
@@ -395,7 +396,7 @@ def api_tokens() -> Any:
                                                         whole_number(form.days.data) or 0)
             form = ApiTokenForm(formdata=None)
         except ServiceError as error:
-            getattr(form, getattr(error, "field", "name"), form.name).errors.append(error.message)
+            put_service_error(form, error, general="name")
     tokens = db().scalars(select(ApiToken).order_by(ApiToken.id.desc())).all()
     return render_template("rcc/admin/api_tokens.html", form=form, errors=form_errors(form), tokens=tokens,
                            secret=secret, revoke_form=ConfirmForm(),

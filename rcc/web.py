@@ -17,6 +17,7 @@ from rcc.audit import Actor, AuditAction, set_actor
 from rcc.config import SESSION_LIFETIME
 from rcc.csv_files import UNSTORABLE
 from rcc.db import Session, has_committed, lost_connection, transaction
+from rcc.errors import FieldError, FieldErrors, ServiceError
 from rcc.models import Organisation, User, UserSession
 from rcc.tenancy import TenantScope, set_scope
 
@@ -228,7 +229,7 @@ def init_request_handling(app: Flask) -> None:
             logout_user()
             session.clear()  # the cookie's token is no good: drop it, so it is not looked up again
             set_scope(db(), PUBLIC_SCOPE)
-            flash(SIGNED_OUT_BECAUSE[ended])
+            flash(SIGNED_OUT_BECAUSE[ended], "important")
             return
         if not user.is_authenticated:
             return
@@ -297,8 +298,36 @@ def _retry_once_on_lost_connection(app: Flask) -> None:
 
 
 def form_errors(form: Any) -> list[dict[str, str]]:
-    """Errors for the GOV.UK error summary, each linking to its field."""
+    """Errors for the GOV.UK error summary, each linking to its field; then any message a service
+    gave that belongs to no field of the form (``put_service_error``), linked to the page's content."""
     return [
         {"text": messages[0], "href": f"#{getattr(form, name).id}"}
         for name, messages in form.errors.items() if messages and hasattr(form, name)
-    ]
+    ] + [{"text": message, "href": "#main-content"} for message in getattr(form, SUMMARY_ONLY, [])]
+
+
+SUMMARY_ONLY = "rcc_summary_only_errors"
+
+
+def put_service_error(form: Any, error: ServiceError, *, general: str | None = None,
+                      fields: dict[str, str] | None = None) -> list[dict[str, str]]:
+    """The one way to show a service's refusal on a form: each message goes on the field it names.
+
+    ``fields`` maps a service's name for a field to the form's, where they differ (``end_date`` is
+    the form's ``end_day`` box, say). A message naming no field (a ``Conflict``) goes on the
+    ``general`` field if one is given. Any other message, for a field the form does not have, is
+    never dropped: it is shown in the error summary alone. Returns the error summary's items.
+    """
+    if isinstance(error, FieldErrors):
+        messages = dict(error.errors)
+    elif isinstance(error, FieldError):
+        messages = {error.field: error.message}
+    else:
+        messages = {general or "": error.message}
+    for name, message in messages.items():
+        field = getattr(form, (fields or {}).get(name, name), None) if name else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*list(field.errors or []), message]
+        else:
+            setattr(form, SUMMARY_ONLY, [*getattr(form, SUMMARY_ONLY, []), message])
+    return form_errors(form)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.lifecycle import LIVE_STATUSES
-from commissioning.models import Home, Referral, SiblingGroup, Vacancy, is_stale
+from commissioning.models import Child, Home, Referral, SiblingGroup, Vacancy, is_stale
 from commissioning.vocabulary import PLACEMENT_TYPES, URGENCIES
 from rcc.models import Organisation, utcnow
 
@@ -25,7 +25,7 @@ class Dashboard:
     by_type: list[tuple[str, int]]
     by_council: list[tuple[str, int]]
     ageing: list[tuple[str, int]]
-    oldest: list[tuple[Referral, str, int]]  # (referral, council name, days waiting)
+    oldest: list[tuple[Referral, str, int, str]]  # (referral, council name, days waiting, child's reference)
     vacancies_by_type: list[tuple[str, int]]
     vacancies_by_area: list[tuple[str, int]]
     stale: list[tuple[Vacancy, Home]]
@@ -50,6 +50,9 @@ def region_dashboard(session: Session) -> Dashboard:
     ages = Counter(next(label for low, high, label in AGE_BANDS if low <= days_waiting(r, now) <= high)
                    for r in live)
     oldest = sorted(live, key=lambda r: (-days_waiting(r, now), r.id))[:10]
+    references: dict[int, str] = dict(session.execute(  # type: ignore[arg-type]
+        select(Child.id, Child.reference).where(col(Child.id).in_({r.child_id for r in oldest})))
+                                      .all()) if oldest else {}
     supply = session.execute(select(Home, Vacancy).join(Vacancy, Vacancy.home_id == Home.id)
                              .where(col(Home.active).is_(True))).all()
     free_by_type: Counter[str] = Counter()
@@ -70,7 +73,8 @@ def region_dashboard(session: Session) -> Dashboard:
         by_type=[(pt.label, types[key]) for key, pt in PLACEMENT_TYPES.items()],
         by_council=sorted(by_council.items(), key=lambda item: (-item[1], item[0])),
         ageing=[(label, ages[label]) for _, _, label in AGE_BANDS],
-        oldest=[(r, councils.get(r.council_id, ""), days_waiting(r, now)) for r in oldest],
+        oldest=[(r, councils.get(r.council_id, ""), days_waiting(r, now), references.get(r.child_id, f"Referral {r.id}"))
+                for r in oldest],
         vacancies_by_type=[(pt.label, free_by_type[key]) for key, pt in PLACEMENT_TYPES.items()],
         vacancies_by_area=sorted(free_by_area.items(), key=lambda item: (-item[1], item[0])),
         stale=sorted(stale, key=lambda pair: pair[0].last_confirmed_at),

@@ -23,7 +23,10 @@ from commissioning.vocabulary import FUNDING
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.db import transition
-from rcc.errors import Conflict, FieldErrors
+from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.models import utcnow
+from rcc.notifications import Event, To, notify
+from rcc.roles import Role
 from rcc.tenancy import within_rcc
 
 
@@ -92,20 +95,29 @@ def record_household_placement(session: Session, referral: Referral, household_i
     return placement
 
 
-def end_placement(session: Session, placement: Placement, end_date: date, reason_code: str) -> Placement:
-    """End a placement, free its place in the home, and close the referral.
+def end_placement(session: Session, placement: Placement, end_date: date | None, reason_code: str,
+                  today: date | None = None) -> Placement:
+    """End a placement, free its place in the home, close the referral, and tell the provider and the RCC.
 
+    The one way to end a placement, whichever page or API call asks: an end date is needed, on or
+    after the start and not in the future (``today``, by default the UTC date now).
     A placement ends once: the end date is set only if it is still empty (one conditional
     UPDATE), so of two people ending it at the same moment one is told it has already ended,
     and its place is freed once.
     """
+    acting = audit.current_actor(session).organisation_id
+    if placement.foster_household_id is not None and acting == placement.provider_id != placement.council_id:
+        # The council whose in-house carers these are reads the placement, but only the child's council ends it.
+        raise NotFound()
     errors: dict[str, str] = {}
     if placement.end_date is not None:
         raise Conflict("This placement has already ended")
     if end_date is None:
-        errors["end_date"] = "Enter the date the placement ended"
+        errors["end_date"] = "Enter the date the placement ended, like 27 3 2027"
     elif end_date < placement.start_date:
         errors["end_date"] = "The end date must be on or after the start date"
+    elif end_date > (today or utcnow().date()):
+        errors["end_date"] = "The end date cannot be in the future"
     if reason_code not in placement_end_reasons():
         errors["reason_code"] = "Select why the placement ended"
     if errors:
@@ -117,6 +129,7 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
     transition(session, placement, "end_date", None, end_date,
                lambda ended: f"Someone else has just ended this placement (on {ended.end_date:%d %B %Y})",
                end_reason=reason_code)
+    home = None
     if placement.foster_household_id is not None:
         _free_household_place(session, placement)
     else:
@@ -129,6 +142,11 @@ def end_placement(session: Session, placement: Placement, end_date: date, reason
     if referral is not None and referral.status == PLACED:
         referrals.mark_ended(session, referral, placement_end_reasons()[reason_code])
     audit.record(session, AuditAction.PLACEMENT_ENDED, placement, end_date=end_date, reason=reason_code)
+    notify(session, Event.PLACEMENT_ENDED, placement.rcc_id,
+           [To(placement.provider_id, (Role.PROVIDER_MANAGER,)), To(placement.rcc_id, (Role.RCC_PLACEMENT_OFFICER,))],
+           {"home": home.name if home is not None else
+            "a foster household" if placement.foster_household_id is not None else f"home {placement.home_id}",
+            "end_date": f"{end_date:%-d %B %Y}"}, about=f"placement:{placement.id}")
     return placement
 
 

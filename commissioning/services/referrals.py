@@ -701,6 +701,7 @@ class ReferralFilters:
     urgency: str | None = None
     placement_type: str | None = None
     council_id: int | None = None
+    reference: str | None = None  # part of the child's reference, in any case
 
 
 @dataclass
@@ -720,6 +721,9 @@ def list_referrals(session: Session, filters: ReferralFilters, page: int = 1, pe
     conditions = [column == value for column, value in (
         (Referral.status, filters.status), (Referral.urgency, filters.urgency),
         (Referral.placement_type, filters.placement_type), (Referral.council_id, filters.council_id)) if value]
+    if filters.reference:
+        conditions.append(col(Referral.child_id).in_(
+            select(Child.id).where(col(Child.reference).icontains(filters.reference, autoescape=True))))
     page = max(1, page)
     order = (Referral.date_needed, Referral.id)
     # The page's referrals are picked from the referral table alone, then joined to their children,

@@ -16,10 +16,11 @@ from sqlmodel import col
 from commissioning.models import Home
 from contracts.models import Bid, Lot, Tender
 from contracts.services import tenders
-from contracts.services.common import aware, is_rcc, pounds, provider_id_of
+from contracts.services.common import aware, is_rcc, provider_id_of
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.numbers import pounds
 
 
 @dataclass

@@ -44,23 +44,6 @@ def round_half_up(value: Decimal, places: Decimal = HUNDREDTH) -> Decimal:
     return value.quantize(places, rounding=ROUND_HALF_UP)
 
 
-def pounds(pence: int | None) -> str:
-    """£1,234.56 for 123456 pence."""
-    if pence is None:
-        return ""
-    sign = "-" if pence < 0 else ""
-    whole, part = divmod(abs(pence), 100)
-    return f"{sign}£{whole:,}.{part:02d}"
-
-
-def parse_pounds(text: str | None) -> int | None:
-    """Pence from '1,234.56' or '£1234'; None if it is not an amount of money."""
-    try:
-        return numbers.pence(text)
-    except ValueError:
-        return None
-
-
 def parse_percentage(text: str | None) -> int | None:
     """Basis points from '2.5' or '2.5%' (250); None if it is not a percentage with at most 2 decimals."""
     try:

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from contracts.models import AwardLetter, Bid, Lot, Tender
-from contracts.services.common import aware, is_rcc, pounds, scope_of
+from contracts.services.common import aware, is_rcc, scope_of
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import NotFound
 from rcc.models import Organisation
+from rcc.numbers import pounds
 from rcc.tenancy import OrgKind
 
 if TYPE_CHECKING:

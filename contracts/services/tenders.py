@@ -18,12 +18,13 @@ from sqlmodel import col
 from commissioning.vocabulary import NEEDS_AND_RISKS, PLACEMENT_TYPES
 from contracts import notices
 from contracts.models import Lot, QualityQuestion, Tender
-from contracts.services.common import aware, is_rcc, pounds
+from contracts.services.common import aware, is_rcc
 from contracts.services.settings import settings_for
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
 from rcc.models import Organisation
+from rcc.numbers import pounds
 from rcc.versions import save_edit
 
 DRAFT = "draft"

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from contracts.models import BlockContract, ContractHome, ContractPrice, ContractVariation
 from contracts.services.block_places import _occupied
-from contracts.services.common import is_rcc, pounds
+from contracts.services.common import is_rcc
 from contracts.services.contracts import price_history, weekly_price_on
 from rcc import audit
 from rcc.audit import AuditAction
 from rcc.errors import Conflict, FieldErrors, NotFound
+from rcc.numbers import pounds
 
 KINDS = {"price": "Price", "places": "Places at a home", "term": "Term (end date)", "end": "Ended early"}
 

@@ -13,6 +13,9 @@ from math import ceil, log10
 
 from markupsafe import Markup
 
+from commissioning.charts import text_width
+from rcc.numbers import pounds
+
 BLUE = "#1d70b8"
 DARK = "#0b0c0c"
 GREY = "#505a5f"
@@ -21,6 +24,13 @@ ORANGE = "#f47738"
 FONT = "Arial, 'DejaVu Sans', sans-serif"
 LABEL_WIDTH = 200
 ROW = 28
+FONT_SIZE = 13
+PLOT_WIDTH = 300  # the least room for the bars and boxes themselves
+
+
+def _label_room(labels: list[str]) -> float:
+    """Room at the left for the longest row label, so none is clipped at the chart's edge."""
+    return max([LABEL_WIDTH, *(text_width(label, FONT_SIZE) + 16 for label in labels)])
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,6 @@ def _nice_max(value: float) -> float:
     return 10.0 * magnitude  # pragma: no cover
 
 
-def _pounds(pence: float) -> str:
-    return f"£{round(pence / 100):,}"
-
-
 def _open(chart_id: str, title: str, description: str, width: int, height: int) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="rcc-chart" role="img" width="{width}" height="{height}" '
@@ -55,25 +61,28 @@ def _open(chart_id: str, title: str, description: str, width: int, height: int) 
     ]
 
 
-def _axis(parts: list[str], left: int, right: int, top: int, bottom: int, maximum: float, money: bool) -> None:
+def _axis(parts: list[str], left: float, right: float, top: int, bottom: int, maximum: float, money: bool) -> None:
     for i in range(5):
         value = maximum * i / 4
         x = left + (right - left) * i / 4
         parts.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{bottom}" stroke="{LIGHT}" stroke-width="1"/>')
-        label = _pounds(value) if money else f"{value:,.0f}"
+        label = pounds(value, whole=True) if money else f"{value:,.0f}"
         parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" text-anchor="middle" fill="{GREY}">{label}</text>')
 
 
 def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> Markup:
     """Interquartile boxes with the median marked, one row per group (no whiskers: the extremes
     are single placements' costs, which are never published)."""
-    description = "; ".join(f"{b.label}: lower quartile {_pounds(b.lower_quartile)}, median {_pounds(b.median)}, "
-                            f"upper quartile {_pounds(b.upper_quartile)}" for b in boxes) or "No figures to show."
+    description = "; ".join(f"{b.label}: lower quartile {pounds(b.lower_quartile, whole=True)}, median {pounds(b.median, whole=True)}, "
+                            f"upper quartile {pounds(b.upper_quartile, whole=True)}" for b in boxes) or "No figures to show."
     height = 40 + ROW * max(len(boxes), 1) + 30
-    parts = _open(chart_id, title, description, width, height)
-    left, right, top = LABEL_WIDTH, width - 20, 20
-    bottom = top + ROW * max(len(boxes), 1)
     maximum = _nice_max(max((b.upper_quartile for b in boxes), default=0) * 1.05)
+    left = _label_room([b.label for b in boxes])
+    width = max(width, round(left + PLOT_WIDTH + 20))
+    right = width - max(20, text_width(pounds(maximum, whole=True), FONT_SIZE) / 2 + 4)  # the last axis label
+    parts = _open(chart_id, title, description, width, height)
+    top = 20
+    bottom = top + ROW * max(len(boxes), 1)
     _axis(parts, left, right, top, bottom, maximum, money=True)
     scale = (right - left) / maximum
     for i, box in enumerate(boxes):
@@ -84,8 +93,9 @@ def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> 
                      f'fill="{BLUE}" fill-opacity="0.35" stroke="{BLUE}" stroke-width="1.5"/>')
         parts.append(f'<line x1="{xm:.1f}" y1="{y + 3}" x2="{xm:.1f}" y2="{y + ROW - 3}" stroke="{DARK}" '
                      'stroke-width="3"/>')
-    parts.append(f'<text x="{left}" y="{height - 4}" fill="{GREY}">Box: lower to upper quartile. '
-                 'Black line: median. Weekly cost.</text>')
+    legend = "Box: lower to upper quartile. Black line: median. Weekly cost."
+    legend_x = max(8, min(left, width - text_width(legend, FONT_SIZE) - 4))
+    parts.append(f'<text x="{legend_x:.0f}" y="{height - 4}" fill="{GREY}">{legend}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -93,13 +103,18 @@ def box_chart(chart_id: str, title: str, boxes: list[Box], width: int = 640) -> 
 def bar_chart(chart_id: str, title: str, bars: list[tuple[str, int]], money: bool = True, width: int = 640,
               highlight: str | None = None) -> Markup:
     """Horizontal bars, the value written at the end of each."""
-    describe = _pounds if money else (lambda v: f"{v:,}")
+    describe = (lambda v: pounds(v, whole=True)) if money else (lambda v: f"{v:,}")
     description = "; ".join(f"{label}: {describe(value)}" for label, value in bars) or "No figures to show."
     height = 30 + ROW * max(len(bars), 1) + 20
-    parts = _open(chart_id, title, description, width, height)
-    left, right, top = LABEL_WIDTH, width - 90, 10
-    bottom = top + ROW * max(len(bars), 1)
     maximum = _nice_max(max((v for _, v in bars), default=0))
+    left = _label_room([label for label, _ in bars])
+    value_room = max([90, *(text_width(describe(v), FONT_SIZE) + 10 for _, v in bars),
+                      text_width(describe(round(maximum)), FONT_SIZE) / 2 + 4])
+    width = max(width, round(left + PLOT_WIDTH + value_room))
+    right = width - value_room
+    parts = _open(chart_id, title, description, width, height)
+    top = 10
+    bottom = top + ROW * max(len(bars), 1)
     _axis(parts, left, right, top, bottom, maximum, money)
     scale = (right - left) / maximum
     for i, (label, value) in enumerate(bars):
@@ -118,7 +133,7 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
                reference_lines: list[tuple[str, int]] | None = None) -> Markup:
     """Lines over time; gaps where a value is not shown. ``bands`` shades an uncertainty range
     around the first series; ``reference_lines`` draws dashed levels (e.g. places available)."""
-    describe = _pounds if money else (lambda v: f"{v:,}")
+    describe = (lambda v: pounds(v, whole=True)) if money else (lambda v: f"{v:,}")
     described = []
     for name, line in series:
         points = ", ".join(f"{x} {describe(v)}" for x, v in zip(x_labels, line, strict=False) if v is not None)
@@ -126,11 +141,12 @@ def line_chart(chart_id: str, title: str, x_labels: list[str], series: list[tupl
     described += [f"{name}: {describe(value)}" for name, value in reference_lines or []]
     height = 300
     parts = _open(chart_id, title, ". ".join(described), width, height)
-    left, right, top, bottom = 70, width - 20, 20, height - 80
     heights: list[int] = [v for _, vs in series for v in vs if v is not None]
     heights += [band[1] for band in bands or [] if band]
     heights += [value for _, value in reference_lines or []]
     maximum = _nice_max(max(heights, default=0) * 1.05)
+    left = max(70, round(text_width(describe(round(maximum)), FONT_SIZE) + 10))  # room for the axis's labels
+    right, top, bottom = width - 20, 20, height - 80
     scale = (bottom - top) / maximum
     step = (right - left) / max(len(x_labels) - 1, 1)
     for i in range(5):

@@ -63,14 +63,6 @@ def parse_date(text: str) -> date:
     raise ValueError("Enter a date as YYYY-MM-DD or DD/MM/YYYY")
 
 
-def parse_pounds(text: str) -> int:
-    """Pounds as typed (e.g. "£6,108.50") to whole pence; empty is nothing."""
-    try:
-        return numbers.pence(text) or 0
-    except ValueError as error:
-        raise ValueError(f"Enter an amount in pounds, like 6108 or 6108.50 (it {error})") from error
-
-
 def _read(data: bytes) -> list[tuple[int, dict[str, str]]]:
     try:
         rows = read_csv(data, REQUIRED, max_bytes=MAX_BYTES, what="cost records")
@@ -147,9 +139,9 @@ def _row(number: int, row: dict[str, str], placements: dict[tuple[str, date], Pl
             problems.append(RowError(number, column, "Enter the core weekly cost in pounds"))
             continue
         try:
-            values[column] = parse_pounds(text)
+            values[column] = numbers.pence(text) or 0  # a blank amount is nothing paid
         except ValueError as error:
-            problems.append(RowError(number, column, str(error)))
+            problems.append(RowError(number, column, f"Enter an amount in pounds, like 6108 or 6108.50 (it {error})"))
     band = (row.get("need_band") or "standard").strip().lower()
     if band not in NEED_BANDS:
         problems.append(RowError(number, "need_band", f"Need band must be one of: {', '.join(NEED_BANDS)}"))

@@ -15,7 +15,8 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from cost_transparency.services.publications import PublishedReport
 from cost_transparency.services.report_tables import render_chart
-from cost_transparency.vocabulary import pounds, type_label
+from cost_transparency.vocabulary import type_label
+from rcc.numbers import pounds
 
 PACKAGE = Path(__file__).resolve().parent.parent
 PRINT_CSS = PACKAGE / "static" / "report-print.css"

@@ -26,6 +26,7 @@ from typing import Any
 
 from cost_transparency.services import disclosure
 from cost_transparency.services.disclosure import ALL, Key
+from rcc.csv_files import write_csv
 
 BREAKDOWNS = {"by-sector": "sector", "by-funding": "funding", "by-need-band": "need_band"}
 Table = tuple[list[str], list[list[str]]]  # header, rows
@@ -128,7 +129,6 @@ def read_release(tables: Mapping[str, Table], costs_beside_hidden_counts: bool =
 def snapshot_tables(snapshot: Mapping[str, Any]) -> dict[str, Table]:
     """A stored snapshot's tables exactly as its CSV downloads give them (written, then read back)."""
     from cost_transparency.services.report_tables import csv_rows
-    from rcc.csv_files import write_csv
 
     return {section["key"]: parse_csv(write_csv(*csv_rows(section))) for section in snapshot.get("sections", [])}
 

@@ -29,10 +29,10 @@ from cost_transparency.vocabulary import (
     PLACEMENT_TYPES,
     PUBLISHED,
     SECTOR_LABELS,
-    pounds,
     type_label,
 )
 from rcc.models import Organisation
+from rcc.numbers import pounds
 from rcc.tenancy import OrgKind
 
 TREND_QUARTERS = 4
@@ -80,7 +80,7 @@ def _cost_cell(stats: CellStats, pick: Callable[[statistics.Summary], int], hidd
     if reason:
         return {"text": HIDDEN_TEXT[reason], "value": None, "flag": reason}
     value = pick(stats.summary)
-    return {"text": pounds(value), "value": value, "flag": None}
+    return {"text": pounds(value, whole=True), "value": value, "flag": None}
 
 
 def _median(summary: statistics.Summary) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.models import Home, Placement
-from commissioning.services.placements import end_placement, record_household_placement, record_placement
+from commissioning.services.placements import record_household_placement, record_placement
 from commissioning.services.referrals import approve_proposal, lock_referral, return_to_matching
 from commissioning.ssda903 import placement_end_reasons
 from matching import notices
@@ -144,18 +144,6 @@ def reject_offer(session: Session, offer: Offer, reason: str, now: datetime | No
 def end_reasons() -> dict[str, str]:
     """SSDA903 reasons for a placement ending (commissioning reads them from the reference data)."""
     return placement_end_reasons()
-
-
-def finish_placement(session: Session, placement: Placement, end_date: date | None, reason_code: str) -> Placement:
-    """The council ends a placement; its place in the home becomes free again."""
-    _check_childs_council(session, placement)
-    if end_date is None:
-        raise FieldErrors({"end_date": "Enter the date the placement ended, like 27 3 2027"})
-    if end_date > utcnow().date():
-        raise FieldErrors({"end_date": "The end date cannot be in the future"})
-    ended = end_placement(session, placement, end_date, reason_code)
-    notices.placement_ended(session, ended)
-    return ended
 
 
 def list_placements(session: Session, current_only: bool = False) -> list[Placement]:

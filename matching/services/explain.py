@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from rcc.numbers import pounds
+
 # The engine's score parts (points, lower is better), in the order pages show them.
 SCORE_PARTS: dict[str, str] = {
     "home_distance": "Miles from home",
@@ -62,7 +64,7 @@ def part_lines(parts: dict[str, Any]) -> list[PartLine]:
         "home_distance": f"{parts['miles_from_home']:.1f} miles",
         "school_distance": ("no school given" if parts.get("miles_from_school") is None
                             else f"{parts['miles_from_school']:.1f} miles"),
-        "cost": f"£{parts['weekly_cost']:,.0f} a week",
+        "cost": f"{pounds(parts['weekly_cost'] * 100, whole=True)} a week",
         "rating": RATING_LABELS.get(parts.get("ofsted_rating", ""), parts.get("ofsted_rating", "")),
         "block_place": "Yes" if parts.get("block_place_used") else "No (spot purchase)",
         "sibling_split": ("no siblings in this run" if together is None

@@ -56,6 +56,7 @@ from matching.models import (
     ExpressionOfInterest,
     GroupOffer,
     Offer,
+    Proposal,
 )
 from matching.services import places
 from matching.services.capacity import (
@@ -597,6 +598,16 @@ def list_offers(session: Session, statuses: tuple[str, ...] | None = None, limit
 def places_of(session: Session, rows: list[Any]) -> dict[str, places.Place]:
     """Place key -> the home or household each offer, placement or proposal names, as the reader may see it."""
     return places.places_by_key(session, {row.place_key for row in rows})
+
+
+def latest_for_referral(session: Session, referral_id: int) -> tuple[Proposal | None, Offer | None, Home | None]:
+    """A referral's latest proposal and offer, and the home the offer (else the proposal) names."""
+    proposal = session.scalars(select(Proposal).where(Proposal.referral_id == referral_id)
+                               .order_by(col(Proposal.id).desc()).limit(1)).first()
+    offer = session.scalars(select(Offer).where(Offer.referral_id == referral_id)
+                            .order_by(col(Offer.id).desc()).limit(1)).first()
+    home_id = offer.home_id if offer is not None else proposal.chosen_home_id or proposal.home_id if proposal else None
+    return proposal, offer, session.get(Home, home_id) if home_id else None
 
 
 def homes_by_id(session: Session, home_ids: set[int | None]) -> dict[int, Home]:

@@ -98,8 +98,8 @@ def trade_off(values: PolicyValues) -> str:
         return "Cost is not weighed: a home 1 mile nearer is worth any price."
     if values.home_miles == 0:
         return "Distance from home is not weighed: the cheaper home wins, however far away."
-    pounds = values.home_miles * 100 / values.cost_per_100_pounds
-    return f"1 mile nearer the child's home is worth £{pounds:,.2f} a week.".replace(".00 a week", " a week")
+    worth = values.home_miles * 10_000 / values.cost_per_100_pounds  # in pence
+    return f"1 mile nearer the child's home is worth {numbers.pounds(worth)} a week."
 
 
 def parse(form: Mapping[str, str]) -> PolicyValues:

@@ -303,7 +303,7 @@ def test_a_tender_is_published_bid_for_evaluated_and_awarded(setup_session, live
     page.get_by_role("button", name="Submit bid").click()
     _no_errors(page)
     assert "Bid submitted" in _banner(page)
-    assert _summary_rows(page)["Price per place per week"] == "£5,200.00"
+    assert _summary_rows(page)["Price per place per week"] == "£5,200"
     journey.page(page, "bid-submitted")
 
     # Bids close (the clock moves on: see the docstring); the commissioner evaluates.

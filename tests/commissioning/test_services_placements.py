@@ -66,3 +66,39 @@ def test_ending_a_placement_frees_the_place_and_ends_the_referral(session, regio
     assert referral.status == "ended" and placement.end_reason == "CARPL"
     with pytest.raises(Conflict):
         placements.end_placement(session, placement, date.today(), "CARPL")
+
+
+def test_both_routes_end_a_placement_one_way_and_refuse_a_future_end_date(app, session, region, signed_in_client):
+    """Issue 19, item 3: only matching's route refused an end date in the future."""
+    from bs4 import BeautifulSoup
+    from sqlalchemy import select
+
+    from commissioning.models import Placement
+    from rcc.notification_models import Notification
+    from rcc.roles import Role
+
+    home = home_with_places(session, region, 2)
+    made = [placements.record_placement(session, approved(session, region, f"P-F{n}"), home,
+                                        date.today() - timedelta(days=30), 95000, "spot") for n in (1, 2)]
+    session.commit()
+    tomorrow = date.today() + timedelta(days=1)
+    council = signed_in_client(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    pages = [(f"/placements/{made[0].id}/end", {"end_date": tomorrow.strftime("%d/%m/%Y"), "reason_code": "CARPL"}),
+             (f"/matching/placements/{made[1].id}/end", {"end_day": str(tomorrow.day), "end_month": str(tomorrow.month),
+                                                         "end_year": str(tomorrow.year), "reason_code": "CARPL"})]
+    for url, data in pages:
+        response = council.post(url, data=data)
+        assert response.status_code in (200, 400), url
+        summary = BeautifulSoup(response.get_data(as_text=True), "html.parser").select_one(".govuk-error-summary")
+        assert summary is not None and "cannot be in the future" in summary.get_text(), url
+    session.expire_all()
+    assert [p.end_date for p in session.scalars(select(Placement).order_by(Placement.id))] == [None, None]
+    today = date.today()
+    for url, data in pages:
+        data = {**data, "end_date": today.strftime("%d/%m/%Y"), "end_day": str(today.day),
+                "end_month": str(today.month), "end_year": str(today.year)}
+        assert council.post(url, data=data).status_code == 302, url
+    session.expire_all()
+    assert [p.end_date for p in session.scalars(select(Placement).order_by(Placement.id))] == [today, today]
+    told = session.scalars(select(Notification).where(Notification.event == "placement_ended")).all()
+    assert sorted({n.dedupe_key for n in told}) == sorted(f"placement:{p.id}" for p in made)

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select
 
 from commissioning.models import Placement, Referral
+from commissioning.services import placements
 from commissioning.services import referrals as referral_service
 from matching.models import PROVIDER_ACCEPTED, Offer, Proposal
 from matching.services import approvals, offers, review
@@ -146,7 +147,7 @@ def test_ending_a_placement_twice_at_once_ends_it_once(app, setup_session, owner
     for placement in made:
         tally.add(race(app, [
             Attempt(officer, _get(Placement, placement.id),
-                    lambda s, p: approvals.finish_placement(s, p, date.today(), "CHILD"))
+                    lambda s, p: placements.end_placement(s, p, date.today(), "CHILD"))
             for officer in council_officers]))
     ended = setup_session.scalars(select(Placement).where(Placement.end_date.is_not(None))).all()
     assert len(ended) == tries

@@ -81,7 +81,7 @@ def test_a_bid_names_each_wrong_field(setup_session, region, open_lot):
     with acting_as(setup_session, region.provider), pytest.raises(FieldErrors) as refused:
         bids.submit_bid(setup_session, lot, bids.BidDetails(700000, 9, [not_ours.id], {}, ""), None, NOW)
     errors = refused.value.errors
-    assert errors["weekly_price"] == "Price per place per week must be no more than £6,000.00, the lot's maximum"
+    assert errors["weekly_price"] == "Price per place per week must be no more than £6,000, the lot's maximum"
     assert errors["places_offered"] == "Offer no more than the lot's 4 places"
     assert errors["home_ids"] == "Select only your own homes of the lot's placement type"
     assert sum(1 for name in errors if name.startswith("answer_")) == 2

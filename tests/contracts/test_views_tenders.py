@@ -72,7 +72,7 @@ def test_a_provider_bids_and_sees_its_result(world, setup_session, signed_in_cli
     assert "Oak House (Coventry)" in [label.get_text(strip=True) for label in form.select("label")]
     refused = page(provider.post(f"/contracts/lots/{lot.id}/bid", data={"weekly_price": "7000", "places_offered": ""}))
     links = error_links(refused)
-    assert links["#weekly_price"] == "Price per place per week must be no more than £6,000.00, the lot's maximum"
+    assert links["#weekly_price"] == "Price per place per week must be no more than £6,000, the lot's maximum"
     assert links["#places_offered"] == "Enter the number of places you offer, 1 or more"
     assert links["#home_ids"] == "Select at least one of your homes"
     questions = tenders.questions_of(setup_session, lot)

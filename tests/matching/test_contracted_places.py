@@ -88,4 +88,4 @@ def test_the_proposal_page_says_contracted_place(app, signed_in_client, session_
     page = signed_in_client(officer).get(f"/matching/proposals/{proposal.id}")
     assert page.status_code == 200
     assert "Contracted place" in page.get_data(as_text=True)
-    assert "£3,800.00 a week" in page.get_data(as_text=True)
+    assert "£3,800 a week" in page.get_data(as_text=True)

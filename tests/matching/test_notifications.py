@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
+from commissioning.services import placements
 from matching.models import Proposal
 from matching.services import approvals, jobs, offers, review, runs
 from rcc import users
@@ -76,7 +77,7 @@ def test_an_offer_accepted_approved_and_ended_tells_each_person_once(
         placement = approvals.approve_offer(council_session, offers.get_offer(council_session, offer.id),
                                             date.today(), 480_000)
     with transaction(council_session):
-        approvals.finish_placement(council_session, placement, date.today(), "CARPL")
+        placements.end_placement(council_session, placement, date.today(), "CARPL")
 
     assert told(setup_session) == Counter({
         ("offer_sent", manager.id): 1,

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from matching.models import MatchingPolicy, MatchingRun
 from matching.services import policy
+from rcc import numbers
 from rcc.audit import AuditAction
 from rcc.db import transaction
 from rcc.errors import FieldErrors
@@ -123,7 +124,7 @@ def test_a_run_repeated_with_another_policy_is_compared_side_by_side(app, sessio
         figures = policy.figures(item)
         assert f"{figures.placed} of {figures.children}" in table
         assert f"{figures.miles_from_home:,.1f}" in table
-        assert f"£{figures.weekly_cost:,.2f}" in table
+        assert numbers.pounds(figures.weekly_cost * 100) in table
     assert "Version 1 (Lowest cost)" in table and "Version 2 (Closest to home)" in table
     assert client.get(f"/matching/runs/{run_id}/compare").status_code == 404
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from commissioning.lifecycle import ENDED, IN_MATCHING, OFFERED, PLACED
 from commissioning.models import Placement, Referral, Vacancy
+from commissioning.services import placements
 from matching.models import (
     ACCEPTED,
     ALTERNATIVE_CHOSEN,
@@ -234,9 +235,9 @@ def test_ending_a_placement_frees_the_place(run, session_for, scenario, setup_se
     with transaction(council):
         placement = approvals.approve_offer(council, offers.get_offer(council, offer.id), date.today(), 480_000)
     with pytest.raises(FieldErrors):
-        approvals.finish_placement(council, placement, date.today(), "NOPE")
+        placements.end_placement(council, placement, date.today(), "NOPE")
     with transaction(council):
-        approvals.finish_placement(council, placement, date.today(), "CARPL")
+        placements.end_placement(council, placement, date.today(), "CARPL")
     setup_session.expire_all()
     assert setup_session.scalars(select(Vacancy).where(Vacancy.home_id == offer.home_id)).one().places_free == 1
     assert setup_session.get(Referral, offer.referral_id).status == ENDED
