@@ -405,8 +405,9 @@ def test_costs_are_compared_published_and_read_by_the_public(demo, live_server, 
     assert page.locator("main table").count() >= 1
     journey.page(page, "public-report")
     pdf_link = page.get_by_role("link", name="Full report (PDF)")
-    with page.expect_response(lambda r: r.url.endswith("/report.pdf")) as opened:
-        pdf_link.click()
+    # WeasyPrint renders the whole report: seconds on a busy machine, so more than the page's 10 s.
+    with page.expect_response(lambda r: r.url.endswith("/report.pdf"), timeout=60_000) as opened:
+        pdf_link.click(timeout=60_000)
     assert opened.value.status == 200
     assert opened.value.headers["content-type"] == "application/pdf"
     # The same link fetched with this (signed-out) browser's cookie jar: a real PDF.
