@@ -25,6 +25,7 @@ from rcc import audit, notifications, onboarding, users
 from rcc.audit import AuditAction
 from rcc.db import transition
 from rcc.errors import Conflict, FieldError, FieldErrors
+from rcc.forms import ConfirmForm
 from rcc.models import Organisation, User, utcnow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind, within_rcc
@@ -177,7 +178,6 @@ def organisations_page_part(session: Session, rcc: Organisation) -> Markup | Non
     """The pending requests, on the RCC admin's organisations page."""
     from flask import render_template  # noqa: PLC0415
 
-    from rcc.forms import ConfirmForm  # noqa: PLC0415
 
     return Markup(render_template("commissioning/onboarding/_join_requests.html",  # noqa: S704 - our template
                                   requests=pending_requests(session), form=ConfirmForm(), rcc=rcc))

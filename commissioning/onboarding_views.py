@@ -15,13 +15,13 @@ from commissioning import onboarding as service
 from commissioning.models import ProviderJoinRequest
 from rcc import onboarding
 from rcc.db import transaction
-from rcc.errors import FieldErrors, ServiceError
+from rcc.errors import FieldError, FieldErrors, ServiceError
 from rcc.forms import ConfirmForm
 from rcc.onboarding_views import add_organisation_page_part, invite_link
 from rcc.permissions import allow, public
 from rcc.roles import Role
 from rcc.tenancy import TenantScope, acting_as
-from rcc.web import current_organisation, db, form_errors, get_or_404, whole_number
+from rcc.web import current_organisation, db, form_errors, get_or_404, put_service_error, whole_number
 
 bp = Blueprint("provider_onboarding", __name__)
 
@@ -59,7 +59,7 @@ def add_provider() -> Any:
                   "Invite its first manager.")
             return redirect(url_for("onboarding.invite_admin", organisation_id=provider.id))
         except ServiceError as error:
-            form.urn.errors.append(error.message)  # type: ignore[attr-defined]
+            put_service_error(form, error, general="urn")
     return render_template("commissioning/onboarding/add_provider.html", form=form, errors=form_errors(form),
                            query=query, results=results), 400 if form.errors else 200
 
@@ -77,7 +77,7 @@ def ask_to_join() -> Any:
         with acting_as(db(), TenantScope.public()), transaction(db()) as s:
             wait = onboarding.throttled(s, f"join:{request.remote_addr or 'unknown'}")
         if wait is not None:
-            form.urn.errors.append(wait)  # type: ignore[attr-defined]
+            put_service_error(form, FieldError("urn", wait))
         else:
             try:
                 with transaction(db()) as s:
@@ -87,8 +87,7 @@ def ask_to_join() -> Any:
                     abort(404)
                 return render_template("commissioning/onboarding/join_sent.html", message=service.JOIN_ANSWER)
             except FieldErrors as errors:
-                for name, message in errors.errors.items():
-                    getattr(form, name).errors.append(message)
+                put_service_error(form, errors)
     return render_template("commissioning/onboarding/join.html", form=form, errors=form_errors(form)), \
         400 if form.errors else 200
 

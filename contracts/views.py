@@ -30,7 +30,9 @@ from contracts.services import bids as bid_service
 from contracts.services import contracts as contract_service
 from contracts.services import settings as tender_rules
 from contracts.services.common import percentage
+from rcc import audit as audit_trail
 from rcc import numbers
+from rcc.audit import AuditAction
 from rcc.db import Session, transaction
 from rcc.errors import Conflict, FieldErrors, NotFound, ServiceError
 from rcc.models import Organisation, utcnow
@@ -829,9 +831,6 @@ def placement_agreement(placement_id: int) -> Any:
     else:
         values = {"weekly_fee": numbers.pounds_for_input(view.contract_price), "additional_support_weekly": "0"}
         with transaction(s):
-            from rcc import audit as audit_trail  # noqa: PLC0415
-            from rcc.audit import AuditAction  # noqa: PLC0415
-
             audit_trail.record_read(s, AuditAction.PLACEMENT_AGREEMENT_VIEWED, [view.placement])
     return render_template("contracts/agreement.html", view=view, values=values, errors=_summary(errors),
                            field_errors=errors)

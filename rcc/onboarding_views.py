@@ -14,13 +14,13 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from rcc import onboarding, users
 from rcc.db import transaction
-from rcc.errors import FieldError, FieldErrors, ServiceError
+from rcc.errors import FieldError, ServiceError
 from rcc.layout import add_nav_item
 from rcc.models import Organisation
 from rcc.permissions import allow, public, signed_in
 from rcc.roles import EVERY_ROLE, Role
 from rcc.tenancy import OrgKind, TenantScope, acting_as
-from rcc.web import current_organisation, db, form_errors, get_or_404
+from rcc.web import current_organisation, db, form_errors, get_or_404, put_service_error
 
 blueprint = Blueprint("onboarding", __name__)
 ISSUER = "Regional Care Cooperative"
@@ -66,14 +66,6 @@ class ReEnrolForm(FlaskForm):
     code = StringField("Code from your new authenticator app", validators=CODE)
 
 
-def _field_errors(form: FlaskForm, error: ServiceError, default: str) -> None:
-    if isinstance(error, FieldErrors):
-        for name, message in error.errors.items():
-            getattr(form, name, getattr(form, default)).errors.append(message)
-    else:
-        getattr(form, getattr(error, "field", default), getattr(form, default)).errors.append(error.message)
-
-
 def invite_link(token: str) -> str:
     return url_for("auth.open_invite", token=token, _external=True)
 
@@ -117,7 +109,7 @@ def add_council() -> Any:
             flash(f"{council.name} is now a member council. Invite its first admin.")
             return redirect(url_for("onboarding.invite_admin", organisation_id=council.id))
         except ServiceError as error:
-            _field_errors(form, error, "name")
+            put_service_error(form, error, general="name")
     return render_template("rcc/onboarding/add_council.html", form=form, errors=form_errors(form)), \
         400 if form.errors else 200
 
@@ -140,11 +132,8 @@ def invite_admin(organisation_id: int) -> Any:
                 email = elsewhere.decoy[0].email
             flash(f"Invitation sent to {email}")
             return redirect(url_for("onboarding.organisations"))
-        except FieldError as error:
-            field = {"name": form.admin_name, "email": form.admin_email}.get(error.field, form.admin_email)
-            field.errors.append(error.message)  # type: ignore[attr-defined]
         except ServiceError as error:
-            form.admin_email.errors.append(error.message)  # type: ignore[attr-defined]
+            put_service_error(form, error, general="admin_email", fields={"name": "admin_name", "email": "admin_email"})
     return render_template("rcc/onboarding/invite_admin.html", form=form, errors=form_errors(form),
                            target=organisation), 400 if form.errors else 200
 
@@ -164,7 +153,7 @@ def forgot_password() -> Any:
         with acting_as(db(), TenantScope.public()), transaction(db()) as s:
             wait = onboarding.throttled(s, _client_key("reset"))
         if wait is not None:
-            form.email.errors.append(wait)
+            put_service_error(form, FieldError("email", wait))
         else:
             try:
                 with users.account_access(db(), email=address) as account, transaction(account):
@@ -208,7 +197,7 @@ def reset_password() -> Any:
             flash("Your password has been changed. Sign in with your new password.")
             return redirect(url_for("auth.sign_in"))
         except ServiceError as error:
-            _field_errors(form, error, "password")
+            put_service_error(form, error, general="password")
     return render_template("rcc/onboarding/reset_password.html", form=form, errors=form_errors(form)), \
         400 if form.errors else 200
 
@@ -232,7 +221,7 @@ def change_password() -> Any:
             flash("Your password has been changed")
             return redirect(url_for("onboarding.your_account"))
         except ServiceError as error:
-            _field_errors(form, error, "password")
+            put_service_error(form, error, general="password")
     return render_template("rcc/onboarding/change_password.html", form=form, errors=form_errors(form)), \
         400 if form.errors else 200
 
@@ -254,7 +243,7 @@ def re_enrol() -> Any:
             flash("Your new authenticator app is set up. Use it from now on.")
             return redirect(url_for("onboarding.your_account"))
         except ServiceError as error:
-            _field_errors(form, error, "code")
+            put_service_error(form, error, general="code")
     return render_template("rcc/onboarding/re_enrol.html", form=form, errors=form_errors(form), secret=secret,
                            uri=pyotp.TOTP(secret).provisioning_uri(name=current_user.email, issuer_name=ISSUER)), \
         400 if form.errors else 200

@@ -56,7 +56,9 @@ HIDDEN_IMPORTS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
     ("matching/__init__.py", "register"): (("rcc.",), _REGISTER),
     ("contracts/__init__.py", "register"): (("rcc.",), _REGISTER),
     ("contracts/views.py", "register"): (("rcc.layout",), _REGISTER),
-    ("cost_transparency/__init__.py", "register"): (("rcc.",), _REGISTER),
+    ("cost_transparency/__init__.py", "register"): (("rcc.", "commissioning.retention"),
+                                                    _REGISTER + "; the cost notes' purge step joins "
+                                                    "commissioning's retention purge when the app is built"),
     ("matching/services/capacity.py", "free_block_places"): (("contracts.",), _OPTIONAL_CONTRACTS),
     ("cost_transparency/services/sufficiency.py", "block_capacity"): (("contracts.",), _OPTIONAL_CONTRACTS),
     ("cost_transparency/services/cost_records.py", "contract_price_on"): (("contracts.",), _OPTIONAL_CONTRACTS),
@@ -78,6 +80,7 @@ SYSTEM_SCOPE: dict[tuple[str, str], tuple[int, str]] = {
                                                 "as a provider"),
     ("benchmarks/imports.py", "*"): (5, "the imports benchmark sets up and checks its data as the owner"),
     ("benchmarks/matching_platform.py", "*"): (2, "the matching benchmark sets up its region as the owner"),
+    ("benchmarks/whatif.py", "*"): (1, "the what-if benchmark reads the demo region it built, as the owner"),
 }
 SCANNED_FOR_SYSTEM_SCOPE = (*PACKAGES, "benchmarks", "scripts", "wsgi.py")
 

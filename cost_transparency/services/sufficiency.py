@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from commissioning.lifecycle import IN_MATCHING, OFFERED, PROPOSAL_APPROVED, SUBMITTED
-from commissioning.models import Child, Home, Placement, Referral
+from commissioning.models import Child, FosterHousehold, Home, Placement, Referral
 from commissioning.services import supply_history
 from commissioning.vocabulary import PLACEMENT_TYPES
 from cost_transparency.services import statistics
@@ -118,7 +118,6 @@ def approved_households(session: Session, on: date, area: str | None = None) -> 
     """(local authority, places approved, places free) of each foster household approved now and
     recorded on or before ``on`` (a household's status history is not kept: one approved now counts from
     when it was recorded); in ``area`` if given. In-house and agency households alike."""
-    from commissioning.models import FosterHousehold  # noqa: PLC0415
 
     query = select(FosterHousehold.local_authority, FosterHousehold.max_children, FosterHousehold.places_free,
                    FosterHousehold.created_at).where(FosterHousehold.status == "approved")

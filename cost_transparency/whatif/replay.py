@@ -37,6 +37,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from commissioning.vocabulary import PLACEMENT_TYPES
 from matching.engine import Child, Home, Point, Problem, SolveOptions, solve
 from rcc.geography import great_circle_miles
 
@@ -163,7 +164,6 @@ class Replay:
 def validate_scenario(region: Region, scenario: Scenario) -> None:
     """Raises ScenarioError naming the field: places not a positive whole number, an unknown type,
     area or home, or a month outside the replay."""
-    from commissioning.vocabulary import PLACEMENT_TYPES  # noqa: PLC0415 - imports nothing
 
     homes = {h.home.id for h in region.homes}
     for change in scenario.changes:

@@ -24,12 +24,12 @@ from cost_transparency.services import whatif
 from cost_transparency.whatif.replay import MONTHS, SupplyChange
 from rcc import jobs
 from rcc.db import transaction
-from rcc.errors import FieldError, ServiceError
+from rcc.errors import ServiceError
 from rcc.models import Organisation
 from rcc.permissions import allow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind
-from rcc.web import current_organisation, db, form_errors, get_or_404
+from rcc.web import current_organisation, db, form_errors, get_or_404, put_service_error
 
 bp = Blueprint("whatif", __name__, template_folder="templates")
 
@@ -107,11 +107,8 @@ def start_run() -> Any:
                 with transaction(db()) as s:
                     whatif.abandon(s, int(run.id or 0), error.message)
             return redirect(url_for("whatif.run_page", whatif_run_id=run.id))
-        except FieldError as error:
-            field = getattr(form, error.field, None) or form.name
-            field.errors = [*list(field.errors or []), error.message]
         except ServiceError as error:
-            form.name.errors = [*list(form.name.errors or []), error.message]
+            put_service_error(form, error, general="name")
     runs = list(db().scalars(select(WhatifRun).order_by(col(WhatifRun.created_at).desc()).limit(50)))
     return render_template("whatif/index.html", runs=runs, form=form, errors=form_errors(form),
                            back=_back()), 400

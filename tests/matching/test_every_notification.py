@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from commissioning.services.placements import end_placement
 from commissioning.vocabulary import STALE_AFTER_DAYS
 from contracts.services import clarifications, evaluation, tenders
 from matching.models import Offer, Proposal
@@ -117,7 +118,7 @@ def test_a_week_in_a_region_tells_each_event_once_to_the_right_people_only(app, 
     assert told.since() == Counter({(Event.PLACEMENT_APPROVED, manager.id): 1,
                                     (Event.PLACEMENT_APPROVED, officer.id): 1})
     with transaction(council_session):
-        approvals.finish_placement(council_session, placement, date.today(), "CARPL")
+        end_placement(council_session, placement, date.today(), "CARPL")
     assert told.since() == Counter({(Event.PLACEMENT_ENDED, manager.id): 1, (Event.PLACEMENT_ENDED, officer.id): 1})
 
     # The second offer is never answered: the RCC is warned, then told it expired; each once.

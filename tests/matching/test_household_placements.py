@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from commissioning.lifecycle import OFFERED, PLACED
 from commissioning.models import FosterHousehold, Placement
 from commissioning.services import fostering
+from commissioning.services.placements import end_placement
 from matching.models import APPROVED, PROVIDER_ACCEPTED, SENT, Offer, Proposal
 from matching.services import approvals, offers, review, runs
 from matching.services.keys import household_key
@@ -209,10 +210,10 @@ def test_the_owning_council_answers_but_only_the_childs_council_decides(session_
                                             date.today(), 60_000)
     assert (placement.council_id, placement.foster_household_id) == (region.councils[1].id, household.id)
     with pytest.raises(NotFound), transaction(owner):
-        approvals.finish_placement(owner, owner.get(Placement, placement.id), date.today(),
+        end_placement(owner, owner.get(Placement, placement.id), date.today(),
                                    next(iter(approvals.end_reasons())))
     with transaction(childs_council):
-        approvals.finish_placement(childs_council, childs_council.get(Placement, placement.id), date.today(),
+        end_placement(childs_council, childs_council.get(Placement, placement.id), date.today(),
                                    next(iter(approvals.end_reasons())))
     setup_session.expire_all()
     assert setup_session.get(FosterHousehold, household.id).places_free == 1  # freed within the RCC
