@@ -13,13 +13,11 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-import pytest
 from bs4 import BeautifulSoup
-from flask import current_app
 from sqlalchemy import select
 from sqlmodel import SQLModel
 
-from rcc.demo import DEMO_PASSWORD, build_demo
+from rcc.demo import DEMO_PASSWORD
 from rcc.tenancy import tenant_models
 from tests.tenancy_world import path_for_user
 from tests.test_accessibility_every_page import _may_get, _page_rules
@@ -41,13 +39,9 @@ def _text(tag) -> str:  # type: ignore[no-untyped-def]
     return re.sub(r"\s+", " ", tag.get_text(" ", strip=True)).strip() if tag else ""
 
 
-@pytest.fixture
-def demo_pages(app, setup_session):  # type: ignore[no-untyped-def]
+def _demo_pages(app, setup_session, region):  # type: ignore[no-untyped-def]
     """(person's role, path, parsed page) for every page each demo person may open."""
     app.config["WTF_CSRF_ENABLED"] = False
-    with app.app_context():
-        region = build_demo(setup_session, current_app)
-    setup_session.commit()
     rows_by_model = {model: setup_session.scalars(select(model).order_by(model.id)).all()
                      for model in tenant_models(SQLModel._sa_registry)}
     pages = []
@@ -68,7 +62,15 @@ def demo_pages(app, setup_session):  # type: ignore[no-untyped-def]
     return pages
 
 
-def test_every_page_marks_one_navigation_item_at_most_and_its_own(demo_pages):
+def test_every_page_has_one_current_navigation_item_and_a_title_that_starts_with_its_heading(
+        app, setup_session, demo_region):
+    """One walk of every demo page for every role (a few minutes), checked twice."""
+    pages = _demo_pages(app, setup_session, demo_region)
+    _one_navigation_item_at_most_and_its_own(pages)
+    _titles_start_with_the_main_heading_and_different_pages_have_different_titles(pages)
+
+
+def _one_navigation_item_at_most_and_its_own(demo_pages):  # type: ignore[no-untyped-def]
     wrong = []
     for role, path, _rule, page in demo_pages:
         current = page.select(".govuk-service-navigation__item--active")
@@ -81,7 +83,7 @@ def test_every_page_marks_one_navigation_item_at_most_and_its_own(demo_pages):
     assert wrong == []
 
 
-def test_every_title_starts_with_the_main_heading_and_different_pages_have_different_titles(demo_pages):
+def _titles_start_with_the_main_heading_and_different_pages_have_different_titles(demo_pages):  # type: ignore[no-untyped-def]
     wrong = []
     titles: dict[str, set[str]] = defaultdict(set)
     for role, path, rule, page in demo_pages:
