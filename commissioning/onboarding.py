@@ -162,8 +162,11 @@ def approve(session: Session, request: ProviderJoinRequest, by: User, link_for: 
     transition(session, request, "status", JOIN_PENDING, JOIN_APPROVED,
                lambda r: f"This request has already been {r.status}.", decided_at=utcnow(), decided_by=by.id,
                organisation_id=provider.id)
+    # Only as the provider's first manager: an Ofsted URN is public and proves nothing about who asks, so a
+    # provider already on the platform with people of its own is never joined this way (its managers
+    # invite their colleagues); ``invite_first_admin`` refuses, and the approval is rolled back.
     onboarding.invite_first_admin(session, provider, request.requester_name, request.requester_email, by.name,
-                                  link_for, only_first=False)
+                                  link_for)
     audit.record(session, AuditAction.PROVIDER_JOIN_APPROVED, request, organisation_id=provider.id)
     return provider
 

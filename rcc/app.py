@@ -161,7 +161,7 @@ def _init_login(app: Flask) -> None:
 
 
 
-INVITE_PATH = re.compile(r"(/invite/)(?!accept\b)[^\s?\"/]+")
+INVITE_PATH = re.compile(r"(/invite/|/reset-password/)(?!accept\b)[^\s?\"/]+")
 ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 
 

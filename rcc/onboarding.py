@@ -19,7 +19,7 @@ from rcc.audit import AuditAction
 from rcc.db import lock
 from rcc.errors import Conflict, FieldError, FieldErrors
 from rcc.geography import LocalAuthority, Point
-from rcc.models import Organisation, User, utcnow
+from rcc.models import Organisation, User, UserSession, utcnow
 from rcc.roles import Role
 from rcc.tenancy import OrgKind, TenantScope, acting_as
 
@@ -183,7 +183,16 @@ def reset_password(session: Session, token: str, password: str) -> User:
 
 # A person's own account --------------------------------------------------------------------------
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def _end_other_sessions(session: Session, user: User, keep_session_id: int | None) -> None:
+    """Someone who changes a password or an authenticator may fear a stolen session: end every other one."""
+    others = update(UserSession).where(UserSession.user_id == user.id,
+                                       UserSession.revoked_at.is_(None))  # type: ignore[union-attr]
+    if keep_session_id is not None:
+        others = others.where(UserSession.id != keep_session_id)
+    session.execute(others.values(revoked_at=utcnow()).execution_options(synchronize_session=False))
+
+
+def change_password(session: Session, user: User, current: str, new: str, keep_session_id: int | None = None) -> None:
     if not users._password_matches(user, current or ""):
         raise FieldError("current_password", "Your current password is not right")
     users.check_password(new)
@@ -191,10 +200,12 @@ def change_password(session: Session, user: User, current: str, new: str) -> Non
         raise FieldError("password", "Choose a password different from your current one")
     user.password_hash = users._hasher.hash(new)
     session.add(user)
+    _end_other_sessions(session, user, keep_session_id)
     audit.record(session, AuditAction.USER_PASSWORD_CHANGED, user)
 
 
-def re_enrol_authenticator(session: Session, user: User, current_code: str, new_secret: str, new_code: str) -> None:
+def re_enrol_authenticator(session: Session, user: User, current_code: str, new_secret: str, new_code: str,
+                           keep_session_id: int | None = None) -> None:
     """Replace the person's authenticator: a code from the one they have now proves it is them, a code
     from the new one proves it is set up. Each code works once."""
     if not user.totp_secret:
@@ -214,4 +225,5 @@ def re_enrol_authenticator(session: Session, user: User, current_code: str, new_
     if changed != 1:
         raise FieldError("current_code", users.WRONG_CODE)
     session.refresh(user)
+    _end_other_sessions(session, user, keep_session_id)
     audit.record(session, AuditAction.USER_TWO_FACTOR_REENROLLED, user)

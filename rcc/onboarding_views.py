@@ -20,7 +20,7 @@ from rcc.models import Organisation
 from rcc.permissions import allow, public, signed_in
 from rcc.roles import EVERY_ROLE, Role
 from rcc.tenancy import OrgKind, TenantScope, acting_as
-from rcc.web import current_organisation, db, form_errors, get_or_404, put_service_error
+from rcc.web import current_organisation, current_user_session, db, form_errors, get_or_404, put_service_error
 
 blueprint = Blueprint("onboarding", __name__)
 ISSUER = "Regional Care Cooperative"
@@ -210,6 +210,11 @@ def your_account() -> Any:
     return render_template("rcc/onboarding/your_account.html")
 
 
+def _this_session_id() -> int | None:
+    current = current_user_session()
+    return None if current is None else current.id
+
+
 @blueprint.route("/account/password", methods=["GET", "POST"])
 @signed_in
 def change_password() -> Any:
@@ -217,7 +222,8 @@ def change_password() -> Any:
     if form.validate_on_submit():
         try:
             with transaction(db()) as s:
-                onboarding.change_password(s, current_user._get_current_object(), form.current_password.data or "", form.password.data or "")
+                onboarding.change_password(s, current_user._get_current_object(), form.current_password.data or "",
+                                           form.password.data or "", keep_session_id=_this_session_id())
             flash("Your password has been changed")
             return redirect(url_for("onboarding.your_account"))
         except ServiceError as error:
@@ -238,7 +244,7 @@ def re_enrol() -> Any:
         try:
             with transaction(db()) as s:
                 onboarding.re_enrol_authenticator(s, current_user._get_current_object(), form.current_code.data or "", secret,
-                                                  form.code.data or "")
+                                                  form.code.data or "", keep_session_id=_this_session_id())
             session.pop("reenrol_totp_secret", None)
             flash("Your new authenticator app is set up. Use it from now on.")
             return redirect(url_for("onboarding.your_account"))

@@ -64,6 +64,8 @@ def _opendocument(content: bytes, mimetype: str) -> bool:
     if package is None:
         return False
     try:
+        if package.getinfo("mimetype").file_size > 200:  # never inflate a large entry (a zip bomb)
+            return False
         return package.read("mimetype").strip() == mimetype.encode()
     except (KeyError, zipfile.BadZipFile, ValueError, OSError, RuntimeError):
         return False

@@ -132,8 +132,14 @@ def test_two_admins_approving_one_request_at_once_approve_it_once(app, region, s
     setup_session.commit()
     admins = [region.people[Role.RCC_ADMIN], second]
     tries = 10 if is_postgres else 3
-    for attempt in range(tries):
-        request = ProviderJoinRequest(rcc_id=region.rcc.id, ofsted_urn=URN, provider_name="Cambian Childcare Limited",
+    # A provider new to the platform each time: one already there refuses strangers (the test below).
+    owners: dict[str, onboarding.RegisterEntry] = {}
+    for entry in onboarding._register().values():
+        if entry.provider and entry.provider not in owners:
+            owners[entry.provider] = entry
+    entries = list(owners.values())[:tries]
+    for attempt, entry in enumerate(entries):
+        request = ProviderJoinRequest(rcc_id=region.rcc.id, ofsted_urn=entry.urn, provider_name=entry.provider,
                                       requester_name=f"R{attempt}", requester_email=f"r{attempt}@example.org")
         setup_session.add(request)
         setup_session.commit()
@@ -148,4 +154,27 @@ def test_two_admins_approving_one_request_at_once_approve_it_once(app, region, s
     setup_session.expire_all()
     assert len(setup_session.scalars(select(AuditEvent).where(
         AuditEvent.action == "provider_join_request.approved")).all()) == tries
-    assert len(_providers(setup_session, "Cambian Childcare Limited")) == 1
+    assert len({r.organisation_id for r in setup_session.scalars(select(ProviderJoinRequest))}) == tries
+
+
+def test_a_stranger_who_gives_the_urn_of_a_provider_already_on_the_platform_is_not_made_its_manager(
+        app, region, setup_session):
+    """An Ofsted URN is public: approving a request for a provider that already has people would hand its
+    offers, referral packs and documents to whoever typed the URN. The approval is refused; nobody is invited."""
+    from rcc import users  # noqa: PLC0415
+
+    admin = sign_in(app.test_client(), region.people[Role.RCC_ADMIN])
+    assert admin.post("/admin/organisations/add-provider", data={"urn": URN}).status_code == 302
+    [provider] = _providers(setup_session, "Cambian Childcare Limited")
+    users.create_user(setup_session, provider, "real.manager@cambian.example.org", "Real Manager",
+                      [Role.PROVIDER_MANAGER.value], password="a-long-test-password-1")
+    setup_session.commit()
+    app.test_client().post(f"/join?rcc={region.rcc.id}",
+                           data={"urn": URN, "name": "Mallory", "email": "mallory@example.org"})
+    request = setup_session.scalars(select(ProviderJoinRequest)).one()
+    setup_session.commit()
+    answer = admin.post(f"/admin/join-requests/{request.id}/approve", follow_redirects=True)
+    assert "already has people" in answer.get_data(as_text=True)
+    setup_session.expire_all()
+    assert setup_session.get(ProviderJoinRequest, request.id).status == "pending"
+    assert not setup_session.scalars(select(User).where(User.email == "mallory@example.org")).first()

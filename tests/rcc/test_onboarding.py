@@ -196,3 +196,30 @@ def test_a_new_authenticator_needs_a_code_from_the_current_one(app, region, setu
     setup_session.commit()
     assert len(_actions(setup_session, "user.two_factor_reenrolled")) == 1
     sign_in(app.test_client(), SimpleNamespace(email=officer.email, totp_secret=new_secret))  # the new app's code
+
+
+def test_changing_a_password_or_authenticator_ends_every_other_session(app, region, setup_session):
+    """Someone who fears a stolen session changes their password: the other session is signed out."""
+    officer = region.people[Role.RCC_PLACEMENT_OFFICER]
+    here, elsewhere = sign_in(app.test_client(), officer), sign_in(app.test_client(), officer)
+    assert elsewhere.get("/account").status_code == 200
+    assert here.post("/account/password", data={"current_password": TEST_PASSWORD,
+                                                 "password": "another-long-password"}).status_code == 302
+    assert here.get("/account").status_code == 200
+    assert elsewhere.get("/account").status_code == 302  # back to sign in
+    other = sign_in(app.test_client(), officer, password="another-long-password")
+    here.get("/account/authenticator")
+    with here.session_transaction() as flask_session:
+        new_secret = flask_session["reenrol_totp_secret"]
+    assert here.post("/account/authenticator", data={"current_code": fresh_code(officer.totp_secret),
+                                                     "code": fresh_code(new_secret)}).status_code == 302
+    assert here.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+
+
+def test_a_reset_link_is_redacted_from_the_access_log():
+    from rcc.app import INVITE_PATH  # noqa: PLC0415
+
+    line = '127.0.0.1 - - "GET /reset-password/abcDEF123_-xyz HTTP/1.1" 302 -'
+    assert "abcDEF123" not in INVITE_PATH.sub(r"\1[redacted]", line)
+    assert "/reset-password/[redacted]" in INVITE_PATH.sub(r"\1[redacted]", line)
