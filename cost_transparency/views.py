@@ -58,7 +58,7 @@ from cost_transparency.vocabulary import (
 from rcc import numbers
 from rcc.audit import AuditAction
 from rcc.db import transaction
-from rcc.errors import Conflict, FieldError, FieldErrors, ServiceError
+from rcc.errors import Conflict, FieldError, FieldErrors, NotFound, ServiceError
 from rcc.forms import ConfirmForm
 from rcc.models import Organisation
 from rcc.permissions import allow
@@ -217,6 +217,10 @@ def _details(form: CostRecordForm) -> CostDetails:
 @allow(*COST_READERS)
 def placement_costs(placement_id: int) -> Any:
     placement = get_or_404(Placement, placement_id)
+    try:
+        cost_records.check_costed_by_reader(db(), placement)
+    except NotFound:
+        abort(404)
     records = cost_records.records_for(db(), placement)
     form = CostRecordForm()
     if request.method == "GET":

@@ -25,6 +25,7 @@ from rcc.audit import AuditAction
 from rcc.errors import FieldErrors, NotFound
 from rcc.models import utcnow
 from rcc.numbers import MAX_WEEKLY_PENCE
+from rcc.tenancy import OrgKind, current_scope
 from rcc.versions import save_edit
 
 AMOUNT_FIELDS = ("core_weekly", "additional_support_weekly", "education_weekly", "health_weekly",
@@ -205,9 +206,27 @@ def details_of(record: CostRecord) -> CostDetails:
         "start_date", "end_date", *AMOUNT_FIELDS, "need_band", "notes")})
 
 
+def costed_placements(session: Session) -> Any:
+    """The placements whose costs the reader keeps. A council sees, besides its own children's, the
+    placements of other councils' children with its own in-house foster carers (it answered their
+    offers): those are paid for, and costed, by the child's council, never by the carers' council."""
+    query = select(Placement)
+    scope = current_scope(session)
+    if scope is not None and scope.kind == OrgKind.COUNCIL:
+        query = query.where(Placement.council_id == scope.organisation_id)
+    return query
+
+
+def check_costed_by_reader(session: Session, placement: Placement) -> None:
+    """NotFound for a placement whose costs the reader does not keep (``costed_placements``)."""
+    scope = current_scope(session)
+    if scope is not None and scope.kind == OrgKind.COUNCIL and placement.council_id != scope.organisation_id:
+        raise NotFound()
+
+
 def placements_without_records(session: Session) -> list[Placement]:
     costed = select(CostRecord.placement_id)
-    return list(session.scalars(select(Placement).where(col(Placement.id).not_in(costed))
+    return list(session.scalars(costed_placements(session).where(col(Placement.id).not_in(costed))
                                 .order_by(Placement.start_date, Placement.id)))
 
 
@@ -226,7 +245,8 @@ def with_end(details: CostDetails, end: date | None) -> CostDetails:
 def placements_with_costs(session: Session, on: date) -> list[tuple[Placement, CostRecord | None]]:
     """Every placement the session can see, newest first, with the cost record in force on ``on``
     (or, for an ended placement, its last one)."""
-    placements = list(session.scalars(select(Placement).order_by(col(Placement.start_date).desc(), col(Placement.id).desc())))
+    placements = list(session.scalars(costed_placements(session)
+                                      .order_by(col(Placement.start_date).desc(), col(Placement.id).desc())))
     records: dict[int, list[CostRecord]] = {}
     for record in session.scalars(select(CostRecord).order_by(CostRecord.start_date)):
         records.setdefault(record.placement_id, []).append(record)

@@ -259,3 +259,28 @@ def test_two_owners_accepting_a_households_last_place_at_once_one_wins(app, post
     print(f"\nhousehold acceptance race: {TRIES} tries, outcomes {dict(totals)}, over-filled: {over_filled}")
     assert over_filled == 0
     assert totals == Counter({"won": TRIES, "refused": TRIES})
+
+
+def test_the_carers_council_keeps_no_costs_for_another_councils_child_it_hosts(session_for, region, setup_session,
+                                                                                 signed_in_client):
+    """Council 0's carers host council 1's child: council 0 reads the placement (it answered the offer) but
+    its cost pages neither list it as missing a cost record nor let it add one; council 1's do."""
+    from cost_transparency.services import cost_records  # noqa: PLC0415
+
+    household = _in_house_household(setup_session, region.councils[0])
+    theirs = _offers_for_household(setup_session, region, household, SENT)[1]
+    owner = session_for(region.people[Role.COUNCIL_PLACEMENT_OFFICER])
+    with transaction(owner):
+        offers.accept_offer(owner, offers.get_offer(owner, theirs.id))
+    childs_council = session_for(region.other_council_people[Role.COUNCIL_PLACEMENT_OFFICER])
+    with transaction(childs_council):
+        placement = approvals.approve_offer(childs_council, offers.get_offer(childs_council, theirs.id),
+                                            date.today(), 60_000)
+    placement_id = placement.id
+    assert owner.get(Placement, placement_id) is not None  # the carers' council may read it
+    assert placement_id not in {p.id for p in cost_records.placements_without_records(owner)}
+    assert placement_id in {p.id for p in cost_records.placements_without_records(childs_council)}
+    finance = region.people.get(Role.COUNCIL_FINANCE_LEAD)
+    if finance is not None:
+        client = signed_in_client(finance)
+        assert client.get(f"/costs/placements/{placement_id}").status_code == 404
