@@ -202,6 +202,7 @@ def cancel_tender(body: dict[str, Any], tender_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.TenderDocumentSchema(many=True), example=[schemas.DOCUMENT_EXAMPLE])
 @allow(*EVERY_ROLE)
+@bp.paginate(Page)
 def list_documents(tender_id: int) -> Any:
     """A tender's documents: the specification, terms and pricing schedule (published tenders only,
     except for the RCC)."""
@@ -417,6 +418,7 @@ def get_contract(contract_id: int) -> Any:
 @bp.alt_response(404, response="NOT_FOUND")
 @bp.response(200, schemas.VariationSchema(many=True), example=[schemas.VARIATION_EXAMPLE])
 @allow(*CONTRACT_READERS)
+@bp.paginate(Page)
 def list_variations(contract_id: int) -> Any:
     """Every dated change to a block contract, in the order made."""
     return variations.variations_of(db(), _call(contract_service.get_contract, contract_id))

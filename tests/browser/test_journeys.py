@@ -257,8 +257,8 @@ def test_a_tender_is_published_bid_for_evaluated_and_awarded(setup_session, live
     page.get_by_label("Description").fill("Block places for children with complex needs, close to home.")
     page.get_by_label("Date questions close").fill((today + timedelta(days=7)).strftime("%d/%m/%Y"))
     page.get_by_label("Time questions close").fill("17:00")
-    page.get_by_label("Date bids close").fill((today + timedelta(days=14)).strftime("%d/%m/%Y"))
-    page.get_by_label("Time bids close").fill("12:00")
+    page.get_by_label("Date bids close").fill((today + timedelta(days=15)).strftime("%d/%m/%Y"))  # the RCC's minimum: 14 days
+    page.get_by_label("Time bids close").fill("00:30")  # at least 14 days on, and past by the clock's 15 days
     page.get_by_label("Date contracts start").fill((today + timedelta(days=60)).strftime("%d/%m/%Y"))
     journey.page(page, "create-tender")
     page.get_by_role("button", name="Save draft").click()
