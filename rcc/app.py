@@ -17,6 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import Conflict as HTTPConflict
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.exceptions import NotFound as werkzeug_not_found
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from rcc import users
@@ -65,6 +66,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                 instance_path=os.environ.get("RCC_INSTANCE_PATH") or os.path.join(os.getcwd(), "instance"))
     app.config.update(load_config(app.instance_path, overrides))
     app.json = _JsonProvider(app)
+    if app.config.get("RCC_PROXY_HOPS"):  # the visitor's own address, not the proxy's (public forms' back-off)
+        hops = int(app.config["RCC_PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     os.makedirs(app.instance_path, exist_ok=True)
     # Refuses to start in production without RCC_TOTP_KEY; development and testing derive one.
     app.extensions["rcc_secret_box"] = SecretBox(key_for(app.config["RCC_ENV"], app.config["RCC_TOTP_KEY"]))

@@ -18,6 +18,9 @@ RCC_SUPPORT_EMAIL the address people write to about the service (privacy, access
 RCC_IDLE_MINUTES  minutes of inactivity after which a signed-in session ends (default 30)
 RCC_INSTANCE_PATH where the SQLite file and other local files go (default: instance/ in the working directory)
 RCC_LOG_FORMAT json (the default outside development) or text: how log lines are written
+RCC_PROXY_HOPS how many reverse proxies (nginx, a load balancer) stand in front of the app (default 0):
+               the client's address is then taken from that many X-Forwarded-For entries, so the
+               back-off on public forms counts each visitor, not the proxy; see docs/deployment.md
 RCC_RETENTION_UNPLACED_YEARS  years after closing that a referral never placed keeps the child's details
                (default 6); see docs/retention.md
 NOTIFY_API_KEY, NOTIFY_BASE_URL, NOTIFY_TEMPLATE_<EVENT>, NOTIFY_RETRY_SECONDS  email (rcc/notifications.py)
@@ -30,6 +33,16 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+
+
+def _proxy_hops(value: str | None) -> int:
+    if not value:
+        return 0
+    if not value.strip().isdigit() or int(value) > 5:
+        raise ConfigurationError(f"RCC_PROXY_HOPS is {value!r}. Set it to the number of reverse proxies in front "
+                                 "of the app, from 0 to 5.")
+    return int(value)
+
 
 # A signed-in session ends this long after sign-in, however busy it is.
 SESSION_LIFETIME = timedelta(hours=12)
@@ -128,6 +141,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RCC_BASE_URL": _base_url(mode, overrides.get("RCC_BASE_URL", env.get("RCC_BASE_URL"))),
         "RCC_SUPPORT_EMAIL": env.get("RCC_SUPPORT_EMAIL") or None,
         "RCC_LOG_FORMAT": env.get("RCC_LOG_FORMAT") or ("text" if mode == "development" else "json"),
+        "RCC_PROXY_HOPS": _proxy_hops(env.get("RCC_PROXY_HOPS")),
     }
     config.update(overrides)
     config["MIGRATION_DATABASE_URL"] = config["MIGRATION_DATABASE_URL"] or config["DATABASE_URL"]

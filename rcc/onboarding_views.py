@@ -141,6 +141,8 @@ def invite_admin(organisation_id: int) -> Any:
 # Forgot password ---------------------------------------------------------------------------------
 
 def _client_key(kind: str) -> str:
+    """The back-off's key: the visitor's own address (behind a proxy, set RCC_PROXY_HOPS so that this is
+    not the proxy's, which would lock the form for everyone)."""
     return f"{kind}:{request.remote_addr or 'unknown'}"
 
 

@@ -223,3 +223,23 @@ def test_a_reset_link_is_redacted_from_the_access_log():
     line = '127.0.0.1 - - "GET /reset-password/abcDEF123_-xyz HTTP/1.1" 302 -'
     assert "abcDEF123" not in INVITE_PATH.sub(r"\1[redacted]", line)
     assert "/reset-password/[redacted]" in INVITE_PATH.sub(r"\1[redacted]", line)
+
+
+def test_behind_a_proxy_one_visitor_asking_for_resets_does_not_lock_the_form_for_everyone(app, region):
+    """Behind nginx every request comes from the proxy's address: with the proxy's hops set, the back-off
+    counts each visitor's own address (X-Forwarded-For), so one visitor never locks everyone out."""
+    from werkzeug.middleware.proxy_fix import ProxyFix  # noqa: PLC0415
+
+    from rcc.app import create_app  # noqa: PLC0415
+
+    assert isinstance(create_app({"RCC_ENV": "testing", "RCC_PROXY_HOPS": 1, "DATABASE_URL": app.config["DATABASE_URL"],
+                                  "REDIS_URL": None}).wsgi_app, ProxyFix)
+    app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1)  # type: ignore[method-assign]
+    proxy = {"REMOTE_ADDR": "127.0.0.1"}
+    pest, neighbour = app.test_client(), app.test_client()
+    answers = [pest.post("/forgot-password", data={"email": f"n{i}@example.org"}, environ_base=proxy,
+                         headers={"X-Forwarded-For": "198.51.100.9"}) for i in range(6)]
+    assert "Try again in" in answers[-1].get_data(as_text=True)
+    other = neighbour.post("/forgot-password", data={"email": "someone@example.org"}, environ_base=proxy,
+                           headers={"X-Forwarded-For": "198.51.100.10"})
+    assert other.status_code == 200 and "Try again in" not in other.get_data(as_text=True)
