@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
-import re
 from typing import Any
 
 from flask import Flask, g, render_template, request
@@ -90,7 +88,6 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _init_login(app)
     init_request_handling(app)
     _init_security_headers(app)
-    _keep_invite_tokens_out_of_access_logs()
     from rcc import logs  # noqa: PLC0415 - the JSON log lines (branch ops)
 
     logs.configure(app)
@@ -163,28 +160,6 @@ def _init_login(app: Flask) -> None:
         flash(login_manager.login_message, "important")
         return redirect(url_for("auth.sign_in", next=request.full_path if request.query_string else request.path))
 
-
-
-INVITE_PATH = re.compile(r"(/invite/|/reset-password/)(?!accept\b)[^\s?\"/]+")
-ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
-
-
-class RedactInviteTokens(logging.Filter):
-    """Access logs (werkzeug's development server, gunicorn) show ``/invite/[redacted]``, never a token."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = INVITE_PATH.sub(r"\1[redacted]", message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
-
-
-def _keep_invite_tokens_out_of_access_logs() -> None:
-    for name in ACCESS_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactInviteTokens) for f in logger.filters):
-            logger.addFilter(RedactInviteTokens())
 
 
 def _init_security_headers(app: Flask) -> None:

@@ -30,6 +30,9 @@ EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # SQLAlchemy's error text ends with the statement's values; they may be anything a form held.
 SQL_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL)
 QUERY_STRING = re.compile(r"(\s/[^\s?]*)\?[^\s\"]*")
+# A path carrying a single-use token (an invitation, a password reset): logged as ``/invite/[redacted]``.
+INVITE_PATH = re.compile(r"(/invite/|/reset-password/)(?!accept\b)[^\s?\"/]+")
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
 # Fields a line may carry besides the message (``log.info(..., extra={...})``); nothing else is copied.
 EXTRA_FIELDS = ("method", "endpoint", "path", "status", "duration_ms", "job", "task")
 
@@ -80,12 +83,13 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-class NoQueryStrings(logging.Filter):
-    """Access logs (werkzeug's development server, gunicorn's) show paths without their query strings."""
+class ScrubAccessLog(logging.Filter):
+    """Access logs (werkzeug's development server, gunicorn's) show paths without their query strings and
+    without single-use tokens (``/invite/[redacted]``, ``/reset-password/[redacted]``)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = QUERY_STRING.sub(r"\1", message)
+        cleaned = INVITE_PATH.sub(r"\1[redacted]", QUERY_STRING.sub(r"\1", message))
         if cleaned != message:
             record.msg, record.args = cleaned, None
         return True
@@ -109,10 +113,10 @@ class StandardErrorHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure(app: Flask) -> None:
     """Install the JSON handler on the root logger (once per process) and the per-request line."""
-    for name in ("werkzeug", "gunicorn.access"):
+    for name in ACCESS_LOGGERS:
         logger = logging.getLogger(name)
-        if not any(isinstance(f, NoQueryStrings) for f in logger.filters):
-            logger.addFilter(NoQueryStrings())
+        if not any(isinstance(f, ScrubAccessLog) for f in logger.filters):
+            logger.addFilter(ScrubAccessLog())
     if app.config.get("RCC_LOG_FORMAT") == "json":
         root = logging.getLogger()
         if not any(isinstance(h, StandardErrorHandler) for h in root.handlers):
@@ -147,6 +151,4 @@ def _loggable_path() -> str:
     """The matched route's pattern; for a path no route matched, the path itself, short, tokens hidden."""
     if request.url_rule is not None:
         return str(request.url_rule.rule)
-    from rcc.app import INVITE_PATH  # noqa: PLC0415 - rcc.app imports this module
-
     return INVITE_PATH.sub(r"\1[redacted]", request.path)[:200]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from contracts.models import ContractPrice
@@ -15,14 +14,7 @@ from rcc.notification_models import Notification
 from rcc.roles import Role
 from tests.contracts.helpers import add_provider, bid_for, make_contract, make_home, published_tender
 from tests.factories import make_region, make_user
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 def tick(app, at: datetime) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, time, timedelta
 
-import pytest
 from sqlalchemy import func, select, update
 
 from cost_transparency.models import HighCostReview
@@ -15,14 +14,7 @@ from rcc.roles import Role
 from tests.commissioning import world as commissioning_world
 from tests.cost_transparency import world as cost_world
 from tests.factories import make_region
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 def tick(app, at) -> str:

@@ -21,14 +21,7 @@ from rcc.errors import Conflict
 from rcc.models import AuditEvent, utcnow
 from rcc.notification_models import Notification
 from rcc.tenancy import TenantScope, set_scope
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 @pytest.fixture

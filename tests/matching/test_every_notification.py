@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from commissioning.services.placements import end_placement
@@ -44,12 +43,7 @@ TESTED_ELSEWHERE = {Event.GROUP_OFFER_SENT: "tests/matching/test_group_offer_not
                     Event.JOIN_REQUEST_RECEIVED: "tests/commissioning/test_onboarding.py"}
 
 
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 class Told:

@@ -16,14 +16,7 @@ from rcc.notification_models import Notification
 from rcc.roles import Role
 from tests.factories import make_user
 from tests.matching.test_group_offers import _group_offered, siblings  # noqa: F401 - the fixture
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 @pytest.fixture

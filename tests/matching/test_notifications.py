@@ -17,14 +17,7 @@ from rcc.db import transaction
 from rcc.notification_models import EMAIL_SENT, Notification
 from rcc.roles import Role
 from tests.factories import make_user
-
-
-@pytest.fixture(autouse=True)
-def outbox(app, monkeypatch):
-    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
-    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
-    with app.app_context():
-        yield
+from tests.rcc.outbox import outbox  # noqa: E402,F401 - every test here uses the outbox
 
 
 @pytest.fixture

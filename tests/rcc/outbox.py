@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,3 +32,13 @@ def link_sent_to(session: Session, address: str, event: str) -> str:
     links = LINK.findall(found[-1].body)
     assert len(links) == 1, found[-1].body
     return re.sub(r"^https?://[^/]+", "", links[0])
+
+
+@pytest.fixture(autouse=True)
+def outbox(app, monkeypatch):  # type: ignore[no-untyped-def]
+    """Emails go to the database outbox (no Notify key), retried at once, in the app's context: for every
+    test of a module that imports this fixture by name (an autouse fixture applies where it is visible)."""
+    monkeypatch.delenv("NOTIFY_API_KEY", raising=False)
+    monkeypatch.setenv("NOTIFY_RETRY_SECONDS", "0")
+    with app.app_context():
+        yield

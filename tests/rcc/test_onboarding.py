@@ -218,7 +218,7 @@ def test_changing_a_password_or_authenticator_ends_every_other_session(app, regi
 
 
 def test_a_reset_link_is_redacted_from_the_access_log():
-    from rcc.app import INVITE_PATH  # noqa: PLC0415
+    from rcc.logs import INVITE_PATH  # noqa: PLC0415
 
     line = '127.0.0.1 - - "GET /reset-password/abcDEF123_-xyz HTTP/1.1" 302 -'
     assert "abcDEF123" not in INVITE_PATH.sub(r"\1[redacted]", line)
