@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from commissioning.lifecycle import IN_MATCHING, SUBMITTED
+from commissioning.lifecycle import IN_MATCHING, OPEN_STATUSES, SUBMITTED
 from commissioning.models import Child, Home, Referral
 from matching.engine import PreparedProblem
 from matching.models import (
@@ -330,8 +330,13 @@ def released_document_for_download(session: Session, release_id: int) -> Referra
         raise NotFound()
     with within_rcc(session, found.rcc_id):
         document = session.scalars(select(ReferralDocument).where(ReferralDocument.id == found.document_id)).first()
+        referral = session.get(Referral, document.referral_id) if document is not None else None
     if document is None:
         raise NotFound()
+    if referral is None or referral.status not in OPEN_STATUSES:
+        # Released for the child's matching only: once the child is placed, or the referral closed, a
+        # provider's copy of the care plan or risk assessment is no longer theirs to download.
+        raise Conflict("This referral is closed: its documents are no longer available to providers.")
     return _downloaded(session, document)
 
 

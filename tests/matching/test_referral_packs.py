@@ -266,3 +266,22 @@ def test_an_offer_to_a_home_that_answered_is_made_at_the_price_it_offered(sessio
         offer = make_offer(officer, officer.get(type(scenario.referrals[0]), scenario.referrals[0].id),
                            officer.get(type(oak), oak.id))
     assert (offer.funding, offer.weekly_cost) == ("spot", 399_900)  # not the home's £4,500
+
+
+def test_a_provider_cannot_download_a_released_document_once_the_referral_is_closed(session_for, scenario,
+                                                                                      setup_session):
+    session, pack, document, _ = _pack(session_for, scenario)
+    _release(session, pack, scenario.homes[:1], [document])
+    provider = session_for(scenario.provider_manager)
+    release_id = provider.scalars(select(ReferralDocumentRelease.id)).one()
+    with transaction(provider):
+        assert referral_packs.released_document_for_download(provider, release_id).content == PDF
+    setup_session.execute(text("UPDATE referral SET status = 'withdrawn' WHERE id = :id"), {"id": document.referral_id})
+    setup_session.commit()
+    provider = session_for(scenario.provider_manager)
+    with pytest.raises(Conflict), transaction(provider):
+        referral_packs.released_document_for_download(provider, release_id)
+    # The council keeps its own documents.
+    council = session_for(scenario.council_officer)
+    with transaction(council):
+        assert referral_packs.document_for_download(council, document.id).content == PDF
