@@ -50,6 +50,17 @@ PurgeStep = Callable[[Any, list[int]], None]
 _STEPS: list[PurgeStep] = []
 
 
+# What other capabilities hold about a child's referrals (referral packs' documents, the profile copies
+# offers and answers keep): ``step(session, referral_ids)``, in the purge's transaction.
+_REFERRAL_STEPS: list[PurgeStep] = []
+
+
+def add_referral_purge_step(step: PurgeStep) -> None:
+    """Have the purge also clear what ``step`` clears for the child's referrals (once per function)."""
+    if step not in _REFERRAL_STEPS:
+        _REFERRAL_STEPS.append(step)
+
+
 def add_purge_step(step: PurgeStep) -> None:
     """Have the purge also clear what ``step`` clears for the child's placements (once per function)."""
     if step not in _STEPS:
@@ -163,6 +174,8 @@ def purge_child(session: Any, due: Due) -> bool:
     placement_ids = [int(i) for i in session.scalars(select(Placement.id).where(Placement.child_id == child.id))]
     for step in _STEPS:
         step(session, placement_ids)
+    for step in _REFERRAL_STEPS:
+        step(session, [int(r.id or 0) for r in referrals])
     audit.record(session, AuditAction.RETENTION_PURGED, child, actor=on_behalf_of(child.rcc_id),
                  reason=due.reason, kept_until=due.kept_until.isoformat(),
                  referral_ids=[r.id for r in referrals],

@@ -19,8 +19,12 @@ def register(app: Any) -> None:
     views.register(app)
     api.register(app)
     cli.register(app)
+    from commissioning.retention import add_referral_purge_step  # noqa: PLC0415
     from matching import deadlines  # noqa: PLC0415
+    from matching.services.referral_packs import forget_referral_copies  # noqa: PLC0415
     from rcc.ticks import add_tick_task  # noqa: PLC0415
+
+    add_referral_purge_step(forget_referral_copies)
 
     add_tick_task(app, "offers expired", deadlines.expire_offers)
     add_tick_task(app, "offers about to expire", deadlines.warn_expiring_offers)

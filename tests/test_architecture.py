@@ -53,7 +53,9 @@ _REGISTER = ("a package's ``register(app)`` imports the core's app-building help
 _OPTIONAL_CONTRACTS = "contracts is optional at this layer: without it every place is spot-purchased"
 HIDDEN_IMPORTS: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {
     ("commissioning/__init__.py", "register"): (("rcc.",), _REGISTER),
-    ("matching/__init__.py", "register"): (("rcc.",), _REGISTER),
+    ("matching/__init__.py", "register"): (("rcc.", "commissioning.retention"),
+                                           _REGISTER + "; the referral packs' purge step joins commissioning's "
+                                           "retention purge when the app is built"),
     ("contracts/__init__.py", "register"): (("rcc.",), _REGISTER),
     ("contracts/views.py", "register"): (("rcc.layout",), _REGISTER),
     ("cost_transparency/__init__.py", "register"): (("rcc.", "commissioning.retention"),

@@ -29,7 +29,7 @@ from pathlib import PurePath
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -44,6 +44,7 @@ from matching.models import (
     DOCUMENT_KINDS,
     MAX_DOCUMENT_BYTES,
     ExpressionOfInterest,
+    Offer,
     ReferralDocument,
     ReferralDocumentRelease,
     ReferralPack,
@@ -344,6 +345,31 @@ def _downloaded(session: Session, document: ReferralDocument) -> ReferralDocumen
     audit.record_read(session, AuditAction.REFERRAL_DOCUMENT_DOWNLOADED, [document], kind=document.kind,
                       pack_id=document.pack_id)
     return document
+
+
+# The retention purge (commissioning.retention) ---------------------------------------------------
+
+def forget_referral_copies(session: Session, referral_ids: list[int]) -> None:
+    """A purged child's referral packs keep no documents (care plan summaries, risk assessments: deleted,
+    with their releases) and the anonymised profiles and answers copied from the referral keep no words
+    (the summary, a provider's reasons); the figures and dates stay."""
+    if not referral_ids:
+        return
+    document_ids = list(session.scalars(select(ReferralDocument.id).where(
+        col(ReferralDocument.referral_id).in_(referral_ids))))
+    if document_ids:
+        session.execute(delete(ReferralDocumentRelease).where(
+            col(ReferralDocumentRelease.document_id).in_(document_ids)).execution_options(synchronize_session=False))
+        session.execute(delete(ReferralDocument).where(col(ReferralDocument.id).in_(document_ids))
+                        .execution_options(synchronize_session=False))
+    for answer in session.scalars(select(ExpressionOfInterest).where(
+            col(ExpressionOfInterest.referral_id).in_(referral_ids))):
+        answer.profile = {**answer.profile, "summary": ""} if answer.profile.get("summary") else answer.profile
+        answer.cannot_details = None
+    for offer in session.scalars(select(Offer).where(col(Offer.referral_id).in_(referral_ids))):
+        if offer.profile.get("summary"):
+            offer.profile = {**offer.profile, "summary": ""}
+        offer.decline_details = None
 
 
 # Matching -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from matching.models import (
 )
 from matching.services import jobs, referral_packs, runs
 from matching.services.keys import child_key, home_key
+from matching.services.offers import DECLINE_REASONS
 from matching.services.referral_packs import Answer
 from rcc import users
 from rcc.db import transaction
@@ -285,3 +286,23 @@ def test_a_provider_cannot_download_a_released_document_once_the_referral_is_clo
     council = session_for(scenario.council_officer)
     with transaction(council):
         assert referral_packs.document_for_download(council, document.id).content == PDF
+
+
+def test_the_retention_purge_removes_a_childs_documents_and_the_words_copied_from_the_referral(
+        app, session_for, scenario, setup_session):
+    from commissioning.retention import _REFERRAL_STEPS  # noqa: PLC0415
+
+    assert referral_packs.forget_referral_copies in _REFERRAL_STEPS  # matching joins the purge when the app is built
+    session, pack, document, kept = _pack(session_for, scenario)
+    made = _release(session, pack, scenario.homes[:1], [document])
+    provider = session_for(scenario.provider_manager)
+    _answer(provider, provider.get(ExpressionOfInterest, made[0].id),
+            Answer(False, reason=next(iter(DECLINE_REASONS)), details="The child's risk assessment says ..."))
+    referral_id = document.referral_id
+    referral_packs.forget_referral_copies(setup_session, [referral_id])
+    setup_session.commit()
+    assert setup_session.scalars(select(ReferralDocument).where(ReferralDocument.referral_id == referral_id)).all() == []
+    assert setup_session.scalars(select(ReferralDocumentRelease)).all() == []
+    answer = setup_session.get(ExpressionOfInterest, made[0].id)
+    assert answer.cannot_details is None and not answer.profile.get("summary")
+    assert answer.answer == "cannot"  # the answer itself, a figure, stays
